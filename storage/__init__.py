@@ -1,0 +1,22 @@
+"""Storage: database engines and schema migrations for both SQLite and PostgreSQL.
+
+Tessera keeps two stores apart on purpose: the *data* store (tokens,
+ciphertexts, tenants, ledgers) and the *key* store (wrapped data keys). A
+backup of the data store therefore never carries the keys that open it, which
+is what makes crypto-shredding hold for backups too.
+"""
+
+from __future__ import annotations
+
+from ._database import Database, StorageError, utcnow
+from ._migrations import Store, current_revision, head_revision, migrate
+
+__all__ = [
+    "Database",
+    "StorageError",
+    "Store",
+    "current_revision",
+    "head_revision",
+    "migrate",
+    "utcnow",
+]

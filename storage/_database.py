@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from tessera import TesseraError
+
+__all__ = ["Database", "StorageError", "utcnow"]
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class StorageError(TesseraError):
+    """The database is unreachable or not in the expected state."""
+
+
+def utcnow() -> dt.datetime:
+    """Aware UTC: the only kind of time Tessera stores (SQLite keeps it as UTC text)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Database:
+    """One database (or one PostgreSQL schema) with the settings Tessera relies on.
+
+    SQLite gets WAL (readers do not block the writer), a busy timeout and, for
+    the key store, `secure_delete` so that a destroyed key is overwritten on
+    disk rather than left in a free page.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        secure_delete: bool = False,
+        echo: bool = False,
+    ) -> None:
+        self.url = make_url(url)
+        self.schema = schema
+        connect_args: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {}
+        if self.is_sqlite:
+            connect_args["check_same_thread"] = False
+            connect_args["timeout"] = 30
+            if self.url.database and self.url.database != ":memory:":
+                from pathlib import Path
+
+                Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+        elif self.is_postgresql:
+            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+            if schema:
+                if not _SCHEMA_NAME.match(schema):
+                    raise StorageError(f"invalid schema name {schema!r}")
+                connect_args["options"] = f"-csearch_path={schema}"
+        self.engine: Engine = create_engine(
+            self.url, connect_args=connect_args, echo=echo, **kwargs
+        )
+        if self.is_sqlite:
+            self._install_sqlite_pragmas(secure_delete=secure_delete)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.url.get_backend_name() == "postgresql"
+
+    def _install_sqlite_pragmas(self, *, secure_delete: bool) -> None:
+        @event.listens_for(self.engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            if secure_delete:
+                cursor.execute("PRAGMA secure_delete=ON")
+            cursor.close()
+
+    def create_schema(self) -> None:
+        """Create the PostgreSQL schema this database lives in, if any."""
+        if self.is_postgresql and self.schema:
+            with self.engine.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+
+    def drop_schema(self) -> None:
+        if self.is_postgresql and self.schema:
+            with self.engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: committed on success, rolled back on any error."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A Core connection in a transaction, for the hot paths."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def ping(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # any driver error means "not ready"
+            raise StorageError(f"database {self.describe()} is unreachable") from exc
+
+    def describe(self) -> str:
+        """The URL without its password, safe for logs and errors."""
+        shown = self.url.render_as_string(hide_password=True)
+        return f"{shown} (schema {self.schema})" if self.schema else shown
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,130 @@
+"""Shared fixtures: real databases (SQLite, or PostgreSQL when TESSERA_TEST_DATABASE_URL is set).
+
+On PostgreSQL every store is a fresh schema named after this run, dropped at
+the end, so runs never see each other's state.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tessera.storage import Database, Store, migrate
+from tessera.vault import LocalKeyring, Vault
+
+PG_URL = os.environ.get("TESSERA_TEST_DATABASE_URL")
+RUN_ID = secrets.token_hex(4)
+PASSPHRASE = "correct horse battery staple"
+# scrypt at its cheapest that is still sane: tests create many keyrings.
+TEST_SCRYPT_COST = 2**12
+
+
+@dataclass
+class Stores:
+    """A data store and a key store, plus the environment a subprocess needs to reach them."""
+
+    data: Database
+    keys: Database
+    env: dict[str, str] = field(default_factory=dict)
+
+    def dispose(self) -> None:
+        self.data.dispose()
+        self.keys.dispose()
+
+
+class StoreFactory:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.made: list[Stores] = []
+
+    @property
+    def backend(self) -> str:
+        return "postgresql" if PG_URL else "sqlite"
+
+    def make(self, *, migrated: bool = True) -> Stores:
+        n = len(self.made)
+        if PG_URL:
+            data_schema, keys_schema = f"tt_{RUN_ID}_{n}_data", f"tt_{RUN_ID}_{n}_keys"
+            data = Database(PG_URL, schema=data_schema)
+            keys = Database(PG_URL, schema=keys_schema, secure_delete=True)
+            env = {
+                "TESSERA_DATABASE_URL": PG_URL,
+                "TESSERA_DATABASE_SCHEMA": data_schema,
+                "TESSERA_KEYSTORE_URL": PG_URL,
+                "TESSERA_KEYSTORE_SCHEMA": keys_schema,
+            }
+        else:
+            folder = self.root / f"stores{n}"
+            folder.mkdir()
+            data_url, keys_url = f"sqlite:///{folder}/data.db", f"sqlite:///{folder}/keys.db"
+            data = Database(data_url)
+            keys = Database(keys_url, secure_delete=True)
+            env = {"TESSERA_DATABASE_URL": data_url, "TESSERA_KEYSTORE_URL": keys_url}
+        stores = Stores(data, keys, env)
+        self.made.append(stores)
+        if migrated:
+            migrate(data, Store.DATA)
+            migrate(keys, Store.KEYS)
+        else:
+            data.create_schema()
+            keys.create_schema()
+        return stores
+
+    def cleanup(self) -> None:
+        for stores in self.made:
+            stores.data.drop_schema()
+            stores.keys.drop_schema()
+            stores.dispose()
+
+
+@pytest.fixture(scope="session")
+def store_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreFactory]:
+    factory = StoreFactory(tmp_path_factory.mktemp("db"))
+    yield factory
+    factory.cleanup()
+
+
+@pytest.fixture(scope="session")
+def shared_stores(store_factory: StoreFactory) -> Stores:
+    """One pair of stores for the session: tests stay apart by using their own tenant."""
+    return store_factory.make()
+
+
+@pytest.fixture
+def fresh_stores(store_factory: StoreFactory) -> Stores:
+    """A new, empty pair of stores, for tests that look at whole tables."""
+    return store_factory.make()
+
+
+def make_keyring(path: Path) -> LocalKeyring:
+    return LocalKeyring(path, PASSPHRASE, create=True, scrypt_cost=TEST_SCRYPT_COST)
+
+
+@pytest.fixture(scope="session")
+def shared_keyring(tmp_path_factory: pytest.TempPathFactory) -> LocalKeyring:
+    return make_keyring(tmp_path_factory.mktemp("keyring") / "keyring.json")
+
+
+@pytest.fixture
+def keyring(tmp_path: Path) -> LocalKeyring:
+    return make_keyring(tmp_path / "keyring.json")
+
+
+@pytest.fixture
+def tenant() -> str:
+    return f"t-{secrets.token_hex(6)}"
+
+
+@pytest.fixture
+def other_tenant() -> str:
+    return f"o-{secrets.token_hex(6)}"
+
+
+@pytest.fixture
+def vault(shared_stores: Stores, shared_keyring: LocalKeyring) -> Vault:
+    return Vault(data=shared_stores.data, keys=shared_stores.keys, key_provider=shared_keyring)

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from tessera.trust import Scope, Services, Settings, create_app
+from tessera.vault import LocalKeyring
+from tests.conftest import PASSPHRASE, Stores
+
+
+def settings_for(stores: Stores, data_dir: Path, **overrides: object) -> Settings:
+    env = stores.env
+    return Settings(
+        data_dir=data_dir,
+        database_url=env["TESSERA_DATABASE_URL"],
+        database_schema=env.get("TESSERA_DATABASE_SCHEMA"),
+        keystore_url=env["TESSERA_KEYSTORE_URL"],
+        keystore_schema=env.get("TESSERA_KEYSTORE_SCHEMA"),
+        keyring_passphrase=SecretStr(PASSPHRASE),
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="session")
+def services(
+    shared_stores: Stores, shared_keyring: LocalKeyring, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Services]:
+    settings = settings_for(
+        shared_stores, tmp_path_factory.mktemp("data"), max_body_bytes=256 * 1024
+    )
+    built = Services.from_settings(settings, key_provider=shared_keyring)
+    yield built
+
+
+@pytest.fixture(scope="session")
+def app(services: Services):
+    return create_app(services)
+
+
+@pytest.fixture
+def client(app) -> TestClient:
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def _issue(services: Services, tenant: str, scopes: list[Scope]) -> dict[str, str]:
+    services.identity.create_tenant(tenant)
+    issued = services.identity.issue_key(tenant, scopes=scopes, name="tests")
+    return {"Authorization": f"Bearer {issued.secret}"}
+
+
+@pytest.fixture
+def auth(services: Services, tenant: str) -> dict[str, str]:
+    """Headers of a key holding every scope in a new tenant."""
+    return _issue(services, tenant, list(Scope))
+
+
+@pytest.fixture
+def other_auth(services: Services, other_tenant: str) -> dict[str, str]:
+    return _issue(services, other_tenant, list(Scope))
+
+
+@pytest.fixture
+def issue(services: Services):
+    return lambda tenant, scopes: _issue(services, tenant, scopes)

@@ -1,0 +1,257 @@
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tessera.trust import PROBLEM_JSON, Scope, Services
+
+CARD = "4970101234567893"
+
+
+def problem(response, status: int, slug: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    body = response.json()
+    assert body["type"] == f"urn:tessera:problem:{slug}"
+    assert body["status"] == status
+    assert body["title"] and body["detail"]
+    return body
+
+
+def tokenize(
+    client: TestClient, auth, value: str, category: str = "generic", subject: str | None = "c1"
+) -> dict:
+    r = client.post(
+        "/v1/tokens", json={"value": value, "category": category, "subject": subject}, headers=auth
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready"
+    assert ready["checks"]["key_provider"].startswith("keyring v")
+
+
+def test_openapi_documents_the_v1_api(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {
+        "/v1/tokens",
+        "/v1/tokens/batch",
+        "/v1/tokens/detokenize",
+        "/v1/tokens/reveal-masked",
+        "/v1/tokens/search",
+        "/v1/subjects/{subject_id}",
+    } <= set(paths)
+
+
+def test_full_flow_over_http(client: TestClient, auth) -> None:
+    card = tokenize(client, auth, "4970 1012 3456 7893", "card_pan")
+    email = tokenize(client, auth, "jean@example.fr", "email")
+    assert card["token"].startswith("49701012") and card["token"].endswith("7893")
+    masked = client.post(
+        "/v1/tokens/reveal-masked", json={"tokens": [card["token"], email["token"]]}, headers=auth
+    ).json()
+    assert [m["masked"] for m in masked] == ["•••• 7893", "j•••@example.fr"]
+    clear = client.post("/v1/tokens/detokenize", json={"tokens": [card["token"]]}, headers=auth)
+    assert clear.json() == [
+        {"token": card["token"], "category": "card_pan", "subject": "c1", "value": CARD}
+    ]
+    found = client.post(
+        "/v1/tokens/search", json={"value": "JEAN@example.fr", "category": "email"}, headers=auth
+    ).json()
+    assert [t["token"] for t in found["tokens"]] == [email["token"]]
+    listed = client.get("/v1/subjects/c1/tokens", headers=auth).json()
+    assert {t["token"] for t in listed["tokens"]} == {card["token"], email["token"]}
+
+
+def test_batch_tokenize(client: TestClient, auth) -> None:
+    items = [{"value": f"v{i}", "category": "generic", "subject": "c1"} for i in range(100)]
+    r = client.post("/v1/tokens/batch", json={"items": items}, headers=auth)
+    assert r.status_code == 200
+    assert len(r.json()["tokens"]) == 100
+
+
+def test_tokenize_is_idempotent_on_retry(client: TestClient, auth) -> None:
+    assert tokenize(client, auth, "same")["token"] == tokenize(client, auth, "same")["token"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "Bearer", "Bearer nope", "Basic abc", "Bearer tsk_aaaaaaaaaaaaaaaa_" + "a" * 32],
+)
+def test_missing_or_bad_api_key_is_401(client: TestClient, header: str | None) -> None:
+    headers = {"Authorization": header} if header else {}
+    r = client.post("/v1/tokens", json={"value": "x"}, headers=headers)
+    problem(r, 401, "authentication-required")
+    assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_revoked_key_is_401(client: TestClient, services: Services, tenant: str) -> None:
+    services.identity.create_tenant(tenant)
+    issued = services.identity.issue_key(tenant, scopes=[Scope.TOKENIZE])
+    headers = {"Authorization": f"Bearer {issued.secret}"}
+    assert client.post("/v1/tokens", json={"value": "x"}, headers=headers).status_code == 201
+    services.identity.revoke_key(issued.key_id)
+    problem(
+        client.post("/v1/tokens", json={"value": "x"}, headers=headers),
+        401,
+        "authentication-required",
+    )
+
+
+def test_key_without_the_scope_is_403(client: TestClient, issue, tenant: str) -> None:
+    headers = issue(tenant, [Scope.TOKENIZE, Scope.REVEAL_MASKED])
+    token = tokenize(client, headers, CARD, "card_pan")["token"]
+    assert (
+        client.post(
+            "/v1/tokens/reveal-masked", json={"tokens": [token]}, headers=headers
+        ).status_code
+        == 200
+    )
+    body = problem(
+        client.post("/v1/tokens/detokenize", json={"tokens": [token]}, headers=headers),
+        403,
+        "permission-denied",
+    )
+    assert "tokens:detokenize" in body["detail"]
+    problem(client.delete("/v1/subjects/c1", headers=headers), 403, "permission-denied")
+
+
+def test_another_tenants_token_is_404_like_an_unknown_one(
+    client: TestClient, auth, other_auth
+) -> None:
+    token = tokenize(client, auth, "mine")["token"]
+    theirs = problem(
+        client.post("/v1/tokens/detokenize", json={"tokens": [token]}, headers=other_auth),
+        404,
+        "invalid-token",
+    )
+    unknown = problem(
+        client.post(
+            "/v1/tokens/detokenize", json={"tokens": ["tok_" + "a" * 26]}, headers=other_auth
+        ),
+        404,
+        "invalid-token",
+    )
+    assert theirs["detail"] == unknown["detail"]
+    problem(client.delete("/v1/subjects/c1", headers=other_auth), 404, "unknown-subject")
+    assert (
+        client.post("/v1/tokens/detokenize", json={"tokens": [token]}, headers=auth).json()[0][
+            "value"
+        ]
+        == "mine"
+    )
+
+
+def test_erasure_over_http(client: TestClient, auth) -> None:
+    token = tokenize(client, auth, "jean@example.fr", "email", "c7")["token"]
+    r = client.delete("/v1/subjects/c7", headers=auth)
+    assert r.status_code == 200
+    assert r.json()["items_destroyed"] == 1
+    assert client.delete("/v1/subjects/c7", headers=auth).json() == r.json()  # replay
+    problem(
+        client.post("/v1/tokens/detokenize", json={"tokens": [token]}, headers=auth),
+        404,
+        "invalid-token",
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "slug"),
+    [
+        ({"value": "123", "category": "cvv"}, 422, "sensitive-authentication-data"),
+        ({"value": "4242 4242 4242 4241", "category": "card_pan"}, 422, "invalid-value"),
+        ({"value": "x", "category": "shoe_size"}, 422, "invalid-value"),
+        ({"value": 4242424242424242, "category": "card_pan"}, 422, "validation-error"),
+        ({"value": ["a"]}, 422, "validation-error"),
+        ({"category": "generic"}, 422, "validation-error"),
+        ({"value": "x", "unexpected": 1}, 422, "validation-error"),
+        ({"value": "x", "subject": "has space"}, 422, "invalid-value"),
+        ({"value": "x" * 4097}, 413, "too-large"),
+    ],
+)
+def test_bad_input_gets_a_clear_problem_and_stores_nothing(
+    client: TestClient, auth, services, tenant: str, body, status: int, slug: str
+) -> None:
+    before = services.vault.count_items(tenant)
+    problem(client.post("/v1/tokens", json=body, headers=auth), status, slug)
+    assert services.vault.count_items(tenant) == before
+
+
+def test_validation_errors_never_echo_the_input(client: TestClient, auth) -> None:
+    r = client.post(
+        "/v1/tokens", json={"value": 4970101234567893, "category": "card_pan"}, headers=auth
+    )
+    assert "4970101234567893" not in r.text
+    assert r.json()["errors"][0]["loc"] == ["body", "value"]
+
+
+def test_malformed_json_is_a_problem(client: TestClient, auth) -> None:
+    r = client.post(
+        "/v1/tokens", content=b"{not json", headers={**auth, "content-type": "application/json"}
+    )
+    problem(r, 422, "validation-error")
+
+
+def test_malformed_token_is_422_and_card_number_as_token_is_called_out(
+    client: TestClient, auth
+) -> None:
+    problem(
+        client.post("/v1/tokens/detokenize", json={"tokens": ["nope"]}, headers=auth),
+        422,
+        "malformed-token",
+    )
+    body = problem(
+        client.post("/v1/tokens/detokenize", json={"tokens": [CARD]}, headers=auth),
+        422,
+        "malformed-token",
+    )
+    assert "card number" in body["detail"]
+    assert CARD not in body["detail"]
+
+
+def test_bad_item_in_a_batch_names_its_index(
+    client: TestClient, auth, services, tenant: str
+) -> None:
+    items = [{"value": "ok"}, {"value": "ok2"}, {"value": "123", "category": "pin"}]
+    body = problem(
+        client.post("/v1/tokens/batch", json={"items": items}, headers=auth),
+        422,
+        "sensitive-authentication-data",
+    )
+    assert body["index"] == 2
+    assert services.vault.count_items(tenant) == 0
+
+
+def test_oversized_body_is_refused_before_parsing(client: TestClient, auth) -> None:
+    big = {"items": [{"value": "x" * 4000} for _ in range(100)]}  # ~400 KB > 256 KiB limit
+    problem(client.post("/v1/tokens/batch", json=big, headers=auth), 413, "too-large")
+
+
+def test_streamed_oversized_body_is_refused(client: TestClient, auth) -> None:
+    def chunks():
+        yield b'{"items": ['
+        for _ in range(300):
+            yield b'{"value": "' + b"x" * 1000 + b'"},'
+        yield b'{"value": "x"}]}'
+
+    r = client.post(
+        "/v1/tokens/batch", content=chunks(), headers={**auth, "content-type": "application/json"}
+    )
+    problem(r, 413, "too-large")
+
+
+def test_batch_over_the_item_limit(client: TestClient, auth, services) -> None:
+    limit = services.vault.limits.max_batch_items
+    r = client.post(
+        "/v1/tokens/detokenize", json={"tokens": ["tok_" + "a" * 26] * (limit + 1)}, headers=auth
+    )
+    problem(r, 413, "too-large")
+
+
+def test_unknown_route_and_wrong_method_are_problems(client: TestClient) -> None:
+    problem(client.get("/v1/nothing-here"), 404, "http-404")
+    problem(client.get("/v1/tokens"), 405, "http-405")

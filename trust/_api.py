@@ -1,0 +1,226 @@
+"""HTTP API: `/v1`, JSON in, JSON or problem+json out, one code path with the in-process API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request, status
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tessera import __version__
+from tessera.vault import TokenizeRequest, TokenRecord
+
+from ._errors import RequestTooLarge
+from ._identity import Caller
+from ._identity import Scope as ApiScope
+from ._problems import PROBLEM_JSON, install_problem_handlers, problem_for, problem_response
+from ._services import Services
+
+__all__ = ["create_app"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class TokenizeIn(_Strict):
+    value: StrictStr = Field(description="The value to vault (at most 4 KiB).")
+    category: StrictStr = Field(default="generic", description="Data category, e.g. card_pan.")
+    subject: StrictStr | None = Field(default=None, description="Pseudonymous subject id.")
+
+
+class TokenOut(BaseModel):
+    token: str
+    category: str
+    subject: str | None
+
+    @classmethod
+    def of(cls, record: TokenRecord) -> TokenOut:
+        return cls(token=record.token, category=record.category.value, subject=record.subject)
+
+
+class BatchTokenizeIn(_Strict):
+    items: list[TokenizeIn]
+
+
+class TokensOut(BaseModel):
+    tokens: list[TokenOut]
+
+
+class TokenListIn(_Strict):
+    tokens: list[StrictStr]
+
+
+class DetokenizedOut(BaseModel):
+    token: str
+    category: str
+    subject: str | None
+    value: str
+
+
+class MaskedOut(BaseModel):
+    token: str
+    masked: str
+
+
+class SearchIn(_Strict):
+    value: StrictStr
+    category: StrictStr
+
+
+class ErasureOut(BaseModel):
+    subject: str
+    erased_at: str
+    keys_destroyed: int
+    items_destroyed: int
+
+
+class _BodyLimit:
+    """Refuse bodies over the limit, whether declared by Content-Length or streamed."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+        # Read the body here, up to the limit, so that an oversized stream gets a 413 of ours.
+        chunks: list[bytes] = []
+        seen = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        exc = RequestTooLarge(f"request body exceeds {self.max_bytes} bytes")
+        response = problem_response(problem_for(exc), exc.detail, request)
+        await response(scope, receive, send)
+
+
+def _caller(request: Request) -> Caller:
+    """The calling service, from `Authorization: Bearer tsk_…`."""
+    services: Services = request.app.state.services
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    return services.identity.authenticate(
+        credentials.strip() if scheme.lower() == "bearer" else None
+    )
+
+
+CallerDep = Annotated[Caller, Depends(_caller)]
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPI(
+        title="Tessera",
+        version=__version__,
+        summary="Privacy, consent and payment-trust layer for contact centres.",
+        responses={400: {"content": {PROBLEM_JSON: {}}}},
+    )
+    app.state.services = services
+    install_problem_handlers(app)
+    app.add_middleware(_BodyLimit, max_bytes=services.settings.max_body_bytes)
+    vault = services.vault
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    def readyz() -> dict[str, Any]:
+        """Readiness: both stores reachable and migrated, key provider answering."""
+        return {"status": "ready", "checks": services.check_ready()}
+
+    @app.post(
+        "/v1/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenOut, tags=["vault"]
+    )
+    def tokenize(body: TokenizeIn, who: CallerDep) -> TokenOut:
+        """Vault one value; the same value for the same subject returns the same token."""
+        who.require(ApiScope.TOKENIZE)
+        return TokenOut.of(
+            vault.tokenize(who.tenant, body.value, category=body.category, subject=body.subject)
+        )
+
+    @app.post("/v1/tokens/batch", response_model=TokensOut, tags=["vault"])
+    def tokenize_batch(body: BatchTokenizeIn, who: CallerDep) -> TokensOut:
+        """Vault up to 10,000 values; one invalid item rejects the batch and names its index."""
+        who.require(ApiScope.TOKENIZE)
+        records = vault.tokenize_batch(
+            who.tenant, [TokenizeRequest(i.value, i.category, i.subject) for i in body.items]
+        )
+        return TokensOut(tokens=[TokenOut.of(r) for r in records])
+
+    @app.post("/v1/tokens/detokenize", response_model=list[DetokenizedOut], tags=["vault"])
+    def detokenize(body: TokenListIn, who: CallerDep) -> list[DetokenizedOut]:
+        """Clear values. Guarded by scope now; the gateway will route this through policies."""
+        who.require(ApiScope.DETOKENIZE)
+        return [
+            DetokenizedOut(
+                token=d.token, category=d.category.value, subject=d.subject, value=d.value
+            )
+            for d in vault.detokenize_batch(who.tenant, body.tokens)
+        ]
+
+    @app.post("/v1/tokens/reveal-masked", response_model=list[MaskedOut], tags=["vault"])
+    def reveal_masked(body: TokenListIn, who: CallerDep) -> list[MaskedOut]:
+        """Display forms only (`•••• 4242`, `j•••@example.fr`)."""
+        who.require(ApiScope.REVEAL_MASKED)
+        masked = vault.reveal_masked_batch(who.tenant, body.tokens)
+        return [MaskedOut(token=t, masked=m) for t, m in zip(body.tokens, masked, strict=True)]
+
+    @app.post("/v1/tokens/search", response_model=TokensOut, tags=["vault"])
+    def search(body: SearchIn, who: CallerDep) -> TokensOut:
+        """Tokens holding this value, matched on the blind index (nothing is decrypted)."""
+        who.require(ApiScope.SEARCH)
+        found = vault.find(who.tenant, body.value, category=body.category)
+        return TokensOut(tokens=[TokenOut.of(r) for r in found])
+
+    @app.get("/v1/subjects/{subject_id}/tokens", response_model=TokensOut, tags=["subjects"])
+    def subject_tokens(subject_id: str, who: CallerDep) -> TokensOut:
+        """Every token held for a subject."""
+        who.require(ApiScope.SEARCH)
+        return TokensOut(
+            tokens=[TokenOut.of(r) for r in vault.subject_tokens(who.tenant, subject_id)]
+        )
+
+    @app.delete("/v1/subjects/{subject_id}", response_model=ErasureOut, tags=["subjects"])
+    def erase_subject(subject_id: str, who: CallerDep) -> ErasureOut:
+        """Crypto-shred a subject: its data key is destroyed, every copy becomes unreadable."""
+        who.require(ApiScope.ERASE)
+        erasure = vault.erase_subject(who.tenant, subject_id)
+        return ErasureOut(
+            subject=erasure.subject,
+            erased_at=erasure.erased_at.isoformat(),
+            keys_destroyed=erasure.keys_destroyed,
+            items_destroyed=erasure.items_destroyed,
+        )
+
+    return app

@@ -1,0 +1,244 @@
+"""`tessera` command line: operators' entry point. Errors are one line on stderr, exit code 1."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from tessera import TesseraError, __version__
+from tessera.storage import Database, Store, current_revision, head_revision, migrate
+from tessera.vault import key_status, rotate_keys
+
+from ._services import Services, build_key_provider
+from ._settings import Settings
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="Tessera: privacy, consent and payment trust for contact centres.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="Key-encryption keys and data keys.", no_args_is_help=True)
+tenants_app = typer.Typer(help="Tenants.", no_args_is_help=True)
+apikeys_app = typer.Typer(help="API keys of calling services.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(apikeys_app, name="apikeys")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _services() -> Services:
+    return Services.from_settings(Settings())
+
+
+def _stores(settings: Settings) -> tuple[Database, Database]:
+    return (
+        Database(settings.resolved_database_url, schema=settings.database_schema),
+        Database(
+            settings.resolved_keystore_url, schema=settings.keystore_schema, secure_delete=True
+        ),
+    )
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(__version__)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8700).")] = None,
+) -> None:
+    """Run the HTTP API with uvicorn."""
+    import uvicorn
+
+    from ._api import create_app
+
+    services = _services()
+    settings = services.settings
+    err.print(
+        f"Tessera {__version__}: data {services.data.describe()}, "
+        f"keys via {services.key_provider.name}"
+    )
+    uvicorn.run(
+        create_app(services),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+        server_header=False,
+    )
+
+
+@app.command()
+def demo(
+    keep: Annotated[bool, typer.Option(help="Keep the demo's data directory.")] = False,
+) -> None:
+    """A scripted walk-through of Tessera on a throw-away embedded database."""
+    from ._demo import run_demo
+
+    run_demo(out, keep=keep)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply schema migrations to the data store and the key store."""
+    settings = Settings()
+    data, keys = _stores(settings)
+    migrate(data, Store.DATA)
+    migrate(keys, Store.KEYS)
+    out.print(f"data store at {current_revision(data)}, key store at {current_revision(keys)}")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Show each store's schema revision against the newest one."""
+    settings = Settings()
+    for db, store in zip(_stores(settings), (Store.DATA, Store.KEYS), strict=True):
+        out.print(
+            f"{store.value}: {db.describe()} at {current_revision(db)} "
+            f"(head {head_revision(store)})"
+        )
+
+
+@keys_app.command("init")
+def keys_init() -> None:
+    """Create the keyring (or first PKCS#11 key) if there is none."""
+    settings = Settings()
+    provider = build_key_provider(settings, create=True)
+    out.print(f"{provider.name}: current key-encryption key version {provider.current_version()}")
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """KEK versions and how many data keys still wait for a rewrap."""
+    services = _services()
+    status = key_status(services.keys, services.key_provider)
+    out.print(
+        f"provider {status.provider}, current version {status.current_version}, "
+        f"versions {status.versions}, data keys {status.data_keys}, "
+        f"pending rewrap {status.pending_rewrap}"
+    )
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    batch_size: Annotated[int, typer.Option(min=1, help="Data keys per transaction.")] = 500,
+    pause: Annotated[float, typer.Option(min=0.0, help="Seconds between batches.")] = 0.0,
+) -> None:
+    """Add a KEK version and rewrap every data key under it. Resumes an unfinished rotation."""
+    services = _services()
+    interactive = sys.stderr.isatty()
+    if interactive:
+        progress = Progress(
+            TextColumn("rewrapping data keys"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+        )
+        task = progress.add_task("rewrap", total=None)
+        with progress:
+            report = rotate_keys(
+                services.keys,
+                services.key_provider,
+                batch_size=batch_size,
+                pause=pause,
+                on_progress=lambda d, t: progress.update(task, completed=d, total=t),
+            )
+    else:
+
+        def line(done: int, total: int) -> None:
+            print(f"rewrapped {done}/{total}", file=sys.stderr, flush=True)
+
+        report = rotate_keys(
+            services.keys,
+            services.key_provider,
+            batch_size=batch_size,
+            pause=pause,
+            on_progress=line,
+        )
+    verb = "resumed and finished" if report.resumed else "finished"
+    out.print(
+        f"rotation to KEK version {report.target_version} {verb}: "
+        f"{report.rewrapped} data keys rewrapped, {report.total} in all"
+    )
+
+
+@tenants_app.command("create")
+def tenants_create(
+    tenant_id: Annotated[str, typer.Argument(help="Short id: a-z, 0-9, '-', '_'.")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+) -> None:
+    """Create a tenant."""
+    tenant = _services().identity.create_tenant(tenant_id, name=name)
+    out.print(f"tenant {tenant.id} created")
+
+
+@tenants_app.command("list")
+def tenants_list() -> None:
+    """List tenants."""
+    table = Table("id", "name", "created")
+    for tenant in _services().identity.list_tenants():
+        table.add_row(tenant.id, tenant.name, tenant.created_at.isoformat(timespec="seconds"))
+    out.print(table)
+
+
+@apikeys_app.command("create")
+def apikeys_create(
+    tenant_id: Annotated[str, typer.Argument(help="The tenant the key acts for.")],
+    scope: Annotated[list[str], typer.Option("--scope", "-s", help="Repeat for each scope.")],
+    name: Annotated[str, typer.Option(help="What calls with this key.")] = "",
+) -> None:
+    """Issue an API key. Its secret is printed once and cannot be shown again."""
+    issued = _services().identity.issue_key(tenant_id, scopes=scope, name=name)
+    err.print(
+        f"API key {issued.key_id} for tenant {issued.tenant} "
+        f"(scopes: {', '.join(sorted(issued.scopes))}); the secret is shown only now:"
+    )
+    print(issued.secret)
+
+
+@apikeys_app.command("list")
+def apikeys_list(tenant_id: Annotated[str, typer.Argument()]) -> None:
+    """List a tenant's API keys (never their secrets)."""
+    table = Table("id", "name", "scopes", "created", "revoked")
+    for key in _services().identity.list_keys(tenant_id):
+        table.add_row(
+            key.id,
+            key.name,
+            key.scopes,
+            key.created_at.isoformat(timespec="seconds"),
+            key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "",
+        )
+    out.print(table)
+
+
+@apikeys_app.command("revoke")
+def apikeys_revoke(key_id: Annotated[str, typer.Argument()]) -> None:
+    """Revoke an API key at once."""
+    _services().identity.revoke_key(key_id)
+    out.print(f"API key {key_id} revoked")
+
+
+def main() -> None:
+    try:
+        app()
+    except TesseraError as exc:
+        err.print(f"error: {exc.detail}", highlight=False, markup=False)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise SystemExit(130) from None

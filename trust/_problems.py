@@ -1,0 +1,124 @@
+"""The one place where Tessera's exceptions become HTTP problems (RFC 9457)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tessera import TesseraError
+from tessera.storage import StorageError
+from tessera.vault import (
+    InvalidToken,
+    InvalidValue,
+    KeyProviderError,
+    MalformedToken,
+    SensitiveAuthenticationData,
+    UnknownSubject,
+    ValueTooLarge,
+)
+
+from ._errors import AuthenticationRequired, PermissionDenied, RequestTooLarge, UnknownTenant
+
+__all__ = ["PROBLEM_JSON", "ProblemType", "install_problem_handlers", "problem_for"]
+
+PROBLEM_JSON = "application/problem+json"
+_log = logging.getLogger("tessera.http")
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemType:
+    status: int
+    slug: str
+    title: str
+
+    @property
+    def uri(self) -> str:
+        return f"urn:tessera:problem:{self.slug}"
+
+
+# Most specific first: the first class in an exception's MRO found here wins.
+_PROBLEMS: dict[type[BaseException], ProblemType] = {
+    AuthenticationRequired: ProblemType(401, "authentication-required", "Authentication required"),
+    PermissionDenied: ProblemType(403, "permission-denied", "Permission denied"),
+    UnknownTenant: ProblemType(404, "unknown-tenant", "Unknown tenant"),
+    InvalidToken: ProblemType(404, "invalid-token", "Invalid token"),
+    UnknownSubject: ProblemType(404, "unknown-subject", "Unknown subject"),
+    MalformedToken: ProblemType(422, "malformed-token", "Malformed token"),
+    SensitiveAuthenticationData: ProblemType(
+        422, "sensitive-authentication-data", "Sensitive authentication data is never stored"
+    ),
+    ValueTooLarge: ProblemType(413, "too-large", "Too large"),
+    RequestTooLarge: ProblemType(413, "too-large", "Too large"),
+    InvalidValue: ProblemType(422, "invalid-value", "Invalid value"),
+    KeyProviderError: ProblemType(503, "key-provider-unavailable", "Key provider unavailable"),
+    StorageError: ProblemType(503, "storage-unavailable", "Storage unavailable"),
+    TesseraError: ProblemType(400, "bad-request", "Bad request"),
+}
+
+_VALIDATION = ProblemType(422, "validation-error", "Request validation failed")
+_INTERNAL = ProblemType(500, "internal-error", "Internal error")
+
+
+def problem_for(exc: BaseException) -> ProblemType:
+    for cls in type(exc).__mro__:
+        if cls in _PROBLEMS:
+            return _PROBLEMS[cls]
+    return _INTERNAL
+
+
+def problem_response(
+    problem: ProblemType, detail: str, request: Request, **extra: Any
+) -> JSONResponse:
+    body = {
+        "type": problem.uri,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(TesseraError)
+    async def _tessera(request: Request, exc: TesseraError) -> JSONResponse:
+        problem = problem_for(exc)
+        extra = {}
+        index = getattr(exc, "index", None)
+        if index is not None:
+            extra["index"] = index
+        return problem_response(problem, exc.detail, request, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Never echo the input back: it may be a card number or an email.
+        errors = [
+            {
+                "loc": list(err.get("loc", ())),
+                "msg": err.get("msg", ""),
+                "type": err.get("type", ""),
+            }
+            for err in exc.errors()
+        ]
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"])
+        return problem_response(_VALIDATION, f"{where}: {first['msg']}", request, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        problem = ProblemType(exc.status_code, f"http-{exc.status_code}", str(exc.detail))
+        return problem_response(problem, str(exc.detail), request)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        # The type only: messages of lower libraries can carry parameters.
+        _log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        return problem_response(_INTERNAL, "an internal error occurred", request)

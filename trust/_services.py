@@ -1,0 +1,95 @@
+"""Composition root: build every service from settings, in one place."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from dataclasses import dataclass
+
+from tessera.storage import Database, StorageError, Store, current_revision, head_revision, migrate
+from tessera.vault import (
+    KeyProvider,
+    KeyProviderError,
+    LocalKeyring,
+    Pkcs11KeyProvider,
+    Vault,
+    VaultLimits,
+)
+
+from ._identity import ServiceIdentity
+from ._settings import Settings
+
+__all__ = ["Services", "build_key_provider"]
+
+
+def _secret(value: object | None, env_name: str, prompt: str) -> str:
+    if value is not None:
+        return value.get_secret_value()  # type: ignore[attr-defined]
+    if sys.stdin.isatty() and not os.environ.get("CI"):
+        return getpass.getpass(prompt)
+    raise KeyProviderError(f"set {env_name} (it is read from the environment, never from a file)")
+
+
+def build_key_provider(settings: Settings, *, create: bool = True) -> KeyProvider:
+    if settings.key_provider == "pkcs11":
+        pin = _secret(settings.pkcs11_pin, "TESSERA_PKCS11_PIN", "PKCS#11 user PIN: ")
+        return Pkcs11KeyProvider(
+            module=settings.pkcs11_module, token_label=settings.pkcs11_token_label, pin=pin
+        )
+    passphrase = _secret(
+        settings.keyring_passphrase, "TESSERA_KEYRING_PASSPHRASE", "Keyring passphrase: "
+    )
+    return LocalKeyring(settings.resolved_keyring_path, passphrase, create=create)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    data: Database
+    keys: Database
+    key_provider: KeyProvider
+    vault: Vault
+    identity: ServiceIdentity
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings | None = None, *, key_provider: KeyProvider | None = None
+    ) -> Services:
+        settings = settings or Settings()
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        data = Database(settings.resolved_database_url, schema=settings.database_schema)
+        keys = Database(
+            settings.resolved_keystore_url, schema=settings.keystore_schema, secure_delete=True
+        )
+        if settings.auto_migrate:
+            migrate(data, Store.DATA)
+            migrate(keys, Store.KEYS)
+        provider = key_provider or build_key_provider(settings)
+        vault = Vault(
+            data=data,
+            keys=keys,
+            key_provider=provider,
+            limits=VaultLimits(
+                max_value_bytes=settings.max_value_bytes, max_batch_items=settings.max_batch_items
+            ),
+            cache_ttl=settings.key_cache_ttl_seconds,
+            default_region=settings.default_region,
+        )
+        return cls(settings, data, keys, provider, vault, ServiceIdentity(data))
+
+    def check_ready(self) -> dict[str, str]:
+        """Raise if a dependency is down or the schema is behind; else describe what is up."""
+        self.data.ping()
+        self.keys.ping()
+        for db, store in ((self.data, Store.DATA), (self.keys, Store.KEYS)):
+            if current_revision(db) != head_revision(store):
+                raise StorageError(
+                    f"the {store.value} store is not migrated: run `tessera db upgrade`"
+                )
+        version = self.key_provider.current_version()
+        return {"data": "ok", "keys": "ok", "key_provider": f"{self.key_provider.name} v{version}"}
+
+    def close(self) -> None:
+        self.data.dispose()
+        self.keys.dispose()

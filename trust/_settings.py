@@ -1,0 +1,58 @@
+"""Settings from environment variables (prefix `TESSERA_`), read once in the composition root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "tessera"
+
+
+class Settings(BaseSettings):
+    """Where Tessera keeps its data and keys. Secrets are `SecretStr`: never printed."""
+
+    model_config = SettingsConfigDict(env_prefix="TESSERA_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    # Data store; default: SQLite file in data_dir. PostgreSQL: postgresql+psycopg://…
+    database_url: str | None = None
+    database_schema: str | None = None
+    # Key store, kept apart from the data store so data backups never carry their keys.
+    keystore_url: str | None = None
+    keystore_schema: str | None = None
+    auto_migrate: bool = True
+
+    key_provider: Literal["keyring", "pkcs11"] = "keyring"
+    keyring_path: Path | None = None
+    keyring_passphrase: SecretStr | None = None
+    pkcs11_module: str = "/usr/lib/softhsm/libsofthsm2.so"
+    pkcs11_token_label: str = "tessera"  # noqa: S105 - a label, not a secret
+    pkcs11_pin: SecretStr | None = None
+
+    max_value_bytes: int = 4096
+    max_batch_items: int = 10_000
+    max_body_bytes: int = 8 * 1024 * 1024
+    key_cache_ttl_seconds: float = 300.0
+    default_region: str = "FR"
+
+    host: str = "127.0.0.1"
+    port: int = 8700
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'tessera.db'}"
+
+    @property
+    def resolved_keystore_url(self) -> str:
+        return self.keystore_url or f"sqlite:///{self.data_dir / 'keys.db'}"
+
+    @property
+    def resolved_keyring_path(self) -> Path:
+        return self.keyring_path or self.data_dir / "keyring.json"

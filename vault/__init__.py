@@ -1,0 +1,68 @@
+"""The vault: tokens instead of values, envelope encryption, crypto-shredding.
+
+Public face (the "recipes" layer): `Vault` with tokenize / detokenize /
+reveal_masked / find / erase_subject, `rotate_keys` for KEK rotation, the
+`KeyProvider` interface and its two implementations, and one error hierarchy
+under `VaultError`. Everything else is private.
+"""
+
+from __future__ import annotations
+
+from ._categories import DataCategory, mask
+from ._errors import (
+    InvalidToken,
+    InvalidValue,
+    KeyProviderError,
+    MalformedToken,
+    MissingKeyVersion,
+    SensitiveAuthenticationData,
+    UnknownSubject,
+    ValueTooLarge,
+    VaultError,
+    WrongPassphrase,
+)
+from ._keys import KeyProvider, LocalKeyring, Pkcs11KeyProvider, WrappedKey
+from ._models import KEYSTORE_TABLES
+from ._rotation import KeyStatus, RotationReport, key_status, rotate_keys
+from ._vault import (
+    Detokenized,
+    Erasure,
+    TokenizeRequest,
+    TokenRecord,
+    Vault,
+    VaultLimits,
+    check_subject,
+    check_tenant,
+)
+
+__all__ = [
+    "KEYSTORE_TABLES",
+    "DataCategory",
+    "Detokenized",
+    "Erasure",
+    "InvalidToken",
+    "InvalidValue",
+    "KeyProvider",
+    "KeyProviderError",
+    "KeyStatus",
+    "LocalKeyring",
+    "MalformedToken",
+    "MissingKeyVersion",
+    "Pkcs11KeyProvider",
+    "RotationReport",
+    "SensitiveAuthenticationData",
+    "TokenRecord",
+    "TokenizeRequest",
+    "UnknownSubject",
+    "ValueTooLarge",
+    "Vault",
+    "VaultError",
+    "VaultLimits",
+    "WrappedKey",
+    "WrongPassphrase",
+    "check_subject",
+    "check_tenant",
+    "key_status",
+    "mask",
+    "rotate_keys",
+]
