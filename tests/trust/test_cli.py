@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import re
+import stat
+from pathlib import Path
+
+import pytest
+
+from tests.cli import cli_env, run
+from tests.conftest import PASSPHRASE, StoreFactory
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def env(store_factory: StoreFactory, tmp_path: Path) -> dict[str, str]:
+    stores = store_factory.make(migrated=False)
+    return cli_env(stores.env, tmp_path, tmp_path / "keyring.json", PASSPHRASE)
+
+
+def one_line_error(done, fragment: str) -> None:
+    """Exit code 1, no stack trace, and one `error:` line (after any progress lines)."""
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1 and lines[-1] == errors[0], done.stderr
+    assert fragment in errors[0], errors[0]
+
+
+def test_operator_flow(env: dict[str, str], tmp_path: Path) -> None:
+    assert "key store at k0001" in run(["db", "upgrade"], env).stdout
+    assert "(head 0001)" in run(["db", "status"], env).stdout
+    assert "current key-encryption key version 1" in run(["keys", "init"], env).stdout
+    assert stat.S_IMODE((tmp_path / "keyring.json").stat().st_mode) == 0o600
+
+    run(["tenants", "create", "acme", "--name", "ACME Bank"], env)
+    assert "ACME Bank" in run(["tenants", "list"], env).stdout
+
+    created = run(["apikeys", "create", "acme", "-s", "tokens:write", "--name", "crm"], env)
+    secret = created.stdout.strip()
+    assert re.fullmatch(r"tsk_[a-z2-7]{16}_[a-z2-7]{32}", secret)
+    listed = run(["apikeys", "list", "acme"], env).stdout
+    assert "crm" in listed and secret not in listed and secret.split("_")[2] not in listed
+
+    key_id = secret.split("_")[1]
+    assert "revoked" in run(["apikeys", "revoke", key_id], env).stdout
+    row = next(
+        line for line in run(["apikeys", "list", "acme"], env).stdout.splitlines() if "crm" in line
+    )
+    assert row.count("+00:00") == 2  # created and revoked
+
+    assert "rotation to KEK version 2 finished" in run(["keys", "rotate"], env).stdout
+    assert "current version 2, versions [1, 2]" in run(["keys", "status"], env).stdout
+
+
+def test_wrong_passphrase_is_one_line(env: dict[str, str]) -> None:
+    run(["keys", "init"], env)
+    one_line_error(
+        run(["keys", "status"], {**env, "TESSERA_KEYRING_PASSPHRASE": "nope"}, check=False),
+        "wrong passphrase",
+    )
+
+
+def test_missing_passphrase_names_the_variable(env: dict[str, str]) -> None:
+    env = {k: v for k, v in env.items() if k != "TESSERA_KEYRING_PASSPHRASE"}
+    one_line_error(run(["keys", "init"], env, check=False), "TESSERA_KEYRING_PASSPHRASE")
+
+
+def test_duplicate_tenant_and_bad_input_are_one_line(env: dict[str, str]) -> None:
+    run(["tenants", "create", "acme"], env)
+    one_line_error(run(["tenants", "create", "acme"], env, check=False), "already exists")
+    one_line_error(run(["tenants", "create", "Not Valid"], env, check=False), "tenant id")
+    one_line_error(
+        run(["apikeys", "create", "nobody", "-s", "tokens:write"], env, check=False), "no tenant"
+    )
+    one_line_error(
+        run(["apikeys", "create", "acme", "-s", "everything"], env, check=False), "unknown scope"
+    )
+    one_line_error(run(["apikeys", "revoke", "nosuchkey"], env, check=False), "no API key")
+
+
+def test_missing_key_version_is_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    """A key store written under a KEK the keyring no longer holds (e.g. a restored old keyring)."""
+    run(["keys", "init"], env)
+    run(["tenants", "create", "acme"], env)
+    saved = (tmp_path / "keyring.json").read_bytes()
+    run(["keys", "rotate"], env)
+    # Data keys are now wrapped under v2; put back the keyring that only knows v1.
+    from tessera.trust import Services
+
+    services = Services.from_settings(_settings(env))
+    services.vault.tokenize("acme", "x", subject="s1")
+    services.close()
+    (tmp_path / "keyring.json").write_bytes(saved)
+    one_line_error(run(["keys", "rotate"], env, check=False), "version 2 is not held")
+
+
+def _settings(env: dict[str, str]):
+    from pydantic import SecretStr
+
+    from tessera.trust import Settings
+
+    return Settings(
+        data_dir=Path(env["TESSERA_DATA_DIR"]),
+        database_url=env["TESSERA_DATABASE_URL"],
+        database_schema=env.get("TESSERA_DATABASE_SCHEMA"),
+        keystore_url=env["TESSERA_KEYSTORE_URL"],
+        keystore_schema=env.get("TESSERA_KEYSTORE_SCHEMA"),
+        keyring_path=Path(env["TESSERA_KEYRING_PATH"]),
+        keyring_passphrase=SecretStr(env["TESSERA_KEYRING_PASSPHRASE"]),
+    )
+
+
+def test_demo_runs_end_to_end(env: dict[str, str]) -> None:
+    done = run(["demo"], env)
+    assert "Demo complete" in done.stdout
+    assert "•••• 7893" in done.stdout
+    assert "4970101234567893" not in done.stdout  # the demo never prints the clear card number

@@ -1,0 +1,73 @@
+"""`tessera serve` as a real uvicorn process on 127.0.0.1, spoken to over TCP."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+
+from tests.cli import TESSERA, cli_env, run
+from tests.conftest import PASSPHRASE, StoreFactory
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(store_factory: StoreFactory, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    stores = store_factory.make(migrated=False)
+    env = cli_env(stores.env, tmp_path, tmp_path / "keyring.json", PASSPHRASE)
+    run(["keys", "init"], env)
+    run(["tenants", "create", "acme"], env)
+    secret = run(["apikeys", "create", "acme", "-s", "tokens:write", "-s", "tokens:reveal_masked"],
+                 env).stdout.strip()
+    port = _free_port()
+    proc = subprocess.Popen([TESSERA, "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            stdin=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail(f"server did not start: {proc.communicate()[0]}")
+    yield base, secret
+    proc.terminate()
+    output = proc.communicate(timeout=30)[0]
+    # uvicorn shuts down gracefully, then re-raises SIGTERM so that its exit status tells why.
+    assert proc.returncode in (0, -signal.SIGTERM), output
+    assert "Application shutdown complete" in output
+    assert PASSPHRASE not in output and secret not in output
+    assert "4970101234567893" not in output
+
+
+def test_served_api_over_loopback(server: tuple[str, str]) -> None:
+    base, secret = server
+    auth = {"Authorization": f"Bearer {secret}"}
+    assert httpx.get(f"{base}/readyz").json()["status"] == "ready"
+    created = httpx.post(f"{base}/v1/tokens", headers=auth,
+                         json={"value": "4970101234567893", "category": "card_pan"})
+    assert created.status_code == 201
+    token = created.json()["token"]
+    masked = httpx.post(f"{base}/v1/tokens/reveal-masked", headers=auth, json={"tokens": [token]})
+    assert masked.json() == [{"token": token, "masked": "•••• 7893"}]
+    denied = httpx.post(f"{base}/v1/tokens/detokenize", headers=auth, json={"tokens": [token]})
+    assert denied.status_code == 403
+    assert denied.headers["content-type"] == "application/problem+json"
+    assert "server" not in denied.headers  # no version banner

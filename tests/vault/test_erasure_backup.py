@@ -1,0 +1,119 @@
+"""Crypto-shredding holds for backups: data backed up before an erasure is unreadable after it.
+
+The backup is taken as an operator would: a file copy of the SQLite data store, or `pg_dump` of
+the PostgreSQL data schema restored into another database. Keys live in a separate store that
+the data backup does not carry.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+
+from tessera.storage import Database
+from tessera.vault import InvalidToken, LocalKeyring, TokenizeRequest, Vault
+from tessera.vault._models import DataKey
+from tests.conftest import PG_URL, Stores
+
+pytestmark = pytest.mark.slow
+
+ERASED, KEPT = "cust-erased", "cust-kept"
+
+
+def _populate(vault: Vault, tenant: str) -> tuple[list[str], list[str]]:
+    erased = vault.tokenize_batch(tenant, [
+        TokenizeRequest("4970101234567893", "card_pan", ERASED),
+        TokenizeRequest("jean.dupont@example.fr", "email", ERASED),
+        TokenizeRequest("06 12 34 56 78", "phone", ERASED),
+    ])
+    kept = vault.tokenize_batch(tenant, [TokenizeRequest("marie@example.fr", "email", KEPT)])
+    return [r.token for r in erased], [r.token for r in kept]
+
+
+def _wrapped_key(stores: Stores, tenant: str, subject: str) -> bytes:
+    t = DataKey.__table__
+    with stores.keys.begin() as conn:
+        return bytes(conn.execute(select(t.c.wrapped).where(
+            t.c.tenant_id == tenant, t.c.subject_id == subject)).scalar_one())
+
+
+def _assert_backup_is_shredded(backup: Database, stores: Stores, keyring: LocalKeyring,
+                               tenant: str, erased: list[str], kept: list[str]) -> None:
+    restored = Vault(data=backup, keys=stores.keys, key_provider=keyring)
+    # The backup holds the ciphertexts…
+    assert restored.count_items(tenant) == len(erased) + len(kept)
+    # …but the erased subject's key is gone, so they stay ciphertexts.
+    for token in erased:
+        with pytest.raises(InvalidToken):
+            restored.detokenize(tenant, token)
+    # The backup itself is sound: the other subject restores fine.
+    assert restored.detokenize(tenant, kept[0]).value == "marie@example.fr"
+
+
+@pytest.mark.skipif(PG_URL is not None, reason="SQLite file backup")
+def test_sqlite_file_backup_taken_before_erasure_is_unreadable_after(
+        fresh_stores: Stores, keyring: LocalKeyring, tenant: str, tmp_path: Path) -> None:
+    vault = Vault(data=fresh_stores.data, keys=fresh_stores.keys, key_provider=keyring)
+    erased, kept = _populate(vault, tenant)
+    destroyed = _wrapped_key(fresh_stores, tenant, ERASED)
+
+    with fresh_stores.data.engine.connect() as conn:
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    source = Path(fresh_stores.data.url.database)
+    backup_file = tmp_path / "backup-data.db"
+    shutil.copyfile(source, backup_file)
+
+    vault.erase_subject(tenant, ERASED)
+
+    backup = Database(f"sqlite:///{backup_file}")
+    _assert_backup_is_shredded(backup, fresh_stores, keyring, tenant, erased, kept)
+    backup.dispose()
+
+    # The destroyed key is in no file of the key store, read while the store is still open:
+    # not in a free page (secure_delete), not in a write-ahead-log frame (truncated on erasure).
+    with fresh_stores.keys.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA secure_delete")).scalar_one() == 1
+        keys_file = Path(fresh_stores.keys.url.database)
+        files = list(keys_file.parent.glob(keys_file.name + "*"))
+        assert keys_file in files
+        for path in files:
+            assert destroyed not in path.read_bytes(), path.name
+
+
+@pytest.mark.skipif(PG_URL is None, reason="PostgreSQL pg_dump backup")
+def test_postgresql_dump_taken_before_erasure_is_unreadable_after(
+        fresh_stores: Stores, keyring: LocalKeyring, tenant: str, tmp_path: Path) -> None:
+    if not shutil.which("pg_dump"):
+        pytest.fail("pg_dump is missing: scripts/install installs postgresql-client")
+    vault = Vault(data=fresh_stores.data, keys=fresh_stores.keys, key_provider=keyring)
+    erased, kept = _populate(vault, tenant)
+
+    libpq = make_url(PG_URL).set(drivername="postgresql")
+    dump = tmp_path / "data.sql"
+    subprocess.run(["pg_dump", "--no-owner", "--schema", fresh_stores.data.schema, "--file",
+                    str(dump), libpq.render_as_string(hide_password=False)], check=True)
+
+    vault.erase_subject(tenant, ERASED)
+
+    restore_db = f"tt_restore_{secrets.token_hex(4)}"
+    admin = Database(PG_URL)
+    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'CREATE DATABASE "{restore_db}"'))
+    try:
+        target = libpq.set(database=restore_db).render_as_string(hide_password=False)
+        subprocess.run(["psql", "--quiet", "--set", "ON_ERROR_STOP=1", "--file", str(dump),
+                        target], check=True, capture_output=True)
+        backup = Database(make_url(PG_URL).set(database=restore_db).render_as_string(
+            hide_password=False), schema=fresh_stores.data.schema)
+        _assert_backup_is_shredded(backup, fresh_stores, keyring, tenant, erased, kept)
+        backup.dispose()
+    finally:
+        with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{restore_db}" WITH (FORCE)'))
+        admin.dispose()
