@@ -10,8 +10,9 @@ from pathlib import Path
 TESSERA = str(Path(sys.executable).parent / "tessera")
 
 
-def cli_env(stores_env: dict[str, str], data_dir: Path, keyring: Path,
-            passphrase: str | None) -> dict[str, str]:
+def cli_env(
+    stores_env: dict[str, str], data_dir: Path, keyring: Path, passphrase: str | None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
     env.update(stores_env)
     env["TESSERA_DATA_DIR"] = str(data_dir)
@@ -22,10 +23,17 @@ def cli_env(stores_env: dict[str, str], data_dir: Path, keyring: Path,
     return env
 
 
-def run(args: list[str], env: dict[str, str], *, check: bool = True
-        ) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([TESSERA, *args], env=env, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=120)
+def run(
+    args: list[str], env: dict[str, str], *, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [TESSERA, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
     if check and done.returncode != 0:
         raise AssertionError(f"tessera {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return done

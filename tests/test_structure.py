@@ -9,9 +9,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = {"tessera": "tessera", "storage": "tessera.storage", "vault": "tessera.vault",
-            "consent": "tessera.consent", "auth": "tessera.auth", "payments": "tessera.payments",
-            "policies": "tessera.policies", "trust": "tessera.trust"}
+PACKAGES = {
+    "tessera": "tessera",
+    "storage": "tessera.storage",
+    "vault": "tessera.vault",
+    "consent": "tessera.consent",
+    "auth": "tessera.auth",
+    "payments": "tessera.payments",
+    "policies": "tessera.policies",
+    "trust": "tessera.trust",
+}
 
 # What each package may import from Tessera (DESIGN.md: trust → payments → auth, consent,
 # policies → vault → storage). The root `tessera` package holds only the base error.
@@ -31,8 +38,11 @@ ALLOWED = {
 def test_public_surface_is_exactly_all(folder: str) -> None:
     module = importlib.import_module(PACKAGES[folder])
     exported = {name for name in module.__all__ if not name.startswith("__")}
-    public = {name for name in vars(module) if not name.startswith("_")
-              and not isinstance(vars(module)[name], type(module))} - {"annotations"}
+    public = {
+        name
+        for name in vars(module)
+        if not name.startswith("_") and not isinstance(vars(module)[name], type(module))
+    } - {"annotations"}
     assert public == exported
     assert list(module.__all__) == sorted(module.__all__, key=lambda n: (not n.isupper(), n))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import re
 import secrets
 
@@ -13,13 +12,13 @@ from ._errors import MalformedToken
 __all__ = ["check_token_shape", "is_pan_token", "new_opaque_token", "new_pan_token"]
 
 OPAQUE_PREFIX = "tok_"
-# 16 random bytes = 128 bits, base32 without padding: 26 characters.
-_OPAQUE = re.compile(r"^tok_[a-z2-7]{26}$")
+# 16 random bytes = 128 bits, in hex: 32 characters.
+_OPAQUE = re.compile(r"^tok_[0-9a-f]{32}$")
 _DIGITS = re.compile(r"^\d{12,19}$")
 
 
 def new_opaque_token() -> str:
-    return OPAQUE_PREFIX + base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=").lower()
+    return OPAQUE_PREFIX + secrets.token_hex(16)
 
 
 def bin_length(pan: str) -> int:

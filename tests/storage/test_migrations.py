@@ -20,8 +20,9 @@ def _diff(db, store: Store) -> list:
         return True
 
     with db.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"include_object": include,
-                                                    "compare_type": True})
+        ctx = MigrationContext.configure(
+            conn, opts={"include_object": include, "compare_type": True}
+        )
         return compare_metadata(ctx, SQLModel.metadata)
 
 

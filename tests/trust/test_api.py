@@ -131,7 +131,7 @@ def test_another_tenants_token_is_404_like_an_unknown_one(
     )
     unknown = problem(
         client.post(
-            "/v1/tokens/detokenize", json={"tokens": ["tok_" + "a" * 26]}, headers=other_auth
+            "/v1/tokens/detokenize", json={"tokens": ["tok_" + "a" * 32]}, headers=other_auth
         ),
         404,
         "invalid-token",
@@ -247,7 +247,7 @@ def test_streamed_oversized_body_is_refused(client: TestClient, auth) -> None:
 def test_batch_over_the_item_limit(client: TestClient, auth, services) -> None:
     limit = services.vault.limits.max_batch_items
     r = client.post(
-        "/v1/tokens/detokenize", json={"tokens": ["tok_" + "a" * 26] * (limit + 1)}, headers=auth
+        "/v1/tokens/detokenize", json={"tokens": ["tok_" + "a" * 32] * (limit + 1)}, headers=auth
     )
     problem(r, 413, "too-large")
 

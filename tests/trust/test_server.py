@@ -30,12 +30,18 @@ def server(store_factory: StoreFactory, tmp_path: Path) -> Iterator[tuple[str, s
     env = cli_env(stores.env, tmp_path, tmp_path / "keyring.json", PASSPHRASE)
     run(["keys", "init"], env)
     run(["tenants", "create", "acme"], env)
-    secret = run(["apikeys", "create", "acme", "-s", "tokens:write", "-s", "tokens:reveal_masked"],
-                 env).stdout.strip()
+    secret = run(
+        ["apikeys", "create", "acme", "-s", "tokens:write", "-s", "tokens:reveal_masked"], env
+    ).stdout.strip()
     port = _free_port()
-    proc = subprocess.Popen([TESSERA, "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [TESSERA, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -61,8 +67,11 @@ def test_served_api_over_loopback(server: tuple[str, str]) -> None:
     base, secret = server
     auth = {"Authorization": f"Bearer {secret}"}
     assert httpx.get(f"{base}/readyz").json()["status"] == "ready"
-    created = httpx.post(f"{base}/v1/tokens", headers=auth,
-                         json={"value": "4970101234567893", "category": "card_pan"})
+    created = httpx.post(
+        f"{base}/v1/tokens",
+        headers=auth,
+        json={"value": "4970101234567893", "category": "card_pan"},
+    )
     assert created.status_code == 201
     token = created.json()["token"]
     masked = httpx.post(f"{base}/v1/tokens/reveal-masked", headers=auth, json={"tokens": [token]})

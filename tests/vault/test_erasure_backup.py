@@ -27,11 +27,14 @@ ERASED, KEPT = "cust-erased", "cust-kept"
 
 
 def _populate(vault: Vault, tenant: str) -> tuple[list[str], list[str]]:
-    erased = vault.tokenize_batch(tenant, [
-        TokenizeRequest("4970101234567893", "card_pan", ERASED),
-        TokenizeRequest("jean.dupont@example.fr", "email", ERASED),
-        TokenizeRequest("06 12 34 56 78", "phone", ERASED),
-    ])
+    erased = vault.tokenize_batch(
+        tenant,
+        [
+            TokenizeRequest("4970101234567893", "card_pan", ERASED),
+            TokenizeRequest("jean.dupont@example.fr", "email", ERASED),
+            TokenizeRequest("06 12 34 56 78", "phone", ERASED),
+        ],
+    )
     kept = vault.tokenize_batch(tenant, [TokenizeRequest("marie@example.fr", "email", KEPT)])
     return [r.token for r in erased], [r.token for r in kept]
 
@@ -39,12 +42,21 @@ def _populate(vault: Vault, tenant: str) -> tuple[list[str], list[str]]:
 def _wrapped_key(stores: Stores, tenant: str, subject: str) -> bytes:
     t = DataKey.__table__
     with stores.keys.begin() as conn:
-        return bytes(conn.execute(select(t.c.wrapped).where(
-            t.c.tenant_id == tenant, t.c.subject_id == subject)).scalar_one())
+        return bytes(
+            conn.execute(
+                select(t.c.wrapped).where(t.c.tenant_id == tenant, t.c.subject_id == subject)
+            ).scalar_one()
+        )
 
 
-def _assert_backup_is_shredded(backup: Database, stores: Stores, keyring: LocalKeyring,
-                               tenant: str, erased: list[str], kept: list[str]) -> None:
+def _assert_backup_is_shredded(
+    backup: Database,
+    stores: Stores,
+    keyring: LocalKeyring,
+    tenant: str,
+    erased: list[str],
+    kept: list[str],
+) -> None:
     restored = Vault(data=backup, keys=stores.keys, key_provider=keyring)
     # The backup holds the ciphertexts…
     assert restored.count_items(tenant) == len(erased) + len(kept)
@@ -58,7 +70,8 @@ def _assert_backup_is_shredded(backup: Database, stores: Stores, keyring: LocalK
 
 @pytest.mark.skipif(PG_URL is not None, reason="SQLite file backup")
 def test_sqlite_file_backup_taken_before_erasure_is_unreadable_after(
-        fresh_stores: Stores, keyring: LocalKeyring, tenant: str, tmp_path: Path) -> None:
+    fresh_stores: Stores, keyring: LocalKeyring, tenant: str, tmp_path: Path
+) -> None:
     vault = Vault(data=fresh_stores.data, keys=fresh_stores.keys, key_provider=keyring)
     erased, kept = _populate(vault, tenant)
     destroyed = _wrapped_key(fresh_stores, tenant, ERASED)
@@ -88,7 +101,8 @@ def test_sqlite_file_backup_taken_before_erasure_is_unreadable_after(
 
 @pytest.mark.skipif(PG_URL is None, reason="PostgreSQL pg_dump backup")
 def test_postgresql_dump_taken_before_erasure_is_unreadable_after(
-        fresh_stores: Stores, keyring: LocalKeyring, tenant: str, tmp_path: Path) -> None:
+    fresh_stores: Stores, keyring: LocalKeyring, tenant: str, tmp_path: Path
+) -> None:
     if not shutil.which("pg_dump"):
         pytest.fail("pg_dump is missing: scripts/install installs postgresql-client")
     vault = Vault(data=fresh_stores.data, keys=fresh_stores.keys, key_provider=keyring)
@@ -96,8 +110,18 @@ def test_postgresql_dump_taken_before_erasure_is_unreadable_after(
 
     libpq = make_url(PG_URL).set(drivername="postgresql")
     dump = tmp_path / "data.sql"
-    subprocess.run(["pg_dump", "--no-owner", "--schema", fresh_stores.data.schema, "--file",
-                    str(dump), libpq.render_as_string(hide_password=False)], check=True)
+    subprocess.run(
+        [
+            "pg_dump",
+            "--no-owner",
+            "--schema",
+            fresh_stores.data.schema,
+            "--file",
+            str(dump),
+            libpq.render_as_string(hide_password=False),
+        ],
+        check=True,
+    )
 
     vault.erase_subject(tenant, ERASED)
 
@@ -107,10 +131,15 @@ def test_postgresql_dump_taken_before_erasure_is_unreadable_after(
         conn.execute(text(f'CREATE DATABASE "{restore_db}"'))
     try:
         target = libpq.set(database=restore_db).render_as_string(hide_password=False)
-        subprocess.run(["psql", "--quiet", "--set", "ON_ERROR_STOP=1", "--file", str(dump),
-                        target], check=True, capture_output=True)
-        backup = Database(make_url(PG_URL).set(database=restore_db).render_as_string(
-            hide_password=False), schema=fresh_stores.data.schema)
+        subprocess.run(
+            ["psql", "--quiet", "--set", "ON_ERROR_STOP=1", "--file", str(dump), target],
+            check=True,
+            capture_output=True,
+        )
+        backup = Database(
+            make_url(PG_URL).set(database=restore_db).render_as_string(hide_password=False),
+            schema=fresh_stores.data.schema,
+        )
         _assert_backup_is_shredded(backup, fresh_stores, keyring, tenant, erased, kept)
         backup.dispose()
     finally:
