@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from typing import Annotated
 
@@ -201,9 +202,13 @@ def apikeys_create(
     tenant_id: Annotated[str, typer.Argument(help="The tenant the key acts for.")],
     scope: Annotated[list[str], typer.Option("--scope", "-s", help="Repeat for each scope.")],
     name: Annotated[str, typer.Option(help="What calls with this key.")] = "",
+    valid_days: Annotated[
+        int | None, typer.Option(min=1, help="Expire the key after this many days.")
+    ] = None,
 ) -> None:
     """Issue an API key. Its secret is printed once and cannot be shown again."""
-    issued = _services().identity.issue_key(tenant_id, scopes=scope, name=name)
+    valid_for = dt.timedelta(days=valid_days) if valid_days else None
+    issued = _services().identity.issue_key(tenant_id, scopes=scope, name=name, valid_for=valid_for)
     err.print(
         f"API key {issued.key_id} for tenant {issued.tenant} "
         f"(scopes: {', '.join(sorted(issued.scopes))}); the secret is shown only now:"
@@ -214,14 +219,19 @@ def apikeys_create(
 @apikeys_app.command("list")
 def apikeys_list(tenant_id: Annotated[str, typer.Argument()]) -> None:
     """List a tenant's API keys (never their secrets)."""
-    table = Table("id", "name", "scopes", "created", "revoked")
+
+    def when(moment: dt.datetime | None) -> str:
+        return moment.isoformat(timespec="seconds") if moment else ""
+
+    table = Table("id", "name", "scopes", "created", "expires", "revoked")
     for key in _services().identity.list_keys(tenant_id):
         table.add_row(
             key.id,
             key.name,
             key.scopes,
-            key.created_at.isoformat(timespec="seconds"),
-            key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "",
+            when(key.created_at),
+            when(key.expires_at),
+            when(key.revoked_at),
         )
     out.print(table)
 

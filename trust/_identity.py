@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import enum
 import hashlib
 import hmac
@@ -61,6 +62,7 @@ class IssuedKey:
     name: str
     scopes: frozenset[Scope]
     secret: str
+    expires_at: dt.datetime | None = None
 
 
 def _b32(nbytes: int) -> str:
@@ -110,12 +112,21 @@ class ServiceIdentity:
             return list(s.exec(select(Tenant).order_by(Tenant.id)).scalars())
 
     def issue_key(
-        self, tenant_id: str, *, scopes: Iterable[Scope | str], name: str = ""
+        self,
+        tenant_id: str,
+        *,
+        scopes: Iterable[Scope | str],
+        name: str = "",
+        valid_for: dt.timedelta | None = None,
     ) -> IssuedKey:
+        """A new key; with `valid_for`, it stops working after that long."""
         self.get_tenant(tenant_id)
         parsed = parse_scopes(str(s) for s in scopes)
         if not parsed:
             raise InvalidValue("an API key needs at least one scope")
+        if valid_for is not None and valid_for <= dt.timedelta(0):
+            raise InvalidValue("an API key's validity must be positive")
+        now = self.clock()
         key_id, secret_part = _b32(10), _b32(20)
         secret = f"tsk_{key_id}_{secret_part}"
         with self.db.session() as s:
@@ -126,10 +137,18 @@ class ServiceIdentity:
                     name=name[:200] or key_id,
                     secret_sha256=_digest(secret),
                     scopes=" ".join(sorted(p.value for p in parsed)),
-                    created_at=self.clock(),
+                    created_at=now,
+                    expires_at=now + valid_for if valid_for else None,
                 )
             )
-        return IssuedKey(key_id, tenant_id, name or key_id, parsed, secret)
+        return IssuedKey(
+            key_id,
+            tenant_id,
+            name or key_id,
+            parsed,
+            secret,
+            now + valid_for if valid_for else None,
+        )
 
     def revoke_key(self, key_id: str, *, tenant_id: str | None = None) -> None:
         with self.db.session() as s:
@@ -164,4 +183,7 @@ class ServiceIdentity:
             raise failure
         if not hmac.compare_digest(key.secret_sha256, _digest(presented)):
             raise failure
+        if key.expires_at is not None and key.expires_at <= self.clock():
+            # Said only to a holder of the secret: it tells them what to do.
+            raise AuthenticationRequired("this API key has expired: issue a new one")
         return Caller(key.tenant_id, key.id, key.name, parse_scopes(key.scopes.split()))

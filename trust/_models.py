@@ -29,3 +29,4 @@ class ApiKey(SQLModel, table=True):
     scopes: str = Field(max_length=1000)
     created_at: dt.datetime
     revoked_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = None

@@ -29,8 +29,8 @@ def one_line_error(done, fragment: str) -> None:
 
 
 def test_operator_flow(env: dict[str, str], tmp_path: Path) -> None:
-    assert "key store at k0001" in run(["db", "upgrade"], env).stdout
-    assert "(head 0001)" in run(["db", "status"], env).stdout
+    assert "data store at 0002, key store at k0001" in run(["db", "upgrade"], env).stdout
+    assert "(head 0002)" in run(["db", "status"], env).stdout
     assert "current key-encryption key version 1" in run(["keys", "init"], env).stdout
     assert stat.S_IMODE((tmp_path / "keyring.json").stat().st_mode) == 0o600
 

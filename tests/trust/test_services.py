@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from tessera.storage import Database
+from tessera.trust import Services, Settings, create_app
+
+
+def test_settings_come_from_the_environment_and_hide_secrets(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TESSERA_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TESSERA_KEYRING_PASSPHRASE", "very secret words")
+    monkeypatch.setenv("TESSERA_KEY_PROVIDER", "pkcs11")
+    settings = Settings()
+    assert settings.resolved_database_url == f"sqlite:///{tmp_path / 'tessera.db'}"
+    assert settings.resolved_keystore_url == f"sqlite:///{tmp_path / 'keys.db'}"
+    assert settings.key_provider == "pkcs11"
+    assert "very secret words" not in repr(settings) + str(settings.model_dump())
+
+
+def test_database_errors_never_show_a_password() -> None:
+    db = Database("postgresql+psycopg://user:hunter2@127.0.0.1:1/x")
+    assert "hunter2" not in db.describe()
+
+
+def test_readiness_is_503_when_a_store_is_down(services: Services) -> None:
+    broken = Services(
+        settings=services.settings.model_copy(update={"keyring_passphrase": SecretStr("x")}),
+        data=Database("postgresql+psycopg://postgres:pw@127.0.0.1:1/nowhere"),
+        keys=services.keys,
+        key_provider=services.key_provider,
+        vault=services.vault,
+        identity=services.identity,
+    )
+    response = TestClient(create_app(broken)).get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["type"] == "urn:tessera:problem:storage-unavailable"
+    assert "pw" not in body["detail"].replace("postgresql", "")
