@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,7 +16,7 @@ from rich.table import Table
 
 from tessera import TesseraError, __version__
 from tessera.storage import Database, Store, current_revision, head_revision, migrate
-from tessera.vault import key_status, rotate_keys
+from tessera.vault import key_status, rotate_keys, tokenize_file
 
 from ._services import Services, build_key_provider
 from ._settings import Settings
@@ -30,13 +33,33 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="Key-encryption keys and data keys.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Tenants.", no_args_is_help=True)
 apikeys_app = typer.Typer(help="API keys of calling services.", no_args_is_help=True)
+tokens_app = typer.Typer(help="Tokens in bulk.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(apikeys_app, name="apikeys")
+app.add_typer(tokens_app, name="tokens")
 
 out = Console()
 err = Console(stderr=True)
+
+
+@contextmanager
+def _progress(verb: str, title: str, *, unit: str = "") -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on a terminal; elsewhere (CI, logs) one plain line per step."""
+    if not sys.stderr.isatty():
+
+        def line(done: int, total: int) -> None:
+            print(f"{verb} {done}/{total}{unit}", file=sys.stderr, flush=True)
+
+        yield line
+        return
+    progress = Progress(
+        TextColumn(title), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
+    )
+    task = progress.add_task(title, total=None)
+    with progress:
+        yield lambda done, total: progress.update(task, completed=done, total=total)
 
 
 def _services() -> Services:
@@ -141,35 +164,13 @@ def keys_rotate(
 ) -> None:
     """Add a KEK version and rewrap every data key under it. Resumes an unfinished rotation."""
     services = _services()
-    interactive = sys.stderr.isatty()
-    if interactive:
-        progress = Progress(
-            TextColumn("rewrapping data keys"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=err,
-        )
-        task = progress.add_task("rewrap", total=None)
-        with progress:
-            report = rotate_keys(
-                services.keys,
-                services.key_provider,
-                batch_size=batch_size,
-                pause=pause,
-                on_progress=lambda d, t: progress.update(task, completed=d, total=t),
-            )
-    else:
-
-        def line(done: int, total: int) -> None:
-            print(f"rewrapped {done}/{total}", file=sys.stderr, flush=True)
-
+    with _progress("rewrapped", "rewrapping data keys") as on_progress:
         report = rotate_keys(
             services.keys,
             services.key_provider,
             batch_size=batch_size,
             pause=pause,
-            on_progress=line,
+            on_progress=on_progress,
         )
     verb = "resumed and finished" if report.resumed else "finished"
     out.print(
@@ -241,6 +242,40 @@ def apikeys_revoke(key_id: Annotated[str, typer.Argument()]) -> None:
     """Revoke an API key at once."""
     _services().identity.revoke_key(key_id)
     out.print(f"API key {key_id} revoked")
+
+
+@tokens_app.command("import")
+def tokens_import(
+    source: Annotated[Path, typer.Argument(help="Records to tokenize: .jsonl/.ndjson or .csv.")],
+    tenant: Annotated[str, typer.Option(help="The tenant the values belong to.")],
+    output: Annotated[Path, typer.Option(help="Where tokens go (JSON lines, never values).")],
+    batch_size: Annotated[int, typer.Option(min=1, help="Records per transaction.")] = 5000,
+    pause: Annotated[float, typer.Option(min=0.0, help="Seconds between batches.")] = 0.0,
+) -> None:
+    """Tokenize a file of values (fields: value, category, subject, ref). Resumes if interrupted.
+
+    Each input record yields one output line: its line number, its `ref`, and its token or the
+    reason it was refused. Run the same command again after a crash: it goes on where it stopped.
+    """
+    if not source.is_file():
+        raise typer.BadParameter(f"{source} is not a file", param_hint="SOURCE")
+    services = _services()
+    services.identity.get_tenant(tenant)
+    with _progress("read", f"tokenizing {source.name}", unit=" bytes") as on_progress:
+        report = tokenize_file(
+            services.vault,
+            tenant,
+            source,
+            output,
+            batch_size=batch_size,
+            pause=pause,
+            on_progress=on_progress,
+        )
+    resumed = f" (resumed after line {report.resumed_at_line})" if report.resumed_at_line else ""
+    out.print(
+        f"{report.tokenized} values tokenized, {report.rejected} refused, "
+        f"{report.lines} lines read{resumed}; tokens in {output}"
+    )
 
 
 def main() -> None:

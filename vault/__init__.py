@@ -8,6 +8,7 @@ under `VaultError`. Everything else is private.
 
 from __future__ import annotations
 
+from ._bulk import BulkReport, tokenize_file
 from ._categories import DataCategory, mask
 from ._errors import (
     InvalidToken,
@@ -37,6 +38,7 @@ from ._vault import (
 
 __all__ = [
     "KEYSTORE_TABLES",
+    "BulkReport",
     "DataCategory",
     "Detokenized",
     "Erasure",
@@ -65,4 +67,5 @@ __all__ = [
     "key_status",
     "mask",
     "rotate_keys",
+    "tokenize_file",
 ]

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tessera.storage import Database, utcnow
 
-from ._categories import DataCategory, mask, parse_category, prepare
+from ._categories import DataCategory, PreparedValue, mask, parse_category, prepare
 from ._errors import InvalidToken, InvalidValue, UnknownSubject, ValueTooLarge
 from ._keys import KeyProvider, WrappedKey
 from ._keys import data_key_aad as _dek_aad
@@ -266,25 +266,30 @@ class Vault:
         """Vault `value` and return its token; the same value for the same owner keeps its token."""
         return self.tokenize_batch(tenant, [TokenizeRequest(value, category, subject)])[0]
 
+    def validate(self, item: TokenizeRequest) -> None:
+        """Raise `InvalidValue` if `item` would be refused; store nothing."""
+        self._prepare(item, index=None)
+
+    def _prepare(self, item: TokenizeRequest, *, index: int | None) -> tuple[PreparedValue, str]:
+        try:
+            value = prepare(
+                item.category,
+                item.value,
+                max_bytes=self.limits.max_value_bytes,
+                default_region=self.default_region,
+            )
+        except InvalidValue as exc:
+            raise type(exc)(exc.detail, index=index) from None
+        return value, check_subject(item.subject, index=index)
+
     def tokenize_batch(self, tenant: str, items: Sequence[TokenizeRequest]) -> list[TokenRecord]:
         """All or nothing: one invalid item rejects the batch, naming its index."""
         check_tenant(tenant)
         if len(items) > self.limits.max_batch_items:
             raise ValueTooLarge(f"a batch holds at most {self.limits.max_batch_items} values")
-        prepared = []
-        for i, item in enumerate(items):
-            try:
-                value = prepare(
-                    item.category,
-                    item.value,
-                    max_bytes=self.limits.max_value_bytes,
-                    default_region=self.default_region,
-                )
-            except InvalidValue as exc:
-                raise type(exc)(exc.detail, index=i if len(items) > 1 else None) from None
-            prepared.append(
-                (value, check_subject(item.subject, index=i if len(items) > 1 else None))
-            )
+        prepared = [
+            self._prepare(item, index=i if len(items) > 1 else None) for i, item in enumerate(items)
+        ]
         if not prepared:
             return []
         index_key = self._index_key(tenant)

@@ -117,3 +117,96 @@ def test_demo_runs_end_to_end(env: dict[str, str]) -> None:
     assert "Demo complete" in done.stdout
     assert "•••• 7893" in done.stdout
     assert "4970101234567893" not in done.stdout  # the demo never prints the clear card number
+
+
+def test_bulk_import_killed_mid_way_resumes(env: dict[str, str], tmp_path: Path) -> None:
+    import json
+    import os
+    import signal
+    import subprocess
+
+    from tests.cli import TESSERA
+
+    run(["tenants", "create", "acme"], env)
+    source = tmp_path / "crm.jsonl"
+    with source.open("w") as fh:
+        for i in range(3000):
+            fh.write(
+                json.dumps(
+                    {"value": f"+3361234{i:04d}", "category": "phone", "subject": f"c{i}", "ref": i}
+                )
+                + "\n"
+            )
+    output = tmp_path / "tokens.jsonl"
+    args = [
+        TESSERA,
+        "tokens",
+        "import",
+        str(source),
+        "--tenant",
+        "acme",
+        "--output",
+        str(output),
+        "--batch-size",
+        "50",
+        "--pause",
+        "0.02",
+    ]
+    proc = subprocess.Popen(
+        args,
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith("read ") and int(line.split()[1].split("/")[0]) > 20_000:
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert (tmp_path / "tokens.jsonl.checkpoint").exists()
+
+    done = run(["tokens", "import", str(source), "--tenant", "acme", "--output", str(output)], env)
+    assert "3000 values tokenized, 0 refused" in done.stdout and "resumed after line" in done.stdout
+    refs = [json.loads(line)["ref"] for line in output.read_text().splitlines()]
+    assert refs == list(range(3000))
+
+
+def test_bulk_import_of_a_missing_file_or_tenant_is_one_line(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"value": "x"}\n')
+    one_line_error(
+        run(
+            [
+                "tokens",
+                "import",
+                str(source),
+                "--tenant",
+                "nobody",
+                "--output",
+                str(tmp_path / "o.jsonl"),
+            ],
+            env,
+            check=False,
+        ),
+        "no tenant",
+    )
+    missing = run(
+        [
+            "tokens",
+            "import",
+            str(tmp_path / "nope.jsonl"),
+            "--tenant",
+            "acme",
+            "--output",
+            str(tmp_path / "o.jsonl"),
+        ],
+        env,
+        check=False,
+    )
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
