@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 TESSERA = str(Path(sys.executable).parent / "tessera")
@@ -37,3 +39,29 @@ def run(
     if check and done.returncode != 0:
         raise AssertionError(f"tessera {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return done
+
+
+def kill_when(
+    args: list[str], env: dict[str, str], prefix: str, done_enough: Callable[[int], bool]
+) -> None:
+    """Start `tessera ARGS`, read its progress lines (`<prefix> done/total`), and `kill -9` it
+    as soon as `done_enough(done)`: a crash at a point the test chooses, not a clean stop."""
+    proc = subprocess.Popen(
+        [TESSERA, *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        if line.startswith(prefix + " "):
+            done = int(line.split()[1].split("/")[0])
+            seen.append(done)
+            if done_enough(done):
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, f"finished before the kill: {seen}"

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tessera.storage import Database, utcnow
 
-from ._categories import DataCategory, PreparedValue, mask, parse_category, prepare
+from ._categories import DataCategory, PreparedValue, mask, prepare
 from ._errors import InvalidToken, InvalidValue, UnknownSubject, ValueTooLarge
 from ._keys import KeyProvider, WrappedKey
 from ._keys import data_key_aad as _dek_aad
@@ -497,16 +497,7 @@ class Vault:
     # ------------------------------------------------------------------ search
     def find(self, tenant: str, value: str, *, category: DataCategory | str) -> list[TokenRecord]:
         """Tokens holding `value` (equality on the blind index), without decrypting anything."""
-        check_tenant(tenant)
-        if not isinstance(category, DataCategory):
-            category = parse_category(category)
-        prepared = prepare(
-            category,
-            value,
-            max_bytes=self.limits.max_value_bytes,
-            default_region=self.default_region,
-        )
-        blind = self._blind(self._index_key(tenant), category.value, prepared.normalized)
+        category, blind = self._blind_of(tenant, value, category)
         t = VaultItem.__table__
         with self.data.begin() as conn:
             rows = conn.execute(
@@ -522,16 +513,16 @@ class Vault:
 
     def blind_index(self, tenant: str, value: str, *, category: DataCategory | str) -> str:
         """The keyed hash other services may store to match "same value" without seeing it."""
+        return self._blind_of(tenant, value, category)[1].hex()
+
+    def _blind_of(
+        self, tenant: str, value: str, category: DataCategory | str
+    ) -> tuple[DataCategory, bytes]:
         check_tenant(tenant)
-        if not isinstance(category, DataCategory):
-            category = parse_category(category)
-        prepared = prepare(
-            category,
-            value,
-            max_bytes=self.limits.max_value_bytes,
-            default_region=self.default_region,
+        prepared, _ = self._prepare(TokenizeRequest(value, category), index=None)
+        return prepared.category, self._blind(
+            self._index_key(tenant), prepared.category.value, prepared.normalized
         )
-        return self._blind(self._index_key(tenant), category.value, prepared.normalized).hex()
 
     # ------------------------------------------------------------------ erasure
     def erase_subject(self, tenant: str, subject: str) -> Erasure:

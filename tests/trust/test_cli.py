@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli import cli_env, run
+from tests.cli import cli_env, kill_when, run
 from tests.conftest import PASSPHRASE, StoreFactory
 
 pytestmark = pytest.mark.slow
@@ -121,11 +121,6 @@ def test_demo_runs_end_to_end(env: dict[str, str]) -> None:
 
 def test_bulk_import_killed_mid_way_resumes(env: dict[str, str], tmp_path: Path) -> None:
     import json
-    import os
-    import signal
-    import subprocess
-
-    from tests.cli import TESSERA
 
     run(["tenants", "create", "acme"], env)
     source = tmp_path / "crm.jsonl"
@@ -139,7 +134,6 @@ def test_bulk_import_killed_mid_way_resumes(env: dict[str, str], tmp_path: Path)
             )
     output = tmp_path / "tokens.jsonl"
     args = [
-        TESSERA,
         "tokens",
         "import",
         str(source),
@@ -152,21 +146,7 @@ def test_bulk_import_killed_mid_way_resumes(env: dict[str, str], tmp_path: Path)
         "--pause",
         "0.02",
     ]
-    proc = subprocess.Popen(
-        args,
-        env=env,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        if line.startswith("read ") and int(line.split()[1].split("/")[0]) > 20_000:
-            os.kill(proc.pid, signal.SIGKILL)
-            break
-    proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    kill_when(args, env, "read", lambda done: done > 20_000)
     assert (tmp_path / "tokens.jsonl.checkpoint").exists()
 
     done = run(["tokens", "import", str(source), "--tenant", "acme", "--output", str(output)], env)

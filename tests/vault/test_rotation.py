@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tessera.vault import LocalKeyring, TokenizeRequest, Vault, key_status, rotate_keys
-from tests.cli import TESSERA, cli_env
+from tests.cli import TESSERA, cli_env, kill_when
 from tests.conftest import PASSPHRASE, Stores
 
 
@@ -65,25 +63,12 @@ def test_rotation_killed_mid_way_loses_nothing_and_resumes(
 ) -> None:
     tokens = _fill(fresh_stores, keyring, tenant, 1200)
     env = cli_env(fresh_stores.env, tmp_path, keyring.path, PASSPHRASE)
-    proc = subprocess.Popen(
-        [TESSERA, "keys", "rotate", "--batch-size", "25", "--pause", "0.02"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
+    kill_when(
+        ["keys", "rotate", "--batch-size", "25", "--pause", "0.02"],
+        env,
+        "rewrapped",
+        lambda done: done >= 200,
     )
-    assert proc.stderr is not None
-    progress = []
-    for line in proc.stderr:
-        if line.startswith("rewrapped "):
-            done = int(line.split()[1].split("/")[0])
-            progress.append(done)
-            if done >= 200:
-                os.kill(proc.pid, signal.SIGKILL)
-                break
-    proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL, progress
 
     status = key_status(fresh_stores.keys, keyring)
     assert status.current_version == 2
