@@ -1,8 +1,99 @@
-"""Consent ledger per purpose and channel, receipts and data-subject rights.
+"""Consent: purposes and notices, the hash-chained ledger per purpose and channel, signed
+receipts, and data-subject rights.
 
-Not built yet (issue 4); the package exists so the layering is fixed from the start.
+Public face: `Catalogue` (purposes, notices), `ConsentLedger` (record, may_we, history,
+verify, rebuild, GPC), `Receipts` / `verify_receipt`, `DataSubjectRights`, the domain's enums
+and dataclasses, and one error hierarchy under `ConsentError`.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ._catalogue import (
+    Catalogue,
+    CatalogueSpec,
+    ControllerSpec,
+    PurposeSpec,
+    load_catalogue_file,
+    parse_catalogue,
+    parse_purpose,
+)
+from ._chain import GENESIS, ChainReport, ChainRow, canonical, link, verify_chain
+from ._dsr import (
+    AccessHistory,
+    DataSubjectRights,
+    DsrKind,
+    DsrRequest,
+    DsrState,
+    due_date,
+    export_csv,
+)
+from ._errors import (
+    CatalogueError,
+    ChainBroken,
+    ConsentError,
+    DsrNotFound,
+    IdempotencyConflict,
+    IdentityNotVerified,
+    InvalidEvent,
+    InvalidReceipt,
+    InvalidTransition,
+    UnknownPurpose,
+)
+from ._ledger import EVIDENCE_FIELDS, ConsentLedger, ConsentRequest, decide
+from ._model import (
+    Channel,
+    ConsentDecision,
+    ConsentEvent,
+    EventKind,
+    EventRef,
+    LegalBasis,
+    Purpose,
+)
+from ._receipts import RECEIPT_TYPE, Receipts, verify_receipt
+
+__all__ = [
+    "EVIDENCE_FIELDS",
+    "GENESIS",
+    "RECEIPT_TYPE",
+    "AccessHistory",
+    "Catalogue",
+    "CatalogueError",
+    "CatalogueSpec",
+    "ChainBroken",
+    "ChainReport",
+    "ChainRow",
+    "Channel",
+    "ConsentDecision",
+    "ConsentError",
+    "ConsentEvent",
+    "ConsentLedger",
+    "ConsentRequest",
+    "ControllerSpec",
+    "DataSubjectRights",
+    "DsrKind",
+    "DsrNotFound",
+    "DsrRequest",
+    "DsrState",
+    "EventKind",
+    "EventRef",
+    "IdempotencyConflict",
+    "IdentityNotVerified",
+    "InvalidEvent",
+    "InvalidReceipt",
+    "InvalidTransition",
+    "LegalBasis",
+    "Purpose",
+    "PurposeSpec",
+    "Receipts",
+    "UnknownPurpose",
+    "canonical",
+    "decide",
+    "due_date",
+    "export_csv",
+    "link",
+    "load_catalogue_file",
+    "parse_catalogue",
+    "parse_purpose",
+    "verify_chain",
+    "verify_receipt",
+]

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, Request, status
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from fastapi import FastAPI, Request, status
+from pydantic import BaseModel, Field, StrictStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tessera import __version__
 from tessera.vault import TokenizeRequest, TokenRecord
 
+from ._api_consent import router as consent_router
 from ._errors import RequestTooLarge
-from ._identity import Caller
+from ._http import CallerDep, Strict
 from ._identity import Scope as ApiScope
 from ._problems import PROBLEM_JSON, install_problem_handlers, problem_for, problem_response
 from ._services import Services
@@ -20,11 +21,7 @@ from ._services import Services
 __all__ = ["create_app"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class TokenizeIn(_Strict):
+class TokenizeIn(Strict):
     value: StrictStr = Field(description="The value to vault (at most 4 KiB).")
     category: StrictStr = Field(default="generic", description="Data category, e.g. card_pan.")
     subject: StrictStr | None = Field(default=None, description="Pseudonymous subject id.")
@@ -40,7 +37,7 @@ class TokenOut(BaseModel):
         return cls(token=record.token, category=record.category.value, subject=record.subject)
 
 
-class BatchTokenizeIn(_Strict):
+class BatchTokenizeIn(Strict):
     items: list[TokenizeIn]
 
 
@@ -48,7 +45,7 @@ class TokensOut(BaseModel):
     tokens: list[TokenOut]
 
 
-class TokenListIn(_Strict):
+class TokenListIn(Strict):
     tokens: list[StrictStr]
 
 
@@ -64,7 +61,7 @@ class MaskedOut(BaseModel):
     masked: str
 
 
-class SearchIn(_Strict):
+class SearchIn(Strict):
     value: StrictStr
     category: StrictStr
 
@@ -125,18 +122,6 @@ class _BodyLimit:
         await response(scope, receive, send)
 
 
-def _caller(request: Request) -> Caller:
-    """The calling service, from `Authorization: Bearer tsk_…`."""
-    services: Services = request.app.state.services
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    return services.identity.authenticate(
-        credentials.strip() if scheme.lower() == "bearer" else None
-    )
-
-
-CallerDep = Annotated[Caller, Depends(_caller)]
-
-
 def create_app(services: Services) -> FastAPI:
     app = FastAPI(
         title="Tessera",
@@ -146,6 +131,7 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     install_problem_handlers(app)
+    app.include_router(consent_router)
     app.add_middleware(_BodyLimit, max_bytes=services.settings.max_body_bytes)
     vault = services.vault
 

@@ -35,6 +35,10 @@ class Scope(enum.StrEnum):
     DETOKENIZE = "tokens:detokenize"
     SEARCH = "tokens:search"
     ERASE = "subjects:erase"
+    CONSENT_WRITE = "consent:write"
+    CONSENT_READ = "consent:read"
+    PURPOSES_WRITE = "purposes:write"
+    DSR = "dsr:manage"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,17 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tessera import TesseraError
+from tessera.consent import (
+    CatalogueError,
+    ChainBroken,
+    DsrNotFound,
+    IdempotencyConflict,
+    IdentityNotVerified,
+    InvalidEvent,
+    InvalidReceipt,
+    InvalidTransition,
+    UnknownPurpose,
+)
 from tessera.storage import StorageError
 from tessera.vault import (
     InvalidToken,
@@ -56,6 +67,15 @@ _PROBLEMS: dict[type[BaseException], ProblemType] = {
     ValueTooLarge: ProblemType(413, "too-large", "Too large"),
     RequestTooLarge: ProblemType(413, "too-large", "Too large"),
     InvalidValue: ProblemType(422, "invalid-value", "Invalid value"),
+    UnknownPurpose: ProblemType(422, "unknown-purpose", "Unknown purpose"),
+    CatalogueError: ProblemType(422, "invalid-catalogue", "Invalid purpose catalogue"),
+    InvalidEvent: ProblemType(422, "invalid-consent-event", "Invalid consent event"),
+    IdempotencyConflict: ProblemType(409, "idempotency-conflict", "Idempotency key reused"),
+    InvalidReceipt: ProblemType(422, "invalid-receipt", "Invalid receipt"),
+    DsrNotFound: ProblemType(404, "unknown-request", "Unknown data-subject request"),
+    InvalidTransition: ProblemType(409, "invalid-transition", "Invalid state transition"),
+    IdentityNotVerified: ProblemType(403, "identity-not-verified", "Identity not verified"),
+    ChainBroken: ProblemType(500, "ledger-integrity", "Ledger integrity failure"),
     KeyProviderError: ProblemType(503, "key-provider-unavailable", "Key provider unavailable"),
     StorageError: ProblemType(503, "storage-unavailable", "Storage unavailable"),
     TesseraError: ProblemType(400, "bad-request", "Bad request"),

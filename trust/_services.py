@@ -7,6 +7,7 @@ import os
 import sys
 from dataclasses import dataclass
 
+from tessera.consent import Catalogue, ConsentLedger, DataSubjectRights, Receipts
 from tessera.storage import Database, StorageError, Store, current_revision, head_revision, migrate
 from tessera.vault import (
     KeyProvider,
@@ -51,6 +52,10 @@ class Services:
     key_provider: KeyProvider
     vault: Vault
     identity: ServiceIdentity
+    catalogue: Catalogue
+    consents: ConsentLedger
+    receipts: Receipts
+    dsr: DataSubjectRights
 
     @classmethod
     def from_settings(
@@ -76,7 +81,22 @@ class Services:
             cache_ttl=settings.key_cache_ttl_seconds,
             default_region=settings.default_region,
         )
-        return cls(settings, data, keys, provider, vault, ServiceIdentity(data))
+        catalogue = Catalogue(data)
+        consents = ConsentLedger(data, catalogue)
+        receipts = Receipts(vault, catalogue)
+        dsr = DataSubjectRights(data, vault=vault, ledger=consents, receipts=receipts)
+        return cls(
+            settings,
+            data,
+            keys,
+            provider,
+            vault,
+            ServiceIdentity(data),
+            catalogue,
+            consents,
+            receipts,
+            dsr,
+        )
 
     def check_ready(self) -> dict[str, str]:
         """Raise if a dependency is down or the schema is behind; else describe what is up."""

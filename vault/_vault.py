@@ -13,7 +13,7 @@ from cachetools import TTLCache
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tessera.storage import Database, utcnow
@@ -40,6 +40,8 @@ _NONCE = 12
 _ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
 _TENANT = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 _SEP = "\x1f"
+_RESERVED_SCOPES = frozenset({"tenant", "subject", "index"})
+_SECRET_NAME = re.compile(r"^[a-z][a-z0-9\-]{1,15}$")
 _CHUNK = 2000
 
 
@@ -244,6 +246,13 @@ class Vault:
                 found[row.id] = dek
                 self._cache_put((tenant, row.scope, row.subject_id), dek)
         return found
+
+    def tenant_secret(self, tenant: str, name: str) -> bytes:
+        """A 32-byte secret of the tenant (a signing seed, say), kept wrapped in the key store."""
+        check_tenant(tenant)
+        if name in _RESERVED_SCOPES or not _SECRET_NAME.match(name):
+            raise InvalidValue("secret names are 2-16 characters of a-z, 0-9 and '-'")
+        return self._owner_keys(tenant, name, [""])[""].raw
 
     def _index_key(self, tenant: str) -> bytes:
         return self._owner_keys(tenant, "index", [""])[""].raw
@@ -523,6 +532,46 @@ class Vault:
         return prepared.category, self._blind(
             self._index_key(tenant), prepared.category.value, prepared.normalized
         )
+
+    # ------------------------------------------------------------------ rectification
+    def rectify(
+        self, tenant: str, token: str, value: str, *, subject: str | None = None
+    ) -> TokenRecord:
+        """Art. 16: put a corrected value behind an existing token, so its holders need no update.
+
+        With `subject`, the token must belong to that subject. Card tokens carry BIN and last
+        four, so a different card is a new token, never a rectification.
+        """
+        check_tenant(tenant)
+        check_token_shape(token)
+        t = VaultItem.__table__
+        with self.data.begin() as conn:
+            row = conn.execute(
+                select(t.c.subject_id, t.c.category).where(
+                    t.c.tenant_id == tenant, t.c.token == token
+                )
+            ).first()
+        if row is None or (subject is not None and row.subject_id != subject):
+            raise InvalidToken()
+        category = DataCategory(row.category)
+        if category is DataCategory.CARD_PAN:
+            raise InvalidValue("a card number cannot be rectified: tokenize the new card")
+        prepared, _ = self._prepare(
+            TokenizeRequest(value, category, row.subject_id or None), index=None
+        )
+        owner = row.subject_id
+        dek = self._owner_keys(tenant, "subject" if owner else "tenant", [owner])[owner]
+        blind = self._blind(self._index_key(tenant), category.value, prepared.normalized)
+        sealed = self._seal_row(
+            tenant, owner, category.value, prepared.stored, dek, token, blind, self.clock()
+        )
+        with self.data.begin() as conn:
+            conn.execute(
+                update(t)
+                .where(t.c.tenant_id == tenant, t.c.token == token)
+                .values(dek_id=sealed["dek_id"], ciphertext=sealed["ciphertext"], blind_index=blind)
+            )
+        return TokenRecord(token, category, owner or None)
 
     # ------------------------------------------------------------------ erasure
     def erase_subject(self, tenant: str, subject: str) -> Erasure:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tessera.storage import Store, head_revision
 from tests.cli import cli_env, kill_when, run
 from tests.conftest import PASSPHRASE, StoreFactory
 
@@ -29,8 +30,11 @@ def one_line_error(done, fragment: str) -> None:
 
 
 def test_operator_flow(env: dict[str, str], tmp_path: Path) -> None:
-    assert "data store at 0002, key store at k0001" in run(["db", "upgrade"], env).stdout
-    assert "(head 0002)" in run(["db", "status"], env).stdout
+    assert (
+        f"data store at {head_revision(Store.DATA)}, key store at {head_revision(Store.KEYS)}"
+        in run(["db", "upgrade"], env).stdout
+    )
+    assert f"(head {head_revision(Store.DATA)})" in run(["db", "status"], env).stdout
     assert "current key-encryption key version 1" in run(["keys", "init"], env).stdout
     assert stat.S_IMODE((tmp_path / "keyring.json").stat().st_mode) == 0o600
 

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from tessera.storage import Database
 from tessera.trust import Services, Settings, create_app
@@ -26,13 +26,8 @@ def test_database_errors_never_show_a_password() -> None:
 
 
 def test_readiness_is_503_when_a_store_is_down(services: Services) -> None:
-    broken = Services(
-        settings=services.settings.model_copy(update={"keyring_passphrase": SecretStr("x")}),
-        data=Database("postgresql+psycopg://postgres:pw@127.0.0.1:1/nowhere"),
-        keys=services.keys,
-        key_provider=services.key_provider,
-        vault=services.vault,
-        identity=services.identity,
+    broken = dataclasses.replace(
+        services, data=Database("postgresql+psycopg://postgres:pw@127.0.0.1:1/nowhere")
     )
     response = TestClient(create_app(broken)).get("/readyz")
     assert response.status_code == 503

@@ -1,0 +1,655 @@
+"""The consent ledger: validated, idempotent, hash-chained appends with group commit.
+
+Writers queue their events; whichever writer finds no append under way becomes the leader and
+writes everything queued, up to `max_group` events, in one transaction that locks the tenant's
+chain head (`SELECT … FOR UPDATE` on PostgreSQL; the write lock on SQLite). The chain stays
+linear whatever the number of writers or processes; grouping is what keeps it fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from tessera.storage import Database, utcnow
+from tessera.vault import InvalidValue, check_subject, check_tenant
+
+from ._catalogue import Catalogue
+from ._chain import GENESIS, ChainReport, ChainRow, canonical, link, verify_chain
+from ._errors import ChainBroken, IdempotencyConflict, InvalidEvent
+from ._model import (
+    Channel,
+    ConsentDecision,
+    ConsentEvent,
+    EventKind,
+    EventRef,
+    LegalBasis,
+    Purpose,
+)
+from ._tables import ChainHead, ConsentEventRow, ConsentState, SubjectRestriction
+
+__all__ = ["EVIDENCE_FIELDS", "ConsentLedger", "ConsentRequest"]
+
+# What proves how a choice was collected; references only, never the content itself.
+EVIDENCE_FIELDS = frozenset(
+    {
+        "form_id",
+        "recording_ref",
+        "agent_id",
+        "message_id",
+        "ivr_menu",
+        "session_id",
+        "signal",
+        "notice_url",
+        "dsr_id",
+    }
+)
+_MAX_EVIDENCE_VALUE = 256
+_MAX_EVIDENCE_BYTES = 2048
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+_RETRIES = 8
+
+_EVENTS = ConsentEventRow.__table__
+_HEADS = ChainHead.__table__
+_STATE = ConsentState.__table__
+_RESTRICTIONS = SubjectRestriction.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRequest:
+    """A choice to record, as a channel reports it."""
+
+    subject: str
+    purpose: str
+    kind: EventKind | str
+    channel: Channel | str
+    evidence: Mapping[str, str] = field(default_factory=dict)
+    notice_version: int | None = None
+    occurred_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(slots=True)
+class _Pending:
+    tenant: str
+    event: ConsentEvent  # seq and hashes filled in at write time
+    done: bool = False
+    result: ConsentEvent | None = None
+    error: BaseException | None = None
+
+
+def _parse_enum(enum_type: Any, value: Any, what: str) -> Any:
+    try:
+        return enum_type(value)
+    except ValueError:
+        allowed = ", ".join(e.value for e in enum_type)
+        raise InvalidEvent(
+            f"unknown {what} {str(value)[:40]!r}; expected one of: {allowed}"
+        ) from None
+
+
+def _same_choice(a: ConsentEvent, b: ConsentEvent) -> bool:
+    return (a.subject, a.purpose, a.kind, a.channel, a.evidence) == (
+        b.subject,
+        b.purpose,
+        b.kind,
+        b.channel,
+        b.evidence,
+    )
+
+
+def event_from_row(row: Any) -> ConsentEvent:
+    body = json.loads(row.body)
+    return ConsentEvent(
+        tenant=body["tenant"],
+        seq=body["seq"],
+        subject=body["subject"],
+        purpose=body["purpose"],
+        kind=EventKind(body["kind"]),
+        channel=Channel(body["channel"]),
+        notice_version=body["notice_version"],
+        evidence=body["evidence"],
+        occurred_at=_time(body["occurred_at"]),
+        recorded_at=_time(body["recorded_at"]),
+        expires_at=_time(body["expires_at"]) if body["expires_at"] else None,
+        idempotency_key=body["idempotency_key"],
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def _time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        raise InvalidEvent("times must carry a time zone (e.g. 2026-11-23T10:00:00Z)")
+    return moment.astimezone(dt.UTC) if moment else None
+
+
+class ConsentLedger:
+    def __init__(
+        self,
+        db: Database,
+        catalogue: Catalogue,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+        max_group: int = 256,
+        clock_skew: dt.timedelta = dt.timedelta(minutes=5),
+    ) -> None:
+        self.db = db
+        self.catalogue = catalogue
+        self.clock = clock
+        self.max_group = max_group
+        self.clock_skew = clock_skew
+        self._cv = threading.Condition()
+        self._queue: list[_Pending] = []
+        self._writing = False
+
+    # ------------------------------------------------------------------ validation
+    def _prepare(self, tenant: str, request: ConsentRequest) -> ConsentEvent:
+        try:
+            check_tenant(tenant)
+            subject = check_subject(request.subject)
+        except InvalidValue as exc:
+            raise InvalidEvent(exc.detail) from None
+        if not subject:
+            raise InvalidEvent("subject is required")
+        purpose = self.catalogue.get(tenant, request.purpose)
+        kind = _parse_enum(EventKind, request.kind, "event kind")
+        channel = _parse_enum(Channel, request.channel, "channel")
+        now = self.clock()
+        occurred_at = _aware(request.occurred_at) or now
+        if occurred_at > now + self.clock_skew:
+            raise InvalidEvent("the event is dated in the future")
+        notice_version = request.notice_version or purpose.notice_version
+        if (
+            not isinstance(notice_version, int)
+            or isinstance(notice_version, bool)
+            or not 1 <= notice_version <= purpose.notice_version
+        ):
+            raise InvalidEvent(f"notice version must be between 1 and {purpose.notice_version}")
+        expires_at = _aware(request.expires_at)
+        if expires_at is not None and kind is not EventKind.GIVEN:
+            raise InvalidEvent("only a given consent can carry an expiry")
+        if kind is EventKind.GIVEN and expires_at is None and purpose.consent_validity_days:
+            expires_at = occurred_at + dt.timedelta(days=purpose.consent_validity_days)
+        if expires_at is not None and expires_at <= occurred_at:
+            raise InvalidEvent("a consent must expire after it was given")
+        evidence = self._evidence(request.evidence)
+        key = request.idempotency_key
+        if key is not None and (not isinstance(key, str) or not _IDEMPOTENCY_KEY.match(key)):
+            raise InvalidEvent("idempotency key must be 1-128 characters of A-Z a-z 0-9 _ . : -")
+        return ConsentEvent(
+            tenant=tenant,
+            seq=0,
+            subject=subject,
+            purpose=purpose.id,
+            kind=kind,
+            channel=channel,
+            notice_version=notice_version,
+            occurred_at=occurred_at,
+            recorded_at=now,
+            expires_at=expires_at,
+            evidence=evidence,
+            idempotency_key=key,
+        )
+
+    @staticmethod
+    def _evidence(evidence: Any) -> dict[str, str]:
+        if not isinstance(evidence, Mapping):
+            raise InvalidEvent("evidence must be an object of references")
+        unknown = set(evidence) - EVIDENCE_FIELDS
+        if unknown:
+            raise InvalidEvent(
+                f"unknown evidence fields {sorted(unknown)[:5]}; "
+                f"expected among {sorted(EVIDENCE_FIELDS)}"
+            )
+        for name, value in evidence.items():
+            if not isinstance(value, str) or not value or len(value) > _MAX_EVIDENCE_VALUE:
+                raise InvalidEvent(
+                    f"evidence {name!r} must be a string of 1 to {_MAX_EVIDENCE_VALUE} characters"
+                )
+        cleaned = dict(sorted(evidence.items()))
+        if len(json.dumps(cleaned).encode()) > _MAX_EVIDENCE_BYTES:
+            raise InvalidEvent(f"evidence exceeds {_MAX_EVIDENCE_BYTES} bytes")
+        return cleaned
+
+    # ------------------------------------------------------------------ appends
+    def record(self, tenant: str, request: ConsentRequest) -> ConsentEvent:
+        """Append one choice; a replay with the same idempotency key returns the first event."""
+        return self.record_many(tenant, [request])[0]
+
+    def record_many(self, tenant: str, requests: Sequence[ConsentRequest]) -> list[ConsentEvent]:
+        """Validate all first (nothing is written if one is invalid), then append them in order."""
+        pending = [_Pending(tenant, self._prepare(tenant, r)) for r in requests]
+        if not pending:
+            return []
+        with self._cv:
+            self._queue.extend(pending)
+        self._drive(pending)
+        for p in pending:
+            if p.error is not None:
+                raise p.error
+        return [p.result for p in pending if p.result is not None]
+
+    def _drive(self, mine: list[_Pending]) -> None:
+        """Lead a group commit when nobody else is writing; otherwise wait for the leader."""
+        while True:
+            with self._cv:
+                while self._writing and not all(p.done for p in mine):
+                    self._cv.wait()
+                if all(p.done for p in mine):
+                    return
+                self._writing = True
+                group, self._queue = self._queue[: self.max_group], self._queue[self.max_group :]
+            try:
+                self._write_group(group)
+            except BaseException as exc:  # the whole group failed: tell every waiter
+                for p in group:
+                    if not p.done:
+                        p.error, p.done = exc, True
+            finally:
+                with self._cv:
+                    self._writing = False
+                    self._cv.notify_all()
+
+    def _write_group(self, group: list[_Pending]) -> None:
+        for attempt in range(_RETRIES):
+            try:
+                with self.db.begin() as conn:
+                    outcomes: dict[int, tuple[ConsentEvent | None, BaseException | None]] = {}
+                    for tenant in sorted({p.tenant for p in group}):
+                        outcomes.update(
+                            self._append(conn, tenant, [p for p in group if p.tenant == tenant])
+                        )
+                for p in group:
+                    p.result, p.error = outcomes[id(p)]
+                    p.done = True
+                return
+            except (IntegrityError, OperationalError):
+                # A concurrent writer in another process took the head first: read it again.
+                if attempt == _RETRIES - 1:
+                    raise
+
+    def _lock_head(self, conn: Connection, tenant: str) -> tuple[int, str]:
+        if self.db.is_sqlite:
+            # Take SQLite's write lock before reading the head, so the read is not stale.
+            conn.execute(
+                update(_HEADS).where(_HEADS.c.tenant_id == tenant).values(seq=_HEADS.c.seq)
+            )
+        head = conn.execute(
+            select(_HEADS.c.seq, _HEADS.c.hash)
+            .where(_HEADS.c.tenant_id == tenant)
+            .with_for_update()
+        ).first()
+        if head is None:
+            conn.execute(insert(_HEADS).values(tenant_id=tenant, seq=0, hash=GENESIS))
+            return 0, GENESIS
+        return int(head.seq), str(head.hash)
+
+    def _append(
+        self, conn: Connection, tenant: str, group: list[_Pending]
+    ) -> dict[int, tuple[ConsentEvent | None, BaseException | None]]:
+        seq, head = self._lock_head(conn, tenant)
+        keys = [p.event.idempotency_key for p in group if p.event.idempotency_key]
+        known: dict[str, ConsentEvent] = {}
+        if keys:
+            for row in conn.execute(
+                select(_EVENTS).where(
+                    _EVENTS.c.tenant_id == tenant, _EVENTS.c.idempotency_key.in_(keys)
+                )
+            ):
+                known[row.idempotency_key] = event_from_row(row)
+        outcomes: dict[int, tuple[ConsentEvent | None, BaseException | None]] = {}
+        rows: list[dict[str, Any]] = []
+        written: list[ConsentEvent] = []
+        for p in group:
+            key = p.event.idempotency_key
+            if key and key in known:
+                first = known[key]
+                outcomes[id(p)] = (
+                    (first, None)
+                    if _same_choice(first, p.event)
+                    else (
+                        None,
+                        IdempotencyConflict(
+                            "this idempotency key was already used for a different event"
+                        ),
+                    )
+                )
+                continue
+            seq += 1
+            unsealed = replace(p.event, seq=seq, prev_hash=head)
+            body = canonical(unsealed.body())
+            event = replace(unsealed, hash=link(head, body))
+            head = event.hash
+            rows.append(
+                dict(
+                    tenant_id=tenant,
+                    seq=seq,
+                    subject_id=event.subject,
+                    purpose_id=event.purpose,
+                    kind=event.kind.value,
+                    channel=event.channel.value,
+                    occurred_at=event.occurred_at,
+                    idempotency_key=key,
+                    prev_hash=event.prev_hash,
+                    hash=event.hash,
+                    body=body.decode("utf-8"),
+                )
+            )
+            written.append(event)
+            if key:
+                known[key] = event
+            outcomes[id(p)] = (event, None)
+        if rows:
+            conn.execute(insert(_EVENTS), rows)
+            conn.execute(
+                update(_HEADS).where(_HEADS.c.tenant_id == tenant).values(seq=seq, hash=head)
+            )
+            self._project(conn, tenant, written)
+        return outcomes
+
+    @staticmethod
+    def _project(conn: Connection, tenant: str, events: list[ConsentEvent]) -> None:
+        """Keep, per subject and purpose, the event that happened last (ledger order on ties)."""
+        latest: dict[tuple[str, str], ConsentEvent] = {}
+        for e in events:
+            current = latest.get((e.subject, e.purpose))
+            if current is None or (e.occurred_at, e.seq) > (current.occurred_at, current.seq):
+                latest[(e.subject, e.purpose)] = e
+        existing = {
+            (r.subject_id, r.purpose_id): r
+            for r in conn.execute(
+                select(
+                    _STATE.c.subject_id, _STATE.c.purpose_id, _STATE.c.seq, _STATE.c.occurred_at
+                ).where(
+                    _STATE.c.tenant_id == tenant,
+                    tuple_(_STATE.c.subject_id, _STATE.c.purpose_id).in_(list(latest)),
+                )
+            )
+        }
+        for (subject, purpose), e in latest.items():
+            values = dict(
+                seq=e.seq,
+                event_hash=e.hash,
+                kind=e.kind.value,
+                channel=e.channel.value,
+                notice_version=e.notice_version,
+                occurred_at=e.occurred_at,
+                expires_at=e.expires_at,
+            )
+            old = existing.get((subject, purpose))
+            if old is None:
+                conn.execute(
+                    insert(_STATE).values(
+                        tenant_id=tenant, subject_id=subject, purpose_id=purpose, **values
+                    )
+                )
+            elif (e.occurred_at, e.seq) > (old.occurred_at, old.seq):
+                conn.execute(
+                    update(_STATE)
+                    .where(
+                        _STATE.c.tenant_id == tenant,
+                        _STATE.c.subject_id == subject,
+                        _STATE.c.purpose_id == purpose,
+                    )
+                    .values(**values)
+                )
+
+    # ------------------------------------------------------------------ reads
+    def history(self, tenant: str, subject: str) -> list[ConsentEvent]:
+        with self.db.begin() as conn:
+            rows = conn.execute(
+                select(_EVENTS)
+                .where(_EVENTS.c.tenant_id == tenant, _EVENTS.c.subject_id == subject)
+                .order_by(_EVENTS.c.seq)
+            ).all()
+        return [event_from_row(r) for r in rows]
+
+    def events(
+        self, tenant: str, *, after_seq: int = 0, batch: int = 5000
+    ) -> Iterator[ConsentEvent]:
+        """Every event of the tenant in ledger order, read in batches (for exports)."""
+        while True:
+            with self.db.begin() as conn:
+                rows = conn.execute(
+                    select(_EVENTS)
+                    .where(_EVENTS.c.tenant_id == tenant, _EVENTS.c.seq > after_seq)
+                    .order_by(_EVENTS.c.seq)
+                    .limit(batch)
+                ).all()
+            if not rows:
+                return
+            for row in rows:
+                yield event_from_row(row)
+            after_seq = rows[-1].seq
+
+    def count(self, tenant: str) -> int:
+        with self.db.begin() as conn:
+            head = conn.execute(select(_HEADS.c.seq).where(_HEADS.c.tenant_id == tenant)).first()
+        return int(head.seq) if head else 0
+
+    def current(self, tenant: str, subject: str) -> dict[str, EventRef]:
+        with self.db.begin() as conn:
+            rows = conn.execute(
+                select(_STATE).where(_STATE.c.tenant_id == tenant, _STATE.c.subject_id == subject)
+            ).all()
+        return {r.purpose_id: _ref(r) for r in rows}
+
+    def may_we(
+        self, tenant: str, subject: str, purpose_id: str, *, at: dt.datetime | None = None
+    ) -> ConsentDecision:
+        """May subject S's data be used for purpose P now? With the basis and deciding event."""
+        purpose = self.catalogue.get(tenant, purpose_id)
+        at = at or self.clock()
+        with self.db.begin() as conn:
+            restricted = conn.execute(
+                select(_RESTRICTIONS.c.restricted_at).where(
+                    _RESTRICTIONS.c.tenant_id == tenant, _RESTRICTIONS.c.subject_id == subject
+                )
+            ).first()
+            row = conn.execute(
+                select(_STATE).where(
+                    _STATE.c.tenant_id == tenant,
+                    _STATE.c.subject_id == subject,
+                    _STATE.c.purpose_id == purpose.id,
+                )
+            ).first()
+        return decide(purpose, _ref(row) if row else None, at=at, restricted=restricted is not None)
+
+    # ------------------------------------------------------------------ GPC, restriction
+    def honour_gpc(
+        self, tenant: str, subject: str, *, channel: Channel | str, signals: Sequence[str]
+    ) -> list[ConsentEvent]:
+        """`Sec-GPC: 1` objects to every sale/sharing purpose; any other value is ignored."""
+        if not any(value.strip() == "1" for value in signals):
+            return []
+        current = self.current(tenant, subject)
+        requests = [
+            ConsentRequest(subject, p.id, EventKind.OBJECTED, channel, {"signal": "Sec-GPC: 1"})
+            for p in self.catalogue.purposes(tenant).values()
+            if p.sale_or_sharing
+            and (p.id not in current or current[p.id].kind is not EventKind.OBJECTED)
+        ]
+        return self.record_many(tenant, requests)
+
+    def restrict(self, tenant: str, subject: str, *, dsr_id: str | None = None) -> None:
+        with self.db.begin() as conn:
+            exists = conn.execute(
+                select(_RESTRICTIONS.c.subject_id).where(
+                    _RESTRICTIONS.c.tenant_id == tenant, _RESTRICTIONS.c.subject_id == subject
+                )
+            ).first()
+            if exists is None:
+                conn.execute(
+                    insert(_RESTRICTIONS).values(
+                        tenant_id=tenant,
+                        subject_id=subject,
+                        restricted_at=self.clock(),
+                        dsr_id=dsr_id,
+                    )
+                )
+
+    def lift_restriction(self, tenant: str, subject: str) -> bool:
+        with self.db.begin() as conn:
+            return bool(
+                conn.execute(
+                    delete(_RESTRICTIONS).where(
+                        _RESTRICTIONS.c.tenant_id == tenant, _RESTRICTIONS.c.subject_id == subject
+                    )
+                ).rowcount
+            )
+
+    def restricted_at(self, tenant: str, subject: str) -> dt.datetime | None:
+        with self.db.begin() as conn:
+            row = conn.execute(
+                select(_RESTRICTIONS.c.restricted_at).where(
+                    _RESTRICTIONS.c.tenant_id == tenant, _RESTRICTIONS.c.subject_id == subject
+                )
+            ).first()
+        return row.restricted_at if row else None
+
+    # ------------------------------------------------------------------ integrity
+    def verify(
+        self,
+        tenant: str,
+        *,
+        deep: bool = False,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> ChainReport:
+        """Check the whole chain; `deep` also checks that indexed columns match the hashed body."""
+        with self.db.begin() as conn:
+            head = conn.execute(
+                select(_HEADS.c.seq, _HEADS.c.hash).where(_HEADS.c.tenant_id == tenant)
+            ).first()
+        total = int(head.seq) if head else 0
+
+        def rows() -> Iterator[ChainRow]:
+            done = 0
+            after = 0
+            while True:
+                with self.db.begin() as conn:
+                    batch = conn.execute(
+                        select(_EVENTS)
+                        .where(_EVENTS.c.tenant_id == tenant, _EVENTS.c.seq > after)
+                        .order_by(_EVENTS.c.seq)
+                        .limit(20_000)
+                    ).all()
+                if not batch:
+                    return
+                for row in batch:
+                    if deep:
+                        _check_columns(row)
+                    yield ChainRow(row.seq, row.prev_hash, row.hash, row.body.encode("utf-8"))
+                after = batch[-1].seq
+                done += len(batch)
+                if on_progress:
+                    on_progress(done, total)
+
+        return verify_chain(rows(), expected_head=head.hash if head else GENESIS)
+
+    def rebuild(self, tenant: str) -> int:
+        """Recompute the projection from the ledger alone; returns the number of events read."""
+        latest: dict[tuple[str, str], ConsentEvent] = {}
+        count = 0
+        for e in self.events(tenant):
+            count += 1
+            current = latest.get((e.subject, e.purpose))
+            if current is None or (e.occurred_at, e.seq) > (current.occurred_at, current.seq):
+                latest[(e.subject, e.purpose)] = e
+        with self.db.begin() as conn:
+            conn.execute(delete(_STATE).where(_STATE.c.tenant_id == tenant))
+            if latest:
+                conn.execute(
+                    insert(_STATE),
+                    [
+                        dict(
+                            tenant_id=tenant,
+                            subject_id=e.subject,
+                            purpose_id=e.purpose,
+                            seq=e.seq,
+                            event_hash=e.hash,
+                            kind=e.kind.value,
+                            channel=e.channel.value,
+                            notice_version=e.notice_version,
+                            occurred_at=e.occurred_at,
+                            expires_at=e.expires_at,
+                        )
+                        for e in latest.values()
+                    ],
+                )
+        return count
+
+
+def _check_columns(row: Any) -> None:
+    body = json.loads(row.body)
+    columns = (row.subject_id, row.purpose_id, row.kind, row.channel, row.idempotency_key)
+    facts = (
+        body["subject"],
+        body["purpose"],
+        body["kind"],
+        body["channel"],
+        body["idempotency_key"],
+    )
+    if columns != facts or body["seq"] != row.seq:
+        raise ChainBroken(
+            f"event {row.seq}'s indexed columns disagree with its hashed content", seq=row.seq
+        )
+
+
+def _ref(row: Any) -> EventRef:
+    return EventRef(
+        row.seq,
+        row.event_hash,
+        EventKind(row.kind),
+        Channel(row.channel),
+        row.notice_version,
+        row.occurred_at,
+        row.expires_at,
+    )
+
+
+def decide(
+    purpose: Purpose, latest: EventRef | None, *, at: dt.datetime, restricted: bool = False
+) -> ConsentDecision:
+    """The rule, as a pure function of the purpose, the latest event and the time."""
+    basis = purpose.legal_basis
+
+    def answer(allowed: bool, reason: str, *, renewal: bool = False) -> ConsentDecision:
+        return ConsentDecision(allowed, purpose.id, basis, reason, latest, renewal)
+
+    if restricted:
+        return answer(False, "processing is restricted at the subject's request (Art. 18)")
+    if basis is LegalBasis.CONSENT:
+        if latest is None:
+            return answer(False, "no consent recorded")
+        if latest.kind is not EventKind.GIVEN:
+            return answer(False, f"consent {latest.kind.value} on {latest.channel.value}")
+        if latest.expires_at is not None and latest.expires_at <= at:
+            return answer(False, "consent expired")
+        if latest.notice_version < purpose.material_version:
+            return answer(
+                False,
+                "the notice changed materially since consent was given: renewal needed",
+                renewal=True,
+            )
+        return answer(True, f"consent given on {latest.channel.value}")
+    if (
+        latest is not None
+        and latest.kind is EventKind.OBJECTED
+        and basis in (LegalBasis.LEGITIMATE_INTEREST, LegalBasis.PUBLIC_TASK)
+    ):
+        return answer(False, f"the subject objected on {latest.channel.value} (Art. 21)")
+    return answer(True, f"legal basis: {basis.value.replace('_', ' ')}")
