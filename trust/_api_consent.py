@@ -68,8 +68,11 @@ class ConsentIn(Strict):
     channel: StrictStr = Field(description="web, app, chat, messaging, sms, voice_ivr, …")
     evidence: dict[StrictStr, StrictStr] = Field(default_factory=dict)
     notice_version: StrictInt | None = None
-    occurred_at: dt.datetime | None = Field(default=None, description="RFC 3339, with zone")
-    expires_at: dt.datetime | None = None
+    # Times arrive as RFC 3339 strings: the one place where strict mode must parse.
+    occurred_at: dt.datetime | None = Field(
+        default=None, strict=False, description="RFC 3339, with zone"
+    )
+    expires_at: dt.datetime | None = Field(default=None, strict=False)
 
 
 class EventOut(BaseModel):

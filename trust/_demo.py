@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import tempfile
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
+from tessera.consent import verify_receipt
 from tessera.vault import key_status, rotate_keys
 
 from ._api import create_app
@@ -26,6 +28,7 @@ from ._settings import Settings
 __all__ = ["run_demo"]
 
 CUSTOMER = "cust-0001"
+EXAMPLE_CATALOGUE = Path(__file__).parent / "examples" / "purposes.toml"
 
 
 def run_demo(console: Console, *, keep: bool = False) -> None:
@@ -109,7 +112,9 @@ def _walk(console: Console, services: Services) -> None:
     )
     console.print(f"'jean.dupont@EXAMPLE.fr' matches {[t['token'] for t in found['tokens']]}")
 
-    _step(console, "6. Key rotation: new KEK version, every data key rewrapped")
+    _consent_steps(console, services, http)
+
+    _step(console, "9. Key rotation: new KEK version, every data key rewrapped")
     report = rotate_keys(services.keys, services.key_provider)
     status = key_status(services.keys, services.key_provider)
     console.print(
@@ -118,7 +123,7 @@ def _walk(console: Console, services: Services) -> None:
         f"{_ok(http.post('/v1/tokens/reveal-masked', json={'tokens': tokens[:1]}))[0]['masked']}"
     )
 
-    _step(console, "7. Right to erasure: crypto-shredding (DELETE /v1/subjects/…)")
+    _step(console, "10. Right to erasure: crypto-shredding (DELETE /v1/subjects/…)")
     erasure = _ok(http.delete(f"/v1/subjects/{CUSTOMER}"))
     console.print(
         f"subject {erasure['subject']}: {erasure['keys_destroyed']} key destroyed, "
@@ -126,7 +131,98 @@ def _walk(console: Console, services: Services) -> None:
     )
     after = http.post("/v1/tokens/detokenize", json={"tokens": tokens[:1]}).json()
     console.print(f"detokenize afterwards: [red]{after['status']} {after['title']}[/red]")
+    report = services.consents.verify("demo-bank", deep=True)
+    console.print(f"consent ledger still verifies: {report.events} events, proof of consent kept")
     console.print("\n[green]Demo complete.[/green] Next: `tessera serve` and the API at /docs.")
+
+
+def _consent_steps(console: Console, services: Services, http: TestClient) -> None:
+    _step(console, "6. Purposes and consent per channel (PUT /v1/purposes, POST /v1/consents)")
+    catalogue = tomllib.loads(EXAMPLE_CATALOGUE.read_text("utf-8"))
+    purposes = _ok(http.put("/v1/purposes", json=catalogue))
+    console.print(
+        f"{len(purposes)} purposes: "
+        + ", ".join(f"{p['id']} ({p['legal_basis']})" for p in purposes)
+    )
+    given = _ok(
+        http.post(
+            "/v1/consents",
+            json={
+                "subject": CUSTOMER,
+                "purpose": "marketing_sms",
+                "kind": "given",
+                "channel": "voice_ivr",
+                "evidence": {"recording_ref": "ivr-call-5521", "ivr_menu": "3-1"},
+            },
+            headers={"Idempotency-Key": "ivr-call-5521"},
+        )
+    )["event"]
+    console.print(f"IVR: consent given to marketing_sms (ledger seq {given['seq']})")
+    decision = _ok(
+        http.get(f"/v1/consents/{CUSTOMER}/decision", params={"purpose": "marketing_sms"})
+    )
+    console.print(
+        f"  may we send SMS offers? [green]{decision['allowed']}[/green] - {decision['reason']}"
+    )
+    withdrawn = _ok(
+        http.post(
+            "/v1/consents",
+            json={
+                "subject": CUSTOMER,
+                "purpose": "marketing_sms",
+                "kind": "withdrawn",
+                "channel": "chat",
+                "evidence": {"message_id": "chat-msg-88"},
+            },
+        )
+    )["event"]
+    console.print(f"chat: consent withdrawn (ledger seq {withdrawn['seq']})")
+    decision = _ok(
+        http.get(f"/v1/consents/{CUSTOMER}/decision", params={"purpose": "marketing_sms"})
+    )
+    console.print(
+        f"  may we send SMS offers? [red]{decision['allowed']}[/red] - "
+        f"{decision['reason']} (event {decision['deciding_event']['seq']})"
+    )
+    gpc = _ok(
+        http.post(
+            "/v1/consents/gpc",
+            json={"subject": CUSTOMER, "channel": "web"},
+            headers={"Sec-GPC": "1"},
+        )
+    )
+    console.print(
+        f"web visit with Sec-GPC: 1 -> objections to {', '.join(e['purpose'] for e in gpc)}"
+    )
+
+    _step(console, "7. Signed receipts, checked offline; the hash chain verified")
+    key = _ok(http.get("/v1/consents/receipt-key"))
+    for event in (given, withdrawn):
+        record = verify_receipt(event["receipt"], key)
+        signer = record["piiControllers"][0]["piiController"]
+        console.print(
+            f"receipt {record['consentReceiptID']}: {record['event']['type']} on "
+            f"{record['collectionMethod']}, signed by {signer} - [green]valid[/green]"
+        )
+    report = services.consents.verify("demo-bank", deep=True)
+    console.print(f"ledger: {report.events} events, head {report.head[:16]}… intact")
+
+    _step(console, "8. Right of access: a data-subject request (POST /v1/dsr)")
+    request = _ok(http.post("/v1/dsr", json={"subject": CUSTOMER, "kind": "access"}))
+    console.print(f"request {request['id']} received, due {request['due_at'][:10]}")
+    refused = http.post(f"/v1/dsr/{request['id']}/execute").json()
+    console.print(f"before identity is verified: [red]{refused['title']}[/red]")
+    _ok(
+        http.post(
+            f"/v1/dsr/{request['id']}/verify-identity",
+            json={"verified_by": "agent-7 (security questions)"},
+        )
+    )
+    export = _ok(http.post(f"/v1/dsr/{request['id']}/execute"))
+    console.print(
+        f"export: {len(export['personal_data'])} values in clear for the customer, "
+        f"{len(export['consents']['history'])} consent events with their receipts"
+    )
 
 
 def _ok(response: Any) -> Any:

@@ -194,3 +194,73 @@ def test_bulk_import_of_a_missing_file_or_tenant_is_one_line(
         check=False,
     )
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+def test_consent_operator_flow(env: dict[str, str], tmp_path: Path) -> None:
+    import json
+
+    from tests.consent.conftest import EXAMPLE
+
+    run(["tenants", "create", "acme"], env)
+    loaded = run(["consent", "load", str(EXAMPLE), "--tenant", "acme"], env).stdout
+    assert "marketing_sms: consent, notice v1" in loaded
+    from tessera.consent import ConsentRequest
+    from tessera.trust import Services
+
+    services = Services.from_settings(_settings(env))
+    event = services.consents.record(
+        "acme", ConsentRequest("c1", "marketing_sms", "given", "voice_ivr")
+    )
+    services.consents.record("acme", ConsentRequest("c1", "marketing_sms", "withdrawn", "chat"))
+    services.dsr.open("acme", "c1", "access")
+    receipt = services.receipts.issue("acme", event)
+    services.close()
+
+    assert (
+        "ledger intact: 2 events"
+        in run(["consent", "verify", "--tenant", "acme", "--deep"], env).stdout
+    )
+    assert "rebuilt from 2 events" in run(["consent", "rebuild", "--tenant", "acme"], env).stdout
+    export = tmp_path / "ledger.jsonl"
+    run(["consent", "export", "--tenant", "acme", "--output", str(export)], env)
+    lines = [json.loads(line) for line in export.read_text().splitlines()]
+    assert [line["channel"] for line in lines] == ["voice_ivr", "chat"]
+
+    key = tmp_path / "key.json"
+    key.write_text(run(["consent", "public-key", "--tenant", "acme"], env).stdout)
+    (tmp_path / "receipt.jws").write_text(receipt)
+    offline = {k: v for k, v in env.items() if not k.startswith("TESSERA_")}  # no DB, no secret
+    checked = run(
+        ["consent", "verify-receipt", str(tmp_path / "receipt.jws"), "--public-key", str(key)],
+        offline,
+    )
+    assert (
+        "receipt valid" in checked.stdout and "given marketing_sms on voice_ivr" in checked.stdout
+    )
+    (tmp_path / "forged.jws").write_text(lines[1]["receipt"][:-6] + "AAAAAA")
+    one_line_error(
+        run(
+            ["consent", "verify-receipt", str(tmp_path / "forged.jws"), "--public-key", str(key)],
+            offline,
+            check=False,
+        ),
+        "does not verify",
+    )
+
+    listed = run(["dsr", "list", "--tenant", "acme"], env).stdout
+    assert "access" in listed and "received" in listed
+    assert "c1" not in run(["dsr", "list", "--tenant", "acme", "--overdue"], env).stdout
+
+
+def test_bad_catalogue_file_is_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    run(["tenants", "create", "acme"], env)
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[controller]\nname = "X"\n[[purpose]]\nid = "p"\nlegal_basis = "whim"\n')
+    one_line_error(
+        run(["consent", "load", str(bad), "--tenant", "acme"], env, check=False),
+        "purpose.0.legal_basis",
+    )
+    bad.write_text("not = [toml")
+    one_line_error(
+        run(["consent", "load", str(bad), "--tenant", "acme"], env, check=False), "not valid TOML"
+    )
