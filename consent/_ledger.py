@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tessera.storage import Database, utcnow
@@ -155,6 +155,45 @@ class ConsentLedger:
         self._cv = threading.Condition()
         self._queue: list[_Pending] = []
         self._writing = False
+        self._last_group = 1
+        self.commit_delay = 0.001
+        # Replace a state row only with an event that happened later (ledger order on ties).
+        self._upsert_state = db.upsert(
+            _STATE,
+            key=["tenant_id", "subject_id", "purpose_id"],
+            update=[
+                "seq",
+                "event_hash",
+                "kind",
+                "channel",
+                "notice_version",
+                "occurred_at",
+                "expires_at",
+            ],
+            where=lambda new: or_(
+                new.occurred_at > _STATE.c.occurred_at,
+                and_(new.occurred_at == _STATE.c.occurred_at, new.seq > _STATE.c.seq),
+            ),
+        )
+        # "May we?" in one round trip: the latest event, and whether processing is restricted.
+        self._restricted_query = select(_RESTRICTIONS.c.restricted_at).where(
+            _RESTRICTIONS.c.tenant_id == bindparam("tenant"),
+            _RESTRICTIONS.c.subject_id == bindparam("subject"),
+        )
+        self._may_we_query = select(
+            self._restricted_query.scalar_subquery().label("restricted_at"),
+            _STATE.c.seq,
+            _STATE.c.event_hash,
+            _STATE.c.kind,
+            _STATE.c.channel,
+            _STATE.c.notice_version,
+            _STATE.c.occurred_at,
+            _STATE.c.expires_at,
+        ).where(
+            _STATE.c.tenant_id == bindparam("tenant"),
+            _STATE.c.subject_id == bindparam("subject"),
+            _STATE.c.purpose_id == bindparam("purpose"),
+        )
 
     # ------------------------------------------------------------------ validation
     def _prepare(self, tenant: str, request: ConsentRequest) -> ConsentEvent:
@@ -237,6 +276,7 @@ class ConsentLedger:
             return []
         with self._cv:
             self._queue.extend(pending)
+            self._cv.notify_all()
         self._drive(pending)
         for p in pending:
             if p.error is not None:
@@ -252,7 +292,13 @@ class ConsentLedger:
                 if all(p.done for p in mine):
                     return
                 self._writing = True
+                # Under load (the last group was large), give the writers just released a
+                # moment to queue their next events, so that groups stay large.
+                target = min(self._last_group, self.max_group)
+                if len(self._queue) < target:
+                    self._cv.wait_for(lambda t=target: len(self._queue) >= t, self.commit_delay)
                 group, self._queue = self._queue[: self.max_group], self._queue[self.max_group :]
+                self._last_group = len(group)
             try:
                 self._write_group(group)
             except BaseException as exc:  # the whole group failed: tell every waiter
@@ -283,15 +329,13 @@ class ConsentLedger:
                     raise
 
     def _lock_head(self, conn: Connection, tenant: str) -> tuple[int, str]:
-        if self.db.is_sqlite:
-            # Take SQLite's write lock before reading the head, so the read is not stale.
-            conn.execute(
-                update(_HEADS).where(_HEADS.c.tenant_id == tenant).values(seq=_HEADS.c.seq)
-            )
+        # A no-op UPDATE locks the head row (PostgreSQL) or takes the write lock (SQLite) and
+        # returns it, in one round trip: no other writer reads this head until we commit.
         head = conn.execute(
-            select(_HEADS.c.seq, _HEADS.c.hash)
+            update(_HEADS)
             .where(_HEADS.c.tenant_id == tenant)
-            .with_for_update()
+            .values(seq=_HEADS.c.seq)
+            .returning(_HEADS.c.seq, _HEADS.c.hash)
         ).first()
         if head is None:
             conn.execute(insert(_HEADS).values(tenant_id=tenant, seq=0, hash=GENESIS))
@@ -361,52 +405,14 @@ class ConsentLedger:
             self._project(conn, tenant, written)
         return outcomes
 
-    @staticmethod
-    def _project(conn: Connection, tenant: str, events: list[ConsentEvent]) -> None:
+    def _project(self, conn: Connection, tenant: str, events: list[ConsentEvent]) -> None:
         """Keep, per subject and purpose, the event that happened last (ledger order on ties)."""
         latest: dict[tuple[str, str], ConsentEvent] = {}
         for e in events:
             current = latest.get((e.subject, e.purpose))
             if current is None or (e.occurred_at, e.seq) > (current.occurred_at, current.seq):
                 latest[(e.subject, e.purpose)] = e
-        existing = {
-            (r.subject_id, r.purpose_id): r
-            for r in conn.execute(
-                select(
-                    _STATE.c.subject_id, _STATE.c.purpose_id, _STATE.c.seq, _STATE.c.occurred_at
-                ).where(
-                    _STATE.c.tenant_id == tenant,
-                    tuple_(_STATE.c.subject_id, _STATE.c.purpose_id).in_(list(latest)),
-                )
-            )
-        }
-        for (subject, purpose), e in latest.items():
-            values = dict(
-                seq=e.seq,
-                event_hash=e.hash,
-                kind=e.kind.value,
-                channel=e.channel.value,
-                notice_version=e.notice_version,
-                occurred_at=e.occurred_at,
-                expires_at=e.expires_at,
-            )
-            old = existing.get((subject, purpose))
-            if old is None:
-                conn.execute(
-                    insert(_STATE).values(
-                        tenant_id=tenant, subject_id=subject, purpose_id=purpose, **values
-                    )
-                )
-            elif (e.occurred_at, e.seq) > (old.occurred_at, old.seq):
-                conn.execute(
-                    update(_STATE)
-                    .where(
-                        _STATE.c.tenant_id == tenant,
-                        _STATE.c.subject_id == subject,
-                        _STATE.c.purpose_id == purpose,
-                    )
-                    .values(**values)
-                )
+        conn.execute(self._upsert_state, [_state_row(tenant, e) for e in latest.values()])
 
     # ------------------------------------------------------------------ reads
     def history(self, tenant: str, subject: str) -> list[ConsentEvent]:
@@ -454,20 +460,17 @@ class ConsentLedger:
         """May subject S's data be used for purpose P now? With the basis and deciding event."""
         purpose = self.catalogue.get(tenant, purpose_id)
         at = at or self.clock()
-        with self.db.begin() as conn:
-            restricted = conn.execute(
-                select(_RESTRICTIONS.c.restricted_at).where(
-                    _RESTRICTIONS.c.tenant_id == tenant, _RESTRICTIONS.c.subject_id == subject
-                )
-            ).first()
+        with self.db.read() as conn:
             row = conn.execute(
-                select(_STATE).where(
-                    _STATE.c.tenant_id == tenant,
-                    _STATE.c.subject_id == subject,
-                    _STATE.c.purpose_id == purpose.id,
-                )
+                self._may_we_query, {"tenant": tenant, "subject": subject, "purpose": purpose.id}
             ).first()
-        return decide(purpose, _ref(row) if row else None, at=at, restricted=restricted is not None)
+        if row is None:  # no state, but a restriction may still exist
+            with self.db.read() as conn:
+                restricted = conn.execute(
+                    self._restricted_query, {"tenant": tenant, "subject": subject}
+                ).first()
+            return decide(purpose, None, at=at, restricted=restricted is not None)
+        return decide(purpose, _ref(row), at=at, restricted=row.restricted_at is not None)
 
     # ------------------------------------------------------------------ GPC, restriction
     def honour_gpc(
@@ -572,24 +575,7 @@ class ConsentLedger:
         with self.db.begin() as conn:
             conn.execute(delete(_STATE).where(_STATE.c.tenant_id == tenant))
             if latest:
-                conn.execute(
-                    insert(_STATE),
-                    [
-                        dict(
-                            tenant_id=tenant,
-                            subject_id=e.subject,
-                            purpose_id=e.purpose,
-                            seq=e.seq,
-                            event_hash=e.hash,
-                            kind=e.kind.value,
-                            channel=e.channel.value,
-                            notice_version=e.notice_version,
-                            occurred_at=e.occurred_at,
-                            expires_at=e.expires_at,
-                        )
-                        for e in latest.values()
-                    ],
-                )
+                conn.execute(insert(_STATE), [_state_row(tenant, e) for e in latest.values()])
         return count
 
 
@@ -607,6 +593,21 @@ def _check_columns(row: Any) -> None:
         raise ChainBroken(
             f"event {row.seq}'s indexed columns disagree with its hashed content", seq=row.seq
         )
+
+
+def _state_row(tenant: str, e: ConsentEvent) -> dict[str, Any]:
+    return dict(
+        tenant_id=tenant,
+        subject_id=e.subject,
+        purpose_id=e.purpose,
+        seq=e.seq,
+        event_hash=e.hash,
+        kind=e.kind.value,
+        channel=e.channel.value,
+        notice_version=e.notice_version,
+        occurred_at=e.occurred_at,
+        expires_at=e.expires_at,
+    )
 
 
 def _ref(row: Any) -> EventRef:

@@ -183,7 +183,7 @@ class Vault:
             return found
         t = DataKey.__table__
         for chunk in _chunks(missing):
-            with self.keys.begin() as conn:
+            with self.keys.read() as conn:
                 rows = conn.execute(
                     select(t).where(
                         t.c.tenant_id == tenant, t.c.scope == scope, t.c.subject_id.in_(chunk)
@@ -237,7 +237,7 @@ class Vault:
                     found[dek_id] = dek
         t = DataKey.__table__
         for chunk in _chunks(missing):
-            with self.keys.begin() as conn:
+            with self.keys.read() as conn:
                 rows = conn.execute(
                     select(t).where(t.c.tenant_id == tenant, t.c.id.in_(chunk))
                 ).all()
@@ -383,7 +383,7 @@ class Vault:
     ) -> dict[tuple[str, str, bytes], str]:
         t = VaultItem.__table__
         found: dict[tuple[str, str, bytes], str] = {}
-        with self.data.begin() as conn:
+        with self.data.read() as conn:
             for chunk in _chunks(list(blinds)):
                 for row in conn.execute(
                     select(t.c.token, t.c.subject_id, t.c.category, t.c.blind_index).where(
@@ -462,7 +462,7 @@ class Vault:
         wanted = [check_token_shape(tok, index=i) for i, tok in enumerate(tokens)]
         t = VaultItem.__table__
         rows: dict[str, Any] = {}
-        with self.data.begin() as conn:
+        with self.data.read() as conn:
             for chunk in _chunks(list(set(wanted))):
                 for row in conn.execute(
                     select(
@@ -508,7 +508,7 @@ class Vault:
         """Tokens holding `value` (equality on the blind index), without decrypting anything."""
         category, blind = self._blind_of(tenant, value, category)
         t = VaultItem.__table__
-        with self.data.begin() as conn:
+        with self.data.read() as conn:
             rows = conn.execute(
                 select(t.c.token, t.c.subject_id)
                 .where(
@@ -545,7 +545,7 @@ class Vault:
         check_tenant(tenant)
         check_token_shape(token)
         t = VaultItem.__table__
-        with self.data.begin() as conn:
+        with self.data.read() as conn:
             row = conn.execute(
                 select(t.c.subject_id, t.c.category).where(
                     t.c.tenant_id == tenant, t.c.token == token
@@ -634,7 +634,7 @@ class Vault:
         check_tenant(tenant)
         subject = check_subject(subject)
         t = VaultItem.__table__
-        with self.data.begin() as conn:
+        with self.data.read() as conn:
             rows = conn.execute(
                 select(t.c.token, t.c.category)
                 .where(t.c.tenant_id == tenant, t.c.subject_id == subject)
@@ -644,7 +644,7 @@ class Vault:
 
     def count_items(self, tenant: str) -> int:
         t = VaultItem.__table__
-        with self.data.begin() as conn:
+        with self.data.read() as conn:
             return int(
                 conn.execute(
                     select(func.count()).select_from(t).where(t.c.tenant_id == tenant)

@@ -128,8 +128,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("dsr_requests", "subject_restrictions", "consent_state", "chain_heads",
-                  "consent_events", "notices", "purposes", "consent_catalogues"):
+    for table in (
+        "dsr_requests",
+        "subject_restrictions",
+        "consent_state",
+        "chain_heads",
+        "consent_events",
+        "notices",
+        "purposes",
+        "consent_catalogues",
+    ):
         op.drop_table(table)
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS tessera_append_only()")
