@@ -19,6 +19,8 @@ import threading
 import time
 from pathlib import Path
 
+from _report import judge, print_table
+
 from tessera.consent import (
     GENESIS,
     Catalogue,
@@ -47,10 +49,16 @@ def append_rate(ledger: ConsentLedger, tenant: str, writers: int, per_writer: in
         barrier.wait()
         try:
             for i in range(per_writer):
-                ledger.record(tenant, ConsentRequest(f"w{n}-s{i % 200}",
-                                                     ("marketing_sms", "analytics")[i % 2],
-                                                     ("given", "withdrawn")[i % 2], "web",
-                                                     {"form_id": f"f{i}"}))
+                ledger.record(
+                    tenant,
+                    ConsentRequest(
+                        f"w{n}-s{i % 200}",
+                        ("marketing_sms", "analytics")[i % 2],
+                        ("given", "withdrawn")[i % 2],
+                        "web",
+                        {"form_id": f"f{i}"},
+                    ),
+                )
         except BaseException as exc:
             errors.append(exc)
 
@@ -98,12 +106,20 @@ def bench_backend(name: str, db: Database, events: int) -> dict[str, float]:
 
 def synthetic_chain(n: int) -> list[ChainRow]:
     """Bodies shaped like real events; JCS equals sorted compact JSON for this ASCII content."""
-    template = {"v": 1, "tenant": "acme", "subject": "", "purpose": "marketing_sms",
-                "kind": "given", "channel": "voice_ivr", "notice_version": 3,
-                "evidence": {"recording_ref": "rec-0000000"},
-                "occurred_at": "2026-11-23T10:00:00.000000Z",
-                "recorded_at": "2026-11-23T10:00:00.100000Z", "expires_at": None,
-                "idempotency_key": None}
+    template = {
+        "v": 1,
+        "tenant": "acme",
+        "subject": "",
+        "purpose": "marketing_sms",
+        "kind": "given",
+        "channel": "voice_ivr",
+        "notice_version": 3,
+        "evidence": {"recording_ref": "rec-0000000"},
+        "occurred_at": "2026-11-23T10:00:00.000000Z",
+        "recorded_at": "2026-11-23T10:00:00.100000Z",
+        "expires_at": None,
+        "idempotency_key": None,
+    }
     rows, prev = [], GENESIS
     for seq in range(1, n + 1):
         body_obj = {**template, "seq": seq, "subject": f"cust-{seq % 50000}"}
@@ -127,9 +143,13 @@ def verify_vs_floor(n: int) -> dict[str, float]:
     t0 = time.perf_counter()
     verify_chain(rows, expected_head=rows[-1].hash)
     verify = time.perf_counter() - t0
-    return {"chain_events": n, "sha256_floor_s": floor, "verify_s": verify,
-            "verify_ratio": verify / floor,
-            "mean_body_bytes": sum(len(r.body) for r in rows[:1000]) / 1000}
+    return {
+        "chain_events": n,
+        "sha256_floor_s": floor,
+        "verify_s": verify,
+        "verify_ratio": verify / floor,
+        "mean_body_bytes": sum(len(r.body) for r in rows[:1000]) / 1000,
+    }
 
 
 def main() -> int:
@@ -141,8 +161,9 @@ def main() -> int:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="tessera-consent-bench-"))
-    results = {"sqlite": bench_backend("sqlite", Database(f"sqlite:///{workdir}/data.db"),
-                                       args.events)}
+    results = {
+        "sqlite": bench_backend("sqlite", Database(f"sqlite:///{workdir}/data.db"), args.events)
+    }
     if not args.no_pg:
         pg = Database(PG_URL, schema=f"bench_{secrets.token_hex(3)}")
         try:
@@ -154,26 +175,37 @@ def main() -> int:
             pg.drop_schema()
     chain = verify_vs_floor(args.chain)
 
-    print(f"{'figure':28}" + "".join(f"{name:>14}" for name in results))
-    for key in next(iter(results.values())):
-        print(f"{key:28}" + "".join(f"{r[key]:>14,.3f}" for r in results.values()))
-    print(f"chain of {chain['chain_events']:,} events ({chain['mean_body_bytes']:.0f} B bodies): "
-          f"SHA-256 floor {chain['sha256_floor_s']:.2f} s, verify {chain['verify_s']:.2f} s")
+    print_table(results)
+    print(
+        f"chain of {chain['chain_events']:,} events ({chain['mean_body_bytes']:.0f} B bodies): "
+        f"SHA-256 floor {chain['sha256_floor_s']:.2f} s, verify {chain['verify_s']:.2f} s"
+    )
 
-    checks = [(f"verify within {VERIFY_RATIO_TARGET:.0f}× of the SHA-256 floor",
-               chain["verify_ratio"], chain["verify_ratio"] <= VERIFY_RATIO_TARGET)]
+    checks = [
+        (
+            f"verify within {VERIFY_RATIO_TARGET:.0f}× of the SHA-256 floor",
+            chain["verify_ratio"],
+            chain["verify_ratio"] <= VERIFY_RATIO_TARGET,
+        )
+    ]
     for name, r in results.items():
-        checks.append((f"may-we p99 ≤ {MAY_WE_P99_TARGET_MS} ms, {name}", r["may_we_p99_ms"],
-                       r["may_we_p99_ms"] <= MAY_WE_P99_TARGET_MS))
+        checks.append(
+            (
+                f"may-we p99 ≤ {MAY_WE_P99_TARGET_MS} ms, {name}",
+                r["may_we_p99_ms"],
+                r["may_we_p99_ms"] <= MAY_WE_P99_TARGET_MS,
+            )
+        )
     if "postgresql" in results:
         rate = results["postgresql"]["append_8w_per_s"]
-        checks.append((f"appends with 8 writers on PostgreSQL ≥ {APPEND_TARGET_PG_8:,.0f}/s",
-                       rate, rate >= APPEND_TARGET_PG_8))
-    failed = False
-    for label, value, ok in checks:
-        print(f"{'PASS' if ok else 'FAIL'}  {label}: {value:,.2f}")
-        failed |= not ok
-    return 1 if failed and args.check else 0
+        checks.append(
+            (
+                f"appends with 8 writers on PostgreSQL ≥ {APPEND_TARGET_PG_8:,.0f}/s",
+                rate,
+                rate >= APPEND_TARGET_PG_8,
+            )
+        )
+    return judge(checks, strict=args.check)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from _report import judge, print_table
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 
@@ -156,10 +157,7 @@ def main() -> int:
         f"raw AES-256-GCM (floor): encrypt {enc_us:.2f} µs/value "
         f"({per_second(1, enc_us / 1e6):,.0f}/s), decrypt {dec_us:.2f} µs/value"
     )
-    header = f"{'figure':32}" + "".join(f"{name:>14}" for name in results)
-    print(header)
-    for key in next(iter(results.values())):
-        print(f"{key:32}" + "".join(f"{r[key]:>14,.1f}" for r in results.values()))
+    print_table(results)
 
     sqlite = results["sqlite"]
     checks = [
@@ -184,11 +182,7 @@ def main() -> int:
             True,
         )
     )
-    failed = False
-    for label, value, ok in checks:
-        print(f"{'PASS' if ok else 'FAIL'}  {label}: {value:,.2f}")
-        failed |= not ok
-    return 1 if failed and args.check else 0
+    return judge(checks, strict=args.check)
 
 
 if __name__ == "__main__":

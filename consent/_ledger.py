@@ -424,23 +424,25 @@ class ConsentLedger:
             ).all()
         return [event_from_row(r) for r in rows]
 
-    def events(
-        self, tenant: str, *, after_seq: int = 0, batch: int = 5000
-    ) -> Iterator[ConsentEvent]:
-        """Every event of the tenant in ledger order, read in batches (for exports)."""
+    def _pages(self, tenant: str, *, after_seq: int = 0, size: int = 5000) -> Iterator[list[Any]]:
+        """The tenant's ledger rows in order, a page per short read (no long transaction)."""
         while True:
-            with self.db.begin() as conn:
+            with self.db.read() as conn:
                 rows = conn.execute(
                     select(_EVENTS)
                     .where(_EVENTS.c.tenant_id == tenant, _EVENTS.c.seq > after_seq)
                     .order_by(_EVENTS.c.seq)
-                    .limit(batch)
+                    .limit(size)
                 ).all()
             if not rows:
                 return
-            for row in rows:
-                yield event_from_row(row)
+            yield rows
             after_seq = rows[-1].seq
+
+    def events(self, tenant: str, *, after_seq: int = 0) -> Iterator[ConsentEvent]:
+        """Every event of the tenant in ledger order (for exports and rebuilds)."""
+        for page in self._pages(tenant, after_seq=after_seq):
+            yield from (event_from_row(row) for row in page)
 
     def count(self, tenant: str) -> int:
         with self.db.begin() as conn:
@@ -541,23 +543,12 @@ class ConsentLedger:
 
         def rows() -> Iterator[ChainRow]:
             done = 0
-            after = 0
-            while True:
-                with self.db.begin() as conn:
-                    batch = conn.execute(
-                        select(_EVENTS)
-                        .where(_EVENTS.c.tenant_id == tenant, _EVENTS.c.seq > after)
-                        .order_by(_EVENTS.c.seq)
-                        .limit(20_000)
-                    ).all()
-                if not batch:
-                    return
-                for row in batch:
+            for page in self._pages(tenant, size=20_000):
+                for row in page:
                     if deep:
                         _check_columns(row)
                     yield ChainRow(row.seq, row.prev_hash, row.hash, row.body.encode("utf-8"))
-                after = batch[-1].seq
-                done += len(batch)
+                done += len(page)
                 if on_progress:
                     on_progress(done, total)
 
