@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from tessera.storage import Database, utcnow
+from tessera.storage import Database, GroupCommit, utcnow
 from tessera.vault import InvalidValue, check_subject, check_tenant
 
 from ._catalogue import Catalogue
@@ -76,15 +75,6 @@ class ConsentRequest:
     occurred_at: dt.datetime | None = None
     expires_at: dt.datetime | None = None
     idempotency_key: str | None = None
-
-
-@dataclass(slots=True)
-class _Pending:
-    tenant: str
-    event: ConsentEvent  # seq and hashes filled in at write time
-    done: bool = False
-    result: ConsentEvent | None = None
-    error: BaseException | None = None
 
 
 def _parse_enum(enum_type: Any, value: Any, what: str) -> Any:
@@ -152,11 +142,9 @@ class ConsentLedger:
         self.clock = clock
         self.max_group = max_group
         self.clock_skew = clock_skew
-        self._cv = threading.Condition()
-        self._queue: list[_Pending] = []
-        self._writing = False
-        self._last_group = 1
-        self.commit_delay = 0.001
+        self._commits: GroupCommit[ConsentEvent, ConsentEvent] = GroupCommit(
+            self._write_group, max_group=max_group
+        )
         # Replace a state row only with an event that happened later (ledger order on ties).
         self._upsert_state = db.upsert(
             _STATE,
@@ -271,62 +259,23 @@ class ConsentLedger:
 
     def record_many(self, tenant: str, requests: Sequence[ConsentRequest]) -> list[ConsentEvent]:
         """Validate all first (nothing is written if one is invalid), then append them in order."""
-        pending = [_Pending(tenant, self._prepare(tenant, r)) for r in requests]
-        if not pending:
-            return []
-        with self._cv:
-            self._queue.extend(pending)
-            self._cv.notify_all()
-        self._drive(pending)
-        for p in pending:
-            if p.error is not None:
-                raise p.error
-        return [p.result for p in pending if p.result is not None]
+        return self._commits.submit([self._prepare(tenant, r) for r in requests])
 
-    def _drive(self, mine: list[_Pending]) -> None:
-        """Lead a group commit when nobody else is writing; otherwise wait for the leader."""
-        while True:
-            with self._cv:
-                while self._writing and not all(p.done for p in mine):
-                    self._cv.wait()
-                if all(p.done for p in mine):
-                    return
-                self._writing = True
-                # Under load (the last group was large), give the writers just released a
-                # moment to queue their next events, so that groups stay large.
-                target = min(self._last_group, self.max_group)
-                if len(self._queue) < target:
-                    self._cv.wait_for(lambda t=target: len(self._queue) >= t, self.commit_delay)
-                group, self._queue = self._queue[: self.max_group], self._queue[self.max_group :]
-                self._last_group = len(group)
-            try:
-                self._write_group(group)
-            except BaseException as exc:  # the whole group failed: tell every waiter
-                for p in group:
-                    if not p.done:
-                        p.error, p.done = exc, True
-            finally:
-                with self._cv:
-                    self._writing = False
-                    self._cv.notify_all()
-
-    def _write_group(self, group: list[_Pending]) -> None:
+    def _write_group(self, group: list[ConsentEvent]) -> list[ConsentEvent | BaseException]:
+        """One transaction for the group, retried if another process took a head first."""
         for attempt in range(_RETRIES):
             try:
+                outcomes: dict[int, ConsentEvent | BaseException] = {}
                 with self.db.begin() as conn:
-                    outcomes: dict[int, tuple[ConsentEvent | None, BaseException | None]] = {}
-                    for tenant in sorted({p.tenant for p in group}):
+                    for tenant in sorted({e.tenant for e in group}):
                         outcomes.update(
-                            self._append(conn, tenant, [p for p in group if p.tenant == tenant])
+                            self._append(conn, tenant, [e for e in group if e.tenant == tenant])
                         )
-                for p in group:
-                    p.result, p.error = outcomes[id(p)]
-                    p.done = True
-                return
+                return [outcomes[id(e)] for e in group]
             except (IntegrityError, OperationalError):
-                # A concurrent writer in another process took the head first: read it again.
                 if attempt == _RETRIES - 1:
                     raise
+        raise AssertionError("unreachable")
 
     def _lock_head(self, conn: Connection, tenant: str) -> tuple[int, str]:
         # A no-op UPDATE locks the head row (PostgreSQL) or takes the write lock (SQLite) and
@@ -343,10 +292,10 @@ class ConsentLedger:
         return int(head.seq), str(head.hash)
 
     def _append(
-        self, conn: Connection, tenant: str, group: list[_Pending]
-    ) -> dict[int, tuple[ConsentEvent | None, BaseException | None]]:
+        self, conn: Connection, tenant: str, group: list[ConsentEvent]
+    ) -> dict[int, ConsentEvent | BaseException]:
         seq, head = self._lock_head(conn, tenant)
-        keys = [p.event.idempotency_key for p in group if p.event.idempotency_key]
+        keys = [e.idempotency_key for e in group if e.idempotency_key]
         known: dict[str, ConsentEvent] = {}
         if keys:
             for row in conn.execute(
@@ -355,26 +304,23 @@ class ConsentLedger:
                 )
             ):
                 known[row.idempotency_key] = event_from_row(row)
-        outcomes: dict[int, tuple[ConsentEvent | None, BaseException | None]] = {}
+        outcomes: dict[int, ConsentEvent | BaseException] = {}
         rows: list[dict[str, Any]] = []
         written: list[ConsentEvent] = []
-        for p in group:
-            key = p.event.idempotency_key
+        for pending in group:
+            key = pending.idempotency_key
             if key and key in known:
                 first = known[key]
-                outcomes[id(p)] = (
-                    (first, None)
-                    if _same_choice(first, p.event)
-                    else (
-                        None,
-                        IdempotencyConflict(
-                            "this idempotency key was already used for a different event"
-                        ),
+                outcomes[id(pending)] = (
+                    first
+                    if _same_choice(first, pending)
+                    else IdempotencyConflict(
+                        "this idempotency key was already used for a different event"
                     )
                 )
                 continue
             seq += 1
-            unsealed = replace(p.event, seq=seq, prev_hash=head)
+            unsealed = replace(pending, seq=seq, prev_hash=head)
             body = canonical(unsealed.body())
             event = replace(unsealed, hash=link(head, body))
             head = event.hash
@@ -396,7 +342,7 @@ class ConsentLedger:
             written.append(event)
             if key:
                 known[key] = event
-            outcomes[id(p)] = (event, None)
+            outcomes[id(pending)] = event
         if rows:
             conn.execute(insert(_EVENTS), rows)
             conn.execute(

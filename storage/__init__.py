@@ -9,10 +9,12 @@ is what makes crypto-shredding hold for backups too.
 from __future__ import annotations
 
 from ._database import Database, StorageError, utcnow
+from ._group_commit import GroupCommit
 from ._migrations import Store, current_revision, head_revision, migrate
 
 __all__ = [
     "Database",
+    "GroupCommit",
     "StorageError",
     "Store",
     "current_revision",

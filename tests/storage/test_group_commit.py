@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from tessera.storage import GroupCommit
+
+
+def test_items_come_back_in_order_with_their_own_errors() -> None:
+    def write(items: list[int]) -> list[int | BaseException]:
+        return [ValueError(f"odd {i}") if i % 2 else i * 10 for i in items]
+
+    commit: GroupCommit[int, int] = GroupCommit(write)
+    assert commit.submit([0, 2, 4]) == [0, 20, 40]
+    with pytest.raises(ValueError, match="odd 3"):
+        commit.submit([2, 3])
+
+
+def test_a_failed_write_fails_every_item_of_its_group() -> None:
+    def write(items: list[int]) -> list[int]:
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        GroupCommit(write).submit([1, 2])
+
+
+def test_concurrent_writers_are_grouped_and_each_gets_its_own_result() -> None:
+    groups: list[int] = []
+    gate = threading.Event()
+
+    def write(items: list[int]) -> list[int]:
+        groups.append(len(items))
+        gate.wait(0.005)  # a write takes a while: others queue meanwhile
+        return [i + 1 for i in items]
+
+    commit: GroupCommit[int, int] = GroupCommit(write)
+    results: dict[int, list[int]] = {}
+
+    def writer(n: int) -> None:
+        results[n] = [commit.submit([n * 100 + i])[0] for i in range(20)]
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(results[n] == [n * 100 + i + 1 for i in range(20)] for n in range(8))
+    assert sum(groups) == 160
+    assert max(groups) > 1  # writers shared transactions
