@@ -36,6 +36,7 @@ apikeys_app = typer.Typer(help="API keys of calling services.", no_args_is_help=
 tokens_app = typer.Typer(help="Tokens in bulk.", no_args_is_help=True)
 consent_app = typer.Typer(help="Purposes, the consent ledger and receipts.", no_args_is_help=True)
 dsr_app = typer.Typer(help="Data-subject requests.", no_args_is_help=True)
+policy_app = typer.Typer(help="Access policies (Cedar).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(tenants_app, name="tenants")
@@ -43,6 +44,7 @@ app.add_typer(apikeys_app, name="apikeys")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(consent_app, name="consent")
 app.add_typer(dsr_app, name="dsr")
+app.add_typer(policy_app, name="policy")
 
 out = Console()
 err = Console(stderr=True)
@@ -406,6 +408,57 @@ def dsr_list(
             "yes" if r.overdue(now) else "",
         )
     out.print(table)
+
+
+PolicyDirOpt = Annotated[
+    Path | None, typer.Option("--policies", help="Policy folder (default: the shipped set).")
+]
+
+
+@policy_app.command("validate")
+def policy_validate(policies: PolicyDirOpt = None) -> None:
+    """Parse and validate a policy folder against the schema, as start-up would."""
+    from tessera.policies import DEFAULT_POLICY_DIR, CedarPolicyEngine
+
+    engine = CedarPolicyEngine(policies or DEFAULT_POLICY_DIR)
+    ids = engine.policies_for("").policy_ids
+    out.print(f"{len(ids)} policies valid in {engine.policy_dir}: {', '.join(ids)}")
+
+
+@policy_app.command("test")
+def policy_test(
+    cases: Annotated[
+        Path | None, typer.Argument(help="TOML of [[case]] (default: shipped).")
+    ] = None,
+    policies: PolicyDirOpt = None,
+) -> None:
+    """Run allow/deny cases against a policy folder; exit 1 if any case fails."""
+    from tessera.policies import DEFAULT_POLICY_DIR, CedarPolicyEngine, load_cases, run_cases
+
+    engine = CedarPolicyEngine(policies or DEFAULT_POLICY_DIR)
+    results = run_cases(engine, load_cases(cases or DEFAULT_POLICY_DIR / "cases.toml"))
+    table = Table("", "case", "expected", "got", "policies")
+    for r in results:
+        got = r.decision.outcome.value + (
+            f":{r.decision.required_assurance.name.lower()}"
+            if r.decision.required_assurance
+            else ""
+        )
+        expected = r.case.expect.value + (
+            f":{r.case.expect_assurance.name.lower()}" if r.case.expect_assurance else ""
+        )
+        table.add_row(
+            "[green]ok[/green]" if r.passed else "[red]FAIL[/red]",
+            r.case.name,
+            expected,
+            got,
+            ", ".join(r.decision.policy_ids),
+        )
+    out.print(table)
+    failed = [r for r in results if not r.passed]
+    out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -264,3 +264,23 @@ def test_bad_catalogue_file_is_one_line(env: dict[str, str], tmp_path: Path) -> 
     one_line_error(
         run(["consent", "load", str(bad), "--tenant", "acme"], env, check=False), "not valid TOML"
     )
+
+
+def test_policy_validate_and_test(env: dict[str, str], tmp_path: Path) -> None:
+    import shutil
+
+    from tessera.policies import DEFAULT_POLICY_DIR
+
+    assert "policies valid" in run(["policy", "validate"], env).stdout
+    done = run(["policy", "test"], env)
+    assert " 0 failed" in done.stdout
+    changed = tmp_path / "policies"
+    shutil.copytree(DEFAULT_POLICY_DIR, changed)
+    text = (changed / "contact_centre.cedar").read_text()
+    (changed / "contact_centre.cedar").write_text(text.replace('"postal_address"]', '"iban"]'))
+    failing = run(["policy", "test", "--policies", str(changed)], env, check=False)
+    assert failing.returncode == 1 and "FAIL" in failing.stdout
+    (changed / "broken.cedar").write_text("permit (principal")
+    one_line_error(
+        run(["policy", "validate", "--policies", str(changed)], env, check=False), "broken.cedar"
+    )

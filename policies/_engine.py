@@ -1,0 +1,230 @@
+"""Cedar policies (cedarpy): parsed and validated once, evaluated per request.
+
+A policy set is a folder of `.cedar` files validated against `schema.cedarschema`. Every policy
+must carry a unique `@id`, which each decision records. A folder `tenants/<tenant>/` beside the
+default files replaces the default set for that tenant. Reloading validates everything first:
+a file with a syntax or schema error is refused and the running sets stay in force.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import cedarpy
+
+from ._errors import PolicyLoadError
+from ._model import (
+    AccessContext,
+    Action,
+    Assurance,
+    PolicyDecision,
+    PolicyOutcome,
+    Principal,
+    Resource,
+)
+
+__all__ = [
+    "DEFAULT_POLICY_DIR",
+    "CedarPolicyEngine",
+    "CompiledPolicies",
+    "PolicyEngine",
+    "compile_policies",
+]
+
+HERE = Path(__file__).parent
+DEFAULT_POLICY_DIR = HERE / "default"
+SCHEMA_TEXT = (HERE / "schema.cedarschema").read_text("utf-8")
+DEFAULT_DENY = "default-deny"
+
+
+class PolicyEngine(Protocol):
+    """Decides one access; implementations record which policies decided it."""
+
+    def decide(
+        self,
+        principal: Principal,
+        action: Action,
+        resources: list[Resource],
+        context: AccessContext,
+    ) -> list[PolicyDecision]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPolicies:
+    source: str
+    policy_set: cedarpy.PolicySet
+    ids: dict[str, str]  # Cedar's positional id (policy0…) -> our @id
+
+    @property
+    def policy_ids(self) -> list[str]:
+        return sorted(self.ids.values())
+
+
+def compile_policies(
+    files: dict[str, str], *, schema: cedarpy.Schema, source: str
+) -> CompiledPolicies:
+    """Parse and validate each file, then the whole set; errors name the file."""
+    if not files:
+        raise PolicyLoadError(f"{source}: no .cedar policy files")
+    seen: dict[str, str] = {}
+    for name, text in files.items():
+        try:
+            parsed = json.loads(cedarpy.policies_to_json_str(text))
+        except ValueError as exc:
+            raise PolicyLoadError(f"{name}: syntax error: {exc}") from None
+        if parsed.get("templates"):
+            raise PolicyLoadError(f"{name}: policy templates are not supported")
+        result = cedarpy.validate_policies(text, schema)
+        if not result.validation_passed:
+            errors = "; ".join(str(e) for e in result.errors[:3])
+            raise PolicyLoadError(f"{name}: does not match the schema: {errors}")
+        for policy in parsed["staticPolicies"].values():
+            policy_id = policy.get("annotations", {}).get("id")
+            if not policy_id:
+                raise PolicyLoadError(f'{name}: every policy needs an @id("…") annotation')
+            if policy_id in seen:
+                raise PolicyLoadError(
+                    f"{name}: @id {policy_id!r} is already used in {seen[policy_id]}"
+                )
+            seen[policy_id] = name
+    combined = "\n".join(files[name] for name in sorted(files))
+    parsed = json.loads(cedarpy.policies_to_json_str(combined))
+    ids = {pid: p["annotations"]["id"] for pid, p in parsed["staticPolicies"].items()}
+    return CompiledPolicies(source, cedarpy.PolicySet.from_str(combined), ids)
+
+
+def _read_folder(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder.parent)): path.read_text("utf-8")
+        for path in sorted(folder.glob("*.cedar"))
+    }
+
+
+class CedarPolicyEngine:
+    def __init__(self, policy_dir: Path = DEFAULT_POLICY_DIR) -> None:
+        self.policy_dir = Path(policy_dir)
+        self.schema = cedarpy.Schema.from_str(SCHEMA_TEXT)
+        self._lock = threading.Lock()
+        self._default: CompiledPolicies
+        self._tenants: dict[str, CompiledPolicies] = {}
+        self.reload()
+
+    def reload(self) -> None:
+        """Load every set anew; on any error, raise and keep the sets in force."""
+        if not self.policy_dir.is_dir():
+            raise PolicyLoadError(f"no policy folder at {self.policy_dir}")
+        default = compile_policies(
+            _read_folder(self.policy_dir), schema=self.schema, source=str(self.policy_dir)
+        )
+        tenants = {}
+        tenants_dir = self.policy_dir / "tenants"
+        if tenants_dir.is_dir():
+            for folder in sorted(p for p in tenants_dir.iterdir() if p.is_dir()):
+                tenants[folder.name] = compile_policies(
+                    _read_folder(folder), schema=self.schema, source=str(folder)
+                )
+        with self._lock:
+            self._default, self._tenants = default, tenants
+
+    def policies_for(self, tenant: str) -> CompiledPolicies:
+        with self._lock:
+            return self._tenants.get(tenant, self._default)
+
+    def decide(
+        self,
+        principal: Principal,
+        action: Action,
+        resources: list[Resource],
+        context: AccessContext,
+    ) -> list[PolicyDecision]:
+        """One decision per resource. A denial that a higher assurance would turn into an
+        allow is a step-up, naming the lowest level that suffices."""
+        compiled = self.policies_for(principal.tenant)
+        entities = _entities(principal, resources)
+        first = cedarpy.is_authorized_batch(
+            [_request(principal, action, r, context) for r in resources],
+            compiled.policy_set,
+            entities,
+            self.schema,
+        )
+        decisions = [self._decision(compiled, result) for result in first]
+        higher = [a for a in Assurance if a > context.assurance]
+        for i, decision in enumerate(decisions):
+            if decision.allowed or not higher:
+                continue
+            raised = cedarpy.is_authorized_batch(
+                [
+                    _request(principal, action, resources[i], replace(context, assurance=a))
+                    for a in higher
+                ],
+                compiled.policy_set,
+                entities,
+                self.schema,
+            )
+            for level, result in zip(higher, raised, strict=True):
+                if result.allowed:
+                    decisions[i] = PolicyDecision(
+                        PolicyOutcome.STEP_UP, self._ids(compiled, result), level
+                    )
+                    break
+        return decisions
+
+    def _decision(self, compiled: CompiledPolicies, result: Any) -> PolicyDecision:
+        outcome = PolicyOutcome.ALLOW if result.allowed else PolicyOutcome.DENY
+        return PolicyDecision(outcome, self._ids(compiled, result) or (DEFAULT_DENY,))
+
+    @staticmethod
+    def _ids(compiled: CompiledPolicies, result: Any) -> tuple[str, ...]:
+        return tuple(sorted(compiled.ids.get(r, r) for r in result.diagnostics.reasons))
+
+
+def _entities(principal: Principal, resources: list[Resource]) -> list[dict[str, Any]]:
+    roles = sorted({principal.kind.value, *principal.roles})
+    entities: list[dict[str, Any]] = [
+        {
+            "uid": {"type": "Tessera::Caller", "id": principal.id},
+            "attrs": {
+                "tenant": principal.tenant,
+                "kind": principal.kind.value,
+                "subject": principal.subject,
+            },
+            "parents": [{"type": "Tessera::Role", "id": r} for r in roles],
+        },
+        *({"uid": {"type": "Tessera::Role", "id": r}, "attrs": {}, "parents": []} for r in roles),
+    ]
+    for r in resources:
+        entities.append(
+            {
+                "uid": {"type": "Tessera::Data", "id": _data_id(r)},
+                "attrs": {"tenant": r.tenant, "subject": r.subject, "category": r.category},
+                "parents": [],
+            }
+        )
+    return entities
+
+
+def _data_id(r: Resource) -> str:
+    return f"{r.tenant}/{r.subject}/{r.category}"
+
+
+def _request(
+    principal: Principal, action: Action, resource: Resource, context: AccessContext
+) -> dict[str, Any]:
+    return {
+        "principal": {"type": "Tessera::Caller", "id": principal.id},
+        "action": {"type": "Tessera::Action", "id": action.value},
+        "resource": {"type": "Tessera::Data", "id": _data_id(resource)},
+        "context": {
+            "purpose": context.purpose,
+            "channel": context.channel,
+            "legal_basis": context.legal_basis,
+            "consent": context.consent,
+            "lawful": context.lawful,
+            "assurance": int(context.assurance),
+            "hour": context.hour,
+        },
+    }

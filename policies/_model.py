@@ -1,0 +1,103 @@
+"""Who asks, to do what, on which data, in which context: the words of every access decision."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+__all__ = [
+    "AccessContext",
+    "Action",
+    "Assurance",
+    "CallerKind",
+    "PolicyDecision",
+    "PolicyOutcome",
+    "Principal",
+    "Resource",
+]
+
+
+class CallerKind(enum.StrEnum):
+    """What a caller is; each kind is also a Cedar role its principal belongs to."""
+
+    SERVICE = "service"
+    AGENT = "agent"
+    EXPERT = "expert"
+    BOT = "bot"
+    ANALYTICS = "analytics"
+    PAYMENTS = "payments"
+    DPO = "dpo"
+    CUSTOMER = "customer"
+
+
+class Action(enum.StrEnum):
+    READ_MASKED = "read_masked"
+    DETOKENIZE = "detokenize"
+    EXPORT = "export"
+    ERASE = "erase"
+    PAY = "pay"
+
+
+class Assurance(enum.IntEnum):
+    """Authentication assurance of the session (eIDAS LoA / NIST AAL in spirit)."""
+
+    LOW = 1
+    SUBSTANTIAL = 2
+    HIGH = 3
+
+    @classmethod
+    def parse(cls, name: str) -> Assurance:
+        try:
+            return cls[name.strip().upper()]
+        except KeyError:
+            raise ValueError(
+                f"unknown assurance level {name[:20]!r}; expected low, substantial or high"
+            ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    id: str
+    tenant: str
+    kind: CallerKind
+    roles: frozenset[str] = frozenset()
+    subject: str = ""  # a customer's own subject id; empty for services
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One data category of one subject."""
+
+    tenant: str
+    subject: str
+    category: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccessContext:
+    purpose: str
+    channel: str
+    assurance: Assurance = Assurance.LOW
+    legal_basis: str = ""
+    consent: str = "none"  # the latest consent event's kind for the purpose, or "none"
+    lawful: bool = False  # the consent ledger's answer to "may we?"
+    hour: int = 12
+
+
+class PolicyOutcome(enum.StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"
+    STEP_UP = "step_up"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDecision:
+    """The outcome and the ids of the policies that determined it."""
+
+    outcome: PolicyOutcome
+    policy_ids: tuple[str, ...] = field(default_factory=tuple)
+    required_assurance: Assurance | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome is PolicyOutcome.ALLOW
