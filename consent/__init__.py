@@ -39,7 +39,7 @@ from ._errors import (
     InvalidTransition,
     UnknownPurpose,
 )
-from ._ledger import EVIDENCE_FIELDS, ConsentLedger, ConsentRequest, decide
+from ._ledger import EVIDENCE_FIELDS, ConsentLedger, ConsentObserver, ConsentRequest, decide
 from ._model import (
     Channel,
     ConsentDecision,
@@ -67,6 +67,7 @@ __all__ = [
     "ConsentError",
     "ConsentEvent",
     "ConsentLedger",
+    "ConsentObserver",
     "ConsentRequest",
     "ControllerSpec",
     "DataSubjectRights",

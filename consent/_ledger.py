@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -35,7 +35,13 @@ from ._model import (
 )
 from ._tables import ChainHead, ConsentEventRow, ConsentState, SubjectRestriction
 
-__all__ = ["EVIDENCE_FIELDS", "ConsentLedger", "ConsentRequest"]
+__all__ = ["EVIDENCE_FIELDS", "ConsentLedger", "ConsentObserver", "ConsentRequest"]
+
+
+class ConsentObserver(Protocol):
+    """Told of every recorded event (the audit trail in `trust`); replays may repeat events."""
+
+    def consent_recorded(self, tenant: str, events: list[ConsentEvent]) -> None: ...
 
 # What proves how a choice was collected; references only, never the content itself.
 EVIDENCE_FIELDS = frozenset(
@@ -142,6 +148,7 @@ class ConsentLedger:
         self.clock = clock
         self.max_group = max_group
         self.clock_skew = clock_skew
+        self.observer: ConsentObserver | None = None
         self._commits: GroupCommit[ConsentEvent, ConsentEvent] = GroupCommit(
             self._write_group, max_group=max_group
         )
@@ -259,7 +266,10 @@ class ConsentLedger:
 
     def record_many(self, tenant: str, requests: Sequence[ConsentRequest]) -> list[ConsentEvent]:
         """Validate all first (nothing is written if one is invalid), then append them in order."""
-        return self._commits.submit([self._prepare(tenant, r) for r in requests])
+        events = self._commits.submit([self._prepare(tenant, r) for r in requests])
+        if self.observer is not None and events:
+            self.observer.consent_recorded(tenant, events)
+        return events
 
     def _write_group(self, group: list[ConsentEvent]) -> list[ConsentEvent | BaseException]:
         """One transaction for the group, retried if another process took a head first."""

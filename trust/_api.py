@@ -12,10 +12,12 @@ from tessera import __version__
 from tessera.vault import TokenizeRequest, TokenRecord
 
 from ._api_consent import router as consent_router
+from ._api_gateway import router as gateway_router
 from ._errors import RequestTooLarge
 from ._http import CallerDep, Strict
 from ._identity import Scope as ApiScope
 from ._problems import PROBLEM_JSON, install_problem_handlers, problem_for, problem_response
+from ._ratelimit import RateLimiter
 from ._services import Services
 
 __all__ = ["create_app"]
@@ -132,6 +134,10 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     install_problem_handlers(app)
     app.include_router(consent_router)
+    app.include_router(gateway_router)
+    app.state.rate_limiter = RateLimiter(
+        per_second=services.settings.rate_limit_per_second, burst=services.settings.rate_limit_burst
+    )
     app.add_middleware(_BodyLimit, max_bytes=services.settings.max_body_bytes)
     vault = services.vault
 
@@ -163,24 +169,6 @@ def create_app(services: Services) -> FastAPI:
             who.tenant, [TokenizeRequest(i.value, i.category, i.subject) for i in body.items]
         )
         return TokensOut(tokens=[TokenOut.of(r) for r in records])
-
-    @app.post("/v1/tokens/detokenize", response_model=list[DetokenizedOut], tags=["vault"])
-    def detokenize(body: TokenListIn, who: CallerDep) -> list[DetokenizedOut]:
-        """Clear values. Guarded by scope now; the gateway will route this through policies."""
-        who.require(ApiScope.DETOKENIZE)
-        return [
-            DetokenizedOut(
-                token=d.token, category=d.category.value, subject=d.subject, value=d.value
-            )
-            for d in vault.detokenize_batch(who.tenant, body.tokens)
-        ]
-
-    @app.post("/v1/tokens/reveal-masked", response_model=list[MaskedOut], tags=["vault"])
-    def reveal_masked(body: TokenListIn, who: CallerDep) -> list[MaskedOut]:
-        """Display forms only (`•••• 4242`, `j•••@example.fr`)."""
-        who.require(ApiScope.REVEAL_MASKED)
-        masked = vault.reveal_masked_batch(who.tenant, body.tokens)
-        return [MaskedOut(token=t, masked=m) for t, m in zip(body.tokens, masked, strict=True)]
 
     @app.post("/v1/tokens/search", response_model=TokensOut, tags=["vault"])
     def search(body: SearchIn, who: CallerDep) -> TokensOut:

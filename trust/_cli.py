@@ -212,10 +212,20 @@ def apikeys_create(
     valid_days: Annotated[
         int | None, typer.Option(min=1, help="Expire the key after this many days.")
     ] = None,
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="What the caller is, for policies: service, agent, expert, bot, "
+            "analytics, payments, dpo, customer."
+        ),
+    ] = "service",
+    role: Annotated[list[str] | None, typer.Option("--role", help="Extra policy roles.")] = None,
 ) -> None:
     """Issue an API key. Its secret is printed once and cannot be shown again."""
     valid_for = dt.timedelta(days=valid_days) if valid_days else None
-    issued = _services().identity.issue_key(tenant_id, scopes=scope, name=name, valid_for=valid_for)
+    issued = _services().identity.issue_key(
+        tenant_id, scopes=scope, name=name, valid_for=valid_for, kind=kind, roles=role or []
+    )
     err.print(
         f"API key {issued.key_id} for tenant {issued.tenant} "
         f"(scopes: {', '.join(sorted(issued.scopes))}); the secret is shown only now:"

@@ -5,6 +5,7 @@ Each capability adds its own step here as it lands.
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 import tempfile
@@ -21,6 +22,7 @@ from tessera.consent import verify_receipt
 from tessera.vault import key_status, rotate_keys
 
 from ._api import create_app
+from ._audit import AuditTampered, verify_export
 from ._identity import Scope
 from ._services import Services
 from ._settings import Settings
@@ -57,15 +59,27 @@ def _step(console: Console, title: str) -> None:
 
 def _walk(console: Console, services: Services) -> None:
     console.print("[bold]Tessera demo[/bold]: a contact centre's data, vaulted and answered for.\n")
-    _step(console, "1. A tenant and a scoped API key")
+    _step(console, "1. A tenant, its purposes, and the services that call Tessera")
     services.identity.create_tenant("demo-bank", name="Demo Bank")
-    issued = services.identity.issue_key("demo-bank", scopes=list(Scope), name="agent-desktop")
+    catalogue = tomllib.loads(EXAMPLE_CATALOGUE.read_text("utf-8"))
+    admin = _client(services, list(Scope), "service", "crm-backend")
+    purposes = _ok(admin.put("/v1/purposes", json=catalogue))
     console.print(
-        f"tenant [cyan]demo-bank[/cyan]; API key [cyan]{issued.key_id}[/cyan] "
-        "(its secret is shown once, stored only as a hash)"
+        f"{len(purposes)} purposes: "
+        + ", ".join(f"{p['id']} ({p['legal_basis']})" for p in purposes)
     )
-    http = TestClient(create_app(services), raise_server_exceptions=True)
-    http.headers["Authorization"] = f"Bearer {issued.secret}"
+    callers = {
+        "agent desktop": _client(services, [Scope.ACCESS], "agent", "agent-desktop"),
+        "chatbot": _client(services, [Scope.ACCESS], "bot", "chatbot"),
+        "expert desk": _client(services, [Scope.ACCESS], "expert", "expert-desk"),
+        "analytics job": _client(services, [Scope.ACCESS], "analytics", "analytics"),
+    }
+    dpo = _client(services, [Scope.AUDIT], "dpo", "dpo-console")
+    console.print(
+        "API keys (shown once, stored as hashes) for: crm-backend, "
+        + ", ".join(callers)
+        + ", dpo-console"
+    )
 
     _step(console, "2. Tokenize a customer's data (POST /v1/tokens/batch)")
     values = [
@@ -76,7 +90,7 @@ def _walk(console: Console, services: Services) -> None:
         ("Jean Dupont", "person_name"),
     ]
     reply = _ok(
-        http.post(
+        admin.post(
             "/v1/tokens/batch",
             json={"items": [{"value": v, "category": c, "subject": CUSTOMER} for v, c in values]},
         )
@@ -93,57 +107,155 @@ def _walk(console: Console, services: Services) -> None:
         {"value": "123", "category": "cvv"},
         {"value": "4970 1012 3456 7890", "category": "card_pan"},
     ):
-        problem = http.post("/v1/tokens", json=body).json()
+        problem = admin.post("/v1/tokens", json=body).json()
         console.print(
             f"{body['category']}: [red]{problem['status']} {problem['title']}[/red] "
             f"- {problem['detail']}"
         )
 
-    _step(console, "4. What an agent or a bot sees (POST /v1/tokens/reveal-masked)")
-    masked = _ok(http.post("/v1/tokens/reveal-masked", json={"tokens": tokens}))
-    for item in masked:
-        console.print(f"  {item['masked']}")
+    _consent_steps(console, services, admin)
+    _gateway_steps(console, callers)
+    _audit_steps(console, services, dpo)
 
-    _step(console, "5. Match without seeing: blind-index search (POST /v1/tokens/search)")
+    _step(console, "10. Match without seeing: blind-index search (POST /v1/tokens/search)")
     found = _ok(
-        http.post(
+        admin.post(
             "/v1/tokens/search", json={"value": "jean.dupont@EXAMPLE.fr", "category": "email"}
         )
     )
     console.print(f"'jean.dupont@EXAMPLE.fr' matches {[t['token'] for t in found['tokens']]}")
 
-    _consent_steps(console, services, http)
+    _dsr_step(console, admin)
 
-    _step(console, "9. Key rotation: new KEK version, every data key rewrapped")
+    _step(console, "12. Key rotation: new KEK version, every data key rewrapped")
     report = rotate_keys(services.keys, services.key_provider)
     status = key_status(services.keys, services.key_provider)
     console.print(
         f"KEK v{report.target_version}: {report.rewrapped} data keys rewrapped, "
-        f"{status.pending_rewrap} pending; values still readable: "
-        f"{_ok(http.post('/v1/tokens/reveal-masked', json={'tokens': tokens[:1]}))[0]['masked']}"
+        f"{status.pending_rewrap} pending"
     )
 
-    _step(console, "10. Right to erasure: crypto-shredding (DELETE /v1/subjects/…)")
-    erasure = _ok(http.delete(f"/v1/subjects/{CUSTOMER}"))
+    _step(console, "13. Right to erasure: crypto-shredding (DELETE /v1/subjects/…)")
+    erasure = _ok(admin.delete(f"/v1/subjects/{CUSTOMER}"))
     console.print(
         f"subject {erasure['subject']}: {erasure['keys_destroyed']} key destroyed, "
-        f"{erasure['items_destroyed']} values made unreadable at {erasure['erased_at']}"
+        f"{erasure['items_destroyed']} values made unreadable"
     )
-    after = http.post("/v1/tokens/detokenize", json={"tokens": tokens[:1]}).json()
-    console.print(f"detokenize afterwards: [red]{after['status']} {after['title']}[/red]")
-    report = services.consents.verify("demo-bank", deep=True)
-    console.print(f"consent ledger still verifies: {report.events} events, proof of consent kept")
+    after = (
+        callers["agent desktop"]
+        .post("/v1/access", json={**READ, "subject": CUSTOMER, "categories": ["email"]})
+        .json()
+    )
+    console.print(f"the agent desktop asks again: {len(after.get('items', []))} values released")
+    consent_report = services.consents.verify("demo-bank", deep=True)
+    audit_report = services.audit.verify("demo-bank")
+    console.print(
+        f"consent ledger ({consent_report.events} events) and audit log "
+        f"({audit_report['entries']} entries) still verify: proof is kept"
+    )
     console.print("\n[green]Demo complete.[/green] Next: `tessera serve` and the API at /docs.")
 
 
-def _consent_steps(console: Console, services: Services, http: TestClient) -> None:
-    _step(console, "6. Purposes and consent per channel (PUT /v1/purposes, POST /v1/consents)")
-    catalogue = tomllib.loads(EXAMPLE_CATALOGUE.read_text("utf-8"))
-    purposes = _ok(http.put("/v1/purposes", json=catalogue))
-    console.print(
-        f"{len(purposes)} purposes: "
-        + ", ".join(f"{p['id']} ({p['legal_basis']})" for p in purposes)
+READ = {"action": "read_masked", "purpose": "customer_service", "channel": "chat"}
+
+
+def _client(services: Services, scopes: list[Scope], kind: str, name: str) -> TestClient:
+    issued = services.identity.issue_key("demo-bank", scopes=scopes, name=name, kind=kind)
+    client = TestClient(create_app(services), raise_server_exceptions=True)
+    client.headers["Authorization"] = f"Bearer {issued.secret}"
+    return client
+
+
+def _gateway_steps(console: Console, callers: dict[str, TestClient]) -> None:
+    _step(
+        console, "7. Every access through the gateway (POST /v1/access): policy, consent, assurance"
     )
+    asks = [
+        ("agent desktop", {**READ, "categories": ["email", "phone"]}),
+        ("agent desktop", {**READ, "categories": ["iban"]}),
+        ("chatbot", {**READ, "categories": ["phone"]}),
+        (
+            "chatbot",
+            {
+                **READ,
+                "action": "detokenize",
+                "categories": ["phone"],
+                "auth_context": {"assurance": "high"},
+            },
+        ),
+        (
+            "expert desk",
+            {
+                **READ,
+                "action": "detokenize",
+                "categories": ["iban"],
+                "auth_context": {"assurance": "low"},
+            },
+        ),
+        (
+            "expert desk",
+            {
+                **READ,
+                "action": "detokenize",
+                "categories": ["iban"],
+                "auth_context": {"assurance": "substantial"},
+            },
+        ),
+        ("analytics job", {**READ, "purpose": "analytics", "categories": ["email"]}),
+    ]
+    table = Table("caller", "asks", "answer", "deciding policies", "released")
+    for who, body in asks:
+        reply = callers[who].post("/v1/access", json={**body, "subject": CUSTOMER})
+        data = reply.json()
+        asked = f"{body['action']} {', '.join(body['categories'])} for {body['purpose']}"
+        level = body.get("auth_context", {}).get("assurance")
+        asked += f" ({level})" if level else ""
+        if reply.status_code == 200:
+            answer = "[green]allowed[/green]"
+            released = ", ".join(i["value"] for i in data["items"])
+        else:
+            answer = f"[red]{data['title'].lower()}[/red]"
+            if data.get("required_assurance"):
+                answer += f" → {data['required_assurance']}"
+            released = data["detail"]
+        table.add_row(who, asked, answer, ", ".join(data.get("policy_ids", [])), released)
+    console.print(table)
+
+
+def _audit_steps(console: Console, services: Services, dpo: TestClient) -> None:
+    _step(console, "8. The DPO asks: who accessed this customer's data? (GET /v1/audit/…)")
+    history = _ok(dpo.get(f"/v1/audit/subjects/{CUSTOMER}"))
+    for entry in history:
+        console.print(
+            f"  #{entry['seq']} {entry['caller_kind']:<9} {entry['action']:<11} "
+            f"{', '.join(entry['categories']):<12} {entry['purpose']:<16} "
+            f"{entry['outcome']:<8} {', '.join(entry['policies'])}"
+        )
+
+    _step(console, "9. The audit log, exported and verified offline (Merkle checkpoints)")
+    export = _ok(dpo.get("/v1/audit/export"))
+    key = _ok(dpo.get("/v1/audit/public-key"))
+    report = verify_export(export, key)
+    console.print(
+        f"export of {report['entries']} entries, signed checkpoint root "
+        f"{report['root'][:16]}…: [green]verified[/green]"
+    )
+    forged = json.loads(json.dumps(export))
+    denial = next(e for e in forged["entries"] if '"outcome":"deny"' in e["body"])
+    denial["body"] = denial["body"].replace('"outcome":"deny"', '"outcome":"allow"')
+    try:
+        verify_export(forged, key)
+        console.print("[red]the forged export verified: this must not happen[/red]")
+    except AuditTampered as exc:
+        console.print(
+            f"the same export with a denial rewritten as an allow: [red]{exc.detail}[/red]"
+        )
+
+
+def _consent_steps(
+    console: Console, services: Services, http: TestClient
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    _step(console, "4. Consent per purpose and channel (POST /v1/consents)")
     given = _ok(
         http.post(
             "/v1/consents",
@@ -195,7 +307,7 @@ def _consent_steps(console: Console, services: Services, http: TestClient) -> No
         f"web visit with Sec-GPC: 1 -> objections to {', '.join(e['purpose'] for e in gpc)}"
     )
 
-    _step(console, "7. Signed receipts, checked offline; the hash chain verified")
+    _step(console, "5. Signed receipts, checked offline; the hash chain verified")
     key = _ok(http.get("/v1/consents/receipt-key"))
     for event in (given, withdrawn):
         record = verify_receipt(event["receipt"], key)
@@ -206,8 +318,12 @@ def _consent_steps(console: Console, services: Services, http: TestClient) -> No
         )
     report = services.consents.verify("demo-bank", deep=True)
     console.print(f"ledger: {report.events} events, head {report.head[:16]}… intact")
+    _step(console, "6. Policies in force (Cedar, deny by default)")
+    console.print(", ".join(services.policies.policies_for("demo-bank").policy_ids))
 
-    _step(console, "8. Right of access: a data-subject request (POST /v1/dsr)")
+
+def _dsr_step(console: Console, http: TestClient) -> None:
+    _step(console, "11. Right of access: a data-subject request (POST /v1/dsr)")
     request = _ok(http.post("/v1/dsr", json={"subject": CUSTOMER, "kind": "access"}))
     console.print(f"request {request['id']} received, due {request['due_at'][:10]}")
     refused = http.post(f"/v1/dsr/{request['id']}/execute").json()
@@ -221,7 +337,8 @@ def _consent_steps(console: Console, services: Services, http: TestClient) -> No
     export = _ok(http.post(f"/v1/dsr/{request['id']}/execute"))
     console.print(
         f"export: {len(export['personal_data'])} values in clear for the customer, "
-        f"{len(export['consents']['history'])} consent events with their receipts"
+        f"{len(export['consents']['history'])} consent events with their receipts, "
+        f"{len(export['access_history'])} accesses to their data"
     )
 
 

@@ -26,9 +26,11 @@ def _services(request: Request) -> Services:
 def _caller(request: Request) -> Caller:
     """The calling service, from `Authorization: Bearer tsk_…`."""
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    return _services(request).identity.authenticate(
+    caller = _services(request).identity.authenticate(
         credentials.strip() if scheme.lower() == "bearer" else None
     )
+    request.app.state.rate_limiter.take(caller.key_id)
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from tessera.policies import CallerKind
 from tessera.storage import Database, utcnow
 from tessera.vault import InvalidValue, check_tenant
 
@@ -24,6 +25,7 @@ from ._models import ApiKey, Tenant
 
 __all__ = ["Caller", "IssuedKey", "Scope", "ServiceIdentity"]
 
+_ROLE = re.compile(r"^[a-z0-9_\-]{1,32}$")
 _KEY = re.compile(r"^tsk_([a-z2-7]{16})_([a-z2-7]{32})$")
 
 
@@ -35,6 +37,8 @@ class Scope(enum.StrEnum):
     DETOKENIZE = "tokens:detokenize"
     SEARCH = "tokens:search"
     ERASE = "subjects:erase"
+    ACCESS = "access"
+    AUDIT = "audit:read"
     CONSENT_WRITE = "consent:write"
     CONSENT_READ = "consent:read"
     PURPOSES_WRITE = "purposes:write"
@@ -49,6 +53,8 @@ class Caller:
     key_id: str
     name: str
     scopes: frozenset[Scope]
+    kind: str = "service"
+    roles: frozenset[str] = frozenset()
 
     def require(self, scope: Scope) -> None:
         if scope not in self.scopes:
@@ -122,12 +128,24 @@ class ServiceIdentity:
         scopes: Iterable[Scope | str],
         name: str = "",
         valid_for: dt.timedelta | None = None,
+        kind: str = "service",
+        roles: Iterable[str] = (),
     ) -> IssuedKey:
         """A new key; with `valid_for`, it stops working after that long."""
         self.get_tenant(tenant_id)
         parsed = parse_scopes(str(s) for s in scopes)
         if not parsed:
             raise InvalidValue("an API key needs at least one scope")
+        try:
+            kind = CallerKind(kind).value
+        except ValueError:
+            allowed = ", ".join(k.value for k in CallerKind)
+            raise InvalidValue(
+                f"unknown caller kind {kind[:20]!r}; expected one of: {allowed}"
+            ) from None
+        roles = sorted(set(roles))
+        if any(not _ROLE.match(r) for r in roles):
+            raise InvalidValue("roles are 1-32 characters of a-z, 0-9, '_' and '-'")
         if valid_for is not None and valid_for <= dt.timedelta(0):
             raise InvalidValue("an API key's validity must be positive")
         now = self.clock()
@@ -143,6 +161,8 @@ class ServiceIdentity:
                     scopes=" ".join(sorted(p.value for p in parsed)),
                     created_at=now,
                     expires_at=now + valid_for if valid_for else None,
+                    caller_kind=kind,
+                    roles=" ".join(roles),
                 )
             )
         return IssuedKey(
@@ -190,4 +210,11 @@ class ServiceIdentity:
         if key.expires_at is not None and key.expires_at <= self.clock():
             # Said only to a holder of the secret: it tells them what to do.
             raise AuthenticationRequired("this API key has expired: issue a new one")
-        return Caller(key.tenant_id, key.id, key.name, parse_scopes(key.scopes.split()))
+        return Caller(
+            key.tenant_id,
+            key.id,
+            key.name,
+            parse_scopes(key.scopes.split()),
+            key.caller_kind,
+            frozenset(key.roles.split()),
+        )

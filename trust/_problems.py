@@ -23,6 +23,7 @@ from tessera.consent import (
     InvalidTransition,
     UnknownPurpose,
 )
+from tessera.policies import PolicyLoadError
 from tessera.storage import StorageError
 from tessera.vault import (
     InvalidToken,
@@ -34,7 +35,10 @@ from tessera.vault import (
     ValueTooLarge,
 )
 
+from ._audit import AuditTampered, AuditUnavailable, ReplayedRequest
 from ._errors import AuthenticationRequired, PermissionDenied, RequestTooLarge, UnknownTenant
+from ._gateway import AuthContextRequired
+from ._ratelimit import RateLimited
 
 __all__ = ["PROBLEM_JSON", "ProblemType", "install_problem_handlers", "problem_for"]
 
@@ -67,6 +71,12 @@ _PROBLEMS: dict[type[BaseException], ProblemType] = {
     ValueTooLarge: ProblemType(413, "too-large", "Too large"),
     RequestTooLarge: ProblemType(413, "too-large", "Too large"),
     InvalidValue: ProblemType(422, "invalid-value", "Invalid value"),
+    RateLimited: ProblemType(429, "rate-limited", "Too many requests"),
+    AuthContextRequired: ProblemType(422, "auth-context-required", "Auth context required"),
+    ReplayedRequest: ProblemType(409, "replayed-request", "Replayed request"),
+    AuditUnavailable: ProblemType(503, "audit-unavailable", "Audit trail unavailable"),
+    AuditTampered: ProblemType(500, "audit-integrity", "Audit log integrity failure"),
+    PolicyLoadError: ProblemType(422, "invalid-policy", "Invalid policy"),
     UnknownPurpose: ProblemType(422, "unknown-purpose", "Unknown purpose"),
     CatalogueError: ProblemType(422, "invalid-catalogue", "Invalid purpose catalogue"),
     InvalidEvent: ProblemType(422, "invalid-consent-event", "Invalid consent event"),
@@ -95,6 +105,9 @@ def problem_for(exc: BaseException) -> ProblemType:
 def problem_response(
     problem: ProblemType, detail: str, request: Request, **extra: Any
 ) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else {}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra.pop("retry_after"))
     body = {
         "type": problem.uri,
         "title": problem.title,
@@ -103,7 +116,6 @@ def problem_response(
         "instance": request.url.path,
         **extra,
     }
-    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
     return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -112,9 +124,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _tessera(request: Request, exc: TesseraError) -> JSONResponse:
         problem = problem_for(exc)
         extra = {}
-        index = getattr(exc, "index", None)
-        if index is not None:
-            extra["index"] = index
+        for name in ("index", "retry_after", "seq"):
+            value = getattr(exc, name, None)
+            if value is not None:
+                extra[name] = value
         return problem_response(problem, exc.detail, request, **extra)
 
     @app.exception_handler(RequestValidationError)

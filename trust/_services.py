@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 
 from tessera.consent import Catalogue, ConsentLedger, DataSubjectRights, Receipts
+from tessera.policies import DEFAULT_POLICY_DIR, CedarPolicyEngine
 from tessera.storage import Database, StorageError, Store, current_revision, head_revision, migrate
 from tessera.vault import (
     KeyProvider,
@@ -18,6 +19,8 @@ from tessera.vault import (
     VaultLimits,
 )
 
+from ._audit import AuditLog
+from ._gateway import AuditConsentObserver, Gateway
 from ._identity import ServiceIdentity
 from ._settings import Settings
 
@@ -56,6 +59,9 @@ class Services:
     consents: ConsentLedger
     receipts: Receipts
     dsr: DataSubjectRights
+    policies: CedarPolicyEngine
+    audit: AuditLog
+    gateway: Gateway
 
     @classmethod
     def from_settings(
@@ -84,7 +90,15 @@ class Services:
         catalogue = Catalogue(data)
         consents = ConsentLedger(data, catalogue)
         receipts = Receipts(vault, catalogue)
-        dsr = DataSubjectRights(data, vault=vault, ledger=consents, receipts=receipts)
+        audit = AuditLog(data, vault=vault)
+        consents.observer = AuditConsentObserver(audit)
+        dsr = DataSubjectRights(
+            data, vault=vault, ledger=consents, receipts=receipts, access_history=audit
+        )
+        policies = CedarPolicyEngine(settings.policy_dir or DEFAULT_POLICY_DIR)
+        gateway = Gateway(
+            vault=vault, catalogue=catalogue, consents=consents, policies=policies, audit=audit
+        )
         return cls(
             settings,
             data,
@@ -96,6 +110,9 @@ class Services:
             consents,
             receipts,
             dsr,
+            policies,
+            audit,
+            gateway,
         )
 
     def check_ready(self) -> dict[str, str]:

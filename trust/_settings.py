@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     pkcs11_token_label: str = "tessera"  # noqa: S105 - a label, not a secret
     pkcs11_pin: SecretStr | None = None
 
+    # Cedar policy folder (default: the shipped contact-centre set).
+    policy_dir: Path | None = None
+    # Per API key, per process: a token bucket of `rate_limit_per_second`, `rate_limit_burst` deep.
+    rate_limit_per_second: float = 500.0
+    rate_limit_burst: int = 1000
+
     max_value_bytes: int = 4096
     max_batch_items: int = 10_000
     max_body_bytes: int = 8 * 1024 * 1024

@@ -629,6 +629,30 @@ class Vault:
             tenant, subject, previous.erased_at, previous.keys_destroyed, previous.items_destroyed
         )
 
+    def describe(self, tenant: str, tokens: Sequence[str]) -> list[TokenRecord]:
+        """Category and subject of each token, without decrypting anything (for decisions)."""
+        check_tenant(tenant)
+        if len(tokens) > self.limits.max_batch_items:
+            raise ValueTooLarge(f"a batch holds at most {self.limits.max_batch_items} tokens")
+        wanted = [check_token_shape(tok, index=i) for i, tok in enumerate(tokens)]
+        t = VaultItem.__table__
+        found: dict[str, Any] = {}
+        with self.data.read() as conn:
+            for chunk in _chunks(list(set(wanted))):
+                for row in conn.execute(
+                    select(t.c.token, t.c.subject_id, t.c.category).where(
+                        t.c.tenant_id == tenant, t.c.token.in_(chunk)
+                    )
+                ):
+                    found[row.token] = row
+        out = []
+        for i, tok in enumerate(wanted):
+            row = found.get(tok)
+            if row is None:
+                raise InvalidToken(index=i if len(wanted) > 1 else None)
+            out.append(TokenRecord(tok, DataCategory(row.category), row.subject_id or None))
+        return out
+
     def subject_tokens(self, tenant: str, subject: str) -> list[TokenRecord]:
         """Every token held for a subject (for access and export requests)."""
         check_tenant(tenant)

@@ -46,9 +46,20 @@ def client(app) -> TestClient:
     return TestClient(app, raise_server_exceptions=False)
 
 
-def _issue(services: Services, tenant: str, scopes: list[Scope]) -> dict[str, str]:
-    services.identity.create_tenant(tenant)
-    issued = services.identity.issue_key(tenant, scopes=scopes, name="tests")
+def _issue(
+    services: Services, tenant: str, scopes: list[Scope], kind: str = "expert"
+) -> dict[str, str]:
+    """A key of `kind` in `tenant` (created, with the example purposes, on first use)."""
+    from tessera.consent import load_catalogue_file
+    from tessera.trust import UnknownTenant
+    from tests.consent.conftest import EXAMPLE
+
+    try:
+        services.identity.get_tenant(tenant)
+    except UnknownTenant:
+        services.identity.create_tenant(tenant)
+        services.catalogue.load(tenant, load_catalogue_file(EXAMPLE))
+    issued = services.identity.issue_key(tenant, scopes=scopes, name="tests", kind=kind)
     return {"Authorization": f"Bearer {issued.secret}"}
 
 
@@ -65,4 +76,4 @@ def other_auth(services: Services, other_tenant: str) -> dict[str, str]:
 
 @pytest.fixture
 def issue(services: Services):
-    return lambda tenant, scopes: _issue(services, tenant, scopes)
+    return lambda tenant, scopes, kind="expert": _issue(services, tenant, scopes, kind)

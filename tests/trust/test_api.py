@@ -6,6 +6,12 @@ from fastapi.testclient import TestClient
 from tessera.trust import PROBLEM_JSON, Scope, Services
 
 CARD = "4970101234567893"
+# What an expert's desktop sends with a token read: purpose, channel, the session's assurance.
+CTX = {
+    "purpose": "customer_service",
+    "channel": "chat",
+    "auth_context": {"assurance": "substantial"},
+}
 
 
 def problem(response, status: int, slug: str) -> dict:
@@ -52,13 +58,25 @@ def test_full_flow_over_http(client: TestClient, auth) -> None:
     email = tokenize(client, auth, "jean@example.fr", "email")
     assert card["token"].startswith("49701012") and card["token"].endswith("7893")
     masked = client.post(
-        "/v1/tokens/reveal-masked", json={"tokens": [card["token"], email["token"]]}, headers=auth
+        "/v1/tokens/reveal-masked",
+        json={"tokens": [card["token"], email["token"]], **CTX},
+        headers=auth,
     ).json()
     assert [m["masked"] for m in masked] == ["•••• 7893", "j•••@example.fr"]
-    clear = client.post("/v1/tokens/detokenize", json={"tokens": [card["token"]]}, headers=auth)
+    clear = client.post(
+        "/v1/tokens/detokenize", json={"tokens": [email["token"]], **CTX}, headers=auth
+    )
     assert clear.json() == [
-        {"token": card["token"], "category": "card_pan", "subject": "c1", "value": CARD}
+        {"token": email["token"], "category": "email", "subject": "c1", "value": "jean@example.fr"}
     ]
+    # The card stays masked for the expert: only the payment flow sees it in clear.
+    refused = problem(
+        client.post("/v1/tokens/detokenize", json={"tokens": [card["token"]], **CTX}, headers=auth),
+        403,
+        "access-denied",
+    )
+    assert refused["policy_ids"] == ["card-clear-only-in-payments"]
+    assert isinstance(refused["audit_seq"], int)
     found = client.post(
         "/v1/tokens/search", json={"value": "JEAN@example.fr", "category": "email"}, headers=auth
     ).json()
@@ -107,12 +125,12 @@ def test_key_without_the_scope_is_403(client: TestClient, issue, tenant: str) ->
     token = tokenize(client, headers, CARD, "card_pan")["token"]
     assert (
         client.post(
-            "/v1/tokens/reveal-masked", json={"tokens": [token]}, headers=headers
+            "/v1/tokens/reveal-masked", json={"tokens": [token], **CTX}, headers=headers
         ).status_code
         == 200
     )
     body = problem(
-        client.post("/v1/tokens/detokenize", json={"tokens": [token]}, headers=headers),
+        client.post("/v1/tokens/detokenize", json={"tokens": [token], **CTX}, headers=headers),
         403,
         "permission-denied",
     )
@@ -123,15 +141,15 @@ def test_key_without_the_scope_is_403(client: TestClient, issue, tenant: str) ->
 def test_another_tenants_token_is_404_like_an_unknown_one(
     client: TestClient, auth, other_auth
 ) -> None:
-    token = tokenize(client, auth, "mine")["token"]
+    token = tokenize(client, auth, "mine@example.fr", "email")["token"]
     theirs = problem(
-        client.post("/v1/tokens/detokenize", json={"tokens": [token]}, headers=other_auth),
+        client.post("/v1/tokens/detokenize", json={"tokens": [token], **CTX}, headers=other_auth),
         404,
         "invalid-token",
     )
     unknown = problem(
         client.post(
-            "/v1/tokens/detokenize", json={"tokens": ["tok_" + "a" * 32]}, headers=other_auth
+            "/v1/tokens/detokenize", json={"tokens": ["tok_" + "a" * 32], **CTX}, headers=other_auth
         ),
         404,
         "invalid-token",
@@ -139,10 +157,10 @@ def test_another_tenants_token_is_404_like_an_unknown_one(
     assert theirs["detail"] == unknown["detail"]
     problem(client.delete("/v1/subjects/c1", headers=other_auth), 404, "unknown-subject")
     assert (
-        client.post("/v1/tokens/detokenize", json={"tokens": [token]}, headers=auth).json()[0][
-            "value"
-        ]
-        == "mine"
+        client.post("/v1/tokens/detokenize", json={"tokens": [token], **CTX}, headers=auth).json()[
+            0
+        ]["value"]
+        == "mine@example.fr"
     )
 
 
@@ -153,7 +171,7 @@ def test_erasure_over_http(client: TestClient, auth) -> None:
     assert r.json()["items_destroyed"] == 1
     assert client.delete("/v1/subjects/c7", headers=auth).json() == r.json()  # replay
     problem(
-        client.post("/v1/tokens/detokenize", json={"tokens": [token]}, headers=auth),
+        client.post("/v1/tokens/detokenize", json={"tokens": [token], **CTX}, headers=auth),
         404,
         "invalid-token",
     )
@@ -200,12 +218,12 @@ def test_malformed_token_is_422_and_card_number_as_token_is_called_out(
     client: TestClient, auth
 ) -> None:
     problem(
-        client.post("/v1/tokens/detokenize", json={"tokens": ["nope"]}, headers=auth),
+        client.post("/v1/tokens/detokenize", json={"tokens": ["nope"], **CTX}, headers=auth),
         422,
         "malformed-token",
     )
     body = problem(
-        client.post("/v1/tokens/detokenize", json={"tokens": [CARD]}, headers=auth),
+        client.post("/v1/tokens/detokenize", json={"tokens": [CARD], **CTX}, headers=auth),
         422,
         "malformed-token",
     )
@@ -247,7 +265,9 @@ def test_streamed_oversized_body_is_refused(client: TestClient, auth) -> None:
 def test_batch_over_the_item_limit(client: TestClient, auth, services) -> None:
     limit = services.vault.limits.max_batch_items
     r = client.post(
-        "/v1/tokens/detokenize", json={"tokens": ["tok_" + "a" * 32] * (limit + 1)}, headers=auth
+        "/v1/tokens/detokenize",
+        json={"tokens": ["tok_" + "a" * 32] * (limit + 1), **CTX},
+        headers=auth,
     )
     problem(r, 413, "too-large")
 

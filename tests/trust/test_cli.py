@@ -119,7 +119,8 @@ def _settings(env: dict[str, str]):
 def test_demo_runs_end_to_end(env: dict[str, str]) -> None:
     done = run(["demo"], env)
     assert "Demo complete" in done.stdout
-    assert "•••• 7893" in done.stdout
+    assert "step-up" in done.stdout and "bot-never-clear" in done.stdout
+    assert "verified" in done.stdout and "was altered" in done.stdout
     assert "4970101234567893" not in done.stdout  # the demo never prints the clear card number
 
 

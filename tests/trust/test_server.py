@@ -29,9 +29,23 @@ def server(store_factory: StoreFactory, tmp_path: Path) -> Iterator[tuple[str, s
     stores = store_factory.make(migrated=False)
     env = cli_env(stores.env, tmp_path, tmp_path / "keyring.json", PASSPHRASE)
     run(["keys", "init"], env)
+    from tests.consent.conftest import EXAMPLE
+
     run(["tenants", "create", "acme"], env)
+    run(["consent", "load", str(EXAMPLE), "--tenant", "acme"], env)
     secret = run(
-        ["apikeys", "create", "acme", "-s", "tokens:write", "-s", "tokens:reveal_masked"], env
+        [
+            "apikeys",
+            "create",
+            "acme",
+            "-s",
+            "tokens:write",
+            "-s",
+            "tokens:reveal_masked",
+            "--kind",
+            "agent",
+        ],
+        env,
     ).stdout.strip()
     port = _free_port()
     proc = subprocess.Popen(
@@ -70,13 +84,14 @@ def test_served_api_over_loopback(server: tuple[str, str]) -> None:
     created = httpx.post(
         f"{base}/v1/tokens",
         headers=auth,
-        json={"value": "4970101234567893", "category": "card_pan"},
+        json={"value": "jean@example.fr", "category": "email", "subject": "c1"},
     )
     assert created.status_code == 201
     token = created.json()["token"]
-    masked = httpx.post(f"{base}/v1/tokens/reveal-masked", headers=auth, json={"tokens": [token]})
-    assert masked.json() == [{"token": token, "masked": "•••• 7893"}]
-    denied = httpx.post(f"{base}/v1/tokens/detokenize", headers=auth, json={"tokens": [token]})
+    read = {"tokens": [token], "purpose": "customer_service", "channel": "chat"}
+    masked = httpx.post(f"{base}/v1/tokens/reveal-masked", headers=auth, json=read)
+    assert masked.json() == [{"token": token, "masked": "j•••@example.fr"}]
+    denied = httpx.post(f"{base}/v1/tokens/detokenize", headers=auth, json=read)
     assert denied.status_code == 403
     assert denied.headers["content-type"] == "application/problem+json"
     assert "server" not in denied.headers  # no version banner

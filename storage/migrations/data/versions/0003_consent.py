@@ -112,7 +112,7 @@ def upgrade() -> None:
         op.execute("""
             CREATE FUNCTION tessera_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                RAISE EXCEPTION 'consent_events is append-only: % refused', TG_OP
+                RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
                     USING ERRCODE = 'insufficient_privilege';
             END $$""")
         op.execute("""CREATE TRIGGER consent_events_append_only BEFORE UPDATE OR DELETE

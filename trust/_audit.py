@@ -1,0 +1,467 @@
+"""The audit log: every access decision and consent event, hash-chained, with signed Merkle
+checkpoints (RFC 9162) that a DPO verifies offline.
+
+Entries hold tokens, categories, ids and outcomes, never a value in clear. Appends go through
+group commit; each group locks the tenant's head. A checkpoint signs (Ed25519, JWS) the tree
+size and root; consistency proofs show that each checkpoint extends the previous one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from joserfc import jws
+from joserfc.errors import JoseError
+from joserfc.jwk import OKPKey
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from tessera import TesseraError
+from tessera.consent import canonical
+from tessera.storage import Database, GroupCommit, utcnow
+from tessera.vault import Vault
+
+from ._merkle import MerkleTree, leaf_hash, verify_consistency, verify_inclusion
+from ._models import AuditCheckpoint, AuditEntryRow, AuditHead
+
+__all__ = [
+    "AuditLog",
+    "AuditRecord",
+    "AuditTampered",
+    "AuditUnavailable",
+    "ReplayedRequest",
+    "verify_export",
+]
+
+_ENTRIES = AuditEntryRow.__table__
+_HEADS = AuditHead.__table__
+_CHECKPOINTS = AuditCheckpoint.__table__
+_ALG = "Ed25519"
+CHECKPOINT_TYPE = "audit-checkpoint+jws"
+EXPORT_FORMAT = "tessera-audit-export/1"
+GENESIS = "0" * 64
+
+
+class AuditTampered(TesseraError):
+    """The log (or an export of it) does not verify; names the first entry that fails."""
+
+    def __init__(self, detail: str, *, seq: int | None = None) -> None:
+        super().__init__(detail)
+        self.seq = seq
+
+
+class AuditUnavailable(TesseraError):
+    """The audit record could not be written: nothing is released (fail closed)."""
+
+
+class ReplayedRequest(TesseraError):
+    """This request id was already used by this tenant: a replay is refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """What to record; `subject` and `request_id` are indexed, the rest lives in `facts`."""
+
+    tenant: str
+    kind: str  # "access" or "consent"
+    facts: dict[str, Any]
+    subject: str = ""
+    request_id: str | None = None
+
+
+def _chain(prev: str, leaf: str) -> str:
+    return hashlib.sha256(bytes.fromhex(prev) + bytes.fromhex(leaf)).hexdigest()
+
+
+class AuditLog:
+    def __init__(
+        self, db: Database, *, vault: Vault, clock: Callable[[], dt.datetime] = utcnow
+    ) -> None:
+        self.db = db
+        self.vault = vault
+        self.clock = clock
+        self._commits: GroupCommit[AuditRecord, int] = GroupCommit(self._write_group)
+
+    # ------------------------------------------------------------------ appends
+    def record(self, records: Sequence[AuditRecord]) -> list[int]:
+        """Append; returns each entry's seq. Raises `AuditUnavailable` or `ReplayedRequest`."""
+        try:
+            return self._commits.submit(list(records))
+        except (ReplayedRequest, AuditUnavailable):
+            raise
+        except Exception as exc:  # fail closed, and say so without leaking internals
+            raise AuditUnavailable(
+                f"the audit record could not be written "
+                f"({type(exc).__name__}): nothing was released"
+            ) from exc
+
+    def record_new(self, records: Sequence[AuditRecord]) -> None:
+        """Append what is not there yet: a record whose request id is known is skipped."""
+        try:
+            self.record(records)
+        except ReplayedRequest:
+            for record in records:
+                try:
+                    self.record([record])
+                except ReplayedRequest:
+                    continue
+
+    def _write_group(self, group: list[AuditRecord]) -> list[int | BaseException]:
+        for attempt in range(8):
+            try:
+                with self.db.begin() as conn:
+                    outcomes: dict[int, int | BaseException] = {}
+                    for tenant in sorted({r.tenant for r in group}):
+                        mine = [r for r in group if r.tenant == tenant]
+                        outcomes.update(self._append(conn, tenant, mine))
+                return [outcomes[id(r)] for r in group]
+            except (IntegrityError, OperationalError):
+                if attempt == 7:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _append(
+        self, conn: Any, tenant: str, records: list[AuditRecord]
+    ) -> dict[int, int | BaseException]:
+        head = conn.execute(
+            update(_HEADS)
+            .where(_HEADS.c.tenant_id == tenant)
+            .values(size=_HEADS.c.size)
+            .returning(_HEADS.c.size, _HEADS.c.chain_hash)
+        ).first()
+        if head is None:
+            conn.execute(insert(_HEADS).values(tenant_id=tenant, size=0, chain_hash=GENESIS))
+            size, chain = 0, GENESIS
+        else:
+            size, chain = int(head.size), str(head.chain_hash)
+        ids = [r.request_id for r in records if r.request_id]
+        seen = set()
+        if ids:
+            seen = {
+                row.request_id
+                for row in conn.execute(
+                    select(_ENTRIES.c.request_id).where(
+                        _ENTRIES.c.tenant_id == tenant, _ENTRIES.c.request_id.in_(ids)
+                    )
+                )
+            }
+        outcomes: dict[int, int | BaseException] = {}
+        rows = []
+        now = self.clock()
+        for record in records:
+            if record.request_id and record.request_id in seen:
+                outcomes[id(record)] = ReplayedRequest(
+                    "this request id was already used: a replayed request is refused"
+                )
+                continue
+            if record.request_id:
+                seen.add(record.request_id)
+            body = canonical(
+                {
+                    "v": 1,
+                    "tenant": tenant,
+                    "seq": size,
+                    "kind": record.kind,
+                    "at": now.isoformat(),
+                    "subject": record.subject,
+                    "request_id": record.request_id,
+                    **record.facts,
+                }
+            )
+            leaf = leaf_hash(body).hex()
+            chain = _chain(chain, leaf)
+            rows.append(
+                dict(
+                    tenant_id=tenant,
+                    seq=size,
+                    kind=record.kind,
+                    subject_id=record.subject,
+                    request_id=record.request_id,
+                    recorded_at=now,
+                    body=body.decode("utf-8"),
+                    leaf_hash=leaf,
+                    chain_hash=chain,
+                )
+            )
+            outcomes[id(record)] = size
+            size += 1
+        if rows:
+            conn.execute(insert(_ENTRIES), rows)
+            conn.execute(
+                update(_HEADS)
+                .where(_HEADS.c.tenant_id == tenant)
+                .values(size=size, chain_hash=chain)
+            )
+        return outcomes
+
+    # ------------------------------------------------------------------ reading
+    def size(self, tenant: str) -> int:
+        with self.db.read() as conn:
+            head = conn.execute(select(_HEADS.c.size).where(_HEADS.c.tenant_id == tenant)).first()
+        return int(head.size) if head else 0
+
+    def _rows(self, tenant: str, *, below: int | None = None, page: int = 20_000) -> Iterator[Any]:
+        after = -1
+        while True:
+            query = (
+                select(_ENTRIES)
+                .where(_ENTRIES.c.tenant_id == tenant, _ENTRIES.c.seq > after)
+                .order_by(_ENTRIES.c.seq)
+                .limit(page)
+            )
+            if below is not None:
+                query = query.where(_ENTRIES.c.seq < below)
+            with self.db.read() as conn:
+                rows = conn.execute(query).all()
+            if not rows:
+                return
+            yield from rows
+            after = rows[-1].seq
+
+    def for_subject(self, tenant: str, subject: str) -> list[dict[str, Any]]:
+        """Who accessed this subject's data, when, for which purpose, under which policy."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(_ENTRIES.c.body)
+                .where(
+                    _ENTRIES.c.tenant_id == tenant,
+                    _ENTRIES.c.subject_id == subject,
+                    _ENTRIES.c.kind == "access",
+                )
+                .order_by(_ENTRIES.c.seq)
+            ).all()
+        return [json.loads(r.body) for r in rows]
+
+    # ------------------------------------------------------------------ checkpoints
+    def _key(self, tenant: str) -> OKPKey:
+        return OKPKey.import_key(
+            Ed25519PrivateKey.from_private_bytes(self.vault.tenant_secret(tenant, "audit"))
+        )
+
+    def public_jwk(self, tenant: str) -> dict[str, Any]:
+        key = self._key(tenant)
+        return {**key.as_dict(private=False), "kid": key.thumbprint(), "alg": _ALG, "use": "sig"}
+
+    def _tree(self, tenant: str, size: int | None = None) -> tuple[MerkleTree, list[Any]]:
+        rows = list(self._rows(tenant, below=size))
+        return MerkleTree([bytes.fromhex(r.leaf_hash) for r in rows]), rows
+
+    def checkpoint(self, tenant: str) -> dict[str, Any]:
+        """Sign the current tree head (size, root); returns it. Idempotent for a size."""
+        tree, _ = self._tree(tenant)
+        latest = self.latest_checkpoint(tenant)
+        if latest and latest["size"] == tree.size:
+            return latest
+        key = self._key(tenant)
+        now = self.clock()
+        statement = {
+            "tenant": tenant,
+            "size": tree.size,
+            "root": tree.root().hex(),
+            "at": now.isoformat(),
+        }
+        signed = jws.serialize_compact(
+            {"alg": _ALG, "typ": CHECKPOINT_TYPE, "kid": key.thumbprint()},
+            canonical(statement),
+            key,
+            algorithms=[_ALG],
+        )
+        try:
+            with self.db.begin() as conn:
+                conn.execute(
+                    insert(_CHECKPOINTS).values(
+                        tenant_id=tenant,
+                        size=tree.size,
+                        root_hash=statement["root"],
+                        signed=signed,
+                        created_at=now,
+                    )
+                )
+        except IntegrityError:  # another process signed this size meanwhile
+            return self.latest_checkpoint(tenant) or {}
+        return {"size": tree.size, "root": statement["root"], "signed": signed}
+
+    def checkpoints(self, tenant: str) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(_CHECKPOINTS)
+                .where(_CHECKPOINTS.c.tenant_id == tenant)
+                .order_by(_CHECKPOINTS.c.size)
+            ).all()
+        return [{"size": r.size, "root": r.root_hash, "signed": r.signed} for r in rows]
+
+    def latest_checkpoint(self, tenant: str) -> dict[str, Any] | None:
+        found = self.checkpoints(tenant)
+        return found[-1] if found else None
+
+    def inclusion_proof(self, tenant: str, seq: int, size: int) -> dict[str, Any]:
+        tree, rows = self._tree(tenant, size)
+        if not 0 <= seq < tree.size or tree.size != size:
+            raise AuditTampered(f"no entry {seq} in a log of {size}")
+        return {
+            "seq": seq,
+            "size": size,
+            "leaf_hash": rows[seq].leaf_hash,
+            "proof": [p.hex() for p in tree.inclusion_proof(seq, size)],
+            "root": tree.root(size).hex(),
+        }
+
+    def consistency_proof(self, tenant: str, first: int, second: int) -> dict[str, Any]:
+        tree, _ = self._tree(tenant, second)
+        if tree.size != second or not 0 < first <= second:
+            raise AuditTampered(f"no consistency proof from {first} to {second}")
+        return {
+            "first": first,
+            "second": second,
+            "proof": [p.hex() for p in tree.consistency_proof(first, second)],
+        }
+
+    # ------------------------------------------------------------------ export and verify
+    def export(
+        self, tenant: str, *, on_progress: Callable[[int, int], None] | None = None
+    ) -> dict[str, Any]:
+        """The log up to a fresh checkpoint, every earlier checkpoint, and the proofs that
+        each checkpoint extends the one before it."""
+        head = self.checkpoint(tenant)
+        tree, rows = self._tree(tenant, head["size"])
+        checkpoints = [c for c in self.checkpoints(tenant) if c["size"] <= head["size"]]
+        consistency = []
+        for older, newer in itertools.pairwise(checkpoints):
+            if older["size"] > 0:
+                consistency.append(
+                    {
+                        "first": older["size"],
+                        "second": newer["size"],
+                        "proof": [
+                            p.hex() for p in tree.consistency_proof(older["size"], newer["size"])
+                        ],
+                    }
+                )
+        entries = []
+        for i, r in enumerate(rows):
+            entries.append(
+                {"seq": r.seq, "body": r.body, "leaf_hash": r.leaf_hash, "chain_hash": r.chain_hash}
+            )
+            if on_progress and (i + 1) % 10_000 == 0:
+                on_progress(i + 1, len(rows))
+        if on_progress:
+            on_progress(len(rows), len(rows))
+        return {
+            "format": EXPORT_FORMAT,
+            "tenant": tenant,
+            "entries": entries,
+            "checkpoints": checkpoints,
+            "consistency": consistency,
+        }
+
+    def verify(self, tenant: str) -> dict[str, Any]:
+        """Check the stored log as a DPO would check an export (signatures included)."""
+        export = self.export(tenant)
+        return verify_export(export, self.public_jwk(tenant))
+
+
+def _decode_checkpoint(signed: str, key: OKPKey) -> dict[str, Any]:
+    try:
+        obj = jws.deserialize_compact(signed, key, algorithms=[_ALG])
+    except (JoseError, ValueError, TypeError):
+        raise AuditTampered("a checkpoint's signature does not verify") from None
+    if obj.protected.get("typ") != CHECKPOINT_TYPE:
+        raise AuditTampered("not a Tessera audit checkpoint")
+    return json.loads(obj.payload)
+
+
+def verify_export(export: dict[str, Any], public_jwk: dict[str, Any]) -> dict[str, Any]:
+    """Offline check of an export: every entry, chain link, checkpoint signature, Merkle root
+    and consistency proof. Raises `AuditTampered` naming the first thing that fails."""
+    if not isinstance(export, dict) or export.get("format") != EXPORT_FORMAT:
+        raise AuditTampered("not a Tessera audit export")
+    try:
+        key = OKPKey.import_key({k: public_jwk[k] for k in ("kty", "crv", "x")})
+    except (KeyError, ValueError, TypeError):
+        raise AuditTampered("the public key is not an Ed25519 JWK") from None
+    tenant = export.get("tenant")
+    leaves: list[bytes] = []
+    chain = GENESIS
+    for position, entry in enumerate(export.get("entries", [])):
+        try:
+            body = entry["body"].encode("utf-8")
+            facts = json.loads(body)
+        except (KeyError, AttributeError, ValueError):
+            raise AuditTampered(f"entry {position} is unreadable", seq=position) from None
+        if entry.get("seq") != position or facts.get("seq") != position:
+            raise AuditTampered(
+                f"entry {position} is missing, inserted or out of order", seq=position
+            )
+        if facts.get("tenant") != tenant:
+            raise AuditTampered(f"entry {position} belongs to another tenant", seq=position)
+        leaf = leaf_hash(body)
+        if leaf.hex() != entry.get("leaf_hash"):
+            raise AuditTampered(f"entry {position} was altered", seq=position)
+        chain = _chain(chain, leaf.hex())
+        if chain != entry.get("chain_hash"):
+            raise AuditTampered(f"entry {position} does not link to the one before", seq=position)
+        leaves.append(leaf)
+    checkpoints = export.get("checkpoints") or []
+    if not checkpoints:
+        raise AuditTampered("the export carries no signed checkpoint")
+    tree = MerkleTree(leaves)
+    roots: dict[int, bytes] = {}
+    for cp in checkpoints:
+        statement = _decode_checkpoint(cp.get("signed", ""), key)
+        size = statement.get("size")
+        if statement.get("tenant") != tenant or not isinstance(size, int):
+            raise AuditTampered("a checkpoint names another tenant or no size")
+        if size > tree.size:
+            raise AuditTampered(
+                f"entries were removed: a signed checkpoint covers {size} "
+                f"entries, the export holds {tree.size}",
+                seq=tree.size,
+            )
+        if tree.root(size).hex() != statement.get("root"):
+            raise AuditTampered(
+                f"the entries do not match the checkpoint of size {size}", seq=size - 1
+            )
+        roots[size] = bytes.fromhex(statement["root"])
+    head = max(roots)
+    if head != tree.size:
+        raise AuditTampered(
+            f"{tree.size - head} entries after the last checkpoint are not covered by a signature",
+            seq=head,
+        )
+    for proof in export.get("consistency", []):
+        first, second = proof.get("first"), proof.get("second")
+        if (
+            first not in roots
+            or second not in roots
+            or not verify_consistency(
+                first,
+                second,
+                roots[first],
+                roots[second],
+                [bytes.fromhex(p) for p in proof.get("proof", [])],
+            )
+        ):
+            raise AuditTampered(f"checkpoint {second} is not consistent with checkpoint {first}")
+    return {
+        "tenant": tenant,
+        "entries": tree.size,
+        "root": tree.root().hex(),
+        "checkpoints": sorted(roots),
+    }
+
+
+def verify_inclusion_proof(proof: dict[str, Any]) -> bool:
+    return verify_inclusion(
+        bytes.fromhex(proof["leaf_hash"]),
+        proof["seq"],
+        proof["size"],
+        [bytes.fromhex(p) for p in proof["proof"]],
+        bytes.fromhex(proof["root"]),
+    )

@@ -1,0 +1,322 @@
+"""The gateway: every access to customer data, in-process or over HTTP, goes through `access`.
+
+caller identity and tenant → purpose limitation → legal basis and consent → policy (Cedar) →
+required assurance (a step-up challenge, not a denial) → vault → audit record. The audit record
+is written before anything is released: if it cannot be written, nothing is (fail closed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+
+from tessera import TesseraError
+from tessera.consent import Catalogue, Channel, ConsentEvent, ConsentLedger
+from tessera.policies import (
+    AccessContext,
+    Action,
+    Assurance,
+    CallerKind,
+    PolicyEngine,
+    PolicyOutcome,
+    Principal,
+    Resource,
+)
+from tessera.storage import utcnow
+from tessera.vault import InvalidValue, TokenRecord, Vault, check_subject
+from tessera.vault._categories import parse_category
+
+from ._audit import AuditLog, AuditRecord
+from ._identity import Caller
+
+__all__ = [
+    "AccessRequest",
+    "AccessResult",
+    "AuthContext",
+    "AuthContextRequired",
+    "Gateway",
+    "ReleasedItem",
+]
+
+# Actions that change or reveal more than a masked view need the session's assurance.
+_NEEDS_AUTH = frozenset({Action.DETOKENIZE, Action.EXPORT, Action.ERASE, Action.PAY})
+_MAX_ITEMS = 1000
+
+
+class AuthContextRequired(TesseraError):
+    """The action needs the end user's authentication context, and none was given."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuthContext:
+    """The end user's session as the channel authenticated it (the auth issue signs it)."""
+
+    assurance: Assurance = Assurance.LOW
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRequest:
+    action: Action | str
+    purpose: str
+    channel: Channel | str
+    subject: str | None = None
+    categories: tuple[str, ...] = ()
+    tokens: tuple[str, ...] = ()
+    auth: AuthContext | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReleasedItem:
+    token: str
+    category: str
+    subject: str | None
+    value: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AccessResult:
+    """Released values, or a structured refusal: the reason and the deciding policies."""
+
+    outcome: PolicyOutcome
+    reason: str
+    policy_ids: tuple[str, ...]
+    items: tuple[ReleasedItem, ...] = ()
+    required_assurance: Assurance | None = None
+    audit_seq: int | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome is PolicyOutcome.ALLOW
+
+
+def principal_of(caller: Caller) -> Principal:
+    return Principal(
+        id=caller.key_id, tenant=caller.tenant, kind=CallerKind(caller.kind), roles=caller.roles
+    )
+
+
+class Gateway:
+    def __init__(
+        self,
+        *,
+        vault: Vault,
+        catalogue: Catalogue,
+        consents: ConsentLedger,
+        policies: PolicyEngine,
+        audit: AuditLog,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.vault = vault
+        self.catalogue = catalogue
+        self.consents = consents
+        self.policies = policies
+        self.audit = audit
+        self.clock = clock
+
+    def access(self, caller: Caller, request: AccessRequest) -> AccessResult:
+        tenant = caller.tenant
+        action = _parse(Action, request.action, "action")
+        channel = _parse(Channel, request.channel, "channel")
+        purpose = self.catalogue.get(tenant, request.purpose)
+        if action is Action.PAY:
+            raise InvalidValue("payments go through the payments API, not the gateway")
+        if action in _NEEDS_AUTH and request.auth is None:
+            raise AuthContextRequired(
+                f"{action.value} needs the end user's auth context (assurance of the session)"
+            )
+        auth = request.auth or AuthContext()
+        records = self._targets(tenant, request)
+        categories = sorted({r.category.value for r in records} | set(request.categories))
+        subjects = sorted(
+            {r.subject or "" for r in records} | ({request.subject} if request.subject else set())
+        )
+        facts = {
+            "caller": caller.key_id,
+            "caller_kind": caller.kind,
+            "action": action.value,
+            "purpose": purpose.id,
+            "channel": channel.value,
+            "categories": categories,
+            "tokens": [r.token for r in records],
+            "assurance": auth.assurance.name.lower(),
+        }
+
+        def finish(result: AccessResult) -> AccessResult:
+            """Record, then release: without the audit record, nothing leaves."""
+            seqs = self.audit.record(
+                [
+                    AuditRecord(
+                        tenant,
+                        "access",
+                        {
+                            **facts,
+                            "outcome": result.outcome.value,
+                            "reason": result.reason,
+                            "policies": list(result.policy_ids),
+                            "required_assurance": (
+                                result.required_assurance.name.lower()
+                                if result.required_assurance
+                                else None
+                            ),
+                            "released": len(result.items),
+                        },
+                        subject=subjects[0] if len(subjects) == 1 else "",
+                        request_id=f"{caller.key_id}:{request.request_id}"
+                        if request.request_id
+                        else None,
+                    )
+                ]
+            )
+            return _with_seq(result, seqs[0])
+
+        outside = [c for c in categories if c not in purpose.data_categories]
+        if outside:
+            return finish(
+                AccessResult(
+                    PolicyOutcome.DENY,
+                    f"purpose limitation: {purpose.id} does not use {', '.join(outside)}",
+                    ("purpose-limitation",),
+                )
+            )
+
+        principal = principal_of(caller)
+        resources: list[Resource] = []
+        contexts: dict[str, AccessContext] = {}
+        for subject in subjects:
+            decision = self.consents.may_we(tenant, subject, purpose.id)
+            if not decision.allowed:
+                return finish(
+                    AccessResult(
+                        PolicyOutcome.DENY,
+                        decision.reason,
+                        (f"legal-basis:{decision.legal_basis.value}",),
+                    )
+                )
+            latest = decision.deciding_event
+            contexts[subject] = AccessContext(
+                purpose=purpose.id,
+                channel=channel.value,
+                assurance=auth.assurance,
+                legal_basis=decision.legal_basis.value,
+                consent=latest.kind.value if latest else "none",
+                lawful=True,
+                hour=self.clock().hour,
+            )
+        for subject in subjects:
+            mine = [
+                c
+                for c in categories
+                if any((r.subject or "") == subject and r.category.value == c for r in records)
+                or request.subject == subject
+            ]
+            decisions = self.policies.decide(
+                principal, action, [Resource(tenant, subject, c) for c in mine], contexts[subject]
+            )
+            resources.extend(Resource(tenant, subject, c) for c in mine)
+            denied = [d for d in decisions if d.outcome is PolicyOutcome.DENY]
+            if denied:
+                ids = tuple(sorted({pid for d in denied for pid in d.policy_ids}))
+                return finish(
+                    AccessResult(
+                        PolicyOutcome.DENY, f"no policy allows {action.value} for this caller", ids
+                    )
+                )
+            stepped = [d for d in decisions if d.outcome is PolicyOutcome.STEP_UP]
+            if stepped:
+                level = max(d.required_assurance for d in stepped if d.required_assurance)
+                ids = tuple(sorted({pid for d in stepped for pid in d.policy_ids}))
+                return finish(
+                    AccessResult(
+                        PolicyOutcome.STEP_UP,
+                        f"a step-up to {level.name.lower()} assurance is needed",
+                        ids,
+                        required_assurance=level,
+                    )
+                )
+            policy_ids = tuple(sorted({pid for d in decisions for pid in d.policy_ids}))
+        allowed_ids = policy_ids if subjects else ()
+        items = self._release(tenant, action, records, subjects)
+        return finish(AccessResult(PolicyOutcome.ALLOW, "allowed", allowed_ids, items))
+
+    def _targets(self, tenant: str, request: AccessRequest) -> list[TokenRecord]:
+        if request.tokens and (request.subject or request.categories):
+            raise InvalidValue("ask by tokens, or by subject and categories, not both")
+        if request.tokens:
+            if len(request.tokens) > _MAX_ITEMS:
+                raise InvalidValue(f"at most {_MAX_ITEMS} tokens per access")
+            return self.vault.describe(tenant, list(request.tokens))
+        if not request.subject or not request.categories:
+            raise InvalidValue("name the tokens, or the subject and the data categories")
+        subject = check_subject(request.subject)
+        wanted = {parse_category(c) for c in request.categories}
+        return [r for r in self.vault.subject_tokens(tenant, subject) if r.category in wanted]
+
+    def _release(
+        self, tenant: str, action: Action, records: list[TokenRecord], subjects: list[str]
+    ) -> tuple[ReleasedItem, ...]:
+        tokens = [r.token for r in records]
+        if action is Action.ERASE:
+            for subject in subjects:
+                self.vault.erase_subject(tenant, subject)
+            return ()
+        if not tokens:
+            return ()
+        if action is Action.READ_MASKED:
+            values = self.vault.reveal_masked_batch(tenant, tokens)
+        else:
+            values = [d.value for d in self.vault.detokenize_batch(tenant, tokens)]
+        return tuple(
+            ReleasedItem(r.token, r.category.value, r.subject, v)
+            for r, v in zip(records, values, strict=True)
+        )
+
+
+class AuditConsentObserver:
+    """Puts every consent event into the audit log too (wired by the composition root)."""
+
+    def __init__(self, audit: AuditLog) -> None:
+        self.audit = audit
+
+    def consent_recorded(self, tenant: str, events: list[ConsentEvent]) -> None:
+        self.audit.record_new(
+            [
+                AuditRecord(
+                    tenant,
+                    "consent",
+                    {
+                        "event": {
+                            "seq": e.seq,
+                            "hash": e.hash,
+                            "purpose": e.purpose,
+                            "kind": e.kind.value,
+                            "channel": e.channel.value,
+                        }
+                    },
+                    subject=e.subject,
+                    request_id=f"consent:{e.hash}",
+                )
+                for e in events
+            ]
+        )
+
+
+def _with_seq(result: AccessResult, seq: int) -> AccessResult:
+    return replace(result, audit_seq=seq)
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _parse(enum_type: type[E], value: object, what: str) -> E:
+    try:
+        return enum_type(value)
+    except ValueError:
+        allowed = ", ".join(e.value for e in enum_type)
+        raise InvalidValue(
+            f"unknown {what} {str(value)[:40]!r}; expected one of: {allowed}"
+        ) from None
