@@ -250,8 +250,16 @@ class AuditLog:
         return {**key.as_dict(private=False), "kid": key.thumbprint(), "alg": _ALG, "use": "sig"}
 
     def _tree(self, tenant: str, size: int | None = None) -> tuple[MerkleTree, list[Any]]:
+        """The log's tree, after checking every entry and every signed root it must extend:
+        a tampered log is reported, never signed."""
         rows = list(self._rows(tenant, below=size))
-        return MerkleTree([bytes.fromhex(r.leaf_hash) for r in rows]), rows
+        leaves = _check_entries(((r.seq, r.body, r.leaf_hash, r.chain_hash) for r in rows), tenant)
+        tree = MerkleTree(leaves)
+        if size is None:
+            _check_roots(
+                tree, {c["size"]: bytes.fromhex(c["root"]) for c in self.checkpoints(tenant)}
+            )
+        return tree, rows
 
     def checkpoint(self, tenant: str) -> dict[str, Any]:
         """Sign the current tree head (size, root); returns it. Idempotent for a size."""
@@ -377,6 +385,50 @@ def _decode_checkpoint(signed: str, key: OKPKey) -> dict[str, Any]:
     return json.loads(obj.payload)
 
 
+def _check_entries(
+    entries: Iterator[tuple[Any, str | None, str | None, str | None]], tenant: str | None
+) -> list[bytes]:
+    """Each entry in order: (seq, body, leaf hash, chain hash). Returns the leaf hashes;
+    raises `AuditTampered` naming the first entry that is missing, moved, altered or unlinked."""
+    leaves: list[bytes] = []
+    chain = GENESIS
+    for position, (seq, body_text, leaf_hex, chain_hex) in enumerate(entries):
+        try:
+            body = (body_text or "").encode("utf-8")
+            facts = json.loads(body)
+        except (AttributeError, ValueError):
+            raise AuditTampered(f"entry {position} is unreadable", seq=position) from None
+        if seq != position or facts.get("seq") != position:
+            raise AuditTampered(
+                f"entry {position} is missing, inserted or out of order", seq=position
+            )
+        if facts.get("tenant") != tenant:
+            raise AuditTampered(f"entry {position} belongs to another tenant", seq=position)
+        leaf = leaf_hash(body)
+        if leaf.hex() != leaf_hex:
+            raise AuditTampered(f"entry {position} was altered", seq=position)
+        chain = _chain(chain, leaf.hex())
+        if chain != chain_hex:
+            raise AuditTampered(f"entry {position} does not link to the one before", seq=position)
+        leaves.append(leaf)
+    return leaves
+
+
+def _check_roots(tree: MerkleTree, roots: dict[int, bytes]) -> None:
+    """Every signed root must still be the root of the entries it covered."""
+    for size in sorted(roots):
+        if size > tree.size:
+            raise AuditTampered(
+                f"entries were removed: a signed checkpoint covers {size} "
+                f"entries, the log holds {tree.size}",
+                seq=tree.size,
+            )
+        if tree.root(size) != roots[size]:
+            raise AuditTampered(
+                f"the entries do not match the checkpoint of size {size}", seq=size - 1
+            )
+
+
 def verify_export(export: dict[str, Any], public_jwk: dict[str, Any]) -> dict[str, Any]:
     """Offline check of an export: every entry, chain link, checkpoint signature, Merkle root
     and consistency proof. Raises `AuditTampered` naming the first thing that fails."""
@@ -387,27 +439,13 @@ def verify_export(export: dict[str, Any], public_jwk: dict[str, Any]) -> dict[st
     except (KeyError, ValueError, TypeError):
         raise AuditTampered("the public key is not an Ed25519 JWK") from None
     tenant = export.get("tenant")
-    leaves: list[bytes] = []
-    chain = GENESIS
-    for position, entry in enumerate(export.get("entries", [])):
-        try:
-            body = entry["body"].encode("utf-8")
-            facts = json.loads(body)
-        except (KeyError, AttributeError, ValueError):
-            raise AuditTampered(f"entry {position} is unreadable", seq=position) from None
-        if entry.get("seq") != position or facts.get("seq") != position:
-            raise AuditTampered(
-                f"entry {position} is missing, inserted or out of order", seq=position
-            )
-        if facts.get("tenant") != tenant:
-            raise AuditTampered(f"entry {position} belongs to another tenant", seq=position)
-        leaf = leaf_hash(body)
-        if leaf.hex() != entry.get("leaf_hash"):
-            raise AuditTampered(f"entry {position} was altered", seq=position)
-        chain = _chain(chain, leaf.hex())
-        if chain != entry.get("chain_hash"):
-            raise AuditTampered(f"entry {position} does not link to the one before", seq=position)
-        leaves.append(leaf)
+    raw = export.get("entries", [])
+    if not isinstance(raw, list) or not all(isinstance(e, dict) for e in raw):
+        raise AuditTampered("the export's entries are not a list of objects")
+    leaves = _check_entries(
+        ((e.get("seq"), e.get("body"), e.get("leaf_hash"), e.get("chain_hash")) for e in raw),
+        tenant,
+    )
     checkpoints = export.get("checkpoints") or []
     if not checkpoints:
         raise AuditTampered("the export carries no signed checkpoint")
@@ -418,17 +456,8 @@ def verify_export(export: dict[str, Any], public_jwk: dict[str, Any]) -> dict[st
         size = statement.get("size")
         if statement.get("tenant") != tenant or not isinstance(size, int):
             raise AuditTampered("a checkpoint names another tenant or no size")
-        if size > tree.size:
-            raise AuditTampered(
-                f"entries were removed: a signed checkpoint covers {size} "
-                f"entries, the export holds {tree.size}",
-                seq=tree.size,
-            )
-        if tree.root(size).hex() != statement.get("root"):
-            raise AuditTampered(
-                f"the entries do not match the checkpoint of size {size}", seq=size - 1
-            )
         roots[size] = bytes.fromhex(statement["root"])
+    _check_roots(tree, roots)
     head = max(roots)
     if head != tree.size:
         raise AuditTampered(

@@ -37,6 +37,9 @@ tokens_app = typer.Typer(help="Tokens in bulk.", no_args_is_help=True)
 consent_app = typer.Typer(help="Purposes, the consent ledger and receipts.", no_args_is_help=True)
 dsr_app = typer.Typer(help="Data-subject requests.", no_args_is_help=True)
 policy_app = typer.Typer(help="Access policies (Cedar).", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The audit log: checkpoints, exports, offline checks.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(tenants_app, name="tenants")
@@ -45,6 +48,7 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(consent_app, name="consent")
 app.add_typer(dsr_app, name="dsr")
 app.add_typer(policy_app, name="policy")
+app.add_typer(audit_app, name="audit")
 
 out = Console()
 err = Console(stderr=True)
@@ -469,6 +473,81 @@ def policy_test(
     out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     if failed:
         raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(tenant: TenantOpt) -> None:
+    """Sign the current tree head of the tenant's audit log."""
+    cp = _services().audit.checkpoint(tenant)
+    out.print(f"checkpoint: {cp['size']} entries, root {cp['root']}")
+
+
+@audit_app.command("export")
+def audit_export(
+    tenant: TenantOpt,
+    output: Annotated[Path, typer.Option(help="Where the export goes (JSON).")],
+) -> None:
+    """Export the log with a fresh signed checkpoint and the proofs between checkpoints."""
+    import json
+
+    services = _services()
+    with _progress("exported", "exporting the audit log") as on_progress:
+        export = services.audit.export(tenant, on_progress=on_progress)
+    output.write_text(json.dumps(export), encoding="utf-8")
+    out.print(
+        f"{len(export['entries'])} entries and {len(export['checkpoints'])} checkpoints "
+        f"exported to {output}"
+    )
+
+
+@audit_app.command("public-key")
+def audit_public_key(tenant: TenantOpt) -> None:
+    """Print the key (JWK) that checkpoints are signed with, for offline verification."""
+    import json
+
+    print(json.dumps(_services().audit.public_jwk(tenant), indent=2))
+
+
+@audit_app.command("verify")
+def audit_verify(
+    export: Annotated[Path, typer.Argument(help="An export from `tessera audit export`.")],
+    public_key: Annotated[Path, typer.Option(help="The tenant's audit key (JWK JSON).")],
+) -> None:
+    """Check an export offline (no database, no passphrase); names the first entry that fails."""
+    import json
+
+    from ._audit import AuditTampered, verify_export
+
+    try:
+        data = json.loads(export.read_text("utf-8"))
+        jwk = json.loads(public_key.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise AuditTampered(f"cannot read the export or the key: {type(exc).__name__}") from None
+    report = verify_export(data, jwk)
+    out.print(
+        f"audit export valid: {report['entries']} entries, root {report['root']}, "
+        f"checkpoints at {report['checkpoints']}"
+    )
+
+
+@audit_app.command("who")
+def audit_who(
+    tenant: TenantOpt, subject: Annotated[str, typer.Option(help="The subject.")]
+) -> None:
+    """Who accessed this subject's data, when, for which purpose, under which policy."""
+    table = Table("#", "when", "caller", "action", "categories", "purpose", "outcome", "policies")
+    for e in _services().audit.for_subject(tenant, subject):
+        table.add_row(
+            str(e["seq"]),
+            e["at"][:19],
+            f"{e['caller_kind']} {e['caller']}",
+            e["action"],
+            ", ".join(e["categories"]),
+            e["purpose"],
+            e["outcome"],
+            ", ".join(e["policies"]),
+        )
+    out.print(table)
 
 
 def main() -> None:

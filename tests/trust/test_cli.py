@@ -285,3 +285,54 @@ def test_policy_validate_and_test(env: dict[str, str], tmp_path: Path) -> None:
     one_line_error(
         run(["policy", "validate", "--policies", str(changed)], env, check=False), "broken.cedar"
     )
+
+
+def test_audit_export_and_offline_verify(env: dict[str, str], tmp_path: Path) -> None:
+    import json
+
+    from tessera.trust import Services
+    from tessera.trust._audit import AuditRecord
+
+    run(["tenants", "create", "acme"], env)
+    services = Services.from_settings(_settings(env))
+    services.audit.record(
+        [
+            AuditRecord(
+                "acme",
+                "access",
+                {
+                    "action": "read_masked",
+                    "caller": "k1",
+                    "caller_kind": "agent",
+                    "categories": ["email"],
+                    "purpose": "customer_service",
+                    "outcome": "allow",
+                    "policies": ["agent-masked-contact"],
+                },
+                subject="c1",
+            )
+            for _ in range(3)
+        ]
+    )
+    services.close()
+    assert "3 entries" in run(["audit", "checkpoint", "--tenant", "acme"], env).stdout
+    export = tmp_path / "audit.json"
+    run(["audit", "export", "--tenant", "acme", "--output", str(export)], env)
+    key = tmp_path / "audit-key.json"
+    key.write_text(run(["audit", "public-key", "--tenant", "acme"], env).stdout)
+    offline = {k: v for k, v in env.items() if not k.startswith("TESSERA_")}
+    assert (
+        "audit export valid: 3 entries"
+        in run(["audit", "verify", str(export), "--public-key", str(key)], offline).stdout
+    )
+    data = json.loads(export.read_text())
+    del data["entries"][1]
+    export.write_text(json.dumps(data))
+    one_line_error(
+        run(["audit", "verify", str(export), "--public-key", str(key)], offline, check=False),
+        "entry 1 is missing",
+    )
+    assert (
+        "agent-masked-contact"
+        in run(["audit", "who", "--tenant", "acme", "--subject", "c1"], env).stdout
+    )
