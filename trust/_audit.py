@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tessera import TesseraError
@@ -43,6 +43,19 @@ __all__ = [
 _ENTRIES = AuditEntryRow.__table__
 _HEADS = AuditHead.__table__
 _CHECKPOINTS = AuditCheckpoint.__table__
+# Built once: statement construction is a large share of an append's cost.
+_LOCK_HEAD = (
+    update(_HEADS)
+    .where(_HEADS.c.tenant_id == bindparam("tenant"))
+    .values(size=_HEADS.c.size)
+    .returning(_HEADS.c.size, _HEADS.c.chain_hash)
+)
+_INSERT_ENTRIES = insert(_ENTRIES)
+_MOVE_HEAD = (
+    update(_HEADS)
+    .where(_HEADS.c.tenant_id == bindparam("tenant"))
+    .values(size=bindparam("new_size"), chain_hash=bindparam("new_chain"))
+)
 _ALG = "Ed25519"
 CHECKPOINT_TYPE = "audit-checkpoint+jws"
 EXPORT_FORMAT = "tessera-audit-export/1"
@@ -74,6 +87,12 @@ class AuditRecord:
     facts: dict[str, Any]
     subject: str = ""
     request_id: str | None = None
+
+
+def _encode(facts: dict[str, Any]) -> bytes:
+    """Deterministic JSON. The log hashes the bytes it stores and verifiers hash the same
+    bytes, never a re-encoding, so the C encoder serves (JCS is for receipts' signatures)."""
+    return json.dumps(facts, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _chain(prev: str, leaf: str) -> str:
@@ -130,12 +149,7 @@ class AuditLog:
     def _append(
         self, conn: Any, tenant: str, records: list[AuditRecord]
     ) -> dict[int, int | BaseException]:
-        head = conn.execute(
-            update(_HEADS)
-            .where(_HEADS.c.tenant_id == tenant)
-            .values(size=_HEADS.c.size)
-            .returning(_HEADS.c.size, _HEADS.c.chain_hash)
-        ).first()
+        head = conn.execute(_LOCK_HEAD, {"tenant": tenant}).first()
         if head is None:
             conn.execute(insert(_HEADS).values(tenant_id=tenant, size=0, chain_hash=GENESIS))
             size, chain = 0, GENESIS
@@ -163,7 +177,7 @@ class AuditLog:
                 continue
             if record.request_id:
                 seen.add(record.request_id)
-            body = canonical(
+            body = _encode(
                 {
                     "v": 1,
                     "tenant": tenant,
@@ -193,12 +207,8 @@ class AuditLog:
             outcomes[id(record)] = size
             size += 1
         if rows:
-            conn.execute(insert(_ENTRIES), rows)
-            conn.execute(
-                update(_HEADS)
-                .where(_HEADS.c.tenant_id == tenant)
-                .values(size=size, chain_hash=chain)
-            )
+            conn.execute(_INSERT_ENTRIES, rows)
+            conn.execute(_MOVE_HEAD, {"tenant": tenant, "new_size": size, "new_chain": chain})
         return outcomes
 
     # ------------------------------------------------------------------ reading

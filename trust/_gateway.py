@@ -26,7 +26,7 @@ from tessera.policies import (
     Resource,
 )
 from tessera.storage import utcnow
-from tessera.vault import InvalidValue, TokenRecord, Vault, check_subject
+from tessera.vault import InvalidValue, Sealed, Vault, mask
 from tessera.vault._categories import parse_category
 
 from ._audit import AuditLog, AuditRecord
@@ -130,7 +130,8 @@ class Gateway:
                 f"{action.value} needs the end user's auth context (assurance of the session)"
             )
         auth = request.auth or AuthContext()
-        records = self._targets(tenant, request)
+        sealed = self._targets(tenant, request)
+        records = [item.record for item in sealed]
         categories = sorted({r.category.value for r in records} | set(request.categories))
         subjects = sorted(
             {r.subject or "" for r in records} | ({request.subject} if request.subject else set())
@@ -240,39 +241,40 @@ class Gateway:
                 )
             policy_ids = tuple(sorted({pid for d in decisions for pid in d.policy_ids}))
         allowed_ids = policy_ids if subjects else ()
-        items = self._release(tenant, action, records, subjects)
+        items = self._release(tenant, action, sealed, subjects)
         return finish(AccessResult(PolicyOutcome.ALLOW, "allowed", allowed_ids, items))
 
-    def _targets(self, tenant: str, request: AccessRequest) -> list[TokenRecord]:
+    def _targets(self, tenant: str, request: AccessRequest) -> list[Sealed]:
+        """The stored rows the request is about, read once and not decrypted yet."""
         if request.tokens and (request.subject or request.categories):
             raise InvalidValue("ask by tokens, or by subject and categories, not both")
         if request.tokens:
             if len(request.tokens) > _MAX_ITEMS:
                 raise InvalidValue(f"at most {_MAX_ITEMS} tokens per access")
-            return self.vault.describe(tenant, list(request.tokens))
+            return self.vault.fetch(tenant, list(request.tokens))
         if not request.subject or not request.categories:
             raise InvalidValue("name the tokens, or the subject and the data categories")
-        subject = check_subject(request.subject)
         wanted = {parse_category(c) for c in request.categories}
-        return [r for r in self.vault.subject_tokens(tenant, subject) if r.category in wanted]
+        return self.vault.fetch_subject(tenant, request.subject, wanted)
 
     def _release(
-        self, tenant: str, action: Action, records: list[TokenRecord], subjects: list[str]
+        self, tenant: str, action: Action, sealed: list[Sealed], subjects: list[str]
     ) -> tuple[ReleasedItem, ...]:
-        tokens = [r.token for r in records]
         if action is Action.ERASE:
             for subject in subjects:
                 self.vault.erase_subject(tenant, subject)
             return ()
-        if not tokens:
+        if not sealed:
             return ()
-        if action is Action.READ_MASKED:
-            values = self.vault.reveal_masked_batch(tenant, tokens)
-        else:
-            values = [d.value for d in self.vault.detokenize_batch(tenant, tokens)]
+        opened = self.vault.unseal(tenant, sealed)
         return tuple(
-            ReleasedItem(r.token, r.category.value, r.subject, v)
-            for r, v in zip(records, values, strict=True)
+            ReleasedItem(
+                d.token,
+                d.category.value,
+                d.subject,
+                mask(d.category, d.value) if action is Action.READ_MASKED else d.value,
+            )
+            for d in opened
         )
 
 

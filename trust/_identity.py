@@ -201,8 +201,9 @@ class ServiceIdentity:
         match = _KEY.match(presented)
         if not match:
             raise failure
-        with self.db.session() as s:
-            key = s.get(ApiKey, match.group(1))
+        table = ApiKey.__table__
+        with self.db.read() as conn:  # one round trip, no ORM session: this is every request
+            key = conn.execute(select(table).where(table.c.id == match.group(1))).first()
         if key is None or key.revoked_at is not None:
             raise failure
         if not hmac.compare_digest(key.secret_sha256, _digest(presented)):

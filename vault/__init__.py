@@ -28,6 +28,7 @@ from ._rotation import KeyStatus, RotationReport, key_status, rotate_keys
 from ._vault import (
     Detokenized,
     Erasure,
+    Sealed,
     TokenizeRequest,
     TokenRecord,
     Vault,
@@ -52,6 +53,7 @@ __all__ = [
     "MissingKeyVersion",
     "Pkcs11KeyProvider",
     "RotationReport",
+    "Sealed",
     "SensitiveAuthenticationData",
     "TokenRecord",
     "TokenizeRequest",

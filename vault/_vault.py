@@ -13,7 +13,7 @@ from cachetools import TTLCache
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tessera.storage import Database, utcnow
@@ -28,6 +28,7 @@ from ._tokens import check_token_shape, new_opaque_token, new_pan_token
 __all__ = [
     "Detokenized",
     "Erasure",
+    "Sealed",
     "TokenRecord",
     "TokenizeRequest",
     "Vault",
@@ -86,6 +87,33 @@ class Erasure:
     erased_at: Any
     keys_destroyed: int
     items_destroyed: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    """A vaulted value as stored, not yet decrypted: what a decision is made on."""
+
+    record: TokenRecord
+    dek_id: str
+    ciphertext: bytes = field(repr=False)
+
+
+_ITEMS = VaultItem.__table__
+# Built once: statement construction is a large share of a single read's cost.
+_FETCH = select(
+    _ITEMS.c.token, _ITEMS.c.subject_id, _ITEMS.c.category, _ITEMS.c.dek_id, _ITEMS.c.ciphertext
+).where(
+    _ITEMS.c.tenant_id == bindparam("tenant"),
+    _ITEMS.c.token.in_(bindparam("tokens", expanding=True)),
+)
+
+
+def _sealed(row: Any) -> Sealed:
+    return Sealed(
+        TokenRecord(row.token, DataCategory(row.category), row.subject_id or None),
+        row.dek_id,
+        bytes(row.ciphertext),
+    )
 
 
 @dataclass(slots=True)
@@ -456,43 +484,68 @@ class Vault:
 
     def detokenize_batch(self, tenant: str, tokens: Sequence[str]) -> list[Detokenized]:
         """All or nothing: an unknown, erased or another tenant's token fails the batch."""
+        return self.unseal(tenant, self.fetch(tenant, tokens))
+
+    def fetch(self, tenant: str, tokens: Sequence[str]) -> list[Sealed]:
+        """The stored rows of `tokens`, still encrypted: decide on them, then `unseal`."""
         check_tenant(tenant)
         if len(tokens) > self.limits.max_batch_items:
             raise ValueTooLarge(f"a batch holds at most {self.limits.max_batch_items} tokens")
         wanted = [check_token_shape(tok, index=i) for i, tok in enumerate(tokens)]
-        t = VaultItem.__table__
         rows: dict[str, Any] = {}
         with self.data.read() as conn:
             for chunk in _chunks(list(set(wanted))):
-                for row in conn.execute(
-                    select(
-                        t.c.token, t.c.subject_id, t.c.category, t.c.dek_id, t.c.ciphertext
-                    ).where(t.c.tenant_id == tenant, t.c.token.in_(chunk))
-                ):
+                for row in conn.execute(_FETCH, {"tenant": tenant, "tokens": chunk}):
                     rows[row.token] = row
-        for i, tok in enumerate(wanted):
-            if tok not in rows:
-                raise InvalidToken(index=i if len(wanted) > 1 else None)
-        deks = self._keys_by_id(tenant, {r.dek_id for r in rows.values()})
         out = []
         for i, tok in enumerate(wanted):
-            row = rows[tok]
-            dek = deks.get(row.dek_id)
-            if dek is None:
+            row = rows.get(tok)
+            if row is None:
                 raise InvalidToken(index=i if len(wanted) > 1 else None)
-            blob = bytes(row.ciphertext)
+            out.append(_sealed(row))
+        return out
+
+    def fetch_subject(
+        self, tenant: str, subject: str, categories: Iterable[DataCategory]
+    ) -> list[Sealed]:
+        """A subject's stored rows in these categories, still encrypted."""
+        check_tenant(tenant)
+        subject = check_subject(subject)
+        t = VaultItem.__table__
+        with self.data.read() as conn:
+            rows = conn.execute(
+                select(t.c.token, t.c.subject_id, t.c.category, t.c.dek_id, t.c.ciphertext)
+                .where(
+                    t.c.tenant_id == tenant,
+                    t.c.subject_id == subject,
+                    t.c.category.in_([c.value for c in categories]),
+                )
+                .order_by(t.c.created_at, t.c.token)
+            ).all()
+        return [_sealed(row) for row in rows]
+
+    def unseal(self, tenant: str, items: Sequence[Sealed]) -> list[Detokenized]:
+        """Decrypt what `fetch` returned; an erased key makes the item an invalid token."""
+        deks = self._keys_by_id(tenant, {s.dek_id for s in items})
+        out = []
+        for i, item in enumerate(items):
+            index = i if len(items) > 1 else None
+            dek = deks.get(item.dek_id)
+            if dek is None:
+                raise InvalidToken(index=index)
+            record = item.record
             try:
                 plain = dek.aead.decrypt(
-                    blob[:_NONCE],
-                    blob[_NONCE:],
-                    _item_aad(tenant, row.subject_id, row.category, dek.id, tok),
+                    item.ciphertext[:_NONCE],
+                    item.ciphertext[_NONCE:],
+                    _item_aad(
+                        tenant, record.subject or "", record.category.value, dek.id, record.token
+                    ),
                 )
             except InvalidTag:
-                raise InvalidToken(index=i if len(wanted) > 1 else None) from None
+                raise InvalidToken(index=index) from None
             out.append(
-                Detokenized(
-                    tok, DataCategory(row.category), row.subject_id or None, plain.decode("utf-8")
-                )
+                Detokenized(record.token, record.category, record.subject, plain.decode("utf-8"))
             )
         return out
 
@@ -631,27 +684,7 @@ class Vault:
 
     def describe(self, tenant: str, tokens: Sequence[str]) -> list[TokenRecord]:
         """Category and subject of each token, without decrypting anything (for decisions)."""
-        check_tenant(tenant)
-        if len(tokens) > self.limits.max_batch_items:
-            raise ValueTooLarge(f"a batch holds at most {self.limits.max_batch_items} tokens")
-        wanted = [check_token_shape(tok, index=i) for i, tok in enumerate(tokens)]
-        t = VaultItem.__table__
-        found: dict[str, Any] = {}
-        with self.data.read() as conn:
-            for chunk in _chunks(list(set(wanted))):
-                for row in conn.execute(
-                    select(t.c.token, t.c.subject_id, t.c.category).where(
-                        t.c.tenant_id == tenant, t.c.token.in_(chunk)
-                    )
-                ):
-                    found[row.token] = row
-        out = []
-        for i, tok in enumerate(wanted):
-            row = found.get(tok)
-            if row is None:
-                raise InvalidToken(index=i if len(wanted) > 1 else None)
-            out.append(TokenRecord(tok, DataCategory(row.category), row.subject_id or None))
-        return out
+        return [item.record for item in self.fetch(tenant, tokens)]
 
     def subject_tokens(self, tenant: str, subject: str) -> list[TokenRecord]:
         """Every token held for a subject (for access and export requests)."""
