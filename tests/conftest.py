@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection, text
 
 from tessera.storage import Database, Store, migrate
 from tessera.vault import LocalKeyring, Vault
@@ -128,3 +130,26 @@ def other_tenant() -> str:
 @pytest.fixture
 def vault(shared_stores: Stores, shared_keyring: LocalKeyring) -> Vault:
     return Vault(data=shared_stores.data, keys=shared_stores.keys, key_provider=shared_keyring)
+
+
+@contextmanager
+def bypass_append_only(stores: Stores, table: str) -> Iterator[Connection]:
+    """A connection that gets past an append-only table's triggers, as an attacker with direct
+    database access would: to test that tampering is detected, not prevented."""
+    with stores.data.engine.connect() as conn:
+        if stores.data.is_postgresql:
+            conn.execute(text("SET session_replication_role = replica"))
+            yield conn
+            conn.execute(text("SET session_replication_role = DEFAULT"))
+        else:
+            conn.execute(text(f"DROP TRIGGER {table}_no_update"))
+            conn.execute(text(f"DROP TRIGGER {table}_no_delete"))
+            yield conn
+            for verb in ("UPDATE", "DELETE"):
+                conn.execute(
+                    text(
+                        f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+                        "BEGIN SELECT RAISE(ABORT, 'append-only'); END"
+                    )
+                )
+        conn.commit()

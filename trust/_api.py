@@ -47,22 +47,6 @@ class TokensOut(BaseModel):
     tokens: list[TokenOut]
 
 
-class TokenListIn(Strict):
-    tokens: list[StrictStr]
-
-
-class DetokenizedOut(BaseModel):
-    token: str
-    category: str
-    subject: str | None
-    value: str
-
-
-class MaskedOut(BaseModel):
-    token: str
-    masked: str
-
-
 class SearchIn(Strict):
     value: StrictStr
     category: StrictStr

@@ -139,6 +139,23 @@ def access(
     )
 
 
+def _token_read(
+    action: str, body: TokenAccessIn, who: Caller, services: Services, request_id: str | None
+) -> AccessResult:
+    return _access(
+        services,
+        who,
+        AccessRequest(
+            action=action,
+            purpose=body.purpose,
+            channel=body.channel,
+            tokens=tuple(body.tokens),
+            auth=_auth(body.auth_context),
+            request_id=request_id,
+        ),
+    )
+
+
 @router.post("/v1/tokens/detokenize", response_model=list[DetokenizedOut], tags=["vault"])
 def detokenize(
     body: TokenAccessIn,
@@ -149,18 +166,7 @@ def detokenize(
 ) -> Any:
     """Clear values, through the gateway: the purpose, the policies and the session decide."""
     who.require(Scope.DETOKENIZE)
-    result = _access(
-        services,
-        who,
-        AccessRequest(
-            action="detokenize",
-            purpose=body.purpose,
-            channel=body.channel,
-            tokens=tuple(body.tokens),
-            auth=_auth(body.auth_context),
-            request_id=x_request_id,
-        ),
-    )
+    result = _token_read("detokenize", body, who, services, x_request_id)
     if not result.allowed:
         return _refusal(result, request)
     return [
@@ -179,18 +185,7 @@ def reveal_masked(
 ) -> Any:
     """Display forms only (`•••• 4242`, `j•••@example.fr`), through the gateway."""
     who.require(Scope.REVEAL_MASKED)
-    result = _access(
-        services,
-        who,
-        AccessRequest(
-            action="read_masked",
-            purpose=body.purpose,
-            channel=body.channel,
-            tokens=tuple(body.tokens),
-            auth=_auth(body.auth_context),
-            request_id=x_request_id,
-        ),
-    )
+    result = _token_read("read_masked", body, who, services, x_request_id)
     if not result.allowed:
         return _refusal(result, request)
     return [MaskedOut(token=i.token, masked=i.value) for i in result.items]

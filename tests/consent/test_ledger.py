@@ -2,11 +2,9 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from tessera.consent import (
@@ -23,7 +21,7 @@ from tessera.consent import (
     parse_purpose,
 )
 from tessera.vault import Vault
-from tests.conftest import Stores
+from tests.conftest import Stores, bypass_append_only
 
 S = "cust-1"
 
@@ -39,26 +37,8 @@ def give(
     return ledger.record(tenant, ConsentRequest(subject, purpose, "given", channel, **kw))
 
 
-@contextmanager
-def tamper(stores: Stores) -> Iterator[Connection]:
-    """A connection that bypasses the append-only triggers, as an attacker with DB access would."""
-    with stores.data.engine.connect() as conn:
-        if stores.data.is_postgresql:
-            conn.execute(text("SET session_replication_role = replica"))
-            yield conn
-            conn.execute(text("SET session_replication_role = DEFAULT"))
-        else:
-            conn.execute(text("DROP TRIGGER consent_events_no_update"))
-            conn.execute(text("DROP TRIGGER consent_events_no_delete"))
-            yield conn
-            for verb in ("UPDATE", "DELETE"):
-                conn.execute(
-                    text(
-                        f"CREATE TRIGGER consent_events_no_{verb.lower()} BEFORE {verb} ON "
-                        "consent_events BEGIN SELECT RAISE(ABORT, 'append-only'); END"
-                    )
-                )
-        conn.commit()
+def tamper(stores: Stores):
+    return bypass_append_only(stores, "consent_events")
 
 
 def test_given_by_ivr_and_withdrawn_in_chat_is_withdrawn_everywhere(ledger, tenant) -> None:

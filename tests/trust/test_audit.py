@@ -2,11 +2,9 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from tessera.trust._audit import (
@@ -18,7 +16,7 @@ from tessera.trust._audit import (
     verify_inclusion_proof,
 )
 from tessera.vault import Vault
-from tests.conftest import Stores
+from tests.conftest import Stores, bypass_append_only
 
 
 @pytest.fixture
@@ -131,25 +129,8 @@ def test_another_tenants_key_does_not_verify(
         verify_export(export, audit.public_jwk(other_tenant))
 
 
-@contextmanager
-def tamper(stores: Stores) -> Iterator[Connection]:
-    with stores.data.engine.connect() as conn:
-        if stores.data.is_postgresql:
-            conn.execute(text("SET session_replication_role = replica"))
-            yield conn
-            conn.execute(text("SET session_replication_role = DEFAULT"))
-        else:
-            conn.execute(text("DROP TRIGGER audit_entries_no_update"))
-            conn.execute(text("DROP TRIGGER audit_entries_no_delete"))
-            yield conn
-            for verb in ("UPDATE", "DELETE"):
-                conn.execute(
-                    text(
-                        f"CREATE TRIGGER audit_entries_no_{verb.lower()} BEFORE {verb} ON "
-                        "audit_entries BEGIN SELECT RAISE(ABORT, 'append-only'); END"
-                    )
-                )
-        conn.commit()
+def tamper(stores: Stores):
+    return bypass_append_only(stores, "audit_entries")
 
 
 @pytest.mark.parametrize(

@@ -36,18 +36,27 @@ def test_readiness_is_503_when_a_store_is_down(services: Services) -> None:
     assert "pw" not in body["detail"].replace("postgresql", "")
 
 
-def test_rate_limit_per_caller_answers_429_with_retry_after(services: Services, tenant: str,
-                                                            other_tenant: str) -> None:
+def test_rate_limit_per_caller_answers_429_with_retry_after(
+    services: Services, tenant: str, other_tenant: str
+) -> None:
     from tessera.trust import Scope
 
-    limited = dataclasses.replace(services, settings=services.settings.model_copy(
-        update={"rate_limit_per_second": 0.5, "rate_limit_burst": 2}))
+    limited = dataclasses.replace(
+        services,
+        settings=services.settings.model_copy(
+            update={"rate_limit_per_second": 0.5, "rate_limit_burst": 2}
+        ),
+    )
     client = TestClient(create_app(limited))
     keys = []
     for t in (tenant, other_tenant):
         services.identity.create_tenant(t)
-        keys.append({"Authorization": "Bearer " + services.identity.issue_key(
-            t, scopes=[Scope.SEARCH]).secret})
+        keys.append(
+            {
+                "Authorization": "Bearer "
+                + services.identity.issue_key(t, scopes=[Scope.SEARCH]).secret
+            }
+        )
     for _ in range(2):
         assert client.get("/v1/subjects/s1/tokens", headers=keys[0]).status_code == 200
     limited_reply = client.get("/v1/subjects/s1/tokens", headers=keys[0])
