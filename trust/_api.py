@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, status
@@ -21,6 +25,8 @@ from ._ratelimit import RateLimiter
 from ._services import Services
 
 __all__ = ["create_app"]
+
+_log = logging.getLogger("tessera.audit")
 
 
 class TokenizeIn(Strict):
@@ -108,8 +114,44 @@ class _BodyLimit:
         await response(scope, receive, send)
 
 
+class _Checkpointer:
+    """Signs audit checkpoints periodically, in a background thread of the server."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.interval = services.settings.checkpoint_interval_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.interval > 0:
+            self._thread = threading.Thread(target=self._run, name="audit-checkpoints", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.services.audit.checkpoint_all()
+            except Exception as exc:  # a tampered or unreachable log: say so, keep going
+                _log.error("periodic audit checkpoint failed: %s", type(exc).__name__)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
 def create_app(services: Services) -> FastAPI:
+    checkpointer = _Checkpointer(services)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        checkpointer.start()
+        yield
+        checkpointer.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Tessera",
         version=__version__,
         summary="Privacy, consent and payment-trust layer for contact centres.",

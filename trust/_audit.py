@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tessera import TesseraError
@@ -305,6 +305,24 @@ class AuditLog:
         except IntegrityError:  # another process signed this size meanwhile
             return self.latest_checkpoint(tenant) or {}
         return {"size": tree.size, "root": statement["root"], "signed": signed}
+
+    def checkpoint_all(self) -> list[dict[str, Any]]:
+        """Sign a checkpoint for every tenant whose log grew since its last one."""
+        latest = (
+            select(_CHECKPOINTS.c.tenant_id, func.max(_CHECKPOINTS.c.size).label("size"))
+            .group_by(_CHECKPOINTS.c.tenant_id)
+            .subquery()
+        )
+        with self.db.read() as conn:
+            tenants = [
+                row.tenant_id
+                for row in conn.execute(
+                    select(_HEADS.c.tenant_id)
+                    .select_from(_HEADS.outerjoin(latest, latest.c.tenant_id == _HEADS.c.tenant_id))
+                    .where(or_(latest.c.size.is_(None), latest.c.size < _HEADS.c.size))
+                )
+            ]
+        return [self.checkpoint(tenant) for tenant in tenants]
 
     def checkpoints(self, tenant: str) -> list[dict[str, Any]]:
         with self.db.read() as conn:

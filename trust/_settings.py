@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     pkcs11_token_label: str = "tessera"  # noqa: S105 - a label, not a secret
     pkcs11_pin: SecretStr | None = None
 
+    # Signed audit checkpoints are made this often (seconds) for every tenant whose log grew;
+    # 0 turns the periodic checkpoints off (they are still made on demand and at export).
+    checkpoint_interval_seconds: float = 300.0
     # Cedar policy folder (default: the shipped contact-centre set).
     policy_dir: Path | None = None
     # Per API key, per process: a token bucket of `rate_limit_per_second`, `rate_limit_burst` deep.
