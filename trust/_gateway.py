@@ -186,7 +186,7 @@ class Gateway:
             )
 
         principal = principal_of(caller)
-        resources: list[Resource] = []
+        policy_ids: set[str] = set()
         contexts: dict[str, AccessContext] = {}
         for subject in subjects:
             decision = self.consents.may_we(tenant, subject, purpose.id)
@@ -218,7 +218,6 @@ class Gateway:
             decisions = self.policies.decide(
                 principal, action, [Resource(tenant, subject, c) for c in mine], contexts[subject]
             )
-            resources.extend(Resource(tenant, subject, c) for c in mine)
             denied = [d for d in decisions if d.outcome is PolicyOutcome.DENY]
             if denied:
                 ids = tuple(sorted({pid for d in denied for pid in d.policy_ids}))
@@ -239,10 +238,11 @@ class Gateway:
                         required_assurance=level,
                     )
                 )
-            policy_ids = tuple(sorted({pid for d in decisions for pid in d.policy_ids}))
-        allowed_ids = policy_ids if subjects else ()
+            policy_ids.update(pid for d in decisions for pid in d.policy_ids)
         items = self._release(tenant, action, sealed, subjects)
-        return finish(AccessResult(PolicyOutcome.ALLOW, "allowed", allowed_ids, items))
+        return finish(
+            AccessResult(PolicyOutcome.ALLOW, "allowed", tuple(sorted(policy_ids)), items)
+        )
 
     def _targets(self, tenant: str, request: AccessRequest) -> list[Sealed]:
         """The stored rows the request is about, read once and not decrypted yet."""
