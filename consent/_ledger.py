@@ -39,9 +39,13 @@ __all__ = ["EVIDENCE_FIELDS", "ConsentLedger", "ConsentObserver", "ConsentReques
 
 
 class ConsentObserver(Protocol):
-    """Told of every recorded event (the audit trail in `trust`); replays may repeat events."""
+    """Told of every newly recorded event inside the transaction that records it (the audit
+    trail in `trust`), so that both are written, or neither."""
 
-    def consent_recorded(self, tenant: str, events: list[ConsentEvent]) -> None: ...
+    def consent_recorded(
+        self, conn: Connection, tenant: str, events: list[ConsentEvent]
+    ) -> None: ...
+
 
 # What proves how a choice was collected; references only, never the content itself.
 EVIDENCE_FIELDS = frozenset(
@@ -266,10 +270,7 @@ class ConsentLedger:
 
     def record_many(self, tenant: str, requests: Sequence[ConsentRequest]) -> list[ConsentEvent]:
         """Validate all first (nothing is written if one is invalid), then append them in order."""
-        events = self._commits.submit([self._prepare(tenant, r) for r in requests])
-        if self.observer is not None and events:
-            self.observer.consent_recorded(tenant, events)
-        return events
+        return self._commits.submit([self._prepare(tenant, r) for r in requests])
 
     def _write_group(self, group: list[ConsentEvent]) -> list[ConsentEvent | BaseException]:
         """One transaction for the group, retried if another process took a head first."""
@@ -359,6 +360,8 @@ class ConsentLedger:
                 update(_HEADS).where(_HEADS.c.tenant_id == tenant).values(seq=seq, hash=head)
             )
             self._project(conn, tenant, written)
+            if self.observer is not None:
+                self.observer.consent_recorded(conn, tenant, written)
         return outcomes
 
     def _project(self, conn: Connection, tenant: str, events: list[ConsentEvent]) -> None:

@@ -121,16 +121,13 @@ class AuditLog:
                 f"({type(exc).__name__}): nothing was released"
             ) from exc
 
-    def record_new(self, records: Sequence[AuditRecord]) -> None:
-        """Append what is not there yet: a record whose request id is known is skipped."""
-        try:
-            self.record(records)
-        except ReplayedRequest:
-            for record in records:
-                try:
-                    self.record([record])
-                except ReplayedRequest:
-                    continue
+    def append_in(self, conn: Any, tenant: str, records: list[AuditRecord]) -> list[int]:
+        """Append inside the caller's transaction (consent events: both written, or neither)."""
+        outcomes = self._append(conn, tenant, records)
+        for outcome in outcomes.values():
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return [int(outcomes[id(r)]) for r in records]  # type: ignore[arg-type]
 
     def _write_group(self, group: list[AuditRecord]) -> list[int | BaseException]:
         for attempt in range(8):

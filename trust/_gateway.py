@@ -11,7 +11,7 @@ import datetime as dt
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tessera import TesseraError
 from tessera.consent import Catalogue, Channel, ConsentEvent, ConsentLedger
@@ -284,8 +284,10 @@ class AuditConsentObserver:
     def __init__(self, audit: AuditLog) -> None:
         self.audit = audit
 
-    def consent_recorded(self, tenant: str, events: list[ConsentEvent]) -> None:
-        self.audit.record_new(
+    def consent_recorded(self, conn: Any, tenant: str, events: list[ConsentEvent]) -> None:
+        self.audit.append_in(
+            conn,
+            tenant,
             [
                 AuditRecord(
                     tenant,
@@ -303,7 +305,7 @@ class AuditConsentObserver:
                     request_id=f"consent:{e.hash}",
                 )
                 for e in events
-            ]
+            ],
         )
 
 

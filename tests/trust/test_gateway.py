@@ -3,6 +3,8 @@ and assurance allow, and every call is in the audit log."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tessera.consent import ConsentRequest, UnknownPurpose, load_catalogue_file
@@ -191,3 +193,21 @@ def test_the_subject_sees_accesses_in_their_dsr_export(world, tenant: str) -> No
     assert [(a["action"], a["outcome"]) for a in export["access_history"]] == [
         ("read_masked", "allow")
     ]
+
+
+def test_consent_events_reach_the_audit_log_in_the_same_transaction(world, tenant: str) -> None:
+    services, _, _ = world
+    before = services.audit.size(tenant)
+    event = services.consents.record(tenant, ConsentRequest(S, "analytics", "given", "app"))
+    replay = services.consents.record(
+        tenant, ConsentRequest(S, "analytics", "given", "app", idempotency_key="k-1")
+    )
+    services.consents.record(
+        tenant, ConsentRequest(S, "analytics", "given", "app", idempotency_key="k-1")
+    )  # a replay
+    entries = [e for e in services.audit.export(tenant)["entries"][before:]]
+    hashes = [json.loads(e["body"])["event"]["hash"] for e in entries]
+    assert hashes == [event.hash, replay.hash]  # each new event once, replays not again
+    with pytest.raises(UnknownPurpose):  # a refused event leaves no audit entry either
+        services.consents.record(tenant, ConsentRequest(S, "nope", "given", "app"))
+    assert services.audit.size(tenant) == before + 2

@@ -66,14 +66,15 @@ def test_rate_limit_per_caller_answers_429_with_retry_after(
     assert client.get("/v1/subjects/s1/tokens", headers=keys[1]).status_code == 200  # per caller
 
 
-def test_checkpoints_are_signed_periodically_by_the_server(services: Services,
-                                                           tenant: str) -> None:
+def test_checkpoints_are_signed_periodically_by_the_server(services: Services, tenant: str) -> None:
     import time
 
     from tessera.trust._audit import AuditRecord
 
-    fast = dataclasses.replace(services, settings=services.settings.model_copy(
-        update={"checkpoint_interval_seconds": 0.05}))
+    fast = dataclasses.replace(
+        services,
+        settings=services.settings.model_copy(update={"checkpoint_interval_seconds": 0.05}),
+    )
     services.audit.record([AuditRecord(tenant, "access", {"n": 1})])
     with TestClient(create_app(fast)):  # the lifespan runs the checkpointer
         deadline = time.monotonic() + 10
