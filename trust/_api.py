@@ -24,7 +24,7 @@ from ._problems import PROBLEM_JSON, install_problem_handlers, problem_for, prob
 from ._ratelimit import RateLimiter
 from ._services import Services
 
-__all__ = ["create_app"]
+__all__ = ["app_from_environment", "create_app"]
 
 _log = logging.getLogger("tessera.audit")
 
@@ -224,3 +224,8 @@ def create_app(services: Services) -> FastAPI:
         )
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one server worker, its services built from `TESSERA_*` settings."""
+    return create_app(Services.from_settings())

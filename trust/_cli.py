@@ -95,25 +95,33 @@ def version() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8700).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Processes; the API is stateless.")] = 1,
 ) -> None:
-    """Run the HTTP API with uvicorn."""
+    """Run the HTTP API with uvicorn (several worker processes with --workers)."""
     import uvicorn
 
     from ._api import create_app
 
-    services = _services()
+    services = _services()  # also migrates, and checks the key provider opens
     settings = services.settings
     err.print(
         f"Tessera {__version__}: data {services.data.describe()}, "
-        f"keys via {services.key_provider.name}"
+        f"keys via {services.key_provider.name}, {workers} worker(s)"
     )
-    uvicorn.run(
-        create_app(services),
+    common = dict(
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",
         server_header=False,
     )
+    if workers == 1:
+        uvicorn.run(create_app(services), **common)  # type: ignore[arg-type]
+    else:
+        services.close()
+        # Each worker builds its services from the same environment.
+        uvicorn.run(
+            "tessera.trust._api:app_from_environment", factory=True, workers=workers, **common
+        )  # type: ignore[arg-type]
 
 
 @app.command()

@@ -24,8 +24,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def server(store_factory: StoreFactory, tmp_path: Path) -> Iterator[tuple[str, str]]:
+@pytest.fixture(params=[1, 2], ids=["1-worker", "2-workers"])
+def server(
+    store_factory: StoreFactory, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[str, str]]:
     stores = store_factory.make(migrated=False)
     env = cli_env(stores.env, tmp_path, tmp_path / "keyring.json", PASSPHRASE)
     run(["keys", "init"], env)
@@ -49,7 +51,7 @@ def server(store_factory: StoreFactory, tmp_path: Path) -> Iterator[tuple[str, s
     ).stdout.strip()
     port = _free_port()
     proc = subprocess.Popen(
-        [TESSERA, "serve", "--port", str(port)],
+        [TESSERA, "serve", "--port", str(port), "--workers", str(request.param)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
