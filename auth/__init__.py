@@ -1,8 +1,35 @@
-"""Invisible strong authentication: risk engine and step-up factors.
+"""Invisible strong authentication: risk scoring over device, network and habit signals.
 
-Not built yet (issue 7); the package exists so the layering is fixed from the start.
+This session lands the scoring core of issue 7 as pure functions (`assess`, `Profile`,
+`Population`, `Signals`); step-up factors, HTTP and the simulator come next.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ._risk import (
+    DEFAULT_THRESHOLDS,
+    FEATURES,
+    Population,
+    Profile,
+    RiskAction,
+    RiskAssessment,
+    RiskDecision,
+    Signals,
+    Thresholds,
+    assess,
+    explain,
+)
+
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "FEATURES",
+    "Population",
+    "Profile",
+    "RiskAction",
+    "RiskAssessment",
+    "RiskDecision",
+    "Signals",
+    "Thresholds",
+    "assess",
+    "explain",
+]

@@ -1,0 +1,157 @@
+"""The risk engine as pure functions: usual sessions pass silently, unusual ones are explained,
+missing signals are never safe, and hard signals weigh whatever the habits."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from tessera.auth import Population, Profile, RiskAction, RiskDecision, Signals, assess
+
+HOME = Signals(
+    device="dev-A",
+    ua_family="Chrome",
+    os_family="Android",
+    network="90.12.0.0/16",
+    asn=3215,
+    country="FR",
+    hour=19,
+    channel="app",
+)
+
+
+def with_(signals: Signals, **changes: object) -> Signals:
+    return dataclasses.replace(signals, **changes)
+
+
+def population() -> Population:
+    pop = Population()
+    for i in range(400):
+        pop = pop.learn(
+            Signals(
+                device=f"dev-{i}",
+                ua_family=["Chrome", "Safari", "Firefox"][i % 3],
+                os_family=["Android", "iOS", "Windows"][i % 3],
+                network=f"10.{i % 50}.0.0/16",
+                asn=[3215, 12322, 5410, 16276][i % 4],
+                country=["FR", "FR", "FR", "BE", "DE"][i % 5],
+                hour=8 + i % 14,
+                channel=["web", "app", "chat"][i % 3],
+            )
+        )
+    return pop
+
+
+POP = population()
+
+
+def customer(sessions: int = 30) -> Profile:
+    profile = Profile()
+    for _ in range(sessions):
+        profile = profile.learn(HOME)
+    return profile
+
+
+def test_a_usual_session_passes_silently() -> None:
+    result = assess(HOME, customer(), POP)
+    assert result.decision is RiskDecision.ALLOW
+    assert result.explanation == "usual device, network and habits"
+    assert result.score == 0  # familiarity brings the habit part down to zero, not below
+
+
+def test_a_new_device_abroad_is_stepped_up_not_refused_and_explained() -> None:
+    abroad = with_(HOME, device="dev-Z", network="81.2.0.0/16", asn=2856, country="GB")
+    result = assess(abroad, customer(), POP)
+    assert result.decision is RiskDecision.STEP_UP
+    assert "new device" in result.explanation and "new country" in result.explanation
+
+
+def test_credential_stuffing_from_a_hosting_network_is_denied() -> None:
+    attack = Signals(
+        device="dev-bot",
+        ua_family="python-requests",
+        os_family="Linux",
+        network="45.9.0.0/16",
+        asn=14061,
+        country="NL",
+        hour=3,
+        channel="web",
+        hosting_network=True,
+        recent_failures=4,
+    )
+    result = assess(attack, customer(), POP)
+    assert result.decision is RiskDecision.DENY
+    assert result.explanation.startswith("a hosting or data-centre network")
+
+
+def test_missing_signals_are_never_safer_than_familiar_ones() -> None:
+    blank = assess(Signals(), customer(), POP)
+    assert blank.score > assess(HOME, customer(), POP).score
+    assert blank.decision is not RiskDecision.ALLOW
+    assert blank.missing == {
+        "device",
+        "ua_family",
+        "os_family",
+        "network",
+        "asn",
+        "country",
+        "hour_band",
+        "channel",
+    }
+    assert "unknown device" in blank.explanation
+
+
+@pytest.mark.parametrize("hour", [-1, 24, 99])
+def test_garbage_hours_are_missing_not_a_crash(hour: int) -> None:
+    assert "hour_band" in assess(with_(HOME, hour=hour), customer(), POP).missing
+
+
+def test_a_value_no_one_used_costs_more_than_one_new_to_this_customer() -> None:
+    profile = customer()
+    known_elsewhere = assess(with_(HOME, ua_family="Safari"), profile, POP)
+    never_seen = assess(with_(HOME, ua_family="python-requests"), profile, POP)
+    assert known_elsewhere.contributions["ua_family"] < never_seen.contributions["ua_family"]
+
+
+def test_one_familiar_signal_cannot_cancel_another_ones_novelty() -> None:
+    result = assess(with_(HOME, device="dev-Q"), customer(), POP)
+    assert min(result.contributions.values()) >= -1.0
+
+
+def test_the_same_signals_may_pass_a_login_but_not_a_payment() -> None:
+    new_phone_new_wifi = with_(HOME, device="dev-B", network="176.1.0.0/16")
+    profile = customer()
+    assert (
+        assess(new_phone_new_wifi, profile, POP, action=RiskAction.LOGIN).decision
+        is RiskDecision.ALLOW
+    )
+    assert (
+        assess(new_phone_new_wifi, profile, POP, action=RiskAction.PAY).decision
+        is RiskDecision.STEP_UP
+    )
+
+
+def test_impossible_travel_is_stepped_up_whatever_the_habits() -> None:
+    result = assess(with_(HOME, travel_kmh=4000), customer(), POP)
+    assert result.decision is RiskDecision.STEP_UP
+    assert "impossible travel" in result.explanation
+
+
+def test_a_call_from_the_registered_number_lowers_the_risk() -> None:
+    profile = customer()
+    voice = with_(HOME, channel="voice_ivr")
+    assert (
+        assess(with_(voice, caller_id_matches=True), profile, POP).score
+        < assess(voice, profile, POP).score
+        < assess(with_(voice, caller_id_matches=False), profile, POP).score
+    )
+
+
+def test_a_profile_learns_only_what_it_is_taught() -> None:
+    profile = customer(3)
+    stranger = with_(HOME, device="dev-new")
+    before = assess(stranger, profile, POP).contributions["device"]
+    after = assess(stranger, profile.learn(stranger).learn(stranger), POP).contributions["device"]
+    assert after < before
+    assert profile.sessions == 3  # learning returns a new profile; the old one is unchanged
