@@ -49,7 +49,13 @@ from ._model import (
     LegalBasis,
     Purpose,
 )
-from ._receipts import RECEIPT_TYPE, Receipts, verify_receipt
+from ._receipts import (
+    RECEIPT_TYPE,
+    Receipts,
+    signing_jwk,
+    tenant_signing_key,
+    verify_receipt,
+)
 
 __all__ = [
     "EVIDENCE_FIELDS",
@@ -95,6 +101,8 @@ __all__ = [
     "load_catalogue_file",
     "parse_catalogue",
     "parse_purpose",
+    "signing_jwk",
+    "tenant_signing_key",
     "verify_chain",
     "verify_receipt",
 ]

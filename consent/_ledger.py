@@ -16,9 +16,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
 
-from tessera.storage import Database, GroupCommit, utcnow
+from tessera.storage import Database, GroupCommit, utcnow, write_by_tenant
 from tessera.vault import InvalidValue, check_subject, check_tenant
 
 from ._catalogue import Catalogue
@@ -273,20 +272,9 @@ class ConsentLedger:
         return self._commits.submit([self._prepare(tenant, r) for r in requests])
 
     def _write_group(self, group: list[ConsentEvent]) -> list[ConsentEvent | BaseException]:
-        """One transaction for the group, retried if another process took a head first."""
-        for attempt in range(_RETRIES):
-            try:
-                outcomes: dict[int, ConsentEvent | BaseException] = {}
-                with self.db.begin() as conn:
-                    for tenant in sorted({e.tenant for e in group}):
-                        outcomes.update(
-                            self._append(conn, tenant, [e for e in group if e.tenant == tenant])
-                        )
-                return [outcomes[id(e)] for e in group]
-            except (IntegrityError, OperationalError):
-                if attempt == _RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
+        return write_by_tenant(
+            self.db, group, self._append, tenant_of=lambda e: e.tenant, retries=_RETRIES
+        )
 
     def _lock_head(self, conn: Connection, tenant: str) -> tuple[int, str]:
         # A no-op UPDATE locks the head row (PostgreSQL) or takes the write lock (SQLite) and

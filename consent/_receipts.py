@@ -21,11 +21,23 @@ from ._catalogue import Catalogue
 from ._errors import InvalidReceipt
 from ._model import ConsentEvent, EventKind
 
-__all__ = ["RECEIPT_TYPE", "Receipts", "verify_receipt"]
+__all__ = ["RECEIPT_TYPE", "Receipts", "signing_jwk", "tenant_signing_key", "verify_receipt"]
 
 RECEIPT_TYPE = "consent-receipt+jws"
 _ALG = "Ed25519"
 _CONSENT_TYPE = {EventKind.GIVEN: "EXPLICIT"}
+
+
+def tenant_signing_key(vault: Vault, tenant: str, name: str) -> OKPKey:
+    """An Ed25519 key whose seed is the tenant secret `name`, kept wrapped in the key store."""
+    return OKPKey.import_key(
+        Ed25519PrivateKey.from_private_bytes(vault.tenant_secret(tenant, name))
+    )
+
+
+def signing_jwk(key: OKPKey) -> dict[str, Any]:
+    """The public half as a JWK, its RFC 7638 thumbprint as `kid`."""
+    return {**key.as_dict(private=False), "kid": key.thumbprint(), "alg": _ALG, "use": "sig"}
 
 
 class Receipts:
@@ -34,13 +46,11 @@ class Receipts:
         self.catalogue = catalogue
 
     def _key(self, tenant: str) -> OKPKey:
-        seed = self.vault.tenant_secret(tenant, "receipts")
-        return OKPKey.import_key(Ed25519PrivateKey.from_private_bytes(seed))
+        return tenant_signing_key(self.vault, tenant, "receipts")
 
     def public_jwk(self, tenant: str) -> dict[str, Any]:
         """The tenant's verification key (JWK, with its RFC 7638 thumbprint as `kid`)."""
-        key = self._key(tenant)
-        return {**key.as_dict(private=False), "kid": key.thumbprint(), "alg": _ALG, "use": "sig"}
+        return signing_jwk(self._key(tenant))
 
     def payload(self, tenant: str, event: ConsentEvent) -> dict[str, Any]:
         purpose = self.catalogue.get(tenant, event.purpose)

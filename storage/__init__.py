@@ -9,7 +9,7 @@ is what makes crypto-shredding hold for backups too.
 from __future__ import annotations
 
 from ._database import Database, StorageError, utcnow
-from ._group_commit import GroupCommit
+from ._group_commit import GroupCommit, write_by_tenant
 from ._migrations import Store, current_revision, head_revision, migrate
 
 __all__ = [
@@ -21,4 +21,5 @@ __all__ = [
     "head_revision",
     "migrate",
     "utcnow",
+    "write_by_tenant",
 ]

@@ -11,9 +11,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-__all__ = ["GroupCommit"]
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+__all__ = ["GroupCommit", "write_by_tenant"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -89,3 +91,29 @@ class GroupCommit(Generic[T, R]):
                 with self._cv:
                     self._writing = False
                     self._cv.notify_all()
+
+
+def write_by_tenant(
+    db: Any,
+    group: Sequence[T],
+    append: Callable[[Any, str, list[T]], dict[int, R | BaseException]],
+    *,
+    tenant_of: Callable[[T], str],
+    retries: int = 8,
+) -> list[R | BaseException]:
+    """Write a group in one transaction, tenant by tenant (sorted: one lock order for all),
+    retrying when another process took a tenant's head first. `append(conn, tenant, items)`
+    returns each item's outcome keyed by `id(item)`."""
+    for attempt in range(retries):
+        try:
+            outcomes: dict[int, R | BaseException] = {}
+            with db.begin() as conn:
+                for tenant in sorted({tenant_of(item) for item in group}):
+                    outcomes.update(
+                        append(conn, tenant, [i for i in group if tenant_of(i) == tenant])
+                    )
+            return [outcomes[id(item)] for item in group]
+        except (IntegrityError, OperationalError):
+            if attempt == retries - 1:
+                raise
+    raise AssertionError("unreachable")

@@ -16,16 +16,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 from sqlalchemy import bindparam, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from tessera import TesseraError
-from tessera.consent import canonical
-from tessera.storage import Database, GroupCommit, utcnow
+from tessera.consent import canonical, signing_jwk, tenant_signing_key
+from tessera.storage import Database, GroupCommit, utcnow, write_by_tenant
 from tessera.vault import Vault
 
 from ._merkle import MerkleTree, leaf_hash, verify_consistency, verify_inclusion
@@ -130,18 +129,7 @@ class AuditLog:
         return [int(outcomes[id(r)]) for r in records]  # type: ignore[arg-type]
 
     def _write_group(self, group: list[AuditRecord]) -> list[int | BaseException]:
-        for attempt in range(8):
-            try:
-                with self.db.begin() as conn:
-                    outcomes: dict[int, int | BaseException] = {}
-                    for tenant in sorted({r.tenant for r in group}):
-                        mine = [r for r in group if r.tenant == tenant]
-                        outcomes.update(self._append(conn, tenant, mine))
-                return [outcomes[id(r)] for r in group]
-            except (IntegrityError, OperationalError):
-                if attempt == 7:
-                    raise
-        raise AssertionError("unreachable")
+        return write_by_tenant(self.db, group, self._append, tenant_of=lambda r: r.tenant)
 
     def _append(
         self, conn: Any, tenant: str, records: list[AuditRecord]
@@ -248,13 +236,10 @@ class AuditLog:
 
     # ------------------------------------------------------------------ checkpoints
     def _key(self, tenant: str) -> OKPKey:
-        return OKPKey.import_key(
-            Ed25519PrivateKey.from_private_bytes(self.vault.tenant_secret(tenant, "audit"))
-        )
+        return tenant_signing_key(self.vault, tenant, "audit")
 
     def public_jwk(self, tenant: str) -> dict[str, Any]:
-        key = self._key(tenant)
-        return {**key.as_dict(private=False), "kid": key.thumbprint(), "alg": _ALG, "use": "sig"}
+        return signing_jwk(self._key(tenant))
 
     def _tree(self, tenant: str, size: int | None = None) -> tuple[MerkleTree, list[Any]]:
         """The log's tree, after checking every entry and every signed root it must extend:

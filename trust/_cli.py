@@ -15,10 +15,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tessera import TesseraError, __version__
-from tessera.storage import Database, Store, current_revision, head_revision, migrate
+from tessera.storage import Store, current_revision, head_revision, migrate
 from tessera.vault import key_status, rotate_keys, tokenize_file
 
-from ._services import Services, build_key_provider
+from ._services import Services, build_key_provider, open_stores
 from ._settings import Settings
 
 __all__ = ["app", "main"]
@@ -76,15 +76,6 @@ def _services() -> Services:
     return Services.from_settings(Settings())
 
 
-def _stores(settings: Settings) -> tuple[Database, Database]:
-    return (
-        Database(settings.resolved_database_url, schema=settings.database_schema),
-        Database(
-            settings.resolved_keystore_url, schema=settings.keystore_schema, secure_delete=True
-        ),
-    )
-
-
 @app.command()
 def version() -> None:
     """Print the version."""
@@ -138,7 +129,7 @@ def demo(
 def db_upgrade() -> None:
     """Apply schema migrations to the data store and the key store."""
     settings = Settings()
-    data, keys = _stores(settings)
+    data, keys = open_stores(settings)
     migrate(data, Store.DATA)
     migrate(keys, Store.KEYS)
     out.print(f"data store at {current_revision(data)}, key store at {current_revision(keys)}")
@@ -148,7 +139,7 @@ def db_upgrade() -> None:
 def db_status() -> None:
     """Show each store's schema revision against the newest one."""
     settings = Settings()
-    for db, store in zip(_stores(settings), (Store.DATA, Store.KEYS), strict=True):
+    for db, store in zip(open_stores(settings), (Store.DATA, Store.KEYS), strict=True):
         out.print(
             f"{store.value}: {db.describe()} at {current_revision(db)} "
             f"(head {head_revision(store)})"

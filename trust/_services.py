@@ -24,7 +24,7 @@ from ._gateway import AuditConsentObserver, Gateway
 from ._identity import ServiceIdentity
 from ._settings import Settings
 
-__all__ = ["Services", "build_key_provider"]
+__all__ = ["Services", "build_key_provider", "open_stores"]
 
 
 def _secret(value: object | None, env_name: str, prompt: str) -> str:
@@ -33,6 +33,16 @@ def _secret(value: object | None, env_name: str, prompt: str) -> str:
     if sys.stdin.isatty() and not os.environ.get("CI"):
         return getpass.getpass(prompt)
     raise KeyProviderError(f"set {env_name} (it is read from the environment, never from a file)")
+
+
+def open_stores(settings: Settings) -> tuple[Database, Database]:
+    """The data store, and the key store apart from it (with `secure_delete`)."""
+    return (
+        Database(settings.resolved_database_url, schema=settings.database_schema),
+        Database(
+            settings.resolved_keystore_url, schema=settings.keystore_schema, secure_delete=True
+        ),
+    )
 
 
 def build_key_provider(settings: Settings, *, create: bool = True) -> KeyProvider:
@@ -69,10 +79,7 @@ class Services:
     ) -> Services:
         settings = settings or Settings()
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        data = Database(settings.resolved_database_url, schema=settings.database_schema)
-        keys = Database(
-            settings.resolved_keystore_url, schema=settings.keystore_schema, secure_delete=True
-        )
+        data, keys = open_stores(settings)
         if settings.auto_migrate:
             migrate(data, Store.DATA)
             migrate(keys, Store.KEYS)

@@ -20,8 +20,9 @@ TS = sa.DateTime(timezone=True)
 
 def upgrade() -> None:
     with op.batch_alter_table("api_keys") as batch:
-        batch.add_column(sa.Column("caller_kind", sa.String(16), nullable=False,
-                                   server_default="service"))
+        batch.add_column(
+            sa.Column("caller_kind", sa.String(16), nullable=False, server_default="service")
+        )
         batch.add_column(sa.Column("roles", sa.String(500), nullable=False, server_default=""))
     op.create_table(
         "audit_entries",
