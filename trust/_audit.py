@@ -255,7 +255,10 @@ class AuditLog:
 
     def checkpoint(self, tenant: str) -> dict[str, Any]:
         """Sign the current tree head (size, root); returns it. Idempotent for a size."""
-        tree, _ = self._tree(tenant)
+        return self._sign(tenant, self._tree(tenant)[0])
+
+    def _sign(self, tenant: str, tree: MerkleTree) -> dict[str, Any]:
+        """Sign a tree that `_tree` has just checked, unless its size is signed already."""
         latest = self.latest_checkpoint(tenant)
         if latest and latest["size"] == tree.size:
             return latest
@@ -347,9 +350,9 @@ class AuditLog:
     ) -> dict[str, Any]:
         """The log up to a fresh checkpoint, every earlier checkpoint, and the proofs that
         each checkpoint extends the one before it."""
-        head = self.checkpoint(tenant)
-        tree, rows = self._tree(tenant, head["size"])
-        checkpoints = [c for c in self.checkpoints(tenant) if c["size"] <= head["size"]]
+        tree, rows = self._tree(tenant)  # read and checked once, then signed
+        self._sign(tenant, tree)
+        checkpoints = [c for c in self.checkpoints(tenant) if c["size"] <= tree.size]
         consistency = []
         for older, newer in itertools.pairwise(checkpoints):
             if older["size"] > 0:
