@@ -96,6 +96,17 @@ class Signals:
         }
 
 
+def _counted(
+    counts: Mapping[str, Mapping[str, int]], signals: Signals
+) -> dict[str, dict[str, int]]:
+    """New counts: the old ones plus this session's values (the old ones stay unchanged)."""
+    updated = {f: dict(counts.get(f, {})) for f in FEATURES}
+    for feature, value in signals.values().items():
+        if value is not None:
+            updated[feature][value] = updated[feature].get(value, 0) + 1
+    return updated
+
+
 @dataclass(frozen=True, slots=True)
 class Profile:
     """Counts of feature values over sessions that ended in a successful strong authentication.
@@ -108,11 +119,7 @@ class Profile:
     counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     def learn(self, signals: Signals) -> Profile:
-        counts = {f: dict(self.counts.get(f, {})) for f in FEATURES}
-        for feature, value in signals.values().items():
-            if value is not None:
-                counts[feature][value] = counts[feature].get(value, 0) + 1
-        return Profile(self.sessions + 1, counts)
+        return Profile(self.sessions + 1, _counted(self.counts, signals))
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,10 +131,7 @@ class Population:
     distinct: Mapping[str, int] = field(default_factory=dict)
 
     def learn(self, signals: Signals) -> Population:
-        counts = {f: dict(self.counts.get(f, {})) for f in FEATURES}
-        for feature, value in signals.values().items():
-            if value is not None:
-                counts[feature][value] = counts[feature].get(value, 0) + 1
+        counts = _counted(self.counts, signals)
         return Population(self.sessions + 1, counts, {f: len(counts[f]) for f in FEATURES})
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -354,11 +354,7 @@ class ConsentLedger:
 
     def _project(self, conn: Connection, tenant: str, events: list[ConsentEvent]) -> None:
         """Keep, per subject and purpose, the event that happened last (ledger order on ties)."""
-        latest: dict[tuple[str, str], ConsentEvent] = {}
-        for e in events:
-            current = latest.get((e.subject, e.purpose))
-            if current is None or (e.occurred_at, e.seq) > (current.occurred_at, current.seq):
-                latest[(e.subject, e.purpose)] = e
+        latest = _latest_per_subject_and_purpose(events)
         conn.execute(self._upsert_state, [_state_row(tenant, e) for e in latest.values()])
 
     # ------------------------------------------------------------------ reads
@@ -503,13 +499,9 @@ class ConsentLedger:
 
     def rebuild(self, tenant: str) -> int:
         """Recompute the projection from the ledger alone; returns the number of events read."""
-        latest: dict[tuple[str, str], ConsentEvent] = {}
-        count = 0
-        for e in self.events(tenant):
-            count += 1
-            current = latest.get((e.subject, e.purpose))
-            if current is None or (e.occurred_at, e.seq) > (current.occurred_at, current.seq):
-                latest[(e.subject, e.purpose)] = e
+        events = list(self.events(tenant))
+        count = len(events)
+        latest = _latest_per_subject_and_purpose(events)
         with self.db.begin() as conn:
             conn.execute(delete(_STATE).where(_STATE.c.tenant_id == tenant))
             if latest:
@@ -531,6 +523,18 @@ def _check_columns(row: Any) -> None:
         raise ChainBroken(
             f"event {row.seq}'s indexed columns disagree with its hashed content", seq=row.seq
         )
+
+
+def _latest_per_subject_and_purpose(
+    events: Iterable[ConsentEvent],
+) -> dict[tuple[str, str], ConsentEvent]:
+    """The event that happened last per subject and purpose (ledger order on ties)."""
+    latest: dict[tuple[str, str], ConsentEvent] = {}
+    for e in events:
+        current = latest.get((e.subject, e.purpose))
+        if current is None or (e.occurred_at, e.seq) > (current.occurred_at, current.seq):
+            latest[(e.subject, e.purpose)] = e
+    return latest
 
 
 def _state_row(tenant: str, e: ConsentEvent) -> dict[str, Any]:

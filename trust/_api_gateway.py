@@ -92,10 +92,6 @@ def _refusal(result: AccessResult, request: Request) -> JSONResponse:
     return problem_response(_STEP_UP if step_up else _DENIED, result.reason, request, **extra)
 
 
-def _access(services: Services, who: Caller, request: AccessRequest) -> AccessResult:
-    return services.gateway.access(who, request)
-
-
 @router.post(
     "/v1/access",
     response_model=AccessOut,
@@ -111,8 +107,7 @@ def access(
 ) -> Any:
     """The one entry point: policy, legal basis, assurance, vault, audit, in that order."""
     who.require(Scope.ACCESS)
-    result = _access(
-        services,
+    result = services.gateway.access(
         who,
         AccessRequest(
             action=body.action,
@@ -142,8 +137,7 @@ def access(
 def _token_read(
     action: str, body: TokenAccessIn, who: Caller, services: Services, request_id: str | None
 ) -> AccessResult:
-    return _access(
-        services,
+    return services.gateway.access(
         who,
         AccessRequest(
             action=action,
