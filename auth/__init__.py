@@ -1,11 +1,28 @@
-"""Invisible strong authentication: risk scoring over device, network and habit signals.
+"""Invisible strong authentication: risk scoring over device, network and habit signals, and
+a second factor (TOTP, passkey, one-time code) only when the risk calls for it.
 
-This session lands the scoring core of issue 7 as pure functions (`assess`, `Profile`,
-`Population`, `Signals`); step-up factors, HTTP and the simulator come next.
+Public face: `Authenticator` (assess, step-up, sessions, enrolment), the pure risk engine
+(`assess`, `Profile`, `Population`, `Signals`), signal extraction (`Observation`), the
+`Notifier` interface with its local `Outbox`, and one error hierarchy under `AuthError`.
 """
 
 from __future__ import annotations
 
+from ._errors import (
+    AccountLocked,
+    AuthError,
+    ChallengeExpired,
+    FactorNotEnrolled,
+    InvalidSignal,
+    ReplayedCode,
+    SessionExpired,
+    StepUpFailed,
+    StrongAuthRequired,
+    UnknownChallenge,
+    UnknownDecision,
+    UnknownSession,
+)
+from ._notify import Notifier, Outbox, OutboxMessage
 from ._risk import (
     DEFAULT_THRESHOLDS,
     FEATURES,
@@ -19,17 +36,60 @@ from ._risk import (
     assess,
     explain,
 )
+from ._service import (
+    Assessment,
+    Authenticator,
+    AuthRecorder,
+    AuthSettings,
+    Challenge,
+    DecisionRecord,
+    DeviceProof,
+    FactorInfo,
+    IssuedSession,
+    SessionInfo,
+    TotpEnrolment,
+)
+from ._signals import NetworkIntel, Observation, extract
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "FEATURES",
+    "AccountLocked",
+    "Assessment",
+    "AuthError",
+    "AuthRecorder",
+    "AuthSettings",
+    "Authenticator",
+    "Challenge",
+    "ChallengeExpired",
+    "DecisionRecord",
+    "DeviceProof",
+    "FactorInfo",
+    "FactorNotEnrolled",
+    "InvalidSignal",
+    "IssuedSession",
+    "NetworkIntel",
+    "Notifier",
+    "Observation",
+    "Outbox",
+    "OutboxMessage",
     "Population",
     "Profile",
+    "ReplayedCode",
     "RiskAction",
     "RiskAssessment",
     "RiskDecision",
+    "SessionExpired",
+    "SessionInfo",
     "Signals",
+    "StepUpFailed",
+    "StrongAuthRequired",
     "Thresholds",
+    "TotpEnrolment",
+    "UnknownChallenge",
+    "UnknownDecision",
+    "UnknownSession",
     "assess",
     "explain",
+    "extract",
 ]

@@ -40,7 +40,21 @@ FEATURES: dict[str, str] = {
     "country": "new country",
     "hour_band": "unusual time of day",
     "channel": "unusual channel",
+    "typing": "unusual typing rhythm",
 }
+# What each kind of channel can observe at all: a phone call has no browser and no IP. A feature
+# the channel cannot give is not "missing" (that weighs as rare); it is simply not judged.
+_CALL_FEATURES = frozenset({"device", "country", "hour_band", "channel"})
+CHANNEL_FEATURES: dict[str, frozenset[str]] = {
+    "voice_ivr": _CALL_FEATURES,
+    "voice_agent": _CALL_FEATURES,
+    "voice_assistant": _CALL_FEATURES,
+    "sms": _CALL_FEATURES,
+    "messaging": _CALL_FEATURES,
+}
+# Typing rhythm is a bonus: clients that can't measure it (a screen reader, no script) are not
+# penalized, and its absence is neutral, never familiar.
+_OPTIONAL = frozenset({"typing"})
 _SMOOTHING = 2.0  # pseudo-sessions pulling a customer's estimate toward the population's
 _MISSING = math.log(8.0)  # a missing signal weighs like a value 8× rarer than usual
 # Familiarity lowers the risk, but one familiar signal can't cancel another's novelty:
@@ -50,6 +64,8 @@ _FAMILIAR_FLOOR = -1.0
 # more than one that is merely new to this customer; judged once the population is known.
 _NEVER_SEEN = math.log(4.0)
 _POPULATION_KNOWN = 100
+_NO_HISTORY = 8.0
+_NONE: Mapping[str, int] = {}
 
 
 class RiskAction(enum.StrEnum):
@@ -73,7 +89,7 @@ class Signals:
     ua_family: str | None = None
     os_family: str | None = None
     network: str | None = None  # IP prefix
-    asn: int | None = None
+    asn: str | int | None = None  # autonomous system (number or registry name)
     country: str | None = None
     hour: int | None = None
     channel: str | None = None
@@ -81,6 +97,11 @@ class Signals:
     travel_kmh: float | None = None  # speed implied since the last strong authentication
     recent_failures: int = 0
     caller_id_matches: bool | None = None  # voice: the call comes from the registered number
+    attestation: str | None = None  # STIR/SHAKEN level of that caller id: A, B or C
+    sim_swapped: bool | None = None  # the operator reports a recent SIM change on that line
+    sender_bound: bool | None = None  # messaging: the sender id is already bound to them
+    device_key: bool | None = None  # app: True = a registered device key signed, False = forged
+    typing_ms: float | None = None  # mean interval between keystrokes, from the client
 
     def values(self) -> dict[str, str | None]:
         band = None if self.hour is None or not 0 <= self.hour <= 23 else str(self.hour // 4)
@@ -93,7 +114,22 @@ class Signals:
             "country": self.country,
             "hour_band": band,
             "channel": self.channel,
+            "typing": _typing_band(self.typing_ms),
         }
+
+    def judged(self) -> frozenset[str]:
+        """The features this session's channel can observe."""
+        return CHANNEL_FEATURES.get(self.channel or "", _ALL)
+
+
+_ALL = frozenset(FEATURES)
+
+
+def _typing_band(ms: float | None) -> str | None:
+    """Keystroke intervals in bands 25 % wide: habits, not exact values."""
+    if ms is None or not math.isfinite(ms) or not 20.0 <= ms <= 5000.0:
+        return None
+    return str(round(math.log(ms) / math.log(1.25)))
 
 
 def _counted(
@@ -144,10 +180,10 @@ class Thresholds:
 
 
 DEFAULT_THRESHOLDS: dict[RiskAction, Thresholds] = {
-    RiskAction.LOGIN: Thresholds(step_up=6.0, deny=20.0),
-    RiskAction.READ: Thresholds(step_up=7.0, deny=22.0),
-    RiskAction.DETOKENIZE: Thresholds(step_up=4.0, deny=18.0),
-    RiskAction.PAY: Thresholds(step_up=2.0, deny=16.0),
+    RiskAction.LOGIN: Thresholds(step_up=5.0, deny=20.0),
+    RiskAction.READ: Thresholds(step_up=6.0, deny=22.0),
+    RiskAction.DETOKENIZE: Thresholds(step_up=3.0, deny=18.0),
+    RiskAction.PAY: Thresholds(step_up=1.0, deny=16.0),
 }
 
 
@@ -158,17 +194,6 @@ class RiskAssessment:
     contributions: dict[str, float]  # per feature or hard signal; > 0 raised the risk
     explanation: str
     missing: frozenset[str] = frozenset()
-
-
-def _p_population(population: Population, feature: str, value: str) -> float:
-    seen = population.counts.get(feature, {}).get(value, 0)
-    distinct = population.distinct.get(feature, 0) + 1  # room for one value never seen
-    return (seen + 1.0) / (population.sessions + distinct)
-
-
-def _p_customer(profile: Profile, feature: str, value: str, p_population: float) -> float:
-    seen = profile.counts.get(feature, {}).get(value, 0)
-    return (seen + _SMOOTHING * p_population) / (profile.sessions + _SMOOTHING)
 
 
 def assess(
@@ -182,20 +207,31 @@ def assess(
     """Score one session or action; explain it in words a customer or an agent can read."""
     contributions: dict[str, float] = {}
     missing = set()
+    judged = signals.judged()
+    known_population = population.sessions >= _POPULATION_KNOWN
     for feature, value in signals.values().items():
-        if value is None:
-            contributions[feature] = _MISSING
-            missing.add(feature)
+        if feature not in judged:
             continue
-        p_pop = _p_population(population, feature, value)
-        ratio = _p_customer(profile, feature, value, p_pop) / p_pop
-        contribution = max(_FAMILIAR_FLOOR, -math.log(ratio))
-        never_seen = not population.counts.get(feature, {}).get(value) and not (
-            profile.counts.get(feature, {}).get(value)
+        if value is None:
+            if feature not in _OPTIONAL:
+                contributions[feature] = _MISSING
+                missing.add(feature)
+            continue
+        # P(value | population), add-one smoothed with room for one value never seen; the
+        # customer's estimate is pulled toward it by _SMOOTHING pseudo-sessions.
+        seen_anywhere = population.counts.get(feature, _NONE).get(value, 0)
+        seen_mine = profile.counts.get(feature, _NONE).get(value, 0)
+        p_pop = (seen_anywhere + 1.0) / (
+            population.sessions + population.distinct.get(feature, 0) + 1
         )
-        if population.sessions >= _POPULATION_KNOWN and never_seen:
+        p_customer = (seen_mine + _SMOOTHING * p_pop) / (profile.sessions + _SMOOTHING)
+        contribution = max(_FAMILIAR_FLOOR, -math.log(p_customer / p_pop))
+        if known_population and not seen_anywhere and not seen_mine:
             contribution += _NEVER_SEEN
         contributions[feature] = contribution
+    if profile.sessions == 0:
+        # No history to compare with: the first sign-in teaches the profile, so it must be strong.
+        contributions["no_history"] = _NO_HISTORY
     if signals.hosting_network:
         contributions["hosting_network"] = 6.0
     if signals.travel_kmh is not None and signals.travel_kmh > 1000:
@@ -203,12 +239,26 @@ def assess(
     if signals.recent_failures > 0:
         contributions["recent_failures"] = 1.5 * min(signals.recent_failures, 5)
     if signals.caller_id_matches is True:
-        contributions["caller_id"] = -2.0
+        # A number can be spoofed; the operator's attestation says how far to trust it.
+        contributions["caller_id"] = {"A": -2.0, "B": -1.0, "C": 1.0}.get(
+            signals.attestation or "", -0.5
+        )
     elif signals.caller_id_matches is False:
         contributions["caller_id"] = 3.0
+    if signals.sim_swapped:
+        # The number is right, but the SIM behind it is new: the SIM-swap fraud pattern.
+        contributions["sim_swap"] = 10.0
+    if signals.sender_bound is True:
+        contributions["sender"] = -1.5
+    elif signals.sender_bound is False:
+        contributions["sender"] = 3.0
+    if signals.device_key is True:
+        contributions["device_key"] = -2.0
+    elif signals.device_key is False:
+        contributions["device_key"] = 25.0  # a forgery: deny whatever else
     # Habits can bring their own part down to zero, never below: familiarity never excuses a
     # hard signal (a hosting network, impossible travel, failures, a foreign caller number).
-    habits = sum(contributions[f] for f in FEATURES)
+    habits = sum(c for f, c in contributions.items() if f in FEATURES)
     score = max(habits, 0.0) + sum(c for f, c in contributions.items() if f not in FEATURES)
     limits = (thresholds or DEFAULT_THRESHOLDS)[action]
     decision = (
@@ -224,10 +274,14 @@ def assess(
 
 
 _HARD = {
+    "no_history": "no sign-in history yet",
     "hosting_network": "a hosting or data-centre network",
     "impossible_travel": "impossible travel since the last sign-in",
     "recent_failures": "recent failed attempts",
     "caller_id": "a call from a number that is not the registered one",
+    "sim_swap": "a recent SIM change on the calling line",
+    "sender": "a messaging account not bound to this customer",
+    "device_key": "a device key that does not verify",
 }
 
 

@@ -67,10 +67,16 @@ def wait_up(port: int, proc: subprocess.Popen) -> None:
 def wrk(url: str, body: dict, headers: dict[str, str], seconds: int) -> float:
     script = Path(tempfile.mkdtemp()) / "post.lua"
     lua_headers = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
-    script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(body))}\n'
-                      f'wrk.headers["Content-Type"] = "application/json"\n{lua_headers}\n')
-    out = subprocess.run(["wrk", "-t1", "-c16", f"-d{seconds}s", "-s", str(script), url],
-                         capture_output=True, text=True, check=True).stdout
+    script.write_text(
+        f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(body))}\n'
+        f'wrk.headers["Content-Type"] = "application/json"\n{lua_headers}\n'
+    )
+    out = subprocess.run(
+        ["wrk", "-t1", "-c16", f"-d{seconds}s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         raise RuntimeError(f"{non2xx.group(1)} failed responses from {url}:\n{out}")
@@ -80,22 +86,28 @@ def wrk(url: str, body: dict, headers: dict[str, str], seconds: int) -> float:
 def serve(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
     # Logs go to a file: a pipe nobody reads fills up and stalls the server.
     log = Path(tempfile.mkdtemp()) / "server.log"
-    proc = subprocess.Popen(args, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        args, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+    )
     wait_up(port, proc)
     return proc
 
 
 def setup(workdir: Path) -> tuple[Services, dict[str, str], list[str], str]:
-    env = {**os.environ, "TESSERA_DATA_DIR": str(workdir),
-           "TESSERA_KEYRING_PASSPHRASE": PASSPHRASE,
-           "TESSERA_RATE_LIMIT_PER_SECOND": "1000000", "TESSERA_RATE_LIMIT_BURST": "1000000"}
+    env = {
+        **os.environ,
+        "TESSERA_DATA_DIR": str(workdir),
+        "TESSERA_KEYRING_PASSPHRASE": PASSPHRASE,
+        "TESSERA_RATE_LIMIT_PER_SECOND": "1000000",
+        "TESSERA_RATE_LIMIT_BURST": "1000000",
+    }
     settings = Settings(data_dir=workdir, keyring_passphrase=SecretStr(PASSPHRASE))
     services = Services.from_settings(settings)
     services.identity.create_tenant(TENANT)
     services.catalogue.load(TENANT, load_catalogue_file(EXAMPLE))
-    records = services.vault.tokenize_batch(TENANT, [
-        TokenizeRequest(f"user{i}@example.fr", "email", f"s{i}") for i in range(200)])
+    records = services.vault.tokenize_batch(
+        TENANT, [TokenizeRequest(f"user{i}@example.fr", "email", f"s{i}") for i in range(200)]
+    )
     secret = services.identity.issue_key(TENANT, scopes=[Scope.ACCESS], kind="expert").secret
     return services, env, [r.token for r in records], secret
 
@@ -104,14 +116,23 @@ def in_process(services: Services, tokens: list[str], secret: str) -> dict[str, 
     caller = services.identity.authenticate(secret)
     auth = AuthContext(Assurance.SUBSTANTIAL)
     for tok in tokens[:50]:
-        services.gateway.access(caller, AccessRequest("detokenize", "customer_service", "chat",
-                                                      tokens=(tok,), auth=auth))
+        services.gateway.access(
+            caller,
+            AccessRequest("detokenize", "customer_service", "chat", tokens=(tok,), auth=auth),
+        )
     lat = []
     for i in range(2000):
         t0 = time.perf_counter()
-        services.gateway.access(caller, AccessRequest(
-            "detokenize", "customer_service", "chat", tokens=(tokens[i % len(tokens)],),
-            auth=auth))
+        services.gateway.access(
+            caller,
+            AccessRequest(
+                "detokenize",
+                "customer_service",
+                "chat",
+                tokens=(tokens[i % len(tokens)],),
+                auth=auth,
+            ),
+        )
         lat.append((time.perf_counter() - t0) * 1e6)
     t = VaultItem.__table__
     aead = AESGCM(AESGCM.generate_key(256))
@@ -121,23 +142,45 @@ def in_process(services: Services, tokens: list[str], secret: str) -> dict[str, 
     for i in range(2000):
         t0 = time.perf_counter()
         with services.data.read() as conn:
-            conn.execute(select(t.c.ciphertext).where(t.c.tenant_id == TENANT,
-                                                      t.c.token == tokens[i % len(tokens)])).one()
+            conn.execute(
+                select(t.c.ciphertext).where(
+                    t.c.tenant_id == TENANT, t.c.token == tokens[i % len(tokens)]
+                )
+            ).one()
         aead.decrypt(nonce, blob, b"aad")
         floor.append((time.perf_counter() - t0) * 1e6)
     lat.sort()
-    return {"access_p50_us": statistics.median(lat), "access_p99_us": lat[int(0.99 * len(lat))],
-            "data_floor_p50_us": statistics.median(floor)}
+    return {
+        "access_p50_us": statistics.median(lat),
+        "access_p99_us": lat[int(0.99 * len(lat))],
+        "data_floor_p50_us": statistics.median(floor),
+    }
 
 
-def over_http(env: dict[str, str], tokens: list[str], secret: str, seconds: int
-              ) -> dict[str, float]:
-    body = {"action": "read_masked", "purpose": "customer_service", "channel": "chat",
-            "tokens": [tokens[0]]}
+def over_http(
+    env: dict[str, str], tokens: list[str], secret: str, seconds: int
+) -> dict[str, float]:
+    body = {
+        "action": "read_masked",
+        "purpose": "customer_service",
+        "channel": "chat",
+        "tokens": [tokens[0]],
+    }
     port = free_port()
-    bare = serve([sys.executable, "-m", "uvicorn", "_bare_app:app", "--port", str(port),
-                  "--log-level", "warning"], {**env, "PYTHONPATH": str(ROOT / "benchmarks")},
-                 port)
+    bare = serve(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "_bare_app:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        {**env, "PYTHONPATH": str(ROOT / "benchmarks")},
+        port,
+    )
     try:
         bare_rps = wrk(f"http://127.0.0.1:{port}/v1/access", body, {}, seconds)
     finally:
@@ -147,8 +190,12 @@ def over_http(env: dict[str, str], tokens: list[str], secret: str, seconds: int
     tessera = shutil.which("tessera", path=str(Path(sys.executable).parent))
     gw = serve([tessera, "serve", "--port", str(port)], env, port)
     try:
-        gw_rps = wrk(f"http://127.0.0.1:{port}/v1/access", body,
-                     {"Authorization": f"Bearer {secret}"}, seconds)
+        gw_rps = wrk(
+            f"http://127.0.0.1:{port}/v1/access",
+            body,
+            {"Authorization": f"Bearer {secret}"},
+            seconds,
+        )
     finally:
         gw.terminate()
         gw.wait(timeout=30)
@@ -164,14 +211,34 @@ def checkpoint_at_scale(services: Services, entries: int) -> dict[str, float]:
     table = AuditEntryRow.__table__
     t0 = time.perf_counter()
     for seq in range(entries):
-        body = canonical({"v": 1, "tenant": tenant, "seq": seq, "kind": "access",
-                          "at": now.isoformat(), "subject": f"s{seq % 5000}",
-                          "request_id": None, "action": "read_masked", "outcome": "allow"})
+        body = canonical(
+            {
+                "v": 1,
+                "tenant": tenant,
+                "seq": seq,
+                "kind": "access",
+                "at": now.isoformat(),
+                "subject": f"s{seq % 5000}",
+                "request_id": None,
+                "action": "read_masked",
+                "outcome": "allow",
+            }
+        )
         leaf = leaf_hash(body).hex()
         chain = hashlib.sha256(bytes.fromhex(chain) + bytes.fromhex(leaf)).hexdigest()
-        rows.append(dict(tenant_id=tenant, seq=seq, kind="access", subject_id=f"s{seq % 5000}",
-                         request_id=None, recorded_at=now, body=body.decode(), leaf_hash=leaf,
-                         chain_hash=chain))
+        rows.append(
+            dict(
+                tenant_id=tenant,
+                seq=seq,
+                kind="access",
+                subject_id=f"s{seq % 5000}",
+                request_id=None,
+                recorded_at=now,
+                body=body.decode(),
+                leaf_hash=leaf,
+                chain_hash=chain,
+            )
+        )
         if len(rows) == 50_000:
             with services.data.begin() as conn:
                 conn.execute(insert(table), rows)
@@ -179,8 +246,9 @@ def checkpoint_at_scale(services: Services, entries: int) -> dict[str, float]:
     with services.data.begin() as conn:
         if rows:
             conn.execute(insert(table), rows)
-        conn.execute(insert(AuditHead.__table__).values(tenant_id=tenant, size=entries,
-                                                         chain_hash=chain))
+        conn.execute(
+            insert(AuditHead.__table__).values(tenant_id=tenant, size=entries, chain_hash=chain)
+        )
     load = time.perf_counter() - t0
     audit: AuditLog = services.audit
     t0 = time.perf_counter()
@@ -194,8 +262,12 @@ def checkpoint_at_scale(services: Services, entries: int) -> dict[str, float]:
         assert verify_inclusion_proof(proof)
     verify_us = (time.perf_counter() - t0) / 1000 * 1e6
     assert cp["size"] == entries
-    return {"entries": entries, "load_s": load, "checkpoint_s": elapsed,
-            "proof_verify_us": verify_us}
+    return {
+        "entries": entries,
+        "load_s": load,
+        "checkpoint_s": elapsed,
+        "proof_verify_us": verify_us,
+    }
 
 
 def main() -> int:
@@ -217,23 +289,38 @@ def main() -> int:
 
     ratio = local["access_p50_us"] / local["data_floor_p50_us"]
     share = http["gateway_rps"] / http["bare_rps"]
-    print(f"in-process access with detokenize: p50 {local['access_p50_us']:.0f} µs, p99 "
-          f"{local['access_p99_us']:.0f} µs; data floor (indexed read + decrypt) p50 "
-          f"{local['data_floor_p50_us']:.0f} µs")
-    print(f"HTTP (uvicorn, 1 worker; wrk -c16 from a second process): bare FastAPI "
-          f"{http['bare_rps']:,.0f} req/s, gateway POST /v1/access {http['gateway_rps']:,.0f} "
-          "req/s")
-    print(f"audit: {scale['entries']:,} entries written in {scale['load_s']:.1f} s; signed "
-          f"checkpoint in {scale['checkpoint_s']:.2f} s; inclusion proof verified in "
-          f"{scale['proof_verify_us']:.1f} µs")
-    return judge([
-        ("in-process access ≤ 10× the data floor", ratio, ratio <= 10),
-        ("gateway over HTTP ≥ 50% of the bare endpoint", share, share >= 0.5),
-        ("checkpoint of the audit log in seconds (< 60 s)", scale["checkpoint_s"],
-         scale["checkpoint_s"] < 60),
-        ("proof verification ≤ 1 ms (µs)", scale["proof_verify_us"],
-         scale["proof_verify_us"] <= 1000),
-    ], strict=args.check)
+    print(
+        f"in-process access with detokenize: p50 {local['access_p50_us']:.0f} µs, p99 "
+        f"{local['access_p99_us']:.0f} µs; data floor (indexed read + decrypt) p50 "
+        f"{local['data_floor_p50_us']:.0f} µs"
+    )
+    print(
+        f"HTTP (uvicorn, 1 worker; wrk -c16 from a second process): bare FastAPI "
+        f"{http['bare_rps']:,.0f} req/s, gateway POST /v1/access {http['gateway_rps']:,.0f} "
+        "req/s"
+    )
+    print(
+        f"audit: {scale['entries']:,} entries written in {scale['load_s']:.1f} s; signed "
+        f"checkpoint in {scale['checkpoint_s']:.2f} s; inclusion proof verified in "
+        f"{scale['proof_verify_us']:.1f} µs"
+    )
+    return judge(
+        [
+            ("in-process access ≤ 10× the data floor", ratio, ratio <= 10),
+            ("gateway over HTTP ≥ 50% of the bare endpoint", share, share >= 0.5),
+            (
+                "checkpoint of the audit log in seconds (< 60 s)",
+                scale["checkpoint_s"],
+                scale["checkpoint_s"] < 60,
+            ),
+            (
+                "proof verification ≤ 1 ms (µs)",
+                scale["proof_verify_us"],
+                scale["proof_verify_us"] <= 1000,
+            ),
+        ],
+        strict=args.check,
+    )
 
 
 if __name__ == "__main__":

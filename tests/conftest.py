@@ -6,6 +6,7 @@ the end, so runs never see each other's state.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, text
 
-from tessera.storage import Database, Store, migrate
+from tessera.storage import Database, Store, migrate, utcnow
 from tessera.vault import LocalKeyring, Vault
 
 PG_URL = os.environ.get("TESSERA_TEST_DATABASE_URL")
@@ -153,3 +154,16 @@ def bypass_append_only(stores: Stores, table: str) -> Iterator[Connection]:
                     )
                 )
         conn.commit()
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = utcnow().replace(microsecond=0)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)

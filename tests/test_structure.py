@@ -27,7 +27,8 @@ ALLOWED = {
     "storage": {"tessera"},
     "vault": {"tessera", "storage"},
     "consent": {"tessera", "storage", "vault"},
-    "auth": {"tessera", "storage", "vault"},
+    # auth speaks the policies' assurance levels (low / substantial / high): one vocabulary.
+    "auth": {"tessera", "storage", "vault", "policies"},
     "policies": {"tessera", "storage", "vault"},
     "payments": {"tessera", "storage", "vault", "auth", "consent", "policies"},
     "trust": set(PACKAGES),

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tessera import __version__
 from tessera.vault import TokenizeRequest, TokenRecord
 
+from ._api_auth import router as auth_router
 from ._api_consent import router as consent_router
 from ._api_gateway import router as gateway_router
 from ._errors import RequestTooLarge
@@ -161,6 +162,7 @@ def create_app(services: Services) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(consent_router)
     app.include_router(gateway_router)
+    app.include_router(auth_router)
     app.state.rate_limiter = RateLimiter(
         per_second=services.settings.rate_limit_per_second, burst=services.settings.rate_limit_burst
     )

@@ -26,8 +26,12 @@ _STEP_UP = ProblemType(403, "step-up-required", "Step-up authentication required
 
 
 class AuthContextIn(Strict):
-    assurance: StrictStr = Field(description="low, substantial or high")
-    session_id: StrictStr | None = Field(default=None, max_length=128)
+    session_id: StrictStr | None = Field(
+        default=None, max_length=128, description="the end user's session (from /v1/auth)"
+    )
+    assurance: StrictStr | None = Field(
+        default=None, description="low, substantial or high; only with the auth:assert scope"
+    )
 
 
 class AccessIn(Strict):
@@ -77,10 +81,14 @@ class MaskedOut(BaseModel):
 def _auth(body: AuthContextIn | None) -> AuthContext | None:
     if body is None:
         return None
-    try:
-        level = Assurance.parse(body.assurance)
-    except ValueError as exc:
-        raise InvalidValue(str(exc)) from None
+    level = None
+    if body.assurance is not None:
+        try:
+            level = Assurance.parse(body.assurance)
+        except ValueError as exc:
+            raise InvalidValue(str(exc)) from None
+    if level is None and body.session_id is None:
+        raise InvalidValue("auth_context needs a session_id (or an asserted assurance)")
     return AuthContext(assurance=level, session_id=body.session_id)
 
 

@@ -49,6 +49,11 @@ app.add_typer(consent_app, name="consent")
 app.add_typer(dsr_app, name="dsr")
 app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
+auth_app = typer.Typer(
+    help="Invisible strong authentication: explain decisions, bind numbers, purge.",
+    no_args_is_help=True,
+)
+app.add_typer(auth_app, name="auth")
 
 out = Console()
 err = Console(stderr=True)
@@ -547,6 +552,54 @@ def audit_who(
             ", ".join(e["policies"]),
         )
     out.print(table)
+
+
+@auth_app.command("explain")
+def auth_explain(
+    tenant: TenantOpt,
+    decision_id: Annotated[str, typer.Argument(help="A decision id (dec_…) from /v1/auth/assess.")],
+) -> None:
+    """Why a sign-in or action was allowed, stepped up or denied: per signal, in words."""
+    d = _services().authenticator.decision(tenant, decision_id)
+    out.print(
+        f"{d.id}: [bold]{d.decision}[/bold] ({d.status}) for {d.action} on {d.channel}, "
+        f"subject {d.subject}, {d.created_at:%Y-%m-%d %H:%M:%S} UTC"
+    )
+    out.print(f"score {d.score:.2f}: {d.explanation}")
+    table = Table("signal", "weight", "effect")
+    for signal, weight in sorted(d.contributions.items(), key=lambda kv: -kv[1]):
+        effect = "raised the risk" if weight > 0 else "lowered it" if weight < 0 else "neutral"
+        table.add_row(signal, f"{weight:+.2f}", effect)
+    out.print(table)
+
+
+@auth_app.command("bind")
+def auth_bind(
+    tenant: TenantOpt,
+    subject: Annotated[str, typer.Option(help="The customer.")],
+    caller_number: Annotated[
+        str | None, typer.Option(help="Their registered phone number (voice).")
+    ] = None,
+    sender_id: Annotated[
+        str | None, typer.Option(help="Their messaging account (WhatsApp, RCS…).")
+    ] = None,
+) -> None:
+    """Register a customer's caller number or messaging sender (stored as keyed hashes)."""
+    auth = _services().authenticator
+    if caller_number is None and sender_id is None:
+        raise typer.BadParameter("give --caller-number or --sender-id")
+    if caller_number is not None:
+        out.print(
+            f"bound caller number: {auth.bind_caller(tenant, subject, 'caller', caller_number).id}"
+        )
+    if sender_id is not None:
+        out.print(f"bound sender: {auth.bind_caller(tenant, subject, 'sender', sender_id).id}")
+
+
+@auth_app.command("purge")
+def auth_purge() -> None:
+    """Drop risk decisions past the retention period (TESSERA_AUTH_RETENTION_DAYS)."""
+    out.print(f"{_services().authenticator.purge()} decisions past retention removed")
 
 
 def main() -> None:

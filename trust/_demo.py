@@ -114,10 +114,11 @@ def _walk(console: Console, services: Services) -> None:
         )
 
     _consent_steps(console, services, admin)
-    _gateway_steps(console, callers)
+    sessions = _auth_steps(console, services, admin, phone_token=tokens[2])
+    _gateway_steps(console, callers, sessions)
     _audit_steps(console, services, dpo)
 
-    _step(console, "10. Match without seeing: blind-index search (POST /v1/tokens/search)")
+    _step(console, "11. Match without seeing: blind-index search (POST /v1/tokens/search)")
     found = _ok(
         admin.post(
             "/v1/tokens/search", json={"value": "jean.dupont@EXAMPLE.fr", "category": "email"}
@@ -127,7 +128,7 @@ def _walk(console: Console, services: Services) -> None:
 
     _dsr_step(console, admin)
 
-    _step(console, "12. Key rotation: new KEK version, every data key rewrapped")
+    _step(console, "13. Key rotation: new KEK version, every data key rewrapped")
     report = rotate_keys(services.keys, services.key_provider)
     status = key_status(services.keys, services.key_provider)
     console.print(
@@ -135,7 +136,7 @@ def _walk(console: Console, services: Services) -> None:
         f"{status.pending_rewrap} pending"
     )
 
-    _step(console, "13. Right to erasure: crypto-shredding (DELETE /v1/subjects/…)")
+    _step(console, "14. Right to erasure: crypto-shredding (DELETE /v1/subjects/…)")
     erasure = _ok(admin.delete(f"/v1/subjects/{CUSTOMER}"))
     console.print(
         f"subject {erasure['subject']}: {erasure['keys_destroyed']} key destroyed, "
@@ -166,9 +167,77 @@ def _client(services: Services, scopes: list[Scope], kind: str, name: str) -> Te
     return client
 
 
-def _gateway_steps(console: Console, callers: dict[str, TestClient]) -> None:
+APP = {
+    "channel": "app",
+    "ip": "86.200.12.34",  # Orange, France
+    "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) Mobile/15E148",
+    "device_id": "install-7f3a",
+}
+ATTACKER = {
+    "channel": "web",
+    "ip": "51.38.12.34",  # OVH: a hosting network
+    "user_agent": "python-requests/2.32",
+    "device_id": "fresh-cookie",
+}
+
+
+def _auth_steps(
+    console: Console, services: Services, app: TestClient, *, phone_token: str
+) -> dict[str, str]:
+    _step(console, "7. Invisible strong authentication (POST /v1/auth/…)")
+    _ok(
+        app.post(
+            "/v1/auth/destinations",
+            json={"subject": CUSTOMER, "channel": "sms", "token": phone_token},
+        )
+    )
+    first = _ok(app.post("/v1/auth/assess", json={"subject": CUSTOMER, "observation": APP}))
+    console.print(
+        f"first sign-in: [yellow]{first['decision']}[/yellow] ({first['explanation']}); "
+        f"factors: {', '.join(first['step_up_factors'])}"
+    )
+    challenge = _ok(
+        app.post("/v1/auth/step-up/otp/begin", json={"decision_id": first["decision_id"]})
+    )
+    code = services.authenticator.notifier.last().message.split(": ")[1][:6]
+    done = _ok(
+        app.post(
+            "/v1/auth/step-up/otp/complete",
+            json={"challenge_id": challenge["challenge_id"], "code": code},
+        )
+    )
+    console.print(
+        f"code sent by SMS to {challenge['sent_to']} (local outbox), typed back: session at "
+        f"[green]{done['state']['assurance']}[/green] assurance; the profile learns this sign-in"
+    )
+    for _ in range(12):  # a dozen usual evenings at home teach the customer's habits
+        services.authenticator.assess("demo-bank", CUSTOMER, _observation(APP))
+    usual = _ok(app.post("/v1/auth/assess", json={"subject": CUSTOMER, "observation": APP}))
+    console.print(
+        f"a usual sign-in, from the app at home: [green]{usual['decision']}[/green], silently "
+        f"(score {usual['score']}: {usual['explanation']}); session at "
+        f"{usual['session']['assurance']} assurance"
+    )
+    attack = _ok(app.post("/v1/auth/assess", json={"subject": CUSTOMER, "observation": ATTACKER}))
+    console.print(
+        f"the same password from a script on a hosting network: [red]{attack['decision']}[/red] "
+        f"(score {attack['score']}: {attack['explanation']})"
+    )
+    return {"low": usual["session"]["session_id"], "substantial": done["session"]["session_id"]}
+
+
+def _observation(seen: dict[str, str]) -> Any:
+    from tessera.auth import Observation
+    from tessera.storage import utcnow
+
+    return Observation(at=utcnow(), **seen)
+
+
+def _gateway_steps(
+    console: Console, callers: dict[str, TestClient], sessions: dict[str, str]
+) -> None:
     _step(
-        console, "7. Every access through the gateway (POST /v1/access): policy, consent, assurance"
+        console, "8. Every access through the gateway (POST /v1/access): policy, consent, assurance"
     )
     asks = [
         ("agent desktop", {**READ, "categories": ["email", "phone"]}),
@@ -180,7 +249,7 @@ def _gateway_steps(console: Console, callers: dict[str, TestClient]) -> None:
                 **READ,
                 "action": "detokenize",
                 "categories": ["phone"],
-                "auth_context": {"assurance": "high"},
+                "auth_context": {"session_id": "substantial"},
             },
         ),
         (
@@ -189,7 +258,7 @@ def _gateway_steps(console: Console, callers: dict[str, TestClient]) -> None:
                 **READ,
                 "action": "detokenize",
                 "categories": ["iban"],
-                "auth_context": {"assurance": "low"},
+                "auth_context": {"session_id": "low"},
             },
         ),
         (
@@ -198,18 +267,20 @@ def _gateway_steps(console: Console, callers: dict[str, TestClient]) -> None:
                 **READ,
                 "action": "detokenize",
                 "categories": ["iban"],
-                "auth_context": {"assurance": "substantial"},
+                "auth_context": {"session_id": "substantial"},
             },
         ),
         ("analytics job", {**READ, "purpose": "analytics", "categories": ["email"]}),
     ]
     table = Table("caller", "asks", "answer", "deciding policies", "released")
     for who, body in asks:
+        level = body.get("auth_context", {}).get("session_id")
+        if level:
+            body = {**body, "auth_context": {"session_id": sessions[level]}}
         reply = callers[who].post("/v1/access", json={**body, "subject": CUSTOMER})
         data = reply.json()
         asked = f"{body['action']} {', '.join(body['categories'])} for {body['purpose']}"
-        level = body.get("auth_context", {}).get("assurance")
-        asked += f" ({level})" if level else ""
+        asked += f" ({level} session)" if level else ""
         if reply.status_code == 200:
             answer = "[green]allowed[/green]"
             released = ", ".join(i["value"] for i in data["items"])
@@ -223,7 +294,7 @@ def _gateway_steps(console: Console, callers: dict[str, TestClient]) -> None:
 
 
 def _audit_steps(console: Console, services: Services, dpo: TestClient) -> None:
-    _step(console, "8. The DPO asks: who accessed this customer's data? (GET /v1/audit/…)")
+    _step(console, "9. The DPO asks: who accessed this customer's data? (GET /v1/audit/…)")
     history = _ok(dpo.get(f"/v1/audit/subjects/{CUSTOMER}"))
     for entry in history:
         console.print(
@@ -232,7 +303,7 @@ def _audit_steps(console: Console, services: Services, dpo: TestClient) -> None:
             f"{entry['outcome']:<8} {', '.join(entry['policies'])}"
         )
 
-    _step(console, "9. The audit log, exported and verified offline (Merkle checkpoints)")
+    _step(console, "10. The audit log, exported and verified offline (Merkle checkpoints)")
     export = _ok(dpo.get("/v1/audit/export"))
     key = _ok(dpo.get("/v1/audit/public-key"))
     report = verify_export(export, key)
@@ -323,7 +394,7 @@ def _consent_steps(
 
 
 def _dsr_step(console: Console, http: TestClient) -> None:
-    _step(console, "11. Right of access: a data-subject request (POST /v1/dsr)")
+    _step(console, "12. Right of access: a data-subject request (POST /v1/dsr)")
     request = _ok(http.post("/v1/dsr", json={"subject": CUSTOMER, "kind": "access"}))
     console.print(f"request {request['id']} received, due {request['due_at'][:10]}")
     refused = http.post(f"/v1/dsr/{request['id']}/execute").json()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from tessera import TesseraError
+from tessera.auth import Authenticator
 from tessera.consent import Catalogue, Channel, ConsentEvent, ConsentLedger
 from tessera.policies import (
     AccessContext,
@@ -30,7 +31,7 @@ from tessera.vault import InvalidValue, Sealed, Vault, mask
 from tessera.vault._categories import parse_category
 
 from ._audit import AuditLog, AuditRecord
-from ._identity import Caller
+from ._identity import Caller, Scope
 
 __all__ = [
     "AccessRequest",
@@ -52,9 +53,10 @@ class AuthContextRequired(TesseraError):
 
 @dataclass(frozen=True, slots=True)
 class AuthContext:
-    """The end user's session as the channel authenticated it (the auth issue signs it)."""
+    """The end user's authentication: a Tessera session id (its assurance is looked up), or
+    an assurance level asserted by a trusted identity provider (scope `auth:assert`)."""
 
-    assurance: Assurance = Assurance.LOW
+    assurance: Assurance | None = None
     session_id: str | None = None
 
 
@@ -109,8 +111,10 @@ class Gateway:
         consents: ConsentLedger,
         policies: PolicyEngine,
         audit: AuditLog,
+        sessions: Authenticator | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
+        self.sessions = sessions
         self.vault = vault
         self.catalogue = catalogue
         self.consents = consents
@@ -129,7 +133,7 @@ class Gateway:
             raise AuthContextRequired(
                 f"{action.value} needs the end user's auth context (assurance of the session)"
             )
-        auth = request.auth or AuthContext()
+        assurance, session_subject = self._assurance(caller, request.auth)
         sealed = self._targets(tenant, request)
         records = [item.record for item in sealed]
         categories = sorted({r.category.value for r in records} | set(request.categories))
@@ -144,7 +148,8 @@ class Gateway:
             "channel": channel.value,
             "categories": categories,
             "tokens": [r.token for r in records],
-            "assurance": auth.assurance.name.lower(),
+            "assurance": assurance.name.lower(),
+            "session": session_subject is not None,
         }
 
         def finish(result: AccessResult) -> AccessResult:
@@ -185,6 +190,15 @@ class Gateway:
                 )
             )
 
+        if session_subject is not None and subjects != [session_subject]:
+            return finish(
+                AccessResult(
+                    PolicyOutcome.DENY,
+                    "the end user's session belongs to another customer",
+                    ("session-subject",),
+                )
+            )
+
         principal = principal_of(caller)
         policy_ids: set[str] = set()
         contexts: dict[str, AccessContext] = {}
@@ -202,7 +216,7 @@ class Gateway:
             contexts[subject] = AccessContext(
                 purpose=purpose.id,
                 channel=channel.value,
-                assurance=auth.assurance,
+                assurance=assurance,
                 legal_basis=decision.legal_basis.value,
                 consent=latest.kind.value if latest else "none",
                 lawful=True,
@@ -242,6 +256,22 @@ class Gateway:
         items = self._release(tenant, action, sealed, subjects)
         return finish(
             AccessResult(PolicyOutcome.ALLOW, "allowed", tuple(sorted(policy_ids)), items)
+        )
+
+    def _assurance(self, caller: Caller, auth: AuthContext | None) -> tuple[Assurance, str | None]:
+        """The session's assurance (and whose session it is), or a trusted assertion."""
+        if auth is None:
+            return Assurance.LOW, None
+        if auth.session_id is not None:
+            if self.sessions is None:
+                raise AuthContextRequired("sessions are not available in this deployment")
+            info = self.sessions.session(caller.tenant, auth.session_id)
+            return info.assurance, info.subject
+        if auth.assurance is not None and Scope.AUTH_ASSERT in caller.scopes:
+            return auth.assurance, None
+        raise AuthContextRequired(
+            "give the end user's session_id; only an identity provider with the "
+            "auth:assert scope may assert an assurance level"
         )
 
     def _targets(self, tenant: str, request: AccessRequest) -> list[Sealed]:
@@ -307,6 +337,16 @@ class AuditConsentObserver:
                 for e in events
             ],
         )
+
+
+class AuditAuthRecorder:
+    """Puts risk decisions and step-up outcomes into the audit log (no signal values)."""
+
+    def __init__(self, audit: AuditLog) -> None:
+        self.audit = audit
+
+    def auth_recorded(self, tenant: str, subject: str, facts: dict[str, Any]) -> None:
+        self.audit.record([AuditRecord(tenant, "auth", facts, subject=subject)])
 
 
 def _with_seq(result: AccessResult, seq: int) -> AccessResult:

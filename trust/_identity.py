@@ -43,6 +43,12 @@ class Scope(enum.StrEnum):
     CONSENT_READ = "consent:read"
     PURPOSES_WRITE = "purposes:write"
     DSR = "dsr:manage"
+    # A channel (app, web, IVR, chat) signing its customers in: assess, step up, enrol.
+    AUTH = "auth"
+    # An operator: bind numbers and code destinations, read decisions, revoke factors.
+    AUTH_MANAGE = "auth:manage"
+    # A trusted identity provider that asserts an assurance level without a Tessera session.
+    AUTH_ASSERT = "auth:assert"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,19 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tessera import TesseraError
+from tessera.auth import (
+    AccountLocked,
+    ChallengeExpired,
+    FactorNotEnrolled,
+    InvalidSignal,
+    ReplayedCode,
+    SessionExpired,
+    StepUpFailed,
+    StrongAuthRequired,
+    UnknownChallenge,
+    UnknownDecision,
+    UnknownSession,
+)
 from tessera.consent import (
     CatalogueError,
     ChainBroken,
@@ -77,6 +90,19 @@ _PROBLEMS: dict[type[BaseException], ProblemType] = {
     AuditUnavailable: ProblemType(503, "audit-unavailable", "Audit trail unavailable"),
     AuditTampered: ProblemType(500, "audit-integrity", "Audit log integrity failure"),
     PolicyLoadError: ProblemType(422, "invalid-policy", "Invalid policy"),
+    InvalidSignal: ProblemType(422, "invalid-signal", "Invalid signal"),
+    UnknownDecision: ProblemType(404, "unknown-decision", "Unknown risk decision"),
+    UnknownSession: ProblemType(404, "unknown-session", "Unknown session"),
+    SessionExpired: ProblemType(410, "session-expired", "Session expired"),
+    UnknownChallenge: ProblemType(404, "unknown-challenge", "Unknown challenge"),
+    ChallengeExpired: ProblemType(410, "challenge-expired", "Challenge expired"),
+    StepUpFailed: ProblemType(403, "step-up-failed", "Step-up failed"),
+    ReplayedCode: ProblemType(409, "replayed", "Already used"),
+    AccountLocked: ProblemType(423, "account-locked", "Temporarily blocked"),
+    FactorNotEnrolled: ProblemType(409, "factor-not-enrolled", "Factor not enrolled"),
+    StrongAuthRequired: ProblemType(
+        403, "strong-auth-required", "A recent strong authentication is required"
+    ),
     UnknownPurpose: ProblemType(422, "unknown-purpose", "Unknown purpose"),
     CatalogueError: ProblemType(422, "invalid-catalogue", "Invalid purpose catalogue"),
     InvalidEvent: ProblemType(422, "invalid-consent-event", "Invalid consent event"),
@@ -124,7 +150,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _tessera(request: Request, exc: TesseraError) -> JSONResponse:
         problem = problem_for(exc)
         extra = {}
-        for name in ("index", "retry_after", "seq"):
+        for name in ("index", "retry_after", "seq", "attempts_left"):
             value = getattr(exc, name, None)
             if value is not None:
                 extra[name] = value

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import os
 import sys
 from dataclasses import dataclass
 
+from tessera.auth import Authenticator, AuthSettings, Outbox
 from tessera.consent import Catalogue, ConsentLedger, DataSubjectRights, Receipts
 from tessera.policies import DEFAULT_POLICY_DIR, CedarPolicyEngine
 from tessera.storage import Database, StorageError, Store, current_revision, head_revision, migrate
@@ -20,7 +22,7 @@ from tessera.vault import (
 )
 
 from ._audit import AuditLog
-from ._gateway import AuditConsentObserver, Gateway
+from ._gateway import AuditAuthRecorder, AuditConsentObserver, Gateway
 from ._identity import ServiceIdentity
 from ._settings import Settings
 
@@ -72,6 +74,7 @@ class Services:
     policies: CedarPolicyEngine
     audit: AuditLog
     gateway: Gateway
+    authenticator: Authenticator
 
     @classmethod
     def from_settings(
@@ -103,8 +106,24 @@ class Services:
             data, vault=vault, ledger=consents, receipts=receipts, access_history=audit
         )
         policies = CedarPolicyEngine(settings.policy_dir or DEFAULT_POLICY_DIR)
+        authenticator = Authenticator(
+            db=data,
+            vault=vault,
+            notifier=Outbox(settings.data_dir / "outbox.jsonl"),
+            settings=AuthSettings(
+                rp_id=settings.webauthn_rp_id,
+                origins=tuple(settings.webauthn_origins),
+                retention=dt.timedelta(days=settings.auth_retention_days),
+            ),
+            recorder=AuditAuthRecorder(audit),
+        )
         gateway = Gateway(
-            vault=vault, catalogue=catalogue, consents=consents, policies=policies, audit=audit
+            vault=vault,
+            catalogue=catalogue,
+            consents=consents,
+            policies=policies,
+            audit=audit,
+            sessions=authenticator,
         )
         return cls(
             settings,
@@ -120,6 +139,7 @@ class Services:
             policies,
             audit,
             gateway,
+            authenticator,
         )
 
     def check_ready(self) -> dict[str, str]:

@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     key_cache_ttl_seconds: float = 300.0
     default_region: str = "FR"
 
+    # Passkeys: the relying party id (a registrable domain) and the origins pages run on.
+    webauthn_rp_id: str = "localhost"
+    webauthn_origins: list[str] = Field(default_factory=lambda: ["http://localhost:8700"])
+    # One-time codes: "outbox" keeps them in data_dir/outbox.jsonl (no SMS gateway here).
+    notifier: Literal["outbox"] = "outbox"
+    # Fraud-prevention records (risk decisions and their minimized signals) are kept this long.
+    auth_retention_days: int = 180
+
     host: str = "127.0.0.1"
     port: int = 8700
 

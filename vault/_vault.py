@@ -282,6 +282,31 @@ class Vault:
             raise InvalidValue("secret names are 2-16 characters of a-z, 0-9 and '-'")
         return self._owner_keys(tenant, name, [""])[""].raw
 
+    def seal_secret(self, tenant: str, subject: str, label: str, secret: bytes) -> bytes:
+        """Encrypt a subject's own secret (a TOTP seed, say) under the subject's data key.
+
+        The blob is stored by its owner, not the vault; erasing the subject shreds it too.
+        """
+        check_tenant(tenant)
+        subject = check_subject(subject)
+        dek = self._owner_keys(tenant, "subject", [subject])[subject]
+        nonce = secrets.token_bytes(12)
+        aad = _SEP.join(("tessera/secret/1", tenant, subject, label, dek.id)).encode()
+        return dek.id.encode() + b"." + nonce + dek.aead.encrypt(nonce, secret, aad)
+
+    def open_secret(self, tenant: str, subject: str, label: str, blob: bytes) -> bytes:
+        check_tenant(tenant)
+        subject = check_subject(subject)
+        dek_id, _, rest = blob.partition(b".")
+        dek = self._keys_by_id(tenant, [dek_id.decode("ascii", "replace")]).get(dek_id.decode())
+        if dek is None:
+            raise UnknownSubject("the subject's key no longer exists (erased)")
+        aad = _SEP.join(("tessera/secret/1", tenant, subject, label, dek.id)).encode()
+        try:
+            return dek.aead.decrypt(rest[:12], rest[12:], aad)
+        except InvalidTag:
+            raise InvalidValue("the sealed secret does not belong here") from None
+
     def _index_key(self, tenant: str) -> bytes:
         return self._owner_keys(tenant, "index", [""])[""].raw
 

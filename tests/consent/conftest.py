@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -12,24 +11,10 @@ from tessera.consent import (
     Receipts,
     load_catalogue_file,
 )
-from tessera.storage import utcnow
 from tessera.vault import Vault
-from tests.conftest import Stores
+from tests.conftest import Clock, Stores
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "trust" / "examples" / "purposes.toml"
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = utcnow().replace(microsecond=0)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
 
 
 @pytest.fixture

@@ -121,7 +121,7 @@ def test_revoked_key_is_401(client: TestClient, services: Services, tenant: str)
 
 
 def test_key_without_the_scope_is_403(client: TestClient, issue, tenant: str) -> None:
-    headers = issue(tenant, [Scope.TOKENIZE, Scope.REVEAL_MASKED])
+    headers = issue(tenant, [Scope.TOKENIZE, Scope.REVEAL_MASKED, Scope.AUTH_ASSERT])
     token = tokenize(client, headers, CARD, "card_pan")["token"]
     assert (
         client.post(

@@ -336,3 +336,42 @@ def test_audit_export_and_offline_verify(env: dict[str, str], tmp_path: Path) ->
         "agent-masked-contact"
         in run(["audit", "who", "--tenant", "acme", "--subject", "c1"], env).stdout
     )
+
+
+def test_auth_explain_bind_and_purge(env: dict[str, str]) -> None:
+    from tessera.auth import Observation
+    from tessera.storage import utcnow
+    from tessera.trust import Services
+
+    run(["tenants", "create", "acme"], env)
+    assert (
+        "bound caller number: fac_"
+        in run(
+            [
+                "auth",
+                "bind",
+                "--tenant",
+                "acme",
+                "--subject",
+                "c1",
+                "--caller-number",
+                "0612345678",
+            ],
+            env,
+        ).stdout
+    )
+    services = Services.from_settings(_settings(env))
+    decision = services.authenticator.assess(
+        "acme",
+        "c1",
+        Observation(channel="voice_agent", at=utcnow(), caller_number="+447700900123"),
+    )
+    services.close()
+    shown = run(["auth", "explain", "--tenant", "acme", decision.decision_id], env).stdout
+    assert decision.decision_id in shown and "no sign-in history yet" in shown
+    assert "caller_id" in shown and "raised the risk" in shown
+    one_line_error(
+        run(["auth", "explain", "--tenant", "acme", "dec_nope"], env, check=False),
+        "no such risk decision",
+    )
+    assert "0 decisions past retention removed" in run(["auth", "purge"], env).stdout

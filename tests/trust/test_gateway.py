@@ -35,7 +35,9 @@ def world(services: Services, tenant: str):
     }
 
     def caller(kind: str):
-        issued = services.identity.issue_key(tenant, scopes=[Scope.ACCESS], kind=kind)
+        issued = services.identity.issue_key(
+            tenant, scopes=[Scope.ACCESS, Scope.AUTH_ASSERT], kind=kind
+        )
         return services.identity.authenticate(issued.secret)
 
     return services, tokens, caller
