@@ -155,3 +155,15 @@ def test_a_profile_learns_only_what_it_is_taught() -> None:
     after = assess(stranger, profile.learn(stranger).learn(stranger), POP).contributions["device"]
     assert after < before
     assert profile.sessions == 3  # learning returns a new profile; the old one is unchanged
+
+
+def test_a_call_is_judged_on_what_a_call_can_show() -> None:
+    call = Signals(
+        device="line-hash", country="FR", hour=19, channel="voice_agent", caller_id_matches=True
+    )
+    result = assess(call, customer(), POP)
+    # No browser, OS or IP on a phone line: not "missing", simply not judged.
+    assert not result.missing & {"ua_family", "os_family", "network", "asn"}
+    swapped = assess(with_(call, attestation="A", sim_swapped=True), customer(), POP)
+    assert swapped.decision is not RiskDecision.ALLOW
+    assert "a recent SIM change on the calling line" in swapped.explanation
