@@ -476,42 +476,17 @@ class Authenticator:
         )
 
     def _bound_senders(self, conn: Any, tenant: str, subject: str) -> frozenset[str]:
-        t = AuthFactorRow.__table__
-        rows = conn.execute(
-            select(t.c.credential_id).where(
-                t.c.tenant_id == tenant,
-                t.c.subject_id == subject,
-                t.c.kind == "sender",
-                t.c.status == "active",
-            )
-        ).all()
-        return frozenset(r.credential_id for r in rows)
+        return frozenset(
+            r.credential_id for r in self._active_factors(conn, tenant, subject, "sender")
+        )
 
     def _registered_number(self, conn: Any, tenant: str, subject: str) -> str | None:
-        t = AuthFactorRow.__table__
-        row = conn.execute(
-            select(t.c.credential_id).where(
-                t.c.tenant_id == tenant,
-                t.c.subject_id == subject,
-                t.c.kind == "caller",
-                t.c.status == "active",
-            )
-        ).first()
-        return row.credential_id if row else None
+        rows = self._active_factors(conn, tenant, subject, "caller")
+        return rows[0].credential_id if rows else None
 
     def _factor_kinds(self, conn: Any, tenant: str, subject: str) -> tuple[str, ...]:
-        t = AuthFactorRow.__table__
-        rows = conn.execute(
-            select(t.c.kind)
-            .where(
-                t.c.tenant_id == tenant,
-                t.c.subject_id == subject,
-                t.c.status == "active",
-                t.c.kind.in_(("totp", "webauthn", "otp")),
-            )
-            .distinct()
-        ).all()
-        return tuple(sorted(r.kind for r in rows))
+        rows = self._active_factors(conn, tenant, subject, "totp", "webauthn", "otp")
+        return tuple(sorted({r.kind for r in rows}))
 
     def _learn(self, conn: Any, tenant: str, subject: str, signals: Signals) -> None:
         """Teach the profile and the population; only called after a passed authentication."""
@@ -727,7 +702,7 @@ class Authenticator:
             raise ChallengeExpired("the risk decision expired; assess again")
         return row
 
-    def _active_factors(self, conn: Any, tenant: str, subject: str, kind: str) -> list[Any]:
+    def _active_factors(self, conn: Any, tenant: str, subject: str, *kinds: str) -> list[Any]:
         t = AuthFactorRow.__table__
         return list(
             conn.execute(
@@ -735,7 +710,7 @@ class Authenticator:
                 .where(
                     t.c.tenant_id == tenant,
                     t.c.subject_id == subject,
-                    t.c.kind == kind,
+                    t.c.kind.in_(kinds),
                     t.c.status == "active",
                 )
                 .order_by(t.c.created_at)
