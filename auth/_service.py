@@ -15,7 +15,7 @@ import hmac
 import json
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import pyotp
@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from tessera.policies import Assurance
 from tessera.storage import Database, utcnow
@@ -55,7 +56,7 @@ from ._risk import (
     Thresholds,
     assess,
 )
-from ._signals import NetworkIntel, Observation, extract, keyed
+from ._signals import NetworkIntel, Observation, extract, keyed, phone_e164
 from ._tables import (
     AuthChallengeRow,
     AuthDecisionRow,
@@ -393,7 +394,7 @@ class Authenticator:
             raise InvalidValue("scope must be account or payment")
         if device_proof is not None:
             ok = self._check_device(tenant, subject, device_proof)
-            observation = _replace_device_key(observation, ok)
+            observation = replace(observation, device_key=ok)
         now = self.clock()
         key = self._key(tenant)
         with self.db.read() as conn:
@@ -415,7 +416,7 @@ class Authenticator:
                 conn, tenant, self._failure_keys(tenant, subject, draft.values())
             )
         recent = max((f.consecutive for f in failures.values()), default=0)
-        signals = _replace_failures(draft, recent)
+        signals = replace(draft, recent_failures=recent)
         result = assess(
             signals, profile, population, action=action, thresholds=self.settings.thresholds
         )
@@ -582,16 +583,7 @@ class Authenticator:
                 conn.execute(
                     update(t).where(t.c.id_sha256 == row.id_sha256).values(last_seen_at=now)
                 )
-        return SessionInfo(
-            row.subject_id,
-            Assurance(row.assurance),
-            row.scope,
-            tuple(f for f in row.factors.split(",") if f),
-            _aware(row.created_at),
-            now if touch else _aware(row.last_seen_at),
-            _aware(row.expires_at),
-            _aware(row.strong_at) if row.strong_at else None,
-        )
+        return _session_info(row, last_seen=now if touch else None)
 
     def end_session(self, tenant: str, session_id: str) -> None:
         check_tenant(tenant)
@@ -784,20 +776,10 @@ class Authenticator:
         self, tenant: str, row: Any, assurance: Assurance, kind: str
     ) -> tuple[IssuedSession | None, SessionInfo]:
         now = self.clock()
-        ct, dt_, st = (
-            AuthChallengeRow.__table__,
-            AuthDecisionRow.__table__,
-            AuthSessionRow.__table__,
-        )
+        dt_, st = AuthDecisionRow.__table__, AuthSessionRow.__table__
         issued = None
         with self.db.begin() as conn:
-            used = conn.execute(
-                update(ct)
-                .where(ct.c.id == row.id, ct.c.consumed_at.is_(None))
-                .values(consumed_at=now)
-            ).rowcount
-            if not used:
-                raise ReplayedCode("this challenge was already used")
+            _consume(conn, row.id, now)
             self._reset_failures(conn, tenant, row.subject_id)
             if row.decision_id is not None:
                 decision = conn.execute(
@@ -848,17 +830,7 @@ class Authenticator:
             outcome="passed",
             assurance=Assurance(fresh.assurance).name.lower(),
         )
-        info = SessionInfo(
-            fresh.subject_id,
-            Assurance(fresh.assurance),
-            fresh.scope,
-            tuple(f for f in fresh.factors.split(",") if f),
-            _aware(fresh.created_at),
-            _aware(fresh.last_seen_at),
-            _aware(fresh.expires_at),
-            _aware(fresh.strong_at) if fresh.strong_at else None,
-        )
-        return issued, info
+        return issued, _session_info(fresh)
 
     def _fail(self, tenant: str, row: Any) -> None:
         """Count a failed attempt on the challenge, the account, its device and network."""
@@ -1156,15 +1128,8 @@ class Authenticator:
             raise StepUpFailed("the passkey registration is malformed") from None
         now = self.clock()
         factor_id = _new_id("fac")
-        ct = AuthChallengeRow.__table__
         with self.db.begin() as conn:
-            used = conn.execute(
-                update(ct)
-                .where(ct.c.id == row.id, ct.c.consumed_at.is_(None))
-                .values(consumed_at=now)
-            ).rowcount
-            if not used:
-                raise ReplayedCode("this challenge was already used")
+            _consume(conn, row.id, now)
             try:
                 with conn.begin_nested():
                     conn.execute(
@@ -1182,12 +1147,8 @@ class Authenticator:
                             created_at=now,
                         )
                     )
-            except Exception as clash:  # the unique index: a credential registered twice
-                from sqlalchemy.exc import IntegrityError
-
-                if isinstance(clash, IntegrityError):
-                    raise ReplayedCode("this passkey is already registered") from None
-                raise
+            except IntegrityError:  # the unique index: a credential registered twice
+                raise ReplayedCode("this passkey is already registered") from None
         return self.factors(tenant, row.subject_id, only=factor_id)[0]
 
     def _spend(self, row: Any) -> None:
@@ -1233,10 +1194,8 @@ class Authenticator:
         subject = check_subject(subject)
         if kind not in ("caller", "sender"):
             raise InvalidValue("kind must be caller or sender")
-        from ._signals import _phone
-
         if kind == "caller":
-            number, _ = _phone(identifier)
+            number, _ = phone_e164(identifier)
             if number is None:
                 raise InvalidValue("not a phone number")
             hashed = keyed(self._key(tenant), "phone", number)
@@ -1349,6 +1308,31 @@ class Authenticator:
                 conn.execute(delete(t).where(t.c.tenant_id == tenant, t.c.subject_id == subject))
 
 
+def _consume(conn: Any, challenge_id: str, now: dt.datetime) -> None:
+    """Mark a challenge used, once: a second use (a replay, a race) is refused."""
+    ct = AuthChallengeRow.__table__
+    used = conn.execute(
+        update(ct)
+        .where(ct.c.id == challenge_id, ct.c.consumed_at.is_(None))
+        .values(consumed_at=now)
+    ).rowcount
+    if not used:
+        raise ReplayedCode("this challenge was already used")
+
+
+def _session_info(row: Any, *, last_seen: dt.datetime | None = None) -> SessionInfo:
+    return SessionInfo(
+        row.subject_id,
+        Assurance(row.assurance),
+        row.scope,
+        tuple(f for f in row.factors.split(",") if f),
+        _aware(row.created_at),
+        last_seen or _aware(row.last_seen_at),
+        _aware(row.expires_at),
+        _aware(row.strong_at) if row.strong_at else None,
+    )
+
+
 def _label(label: str) -> str:
     if not isinstance(label, str):
         raise InvalidValue("label must be text")
@@ -1391,15 +1375,3 @@ def _signals_from(stored: Mapping[str, Any]) -> Signals:
         channel=stored.get("channel"),
         typing_ms=stored.get("typing_ms"),
     )
-
-
-def _replace_failures(signals: Signals, failures: int) -> Signals:
-    from dataclasses import replace
-
-    return replace(signals, recent_failures=failures)
-
-
-def _replace_device_key(observation: Observation, ok: bool) -> Observation:
-    from dataclasses import replace
-
-    return replace(observation, device_key=ok)

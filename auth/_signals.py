@@ -31,6 +31,7 @@ __all__ = [
     "country_point",
     "extract",
     "keyed",
+    "phone_e164",
     "travel_kmh",
 ]
 
@@ -134,7 +135,7 @@ def _user_agent(ua: str) -> tuple[str | None, str | None]:
     )
 
 
-def _phone(number: str | None) -> tuple[str | None, str | None]:
+def phone_e164(number: str | None) -> tuple[str | None, str | None]:
     """E.164 form and region of a caller number; garbage gives (None, None)."""
     if not number:
         return None, None
@@ -167,7 +168,7 @@ def extract(
     facts = intel.lookup(observation.ip) if isinstance(observation.ip, str) else None
     country = facts.country if facts else None
     caller = None
-    number, region = _phone(_text(observation.caller_number, "caller_number"))
+    number, region = phone_e164(_text(observation.caller_number, "caller_number"))
     if number:
         caller = keyed(key, "phone", number)
         country = country or region
