@@ -14,6 +14,7 @@ from ._errors import (
     ChallengeExpired,
     FactorNotEnrolled,
     InvalidSignal,
+    InvalidThresholds,
     ReplayedCode,
     SessionExpired,
     StepUpFailed,
@@ -35,6 +36,7 @@ from ._risk import (
     Thresholds,
     assess,
     explain,
+    thresholds_table,
 )
 from ._service import (
     Assessment,
@@ -67,6 +69,7 @@ __all__ = [
     "FactorInfo",
     "FactorNotEnrolled",
     "InvalidSignal",
+    "InvalidThresholds",
     "IssuedSession",
     "NetworkIntel",
     "Notifier",
@@ -92,4 +95,5 @@ __all__ = [
     "assess",
     "explain",
     "extract",
+    "thresholds_table",
 ]

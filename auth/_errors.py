@@ -8,6 +8,7 @@ __all__ = [
     "ChallengeExpired",
     "FactorNotEnrolled",
     "InvalidSignal",
+    "InvalidThresholds",
     "ReplayedCode",
     "SessionExpired",
     "StepUpFailed",
@@ -24,6 +25,11 @@ class AuthError(TesseraError):
 
 class InvalidSignal(AuthError):
     """A signal is of the wrong type or too large (garbage values are scored as unknown)."""
+
+
+class InvalidThresholds(AuthError):
+    """A tenant's risk thresholds name an unknown action or are not numbers with
+    0 ≤ step-up ≤ deny: refused at start-up, never half-applied."""
 
 
 class UnknownDecision(AuthError):

@@ -16,6 +16,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ._errors import InvalidThresholds
+
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "FEATURES",
@@ -28,6 +30,7 @@ __all__ = [
     "Thresholds",
     "assess",
     "explain",
+    "thresholds_table",
 ]
 
 # The habits a profile learns, with the words an explanation uses for an unusual value.
@@ -39,12 +42,13 @@ FEATURES: dict[str, str] = {
     "asn": "new internet provider",
     "country": "new country",
     "hour_band": "unusual time of day",
+    "week_part": "unusual day of the week",
     "channel": "unusual channel",
     "typing": "unusual typing rhythm",
 }
 # What each kind of channel can observe at all: a phone call has no browser and no IP. A feature
 # the channel cannot give is not "missing" (that weighs as rare); it is simply not judged.
-_CALL_FEATURES = frozenset({"device", "country", "hour_band", "channel"})
+_CALL_FEATURES = frozenset({"device", "country", "hour_band", "week_part", "channel"})
 CHANNEL_FEATURES: dict[str, frozenset[str]] = {
     "voice_ivr": _CALL_FEATURES,
     "voice_agent": _CALL_FEATURES,
@@ -53,8 +57,9 @@ CHANNEL_FEATURES: dict[str, frozenset[str]] = {
     "messaging": _CALL_FEATURES,
 }
 # Typing rhythm is a bonus: clients that can't measure it (a screen reader, no script) are not
-# penalized, and its absence is neutral, never familiar.
-_OPTIONAL = frozenset({"typing"})
+# penalized, and its absence is neutral, never familiar. The day of the week is always known to
+# the service (its own clock); a caller scoring without it loses that habit, nothing more.
+_OPTIONAL = frozenset({"typing", "week_part"})
 _SMOOTHING = 2.0  # pseudo-sessions pulling a customer's estimate toward the population's
 _MISSING = math.log(8.0)  # a missing signal weighs like a value 8× rarer than usual
 # Familiarity lowers the risk, but one familiar signal can't cancel another's novelty:
@@ -92,6 +97,7 @@ class Signals:
     asn: str | int | None = None  # autonomous system (number or registry name)
     country: str | None = None
     hour: int | None = None
+    weekday: int | None = None  # 0 = Monday … 6 = Sunday, on the same clock as `hour`
     channel: str | None = None
     hosting_network: bool = False
     travel_kmh: float | None = None  # speed implied since the last strong authentication
@@ -113,6 +119,7 @@ class Signals:
             "asn": None if self.asn is None else str(self.asn),
             "country": self.country,
             "hour_band": band,
+            "week_part": _week_part(self.weekday),
             "channel": self.channel,
             "typing": _typing_band(self.typing_ms),
         }
@@ -123,6 +130,14 @@ class Signals:
 
 
 _ALL = frozenset(FEATURES)
+
+
+def _week_part(weekday: int | None) -> str | None:
+    """Workday or weekend: a habit a profile of a few dozen sessions can learn (seven days
+    would be too sparse to tell a new day from an unusual one)."""
+    if weekday is None or not 0 <= weekday <= 6:
+        return None
+    return "weekend" if weekday >= 5 else "workday"
 
 
 def _typing_band(ms: float | None) -> str | None:
@@ -185,6 +200,36 @@ DEFAULT_THRESHOLDS: dict[RiskAction, Thresholds] = {
     RiskAction.DETOKENIZE: Thresholds(step_up=3.0, deny=18.0),
     RiskAction.PAY: Thresholds(step_up=1.0, deny=16.0),
 }
+
+
+def thresholds_table(
+    overrides: Mapping[str, object], base: Mapping[RiskAction, Thresholds] | None = None
+) -> dict[RiskAction, Thresholds]:
+    """`base` (default: DEFAULT_THRESHOLDS) with some actions overridden, as a settings file
+    spells them: `{"pay": {"step_up": 0.5, "deny": 14}}`. A half-given pair keeps the other half
+    from `base`."""
+    table = dict(DEFAULT_THRESHOLDS if base is None else base)
+    if not isinstance(overrides, Mapping):
+        raise InvalidThresholds("thresholds are a mapping of action to {step_up, deny}")
+    for name, limits in overrides.items():
+        try:
+            action = RiskAction(name)
+        except ValueError:
+            known = ", ".join(a.value for a in RiskAction)
+            raise InvalidThresholds(f"unknown action {str(name)[:40]!r} (known: {known})") from None
+        if not isinstance(limits, Mapping) or not set(limits) <= {"step_up", "deny"}:
+            raise InvalidThresholds(f"{action}: give step_up and/or deny, nothing else")
+        pair = {"step_up": table[action].step_up, "deny": table[action].deny}
+        for key, value in limits.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidThresholds(f"{action}.{key} must be a number")
+            pair[key] = float(value)
+        if not all(math.isfinite(v) for v in pair.values()) or not (
+            0.0 <= pair["step_up"] <= pair["deny"]
+        ):
+            raise InvalidThresholds(f"{action}: need 0 ≤ step_up ≤ deny, both finite")
+        table[action] = Thresholds(**pair)
+    return table
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,6 +112,12 @@ class AuthSettings:
     thresholds: Mapping[RiskAction, Thresholds] = field(
         default_factory=lambda: dict(DEFAULT_THRESHOLDS)
     )
+    # Per tenant, whole tables (build them with `thresholds_table`): a bank's contact centre
+    # may step up payments sooner than a retailer's sharing the same deployment.
+    tenant_thresholds: Mapping[str, Mapping[RiskAction, Thresholds]] = field(default_factory=dict)
+
+    def thresholds_for(self, tenant: str) -> Mapping[RiskAction, Thresholds]:
+        return self.tenant_thresholds.get(tenant, self.thresholds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,9 +423,8 @@ class Authenticator:
             )
         recent = max((f.consecutive for f in failures.values()), default=0)
         signals = replace(draft, recent_failures=recent)
-        result = assess(
-            signals, profile, population, action=action, thresholds=self.settings.thresholds
-        )
+        limits = self.settings.thresholds_for(tenant)
+        result = assess(signals, profile, population, action=action, thresholds=limits)
         decision_id = _new_id("dec")
         session = None
         status = {
@@ -1359,6 +1364,7 @@ def _stored_signals(signals: Signals) -> dict[str, Any]:
     return (
         {k: v for k, v in signals.values().items() if v is not None}
         | ({"hour": signals.hour} if signals.hour is not None else {})
+        | ({"weekday": signals.weekday} if signals.weekday is not None else {})
         | ({"typing_ms": signals.typing_ms} if signals.typing_ms is not None else {})
     )
 
@@ -1372,6 +1378,7 @@ def _signals_from(stored: Mapping[str, Any]) -> Signals:
         asn=stored.get("asn"),
         country=stored.get("country"),
         hour=stored.get("hour"),
+        weekday=stored.get("weekday"),
         channel=stored.get("channel"),
         typing_ms=stored.get("typing_ms"),
     )

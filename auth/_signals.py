@@ -187,6 +187,7 @@ def extract(
         asn=facts.asn if facts else None,
         country=country,
         hour=observation.at.hour,
+        weekday=observation.at.weekday(),
         channel=channel,
         hosting_network=bool(facts and facts.hosting),
         travel_kmh=travel_kmh(last_country, last_at, country, observation.at),

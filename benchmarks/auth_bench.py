@@ -5,7 +5,7 @@ Genuine customers have stable devices and networks, commute on mobile data, go o
 abroad, change phones now and then and call from their own number. Attackers stuff credentials
 from hosting networks, target one customer from the same country with the same browser family
 on a residential network, call after a SIM swap, or replay a stolen session cookie from another
-network. Profiles learn from 60 days of history (only sessions that passed), then 30 days are
+network, on any day of the week. Profiles learn from 60 days of history (only sessions that passed), then 30 days are
 judged. Baselines: always ask for MFA; ask only on a device never seen for the customer.
 
 Also: scoring latency per decision in-process (target ≤ 100 µs), against an HMAC-SHA256 of a
@@ -59,6 +59,7 @@ class Customer:
     hours: tuple[int, int]  # usual evening and morning hours
     typing_ms: float
     app_share: float
+    weekend_share: float  # some sign in on any day, some almost only on workdays
     profile: Profile = dataclasses.field(default_factory=Profile)
     devices: set[str] = dataclasses.field(default_factory=set)
 
@@ -79,12 +80,18 @@ def _customer(rng: random.Random, i: int) -> Customer:
         (rng.choice([18, 19, 20, 21, 22]), rng.choice([7, 8, 9, 12, 13])),
         rng.lognormvariate(5.0, 0.35),
         rng.uniform(0.4, 0.9),
+        rng.choice([0.03, 0.1, 2 / 7, 2 / 7, 0.4]),
     )
+
+
+def _weekday(rng: random.Random, c: Customer) -> int:
+    return rng.randint(5, 6) if rng.random() < c.weekend_share else rng.randint(0, 4)
 
 
 def genuine(rng: random.Random, c: Customer) -> tuple[str, Signals]:
     """One of the customer's own sessions; returns its scenario and its signals."""
     hour = rng.choice(c.hours) + rng.choice([-1, 0, 0, 0, 1])
+    weekday = _weekday(rng, c)
     typing = c.typing_ms * rng.uniform(0.88, 1.12)
     roll = rng.random()
     if roll < 0.02:  # a call to the contact centre, from their own number
@@ -92,6 +99,7 @@ def genuine(rng: random.Random, c: Customer) -> tuple[str, Signals]:
             device=f"line-{c.id}",
             country=c.country,
             hour=hour,
+            weekday=weekday,
             channel="voice_agent",
             caller_id_matches=True,
             attestation="A",
@@ -109,6 +117,7 @@ def genuine(rng: random.Random, c: Customer) -> tuple[str, Signals]:
             asn=c.home_isp,
             country=c.country,
             hour=hour,
+            weekday=weekday,
             channel="app",
             typing_ms=typing,
         )
@@ -121,6 +130,7 @@ def genuine(rng: random.Random, c: Customer) -> tuple[str, Signals]:
             asn=rng.choice(["Telefonica", "Vodafone Italia", "TIM", "Swisscom"]),
             country=rng.choice(["ES", "IT", "PT", "CH"]),
             hour=hour,
+            weekday=weekday,
             channel="app",
             travel_kmh=rng.uniform(0, 120),
             typing_ms=typing,
@@ -136,6 +146,7 @@ def genuine(rng: random.Random, c: Customer) -> tuple[str, Signals]:
         asn=c.mobile_isp if commuting else c.home_isp,
         country=c.country,
         hour=hour,
+        weekday=weekday,
         channel=("app" if on_phone else rng.choice(["web", "web", "chat"])),
         typing_ms=typing,
     )
@@ -154,6 +165,7 @@ def attack(rng: random.Random, victim: Customer) -> tuple[str, Signals, RiskActi
                 asn=rng.choice(HOSTING),
                 country=rng.choice(["FR", "DE", "NL", "US"]),
                 hour=rng.randint(0, 23),
+                weekday=rng.randint(0, 6),
                 channel="web",
                 hosting_network=True,
                 typing_ms=rng.choice([None, 30.0]),
@@ -172,6 +184,7 @@ def attack(rng: random.Random, victim: Customer) -> tuple[str, Signals, RiskActi
                 asn=rng.choice(HOME_ISPS),
                 country=victim.country,
                 hour=rng.randint(8, 23),
+                weekday=rng.randint(0, 6),
                 channel="web",
                 typing_ms=rng.lognormvariate(5.0, 0.35),
             ),
@@ -184,6 +197,7 @@ def attack(rng: random.Random, victim: Customer) -> tuple[str, Signals, RiskActi
                 device=f"line-{victim.id}",
                 country=victim.country,
                 hour=rng.randint(0, 23),
+                weekday=rng.randint(0, 6),
                 channel="voice_agent",
                 caller_id_matches=True,
                 attestation="A",
@@ -203,6 +217,7 @@ def attack(rng: random.Random, victim: Customer) -> tuple[str, Signals, RiskActi
             asn=rng.choice([*HOSTING, "Vodafone", "Telia", *HOME_ISPS]),
             country=rng.choice([victim.country, "NL", "GB"]),
             hour=rng.randint(0, 23),
+            weekday=rng.randint(0, 6),
             channel="web",
             hosting_network=rng.random() < 0.5,
             travel_kmh=rng.uniform(0, 2000),

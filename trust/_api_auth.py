@@ -197,6 +197,11 @@ class DecisionOut(BaseModel):
     resolved_at: dt.datetime | None
 
 
+class ThresholdsOut(BaseModel):
+    step_up: float
+    deny: float
+
+
 def _session_out(issued: IssuedSession | None) -> SessionOut | None:
     if issued is None:
         return None
@@ -442,3 +447,11 @@ def explain_decision(decision_id: str, who: CallerDep, services: ServicesDep) ->
         created_at=d.created_at,
         resolved_at=d.resolved_at,
     )
+
+
+@router.get("/thresholds", response_model=dict[str, ThresholdsOut])
+def thresholds(who: CallerDep, services: ServicesDep) -> dict[str, ThresholdsOut]:
+    """The caller's tenant's risk thresholds per action (TESSERA_AUTH_THRESHOLDS)."""
+    who.require(Scope.AUTH_MANAGE)
+    table = services.authenticator.settings.thresholds_for(who.tenant)
+    return {a.value: ThresholdsOut(step_up=t.step_up, deny=t.deny) for a, t in table.items()}

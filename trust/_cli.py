@@ -596,6 +596,15 @@ def auth_bind(
         out.print(f"bound sender: {auth.bind_caller(tenant, subject, 'sender', sender_id).id}")
 
 
+@auth_app.command("thresholds")
+def auth_thresholds(tenant: TenantOpt) -> None:
+    """The risk scores at which this tenant's sign-ins and actions step up or are denied."""
+    table = Table("action", "step up at", "deny at")
+    for action, limits in _services().authenticator.settings.thresholds_for(tenant).items():
+        table.add_row(action.value, f"{limits.step_up:g}", f"{limits.deny:g}")
+    out.print(table)
+
+
 @auth_app.command("purge")
 def auth_purge() -> None:
     """Drop risk decisions past the retention period (TESSERA_AUTH_RETENTION_DAYS)."""

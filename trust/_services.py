@@ -8,7 +8,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-from tessera.auth import Authenticator, AuthSettings, Outbox
+from tessera.auth import Authenticator, AuthSettings, Outbox, thresholds_table
 from tessera.consent import Catalogue, ConsentLedger, DataSubjectRights, Receipts
 from tessera.policies import DEFAULT_POLICY_DIR, CedarPolicyEngine
 from tessera.storage import Database, StorageError, Store, current_revision, head_revision, migrate
@@ -114,6 +114,12 @@ class Services:
                 rp_id=settings.webauthn_rp_id,
                 origins=tuple(settings.webauthn_origins),
                 retention=dt.timedelta(days=settings.auth_retention_days),
+                thresholds=(everyone := thresholds_table(settings.auth_thresholds.get("*", {}))),
+                tenant_thresholds={
+                    tenant: thresholds_table(overrides, everyone)
+                    for tenant, overrides in settings.auth_thresholds.items()
+                    if tenant != "*"
+                },
             ),
             recorder=AuditAuthRecorder(audit),
         )

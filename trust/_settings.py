@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     notifier: Literal["outbox"] = "outbox"
     # Fraud-prevention records (risk decisions and their minimized signals) are kept this long.
     auth_retention_days: int = 180
+    # Risk thresholds per action, overriding the shipped ones: "*" for every tenant, or a tenant
+    # id for that tenant (built over "*"), e.g. {"bank": {"pay": {"step_up": 0.5, "deny": 14}}}.
+    auth_thresholds: dict[str, dict[str, dict[str, float]]] = Field(default_factory=dict)
 
     host: str = "127.0.0.1"
     port: int = 8700

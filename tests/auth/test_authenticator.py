@@ -374,3 +374,25 @@ def test_factors_need_enrolment_and_erasure_shreds_the_totp_seed(
         )
     authenticator.forget(tenant, "cust-14")
     assert authenticator.factors(tenant, "cust-14") == []
+
+
+def test_each_tenant_decides_with_its_own_thresholds(
+    shared_stores, vault, outbox, clock: Clock, tenant: str, other_tenant: str
+) -> None:
+    from tessera.auth import AuthSettings, thresholds_table
+
+    # The same deployment: `other_tenant` (a bank, say) refuses a sign-in with no history
+    # that `tenant` steps up.
+    settings = AuthSettings(
+        rp_id=RP_ID,
+        origins=(ORIGIN,),
+        tenant_thresholds={other_tenant: thresholds_table({"login": {"step_up": 1, "deny": 5}})},
+    )
+    auth = Authenticator(
+        db=shared_stores.data, vault=vault, notifier=outbox, settings=settings, clock=clock
+    )
+    assert auth.assess(tenant, "first-timer", at_home(clock)).decision is RiskDecision.STEP_UP
+    refused = auth.assess(other_tenant, "first-timer", at_home(clock))
+    assert refused.decision is RiskDecision.DENY and refused.session is None
+    assert auth.decision(other_tenant, refused.decision_id).status == "denied"
+    assert settings.thresholds_for("anyone-else") == settings.thresholds

@@ -167,3 +167,65 @@ def test_a_call_is_judged_on_what_a_call_can_show() -> None:
     swapped = assess(with_(call, attestation="A", sim_swapped=True), customer(), POP)
     assert swapped.decision is not RiskDecision.ALLOW
     assert "a recent SIM change on the calling line" in swapped.explanation
+
+
+def weekday_population() -> Population:
+    """A population that signs in every day of the week, weekends included."""
+    pop = Population()
+    for i in range(400):
+        pop = pop.learn(with_(HOME, device=f"dev-{i}", weekday=i % 7))
+    return pop
+
+
+def test_a_workday_customer_on_a_sunday_is_unusual_but_not_stepped_up_for_that_alone() -> None:
+    pop = weekday_population()
+    profile = Profile()
+    for day in range(30):
+        profile = profile.learn(with_(HOME, weekday=day % 5))
+    sunday = assess(with_(HOME, weekday=6), profile, pop)
+    tuesday = assess(with_(HOME, weekday=1), profile, pop)
+    assert sunday.contributions["week_part"] > 1.0 > tuesday.contributions["week_part"]
+    assert "unusual day of the week" in sunday.explanation
+    assert sunday.decision is RiskDecision.ALLOW  # a habit, not a hard signal
+    weekend_customer = profile
+    for _ in range(10):
+        weekend_customer = weekend_customer.learn(with_(HOME, weekday=5))
+    assert assess(with_(HOME, weekday=6), weekend_customer, pop).contributions["week_part"] < 1
+
+
+@pytest.mark.parametrize("weekday", [None, -1, 7, 12])
+def test_an_unknown_weekday_is_neutral(weekday: int | None) -> None:
+    result = assess(with_(HOME, weekday=weekday), customer(), weekday_population())
+    assert "week_part" not in result.contributions
+    assert "week_part" not in result.missing
+
+
+def test_thresholds_are_overridden_per_action_and_validated() -> None:
+    from tessera.auth import DEFAULT_THRESHOLDS, InvalidThresholds, Thresholds, thresholds_table
+
+    strict = thresholds_table({"pay": {"step_up": 0.5}, "login": {"step_up": 2, "deny": 9}})
+    assert strict[RiskAction.PAY] == Thresholds(0.5, DEFAULT_THRESHOLDS[RiskAction.PAY].deny)
+    assert strict[RiskAction.LOGIN] == Thresholds(2.0, 9.0)
+    assert strict[RiskAction.READ] == DEFAULT_THRESHOLDS[RiskAction.READ]
+    on_top = thresholds_table({"read": {"deny": 30}}, strict)
+    assert on_top[RiskAction.LOGIN] == Thresholds(2.0, 9.0)
+    assert on_top[RiskAction.READ].deny == 30.0
+    # The same session, two tenants: one lets it pass, the stricter one asks for a step-up.
+    new_phone = with_(HOME, device="dev-B", network="176.1.0.0/16")
+    stricter = thresholds_table({"login": {"step_up": 1.0}})
+    assert assess(new_phone, customer(), POP).decision is RiskDecision.ALLOW
+    assert assess(new_phone, customer(), POP, thresholds=stricter).decision is RiskDecision.STEP_UP
+    for bad in [
+        {"refund": {"step_up": 1}},  # unknown action
+        {"pay": {"step_up": 5, "deny": 2}},  # step-up above deny
+        {"pay": {"step_up": -1}},
+        {"pay": {"deny": float("inf")}},
+        {"pay": {"deny": float("nan")}},
+        {"pay": {"step_up": True}},  # a bool is not a number here
+        {"pay": {"step_up": "1"}},
+        {"pay": {"stepup": 1}},  # a misspelled key is refused, not ignored
+        {"pay": 3},
+        ["pay"],
+    ]:
+        with pytest.raises(InvalidThresholds):
+            thresholds_table(bad)  # type: ignore[arg-type]

@@ -4,14 +4,18 @@ gateway trusts, and clear problems for bad, replayed, brute-forced and cross-ten
 from __future__ import annotations
 
 import base64
+import json
 
 import pyotp
+import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
 
+from tessera.auth import InvalidThresholds
 from tessera.auth.softkey import SoftPasskey
-from tessera.trust import Scope, Services
+from tessera.trust import Scope, Services, Settings, create_app
+from tests.trust.conftest import settings_for
 from tests.trust.test_api import problem
 
 HOME = {
@@ -356,3 +360,41 @@ def test_bad_input_gets_clear_problems(client: TestClient, issue, tenant: str) -
     )
     channel_only = issue(tenant, [Scope.AUTH])
     problem(client.get("/v1/auth/decisions/dec_x", headers=channel_only), 403, "permission-denied")
+
+
+def test_thresholds_per_tenant_from_settings(
+    shared_stores, shared_keyring, tmp_path, issue, tenant: str, other_tenant: str, monkeypatch
+) -> None:
+    # As an operator sets it: one JSON variable, "*" for everyone, a tenant id for one tenant.
+    monkeypatch.setenv(
+        "TESSERA_AUTH_THRESHOLDS",
+        json.dumps({"*": {"pay": {"step_up": 0.5}}, other_tenant: {"login": {"deny": 9}}}),
+    )
+    overrides = Settings().auth_thresholds
+    services = Services.from_settings(
+        settings_for(shared_stores, tmp_path, auth_thresholds=overrides),
+        key_provider=shared_keyring,
+    )
+    client = TestClient(create_app(services), raise_server_exceptions=False)
+    headers = {}
+    for t in (tenant, other_tenant):
+        issue(t, [Scope.AUTH])  # creates the tenant in the shared identity store
+        headers[t] = {
+            "Authorization": "Bearer "
+            + services.identity.issue_key(t, scopes=[Scope.AUTH_MANAGE], name="ops").secret
+        }
+    mine = client.get("/v1/auth/thresholds", headers=headers[tenant]).json()
+    theirs = client.get("/v1/auth/thresholds", headers=headers[other_tenant]).json()
+    assert mine["pay"]["step_up"] == theirs["pay"]["step_up"] == 0.5
+    assert mine["login"] == {"step_up": 5.0, "deny": 20.0}
+    assert theirs["login"] == {"step_up": 5.0, "deny": 9.0}
+    no_scope = issue(tenant, [Scope.AUTH])
+    problem(client.get("/v1/auth/thresholds", headers=no_scope), 403, "permission-denied")
+
+    with pytest.raises(InvalidThresholds, match="step_up ≤ deny"):
+        Services.from_settings(
+            settings_for(
+                shared_stores, tmp_path, auth_thresholds={tenant: {"pay": {"step_up": 30}}}
+            ),
+            key_provider=shared_keyring,
+        )

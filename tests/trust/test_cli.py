@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import re
 import stat
 from pathlib import Path
@@ -125,7 +126,6 @@ def test_demo_runs_end_to_end(env: dict[str, str]) -> None:
 
 
 def test_bulk_import_killed_mid_way_resumes(env: dict[str, str], tmp_path: Path) -> None:
-    import json
 
     run(["tenants", "create", "acme"], env)
     source = tmp_path / "crm.jsonl"
@@ -198,7 +198,6 @@ def test_bulk_import_of_a_missing_file_or_tenant_is_one_line(
 
 
 def test_consent_operator_flow(env: dict[str, str], tmp_path: Path) -> None:
-    import json
 
     from tests.consent.conftest import EXAMPLE
 
@@ -288,7 +287,6 @@ def test_policy_validate_and_test(env: dict[str, str], tmp_path: Path) -> None:
 
 
 def test_audit_export_and_offline_verify(env: dict[str, str], tmp_path: Path) -> None:
-    import json
 
     from tessera.trust import Services
     from tessera.trust._audit import AuditRecord
@@ -338,7 +336,7 @@ def test_audit_export_and_offline_verify(env: dict[str, str], tmp_path: Path) ->
     )
 
 
-def test_auth_explain_bind_and_purge(env: dict[str, str]) -> None:
+def test_auth_explain_bind_purge_and_thresholds(env: dict[str, str]) -> None:
     from tessera.auth import Observation
     from tessera.storage import utcnow
     from tessera.trust import Services
@@ -375,3 +373,12 @@ def test_auth_explain_bind_and_purge(env: dict[str, str]) -> None:
         "no such risk decision",
     )
     assert "0 decisions past retention removed" in run(["auth", "purge"], env).stdout
+    strict = {**env, "TESSERA_AUTH_THRESHOLDS": json.dumps({"acme": {"pay": {"step_up": 0.5}}})}
+    shown = run(["auth", "thresholds", "--tenant", "acme"], strict).stdout
+    assert re.search(r"pay\s+│\s+0\.5\s+│\s+16", shown), shown
+    others = run(["auth", "thresholds", "--tenant", "x"], strict).stdout
+    assert re.search(r"pay\s+│\s+1\s+│\s+16", others), others
+    bad = {**env, "TESSERA_AUTH_THRESHOLDS": json.dumps({"acme": {"refund": {"deny": 1}}})}
+    one_line_error(
+        run(["auth", "thresholds", "--tenant", "acme"], bad, check=False), "unknown action 'refund'"
+    )
