@@ -5,8 +5,9 @@ Genuine customers have stable devices and networks, commute on mobile data, go o
 abroad, change phones now and then and call from their own number. Attackers stuff credentials
 from hosting networks, target one customer from the same country with the same browser family
 on a residential network, call after a SIM swap, or replay a stolen session cookie from another
-network, on any day of the week. Profiles learn from 60 days of history (only sessions that passed), then 30 days are
-judged. Baselines: always ask for MFA; ask only on a device never seen for the customer.
+network, on any day of the week. Profiles learn from 60 days of history (only sessions that
+passed), then 30 days are judged. Baselines: always ask for MFA; ask only on a device never
+seen for the customer.
 
 Also: scoring latency per decision in-process (target ≤ 100 µs), against an HMAC-SHA256 of a
 device id measured in the same run (the cheapest step of the signal pipeline).
