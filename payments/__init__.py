@@ -1,8 +1,86 @@
 """Payments inside the conversation with PSD2 strong customer authentication.
 
-Not built yet (issue 8); the package exists so the layering is fixed from the start.
+Public face: `Payments` (intents, card payment, capture, refund, expiry, fraud reports),
+`Money` (integer minor units, ISO 4217), `CardDetails`, the pure SCA decision (`decide_sca` over
+a `ScaRequest`, with its `ScaExemption`s and their articles), the `PaymentState` table, the
+`PaymentProcessor` interface with its `HttpProcessor`, and one error hierarchy under
+`PaymentError`. `tessera.payments.simulator` is a processor to test and demo against.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ._card import CardDetails, card_brand
+from ._errors import (
+    IdempotencyConflict,
+    IllegalTransition,
+    InvalidAmount,
+    InvalidCard,
+    PaymentDeclined,
+    PaymentError,
+    PaymentExpired,
+    ProcessorUnavailable,
+    RefundTooLarge,
+    UnknownCurrency,
+    UnknownPayment,
+)
+from ._money import MAX_MINOR, Money, minor_unit
+from ._processor import HttpProcessor, PaymentProcessor, ProcessorResult
+from ._sca import (
+    LOW_VALUE_CUMULATIVE_EUR,
+    LOW_VALUE_MAX_COUNT,
+    LOW_VALUE_MAX_EUR,
+    TRA_BANDS,
+    LowValueLimit,
+    RecurringSeries,
+    RiskLevel,
+    ScaDecision,
+    ScaExemption,
+    ScaHistory,
+    ScaRequest,
+    decide_sca,
+    fraud_rate,
+)
+from ._service import PaymentIntent, PaymentRecorder, Payments, PaymentsSettings, Refund
+from ._states import PaymentState, advance
+
+__all__ = [
+    "LOW_VALUE_CUMULATIVE_EUR",
+    "LOW_VALUE_MAX_COUNT",
+    "LOW_VALUE_MAX_EUR",
+    "MAX_MINOR",
+    "TRA_BANDS",
+    "CardDetails",
+    "HttpProcessor",
+    "IdempotencyConflict",
+    "IllegalTransition",
+    "InvalidAmount",
+    "InvalidCard",
+    "LowValueLimit",
+    "Money",
+    "PaymentDeclined",
+    "PaymentError",
+    "PaymentExpired",
+    "PaymentIntent",
+    "PaymentProcessor",
+    "PaymentRecorder",
+    "PaymentState",
+    "Payments",
+    "PaymentsSettings",
+    "ProcessorResult",
+    "ProcessorUnavailable",
+    "RecurringSeries",
+    "Refund",
+    "RefundTooLarge",
+    "RiskLevel",
+    "ScaDecision",
+    "ScaExemption",
+    "ScaHistory",
+    "ScaRequest",
+    "UnknownCurrency",
+    "UnknownPayment",
+    "advance",
+    "card_brand",
+    "decide_sca",
+    "fraud_rate",
+    "minor_unit",
+]

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from tessera import TesseraError
+
+__all__ = [
+    "IdempotencyConflict",
+    "IllegalTransition",
+    "InvalidAmount",
+    "InvalidCard",
+    "PaymentDeclined",
+    "PaymentError",
+    "PaymentExpired",
+    "ProcessorUnavailable",
+    "RefundTooLarge",
+    "UnknownCurrency",
+    "UnknownPayment",
+]
+
+
+class PaymentError(TesseraError):
+    """Base of the payments package's errors."""
+
+
+class InvalidAmount(PaymentError):
+    """Zero, negative, fractional, over-precise for the currency, or absurdly large."""
+
+
+class UnknownCurrency(PaymentError):
+    """Not an ISO 4217 currency with a minor unit (funds and metals are not paid in here)."""
+
+
+class InvalidCard(PaymentError):
+    """A card number failing the Luhn check, an expired or malformed expiry, a bad code."""
+
+
+class UnknownPayment(PaymentError):
+    """No payment with this id for this tenant."""
+
+
+class IdempotencyConflict(PaymentError):
+    """The idempotency key was already used for a different request."""
+
+
+class PaymentExpired(PaymentError):
+    """The payment intent is past its expiry: create a new one."""
+
+
+class PaymentDeclined(PaymentError):
+    """The processor declined the card; the intent is failed, nothing was charged."""
+
+    def __init__(self, detail: str, *, code: str) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+class ProcessorUnavailable(PaymentError):
+    """The processor timed out or failed: nothing changed here, retrying is safe (the same
+    idempotency key reaches the processor, so a charge it did make is never made twice)."""
+
+
+class RefundTooLarge(PaymentError):
+    """A refund above what was captured and not yet refunded."""
+
+
+class IllegalTransition(PaymentError):
+    """The payment is not in a state that allows this step (capture before authorization,
+    a second capture, a refund of a failed payment)."""
+
+    def __init__(self, detail: str, *, state: str) -> None:
+        super().__init__(detail)
+        self.state = state

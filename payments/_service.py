@@ -1,0 +1,560 @@
+"""Payment intents: create, pay by card, authenticate when the RTS asks, capture, refund.
+
+The PAN is in clear in exactly one place outside the vault: `_forward`, which detokenizes the
+card and hands it to the processor. Everything else holds the vault token (BIN and last four
+kept, the middle random), so agents, bots and logs never see the number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Protocol
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from tessera.auth import Authenticator, Observation, RiskAction
+from tessera.storage import Database, utcnow
+from tessera.vault import DataCategory, InvalidValue, Vault, check_subject, check_tenant, mask
+
+from ._card import CardDetails
+from ._errors import (
+    IdempotencyConflict,
+    IllegalTransition,
+    PaymentDeclined,
+    PaymentExpired,
+    RefundTooLarge,
+    UnknownPayment,
+)
+from ._money import Money
+from ._processor import PaymentProcessor
+from ._sca import (
+    RiskLevel,
+    ScaDecision,
+    ScaExemption,
+    ScaHistory,
+    ScaRequest,
+    decide_sca,
+    fraud_rate,
+)
+from ._states import PaymentState, advance
+from ._tables import PaymentIntentRow, PaymentRefundRow
+
+__all__ = [
+    "PaymentIntent",
+    "PaymentRecorder",
+    "Payments",
+    "PaymentsSettings",
+    "Refund",
+]
+
+_CHANNELS = frozenset(
+    {"web", "app", "chat", "messaging", "sms", "voice_agent", "voice_ivr", "voice_assistant"}
+)
+# What Art. 16's running totals count: remote payments made without SCA. Telephone orders and
+# merchant-initiated payments are outside the RTS, so they neither count nor reset anything.
+_COUNTED = [
+    e.value
+    for e in ScaExemption
+    if e not in (ScaExemption.MAIL_OR_TELEPHONE_ORDER, ScaExemption.MERCHANT_INITIATED)
+]
+_TEXT_LIMITS = {"payee": 128, "reference": 140, "idempotency_key": 128}
+
+
+class PaymentRecorder(Protocol):
+    """Where SCA decisions and money movements are answered for (the audit trail, via trust).
+    Called before the processor: when it fails, nothing is charged (fail closed)."""
+
+    def payment_recorded(self, tenant: str, subject: str, facts: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentsSettings:
+    intent_ttl: dt.timedelta = dt.timedelta(minutes=15)  # a link or call waiting for a card
+    capture_window: dt.timedelta = dt.timedelta(days=7)  # an authorization not captured lapses
+    fraud_window: dt.timedelta = dt.timedelta(days=90)  # RTS Art. 19(1)
+    # Euros per unit of each currency, for the RTS's euro limits; a currency without a rate
+    # gets no value-based exemption. Set by the operator (no call leaves the machine).
+    eur_rates: Mapping[str, Decimal] = field(default_factory=lambda: {"EUR": Decimal(1)})
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentIntent:
+    id: str
+    subject: str
+    amount: Money
+    payee: str
+    reference: str
+    channel: str
+    state: PaymentState
+    card: str | None  # masked, e.g. "visa •••• 4242"
+    sca: ScaDecision | None
+    authenticated: bool
+    captured: int
+    refunded: int
+    failure_code: str | None
+    created_at: dt.datetime
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    id: str
+    intent_id: str
+    amount: Money
+    state: str
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(16)}"
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _text(value: object, name: str, *, required: bool = True) -> str:
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise InvalidValue(f"{name} is required text")
+    if len(value) > _TEXT_LIMITS.get(name, 128):
+        raise InvalidValue(f"{name} is at most {_TEXT_LIMITS.get(name, 128)} characters")
+    return value.strip()
+
+
+class Payments:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        vault: Vault,
+        processor: PaymentProcessor,
+        authenticator: Authenticator | None = None,
+        recorder: PaymentRecorder | None = None,
+        settings: PaymentsSettings | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.db = db
+        self.vault = vault
+        self.processor = processor
+        self.authenticator = authenticator
+        self.recorder = recorder
+        self.settings = settings or PaymentsSettings()
+        self.clock = clock
+
+    # ------------------------------------------------------------------ intents
+    def create_intent(
+        self,
+        tenant: str,
+        subject: str,
+        amount: Money,
+        *,
+        payee: str,
+        reference: str = "",
+        channel: str = "chat",
+        idempotency_key: str,
+    ) -> PaymentIntent:
+        """A payment waiting for its card. The same idempotency key with the same request
+        returns the first intent; with another request it is refused."""
+        check_tenant(tenant)
+        subject = check_subject(subject)
+        payee = _text(payee, "payee")
+        reference = _text(reference, "reference", required=False)
+        key = _text(idempotency_key, "idempotency_key")
+        if channel not in _CHANNELS:
+            raise InvalidValue(f"unknown channel; expected one of: {', '.join(sorted(_CHANNELS))}")
+        request = hashlib.sha256(
+            json.dumps(
+                [subject, amount.amount, amount.currency, payee, reference, channel]
+            ).encode()
+        ).hexdigest()
+        existing = self._by_key(tenant, key)
+        if existing is not None:
+            return self._same_request(existing, request)
+        now = self.clock()
+        row = PaymentIntentRow(
+            id=_new_id("pay"),
+            tenant_id=tenant,
+            subject_id=subject,
+            amount=amount.amount,
+            currency=amount.currency,
+            amount_eur=self._in_euro_cents(amount),
+            payee=payee,
+            reference=reference,
+            channel=channel,
+            state=PaymentState.CREATED.value,
+            idempotency_key=key,
+            request_sha256=request,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + self.settings.intent_ttl,
+        )
+        try:
+            with self.db.session() as session:
+                session.add(row)
+                session.commit()
+                session.refresh(row)
+        except IntegrityError:
+            # Two requests with the same key raced: the other one won; answer as it did.
+            existing = self._by_key(tenant, key)
+            if existing is None:
+                raise
+            return self._same_request(existing, request)
+        self._record(row, "created")
+        return self._intent(row)
+
+    def get(self, tenant: str, intent_id: str) -> PaymentIntent:
+        return self._intent(self._row(tenant, intent_id))
+
+    def pay_with_card(
+        self,
+        tenant: str,
+        intent_id: str,
+        card: CardDetails,
+        *,
+        observation: Observation | None = None,
+        telephone_order: bool = False,
+    ) -> PaymentIntent:
+        """Vault the card, decide on SCA, and authorize when no SCA is needed.
+
+        When the RTS asks for SCA, the intent waits in `authenticating` with the security code
+        sealed by the vault (PCI DSS v4.0 3.3.2), to be wiped as soon as it is used or expires.
+        """
+        row = self._live(tenant, intent_id)
+        advance(PaymentState(row.state), PaymentState.AUTHORIZED)  # refuse early if it can't
+        token = self.vault.tokenize(
+            tenant, card.pan, category=DataCategory.CARD_PAN, subject=row.subject_id
+        ).token
+        risk, decision_id = self._risk(tenant, row, observation)
+        decision = decide_sca(
+            ScaRequest(
+                amount=row.amount,
+                currency=row.currency,
+                payee=row.payee,
+                amount_eur=row.amount_eur,
+                history=self._history(tenant, row.subject_id),
+                risk=risk,
+                fraud_rate=self._fraud_rate(tenant),
+                telephone_order=telephone_order,
+            )
+        )
+        changes: dict[str, Any] = {
+            "card_token": token,
+            "card_brand": card.brand,
+            "card_expiry": card.expiry,
+            "sca_required": decision.required,
+            "sca_exemption": decision.exemption.value if decision.exemption else None,
+            "sca_article": decision.article[:64],
+            "sca_reason": decision.reason[:200],
+            "risk_decision_id": decision_id,
+        }
+        row = self._update(row, **changes)
+        self._record(row, "sca_decided", risk=risk.value if risk else None)
+        if decision.refused:
+            row = self._update(row, state=PaymentState.FAILED, failure_code="risk_refused")
+            raise PaymentDeclined("the payment was refused by the risk analysis", code="risk")
+        if decision.required:
+            sealed = (
+                self.vault.seal_secret(tenant, row.subject_id, f"sad:{row.id}", card.cvc.encode())
+                if card.cvc
+                else None
+            )
+            row = self._update(row, state=PaymentState.AUTHENTICATING, pending_sad=sealed)
+            return self._intent(row)
+        return self._authorize(row, card.cvc)
+
+    def capture(self, tenant: str, intent_id: str, amount: Money | None = None) -> PaymentIntent:
+        """Take the money held by the authorization (all of it by default, or less)."""
+        row = self._live(tenant, intent_id)
+        wanted = amount or Money(row.amount, row.currency)
+        if wanted.currency != row.currency or wanted.amount > row.amount:
+            raise InvalidValue("a capture is at most the authorized amount, in its currency")
+        if PaymentState(row.state) is not PaymentState.AUTHORIZED:
+            raise advance_error(row, PaymentState.CAPTURED)
+        result = self.processor.capture(
+            str(row.processor_ref), wanted, key=f"{row.id}:capture:{wanted.amount}"
+        )
+        if not result.approved:
+            raise PaymentDeclined(
+                f"the processor refused the capture ({result.code})", code=result.code
+            )
+        row = self._update(row, state=PaymentState.CAPTURED, captured=wanted.amount)
+        self._record(row, "captured", amount=wanted.amount)
+        return self._intent(row)
+
+    def refund(
+        self, tenant: str, intent_id: str, amount: Money | None = None, *, idempotency_key: str
+    ) -> Refund:
+        """Give back all or part of what was captured, never more, never twice per key."""
+        key = _text(idempotency_key, "idempotency_key")
+        row = self._row(tenant, intent_id)
+        with self.db.read() as conn:
+            seen = conn.execute(
+                select(PaymentRefundRow).where(
+                    PaymentRefundRow.tenant_id == tenant, PaymentRefundRow.idempotency_key == key
+                )
+            ).first()
+        if seen is not None:
+            if seen.intent_id != row.id or (amount and amount.amount != seen.amount):
+                raise IdempotencyConflict("this idempotency key was used for another refund")
+            return Refund(seen.id, seen.intent_id, Money(seen.amount, row.currency), seen.state)
+        if PaymentState(row.state) is not PaymentState.CAPTURED:
+            raise advance_error(row, PaymentState.REFUNDED)
+        left = row.captured - row.refunded
+        wanted = amount or Money(left, row.currency)
+        if wanted.currency != row.currency:
+            raise InvalidValue("a refund is in the payment's currency")
+        if wanted.amount > left:
+            raise RefundTooLarge(f"at most {Money(left, row.currency)} can still be refunded")
+        result = self.processor.refund(str(row.processor_ref), wanted, key=f"{row.id}:refund:{key}")
+        refund = PaymentRefundRow(
+            id=_new_id("ref"),
+            tenant_id=tenant,
+            intent_id=row.id,
+            amount=wanted.amount,
+            idempotency_key=key,
+            processor_ref=result.reference,
+            state="succeeded" if result.approved else "failed",
+            created_at=self.clock(),
+        )
+        with self.db.session() as session:
+            session.add(refund)
+            session.commit()
+        if not result.approved:
+            raise PaymentDeclined(
+                f"the processor refused the refund ({result.code})", code=result.code
+            )
+        total = row.refunded + wanted.amount
+        state = PaymentState.REFUNDED if total == row.captured else PaymentState.CAPTURED
+        row = self._update(row, refunded=total, state=state)
+        self._record(row, "refunded", amount=wanted.amount)
+        return Refund(refund.id, row.id, wanted, refund.state)
+
+    def expire_due(self) -> int:
+        """End intents past their expiry, wiping any pending security code; returns how many."""
+        now = self.clock()
+        live = [s.value for s in PaymentState if not s.final and s is not PaymentState.CAPTURED]
+        with self.db.begin() as conn:
+            result = conn.execute(
+                update(PaymentIntentRow)
+                .where(PaymentIntentRow.state.in_(live), PaymentIntentRow.expires_at <= now)
+                .values(state=PaymentState.EXPIRED.value, pending_sad=None, updated_at=now)
+            )
+        return result.rowcount or 0
+
+    def report_fraud(self, tenant: str, intent_id: str) -> PaymentIntent:
+        """A payment later found fraudulent (a chargeback, a customer's claim): it counts in
+        the fraud rate that decides the transaction-risk-analysis exemption."""
+        row = self._update(self._row(tenant, intent_id), fraudulent=True)
+        self._record(row, "reported_fraudulent")
+        return self._intent(row)
+
+    # ------------------------------------------------------------------ internals
+    def _authorize(self, row: PaymentIntentRow, cvc: str | None) -> PaymentIntent:
+        # A ProcessorUnavailable passes through: nothing changed here, and the retry reaches
+        # the processor with the same idempotency key.
+        result = self._forward(row, cvc)
+        if not result.approved:
+            row = self._update(
+                row, state=PaymentState.FAILED, failure_code=result.code[:32], pending_sad=None
+            )
+            self._record(row, "declined", code=result.code)
+            raise PaymentDeclined(f"the card was declined ({result.code})", code=result.code)
+        row = self._update(
+            row,
+            state=PaymentState.AUTHORIZED,
+            processor_ref=result.reference,
+            pending_sad=None,
+            expires_at=self.clock() + self.settings.capture_window,
+        )
+        self._record(row, "authorized")
+        return self._intent(row)
+
+    def _forward(self, row: PaymentIntentRow, cvc: str | None):
+        """The one place a PAN leaves the vault: straight to the processor, never stored."""
+        pan = self.vault.detokenize(row.tenant_id, str(row.card_token)).value
+        card = CardDetails(pan, str(row.card_expiry), cvc)
+        return self.processor.authorize(
+            card,
+            Money(row.amount, row.currency),
+            payee=row.payee,
+            reference=row.reference,
+            key=f"{row.id}:authorize",
+        )
+
+    def _risk(
+        self, tenant: str, row: PaymentIntentRow, observation: Observation | None
+    ) -> tuple[RiskLevel | None, str | None]:
+        if observation is None or self.authenticator is None:
+            return None, None
+        assessed = self.authenticator.assess(
+            tenant, row.subject_id, observation, action=RiskAction.PAY, scope="payment"
+        )
+        return RiskLevel(assessed.decision.value), assessed.decision_id
+
+    def _history(self, tenant: str, subject: str) -> ScaHistory:
+        """Payments authorized without SCA since this payer's last authenticated one."""
+        t = PaymentIntentRow
+        done = [
+            PaymentState.AUTHORIZED.value,
+            PaymentState.CAPTURED.value,
+            PaymentState.REFUNDED.value,
+        ]
+        with self.db.read() as conn:
+            last_sca = conn.execute(
+                select(func.max(t.created_at)).where(
+                    t.tenant_id == tenant, t.subject_id == subject, t.authenticated.is_(True)
+                )
+            ).scalar()
+            query = select(func.count(), func.coalesce(func.sum(t.amount_eur), 0)).where(
+                t.tenant_id == tenant,
+                t.subject_id == subject,
+                t.state.in_(done),
+                t.authenticated.is_(False),
+                t.sca_exemption.in_(_COUNTED),
+            )
+            if last_sca is not None:
+                query = query.where(t.created_at > last_sca)
+            count, total = conn.execute(query).one()
+        return ScaHistory(int(count), int(total))
+
+    def _fraud_rate(self, tenant: str) -> Decimal | None:
+        t = PaymentIntentRow
+        since = self.clock() - self.settings.fraud_window
+        with self.db.read() as conn:
+            total, fraud = conn.execute(
+                select(
+                    func.coalesce(func.sum(t.amount_eur), 0),
+                    func.coalesce(func.sum(t.amount_eur).filter(t.fraudulent.is_(True)), 0),
+                ).where(
+                    t.tenant_id == tenant,
+                    t.created_at >= since,
+                    t.state.in_([PaymentState.CAPTURED.value, PaymentState.REFUNDED.value]),
+                )
+            ).one()
+        return fraud_rate(int(fraud), int(total))
+
+    def _in_euro_cents(self, amount: Money) -> int | None:
+        rate = self.settings.eur_rates.get(amount.currency)
+        if rate is None:
+            return None
+        return int((amount.decimal() * rate * 100).to_integral_value(ROUND_HALF_UP))
+
+    def _by_key(self, tenant: str, key: str) -> PaymentIntentRow | None:
+        with self.db.read() as conn:
+            found = conn.execute(
+                select(PaymentIntentRow.__table__).where(
+                    PaymentIntentRow.tenant_id == tenant, PaymentIntentRow.idempotency_key == key
+                )
+            ).first()
+        return PaymentIntentRow(**found._mapping) if found else None
+
+    def _same_request(self, row: PaymentIntentRow, request: str) -> PaymentIntent:
+        if row.request_sha256 != request:
+            raise IdempotencyConflict("this idempotency key was used for another payment")
+        return self._intent(row)
+
+    def _row(self, tenant: str, intent_id: str) -> PaymentIntentRow:
+        check_tenant(tenant)
+        if not isinstance(intent_id, str) or len(intent_id) > 40:
+            raise UnknownPayment("no such payment")
+        with self.db.read() as conn:
+            found = conn.execute(
+                select(PaymentIntentRow.__table__).where(
+                    PaymentIntentRow.tenant_id == tenant, PaymentIntentRow.id == intent_id
+                )
+            ).first()
+        if found is None:
+            raise UnknownPayment("no such payment")
+        return PaymentIntentRow(**found._mapping)
+
+    def _live(self, tenant: str, intent_id: str) -> PaymentIntentRow:
+        row = self._row(tenant, intent_id)
+        state = PaymentState(row.state)
+        live = not state.final and state is not PaymentState.CAPTURED
+        if live and _aware(row.expires_at) <= self.clock():
+            self._update(row, state=PaymentState.EXPIRED, pending_sad=None)
+            raise PaymentExpired("the payment expired: create a new one")
+        if state is PaymentState.EXPIRED:
+            raise PaymentExpired("the payment expired: create a new one")
+        return row
+
+    def _update(self, row: PaymentIntentRow, **changes: Any) -> PaymentIntentRow:
+        """Write `changes` if the row is still in the state it was read in (no lost update)."""
+        values = {
+            k: (v.value if isinstance(v, PaymentState) else v) for k, v in changes.items()
+        } | {"updated_at": self.clock()}
+        t = PaymentIntentRow
+        with self.db.begin() as conn:
+            done = conn.execute(
+                update(t)
+                .where(t.tenant_id == row.tenant_id, t.id == row.id, t.state == row.state)
+                .values(**values)
+            ).rowcount
+        if not done:
+            current = self._row(row.tenant_id, row.id)
+            raise advance_error(current, PaymentState(values.get("state", current.state)))
+        return replace_row(row, values)
+
+    def _record(self, row: PaymentIntentRow, event: str, **extra: Any) -> None:
+        if self.recorder is None:
+            return
+        facts = {
+            "event": event,
+            "payment": row.id,
+            "amount": row.amount,
+            "currency": row.currency,
+            "payee": row.payee,
+            "channel": row.channel,
+            "state": row.state,
+            "card": row.card_token,
+            "sca_required": row.sca_required,
+            "exemption": row.sca_exemption,
+            "article": row.sca_article,
+            "reason": row.sca_reason,
+        } | extra
+        self.recorder.payment_recorded(row.tenant_id, row.subject_id, facts)
+
+    def _intent(self, row: PaymentIntentRow) -> PaymentIntent:
+        sca = None
+        if row.sca_required is not None:
+            sca = ScaDecision(
+                bool(row.sca_required),
+                ScaExemption(row.sca_exemption) if row.sca_exemption else None,
+                row.sca_article or "",
+                row.sca_reason or "",
+            )
+        card = None
+        if row.card_token:
+            card = f"{row.card_brand} {mask(DataCategory.CARD_PAN, row.card_token)}"
+        return PaymentIntent(
+            id=row.id,
+            subject=row.subject_id,
+            amount=Money(row.amount, row.currency),
+            payee=row.payee,
+            reference=row.reference,
+            channel=row.channel,
+            state=PaymentState(row.state),
+            card=card,
+            sca=sca,
+            authenticated=row.authenticated,
+            captured=row.captured,
+            refunded=row.refunded,
+            failure_code=row.failure_code,
+            created_at=_aware(row.created_at),
+            expires_at=_aware(row.expires_at),
+        )
+
+
+def replace_row(row: PaymentIntentRow, values: Mapping[str, Any]) -> PaymentIntentRow:
+    data = row.model_dump() | dict(values)
+    return PaymentIntentRow(**data)
+
+
+def advance_error(row: PaymentIntentRow, to: PaymentState) -> IllegalTransition:
+    return IllegalTransition(f"a payment that is {row.state} cannot become {to}", state=row.state)

@@ -1,0 +1,68 @@
+"""Payment tables (data store). No PAN in clear (a vault token that keeps BIN and last four);
+the card security code only sealed by the vault while an authentication is pending (PCI DSS
+v4.0 3.3.2) and wiped at authorization, failure or expiry (3.3.1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Column, Index, LargeBinary
+from sqlmodel import Field, SQLModel
+
+__all__ = ["PaymentIntentRow", "PaymentRefundRow"]
+
+
+class PaymentIntentRow(SQLModel, table=True):
+    __tablename__ = "payment_intents"
+    __table_args__ = (
+        Index("ix_payment_intents_idempotency", "tenant_id", "idempotency_key", unique=True),
+        Index("ix_payment_intents_subject", "tenant_id", "subject_id", "created_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(max_length=64)
+    subject_id: str = Field(max_length=128)
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))  # minor units
+    currency: str = Field(max_length=3)
+    amount_eur: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    payee: str = Field(max_length=128)
+    reference: str = Field(max_length=140)
+    channel: str = Field(max_length=32)
+    state: str = Field(max_length=24)
+    idempotency_key: str = Field(max_length=128)
+    request_sha256: str = Field(max_length=64)  # what the key was first used for
+    card_token: str | None = Field(default=None, max_length=64)
+    card_brand: str | None = Field(default=None, max_length=16)
+    card_expiry: str | None = Field(default=None, max_length=5)  # MM/YY
+    pending_sad: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    sca_required: bool | None = None
+    sca_exemption: str | None = Field(default=None, max_length=32)
+    sca_article: str | None = Field(default=None, max_length=64)
+    sca_reason: str | None = Field(default=None, max_length=200)
+    authenticated: bool = False  # SCA was applied to this payment
+    risk_decision_id: str | None = Field(default=None, max_length=40)
+    processor_ref: str | None = Field(default=None, max_length=64)
+    captured: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    refunded: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    failure_code: str | None = Field(default=None, max_length=32)
+    fraudulent: bool = False  # reported as fraud later: feeds the fraud rate (RTS Art. 19)
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    expires_at: dt.datetime
+
+
+class PaymentRefundRow(SQLModel, table=True):
+    __tablename__ = "payment_refunds"
+    __table_args__ = (
+        Index("ix_payment_refunds_idempotency", "tenant_id", "idempotency_key", unique=True),
+        Index("ix_payment_refunds_intent", "tenant_id", "intent_id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(max_length=64)
+    intent_id: str = Field(max_length=40)
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    idempotency_key: str = Field(max_length=128)
+    processor_ref: str | None = Field(default=None, max_length=64)
+    state: str = Field(max_length=16)  # succeeded, failed
+    created_at: dt.datetime

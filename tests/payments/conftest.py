@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+
+from tessera.payments import CardDetails, HttpProcessor, Money, Payments
+from tessera.vault import Vault
+from tests.conftest import Clock, Stores
+
+VISA = "4242 4242 4242 4242"
+SLOW_SECONDS = 1.5
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def processor_url() -> Iterator[str]:
+    """The simulated processor as a separate uvicorn process on 127.0.0.1."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "tessera.payments.simulator"),
+            *("--port", str(port), "--slow", str(SLOW_SECONDS)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"{url}/v1/charges", timeout=1)
+            break
+        except httpx.HTTPError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("the simulated processor did not start") from None
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+class Ledger:
+    """What the payments package answered for: the recorder a composition root wires in."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def payment_recorded(self, tenant: str, subject: str, facts: dict[str, Any]) -> None:
+        self.events.append({"tenant": tenant, "subject": subject, **facts})
+
+    def kinds(self, payment: str) -> list[str]:
+        return [e["event"] for e in self.events if e["payment"] == payment]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def ledger() -> Ledger:
+    return Ledger()
+
+
+@pytest.fixture
+def payments(
+    shared_stores: Stores, vault: Vault, processor_url: str, ledger: Ledger, clock: Clock
+) -> Iterator[Payments]:
+    processor = HttpProcessor(processor_url, timeout=SLOW_SECONDS / 3)
+    yield Payments(
+        db=shared_stores.data, vault=vault, processor=processor, recorder=ledger, clock=clock
+    )
+    processor.close()
+
+
+def card(pan: str = VISA, expiry: str = "12/34", cvc: str | None = "123") -> CardDetails:
+    return CardDetails.keyed(pan, expiry, cvc, today=Clock()().date())
+
+
+def euros(text: str) -> Money:
+    return Money.parse(text, "EUR")
