@@ -50,6 +50,7 @@ from ._service import (
     IssuedSession,
     SessionInfo,
     TotpEnrolment,
+    TransactionAuth,
 )
 from ._signals import NetworkIntel, Observation, extract
 
@@ -89,6 +90,7 @@ __all__ = [
     "StrongAuthRequired",
     "Thresholds",
     "TotpEnrolment",
+    "TransactionAuth",
     "UnknownChallenge",
     "UnknownDecision",
     "UnknownSession",

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from tessera.auth import Authenticator, Observation, RiskAction
+from tessera.auth import Authenticator, Challenge, Observation, RiskAction
 from tessera.storage import Database, utcnow
 from tessera.vault import DataCategory, InvalidValue, Vault, check_subject, check_tenant, mask
 
@@ -268,6 +268,87 @@ class Payments:
             return self._intent(row)
         return self._authorize(row, card.cvc)
 
+    def amend(
+        self, tenant: str, intent_id: str, *, amount: Money | None = None, payee: str | None = None
+    ) -> PaymentIntent:
+        """Change the amount or payee before authorization. An authentication already begun
+        was bound to the old ones: it can no longer complete (RTS Art. 5(1)(c), 5(3))."""
+        row = self._live(tenant, intent_id)
+        state = PaymentState(row.state)
+        if state not in (
+            PaymentState.CREATED,
+            PaymentState.AWAITING_CUSTOMER,
+            PaymentState.AUTHENTICATING,
+        ):
+            raise advance_error(row, state)
+        changes: dict[str, Any] = {}
+        if amount is not None:
+            changes |= {
+                "amount": amount.amount,
+                "currency": amount.currency,
+                "amount_eur": self._in_euro_cents(amount),
+            }
+        if payee is not None:
+            changes["payee"] = _text(payee, "payee")
+        row = self._update(row, **changes)
+        self._record(row, "amended")
+        return self._intent(row)
+
+    def begin_authentication(
+        self,
+        tenant: str,
+        intent_id: str,
+        factor: str,
+        *,
+        channel: str | None = None,
+        locale: str = "en",
+    ) -> Challenge:
+        """SCA for a payment that needs it, bound to its amount and payee (dynamic linking):
+        a passkey signs a challenge derived from them; a one-time code states them."""
+        row = self._live(tenant, intent_id)
+        if PaymentState(row.state) is not PaymentState.AUTHENTICATING:
+            raise advance_error(row, PaymentState.AUTHENTICATING)
+        nonce = secrets.token_hex(16)
+        row = self._update(row, sca_nonce=nonce)
+        amount = Money(row.amount, row.currency).format(_locale(locale))
+        message = (
+            f"Paiement de {amount} à {row.payee}"
+            if _locale(locale) == "fr"
+            else f"Payment of {amount} to {row.payee}"
+        )
+        return self._auth().begin_transaction(
+            tenant, row.subject_id, factor, binding=_binding(row), message=message, channel=channel
+        )
+
+    def complete_authentication(
+        self,
+        tenant: str,
+        intent_id: str,
+        challenge_id: str,
+        *,
+        code: str | None = None,
+        credential: Mapping[str, Any] | str | None = None,
+    ) -> PaymentIntent:
+        """Check the payer's factor against the payment as it is now, then authorize it."""
+        row = self._live(tenant, intent_id)
+        if PaymentState(row.state) is not PaymentState.AUTHENTICATING or not row.sca_nonce:
+            raise advance_error(row, PaymentState.AUTHORIZED)
+        done = self._auth().complete_transaction(
+            tenant, challenge_id, binding=_binding(row), code=code, credential=credential
+        )
+        if done.subject != row.subject_id:
+            raise InvalidValue("the challenge belongs to another customer")
+        row = self._update(row, authenticated=True, sca_nonce=None)
+        self._record(row, "authenticated", factor=done.factor, assurance=done.assurance.name)
+        cvc = (
+            self.vault.open_secret(
+                tenant, row.subject_id, f"sad:{row.id}", row.pending_sad
+            ).decode()
+            if row.pending_sad
+            else None
+        )
+        return self._authorize(row, cvc)
+
     def capture(self, tenant: str, intent_id: str, amount: Money | None = None) -> PaymentIntent:
         """Take the money held by the authorization (all of it by default, or less)."""
         row = self._live(tenant, intent_id)
@@ -355,6 +436,11 @@ class Payments:
         return self._intent(row)
 
     # ------------------------------------------------------------------ internals
+    def _auth(self) -> Authenticator:
+        if self.authenticator is None:
+            raise InvalidValue("strong customer authentication needs an authenticator")
+        return self.authenticator
+
     def _authorize(self, row: PaymentIntentRow, cvc: str | None) -> PaymentIntent:
         # A ProcessorUnavailable passes through: nothing changed here, and the retry reaches
         # the processor with the same idempotency key.
@@ -549,6 +635,19 @@ class Payments:
             created_at=_aware(row.created_at),
             expires_at=_aware(row.expires_at),
         )
+
+
+def _locale(locale: str) -> str:
+    return "fr" if isinstance(locale, str) and locale.lower().startswith("fr") else "en"
+
+
+def _binding(row: PaymentIntentRow) -> bytes:
+    """What an authentication is bound to: this payment, its amount, currency and payee, and
+    the nonce of this attempt (so a code or an assertion serves once)."""
+    return json.dumps(
+        ["tessera/payment/1", row.id, row.amount, row.currency, row.payee, row.sca_nonce],
+        ensure_ascii=False,
+    ).encode()
 
 
 def replace_row(row: PaymentIntentRow, values: Mapping[str, Any]) -> PaymentIntentRow:

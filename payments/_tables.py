@@ -40,6 +40,7 @@ class PaymentIntentRow(SQLModel, table=True):
     sca_article: str | None = Field(default=None, max_length=64)
     sca_reason: str | None = Field(default=None, max_length=200)
     authenticated: bool = False  # SCA was applied to this payment
+    sca_nonce: str | None = Field(default=None, max_length=32)  # of the pending authentication
     risk_decision_id: str | None = Field(default=None, max_length=40)
     processor_ref: str | None = Field(default=None, max_length=64)
     captured: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))

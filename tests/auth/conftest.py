@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from tessera.auth import Authenticator, Observation, Outbox
+from tessera.policies import Assurance
 from tessera.vault import DataCategory, Vault
 from tests.conftest import Clock, Stores
 
@@ -114,3 +115,18 @@ def with_otp_pass(authenticator: Authenticator, tenant: str, decision_id: str) -
 def later(clock: Clock, **delta: float) -> dt.datetime:
     clock.advance(**delta)
     return clock()
+
+
+def strong_session(auth: Authenticator, tenant: str, subject: str, clock: Clock) -> str:
+    """A fresh substantial session, got with a one-time code."""
+    if not any(f.kind == "otp" for f in auth.factors(tenant, subject)):
+        with_phone(auth, tenant, subject)
+    first = auth.assess(tenant, subject, risky(clock, 7))
+    if first.session is not None:  # usual enough: raise the silent session instead
+        challenge = auth.begin_step_up(tenant, "otp", session_id=first.session.id)
+    else:
+        challenge = auth.begin_step_up(tenant, "otp", decision_id=first.decision_id)
+    code = auth.notifier.last().message.split(": ")[1][:6]
+    issued, info = auth.complete_step_up(tenant, challenge.id, code=code)
+    assert info.assurance is Assurance.SUBSTANTIAL
+    return issued.id if issued is not None else first.session.id

@@ -35,25 +35,11 @@ from tests.auth.conftest import (
     at_home,
     learn_home,
     risky,
+    strong_session,
     with_otp_pass,
     with_phone,
 )
 from tests.conftest import Clock
-
-
-def strong_session(auth: Authenticator, tenant: str, subject: str, clock: Clock) -> str:
-    """A fresh substantial session, got with a one-time code."""
-    if not any(f.kind == "otp" for f in auth.factors(tenant, subject)):
-        with_phone(auth, tenant, subject)
-    first = auth.assess(tenant, subject, risky(clock, 7))
-    if first.session is not None:  # usual enough: raise the silent session instead
-        challenge = auth.begin_step_up(tenant, "otp", session_id=first.session.id)
-    else:
-        challenge = auth.begin_step_up(tenant, "otp", decision_id=first.decision_id)
-    code = auth.notifier.last().message.split(": ")[1][:6]
-    issued, info = auth.complete_step_up(tenant, challenge.id, code=code)
-    assert info.assurance is Assurance.SUBSTANTIAL
-    return issued.id if issued is not None else first.session.id
 
 
 def test_a_usual_sign_in_passes_silently_and_an_unusual_one_is_explained(

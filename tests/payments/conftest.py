@@ -10,6 +10,7 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
+from tessera.auth import Authenticator, AuthSettings, Outbox
 from tessera.payments import CardDetails, HttpProcessor, Money, Payments
 from tessera.vault import Vault
 from tests.conftest import Clock, Stores
@@ -77,12 +78,35 @@ def ledger() -> Ledger:
 
 
 @pytest.fixture
+def authenticator(shared_stores: Stores, vault: Vault, clock: Clock) -> Authenticator:
+    from tests.auth.conftest import ORIGIN, RP_ID
+
+    return Authenticator(
+        db=shared_stores.data,
+        vault=vault,
+        notifier=Outbox(),
+        settings=AuthSettings(rp_id=RP_ID, origins=(ORIGIN,)),
+        clock=clock,
+    )
+
+
+@pytest.fixture
 def payments(
-    shared_stores: Stores, vault: Vault, processor_url: str, ledger: Ledger, clock: Clock
+    shared_stores: Stores,
+    vault: Vault,
+    processor_url: str,
+    ledger: Ledger,
+    clock: Clock,
+    authenticator: Authenticator,
 ) -> Iterator[Payments]:
     processor = HttpProcessor(processor_url, timeout=SLOW_SECONDS / 3)
     yield Payments(
-        db=shared_stores.data, vault=vault, processor=processor, recorder=ledger, clock=clock
+        db=shared_stores.data,
+        vault=vault,
+        processor=processor,
+        authenticator=authenticator,
+        recorder=ledger,
+        clock=clock,
     )
     processor.close()
 

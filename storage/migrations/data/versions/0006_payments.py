@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("sca_article", sa.String(64), nullable=True),
         sa.Column("sca_reason", sa.String(200), nullable=True),
         sa.Column("authenticated", sa.Boolean(), nullable=False),
+        sa.Column("sca_nonce", sa.String(32), nullable=True),
         sa.Column("risk_decision_id", sa.String(40), nullable=True),
         sa.Column("processor_ref", sa.String(64), nullable=True),
         sa.Column("captured", sa.BigInteger(), nullable=False),
