@@ -13,6 +13,8 @@ import enum
 from dataclasses import dataclass
 from decimal import Decimal
 
+from tessera.auth import RiskDecision
+
 __all__ = [
     "LOW_VALUE_CUMULATIVE_EUR",
     "LOW_VALUE_MAX_COUNT",
@@ -20,7 +22,6 @@ __all__ = [
     "TRA_BANDS",
     "LowValueLimit",
     "RecurringSeries",
-    "RiskLevel",
     "ScaDecision",
     "ScaExemption",
     "ScaHistory",
@@ -57,14 +58,6 @@ class LowValueLimit(enum.StrEnum):
     COUNT = "count"
 
 
-class RiskLevel(enum.StrEnum):
-    """What the real-time risk analysis (tessera.auth, action `pay`) said of this payment."""
-
-    LOW = "allow"
-    ELEVATED = "step_up"
-    REFUSED = "deny"
-
-
 @dataclass(frozen=True, slots=True)
 class ScaHistory:
     """The payer's remote payments made without SCA since their last SCA."""
@@ -90,7 +83,8 @@ class ScaRequest:
     payee: str
     amount_eur: int | None  # the same, in euro cents; None when no rate is known
     history: ScaHistory = ScaHistory()
-    risk: RiskLevel | None = None  # None: no real-time risk analysis was made
+    # The real-time risk analysis (tessera.auth, action `pay`); None: none was made.
+    risk: RiskDecision | None = None
     fraud_rate: Decimal | None = None  # our remote card fraud rate, rolling 90 days (Art. 19)
     trusted_payee: bool = False  # on the payer's trusted list, itself made with SCA (Art. 13)
     series: RecurringSeries | None = None
@@ -131,7 +125,7 @@ def decide_sca(request: ScaRequest) -> ScaDecision:
     """The first rule that applies, in this order: the risk analysis can refuse or insist;
     a merchant-initiated payment is out of scope; then Art. 13, 14, 18, 16; else SCA."""
     r = request
-    if r.risk is RiskLevel.REFUSED:
+    if r.risk is RiskDecision.DENY:
         return ScaDecision(
             True, None, "RTS Art. 18(2)(c), 2(2)", "the risk analysis refused it", refused=True
         )
@@ -149,7 +143,7 @@ def decide_sca(request: ScaRequest) -> ScaDecision:
             "EBA opinion EBA-Op-2018-04 on the RTS",
             "a card given on a telephone call is not an electronic remote payment: outside SCA",
         )
-    if r.risk is RiskLevel.ELEVATED:
+    if r.risk is RiskDecision.STEP_UP:
         return ScaDecision(
             True, None, "RTS Art. 2(2)", "the risk analysis found it unusual: authenticate"
         )
@@ -177,7 +171,7 @@ def decide_sca(request: ScaRequest) -> ScaDecision:
         return ScaDecision(
             True, None, "PSD2 Art. 97(1)(b)", "no euro rate for this currency: no value exemption"
         )
-    if r.risk is RiskLevel.LOW and r.fraud_rate is not None:
+    if r.risk is RiskDecision.ALLOW and r.fraud_rate is not None:
         threshold = _tra_threshold(r.fraud_rate)
         if threshold is not None and r.amount_eur <= threshold:
             return ScaDecision(

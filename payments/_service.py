@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from tessera.auth import Authenticator, Challenge, Observation, RiskAction
+from tessera.auth import Authenticator, Challenge, Observation, RiskAction, RiskDecision
 from tessera.storage import Database, utcnow
 from tessera.vault import DataCategory, InvalidValue, Vault, check_subject, check_tenant, mask
 
@@ -35,7 +35,6 @@ from ._errors import (
 from ._money import Money
 from ._processor import PaymentProcessor
 from ._sca import (
-    RiskLevel,
     ScaDecision,
     ScaExemption,
     ScaHistory,
@@ -475,13 +474,13 @@ class Payments:
 
     def _risk(
         self, tenant: str, row: PaymentIntentRow, observation: Observation | None
-    ) -> tuple[RiskLevel | None, str | None]:
+    ) -> tuple[RiskDecision | None, str | None]:
         if observation is None or self.authenticator is None:
             return None, None
         assessed = self.authenticator.assess(
             tenant, row.subject_id, observation, action=RiskAction.PAY, scope="payment"
         )
-        return RiskLevel(assessed.decision.value), assessed.decision_id
+        return assessed.decision, assessed.decision_id
 
     def _history(self, tenant: str, subject: str) -> ScaHistory:
         """Payments authorized without SCA since this payer's last authenticated one."""

@@ -18,6 +18,7 @@ from tessera.vault import TokenizeRequest, TokenRecord
 from ._api_auth import router as auth_router
 from ._api_consent import router as consent_router
 from ._api_gateway import router as gateway_router
+from ._api_payments import router as payments_router
 from ._errors import RequestTooLarge
 from ._http import CallerDep, Strict
 from ._identity import Scope as ApiScope
@@ -163,6 +164,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(consent_router)
     app.include_router(gateway_router)
     app.include_router(auth_router)
+    app.include_router(payments_router)
     app.state.rate_limiter = RateLimiter(
         per_second=services.settings.rate_limit_per_second, burst=services.settings.rate_limit_burst
     )

@@ -52,6 +52,20 @@ class ObservationIn(Strict):
     sender_id: StrictStr | None = Field(default=None, max_length=256)
     typing_ms: StrictFloat | StrictInt | None = None
 
+    def observed(self) -> Observation:
+        return Observation(
+            channel=self.channel,
+            at=utcnow(),  # the server's clock: a client's time is not evidence
+            ip=self.ip,
+            user_agent=self.user_agent,
+            device_id=self.device_id,
+            caller_number=self.caller_number,
+            attestation=self.attestation,
+            sim_swapped=self.sim_swapped,
+            sender_id=self.sender_id,
+            typing_ms=self.typing_ms,
+        )
+
 
 class DeviceProofIn(Strict):
     key_id: StrictStr = Field(max_length=40)
@@ -270,18 +284,7 @@ def assess(body: AssessIn, who: CallerDep, services: ServicesDep) -> AssessOut:
     result = services.authenticator.assess(
         who.tenant,
         body.subject,
-        Observation(
-            channel=seen.channel,
-            at=utcnow(),  # the server's clock: a client's time is not evidence
-            ip=seen.ip,
-            user_agent=seen.user_agent,
-            device_id=seen.device_id,
-            caller_number=seen.caller_number,
-            attestation=seen.attestation,
-            sim_swapped=seen.sim_swapped,
-            sender_id=seen.sender_id,
-            typing_ms=seen.typing_ms,
-        ),
+        seen.observed(),
         action=body.action,
         scope=body.scope,
         device_proof=DeviceProof(proof.key_id, proof.nonce_id, proof.signature) if proof else None,

@@ -82,7 +82,7 @@ class AuditRecord:
     """What to record; `subject` and `request_id` are indexed, the rest lives in `facts`."""
 
     tenant: str
-    kind: str  # "access", "consent" or "auth"
+    kind: str  # "access", "consent", "auth" or "payment"
     facts: dict[str, Any]
     subject: str = ""
     request_id: str | None = None

@@ -54,6 +54,11 @@ auth_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(auth_app, name="auth")
+payments_app = typer.Typer(
+    help="Payments in the conversation: show one, expire the overdue, run a test processor.",
+    no_args_is_help=True,
+)
+app.add_typer(payments_app, name="payments")
 
 out = Console()
 err = Console(stderr=True)
@@ -609,6 +614,38 @@ def auth_thresholds(tenant: TenantOpt) -> None:
 def auth_purge() -> None:
     """Drop risk decisions past the retention period (TESSERA_AUTH_RETENTION_DAYS)."""
     out.print(f"{_services().authenticator.purge()} decisions past retention removed")
+
+
+@payments_app.command("show")
+def payments_show(
+    tenant: TenantOpt,
+    payment_id: Annotated[str, typer.Argument(help="A payment id (pay_…).")],
+) -> None:
+    """A payment's state, masked card and SCA decision with its article: what an agent sees."""
+    p = _services().payments.get(tenant, payment_id)
+    out.print(f"{p.id}: [bold]{p.state}[/bold], {p.amount} to {p.payee} ({p.channel})")
+    out.print(f"card: {p.card or '—'}; captured {p.captured}, refunded {p.refunded} (minor units)")
+    if p.sca is not None:
+        how = p.sca.exemption or ("authenticated" if p.authenticated else "SCA required")
+        out.print(f"SCA: {how}; {p.sca.article}: {p.sca.reason}")
+
+
+@payments_app.command("expire")
+def payments_expire() -> None:
+    """End payments past their expiry and wipe any security code held for them."""
+    out.print(f"{_services().payments.expire_due()} payments expired")
+
+
+@payments_app.command("simulator")
+def payments_simulator(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8701,
+) -> None:
+    """Run the simulated card processor (tests and demo; never a real one)."""
+    import uvicorn
+
+    from tessera.payments.simulator import create_simulator
+
+    uvicorn.run(create_simulator(), host="127.0.0.1", port=port, log_level="warning")
 
 
 def main() -> None:

@@ -349,6 +349,16 @@ class AuditAuthRecorder:
         self.audit.record([AuditRecord(tenant, "auth", facts, subject=subject)])
 
 
+class AuditPaymentRecorder:
+    """Puts SCA decisions and money movements into the audit log (card tokens, never PANs)."""
+
+    def __init__(self, audit: AuditLog) -> None:
+        self.audit = audit
+
+    def payment_recorded(self, tenant: str, subject: str, facts: dict[str, Any]) -> None:
+        self.audit.record([AuditRecord(tenant, "payment", facts, subject=subject)])
+
+
 def _with_seq(result: AccessResult, seq: int) -> AccessResult:
     return replace(result, audit_seq=seq)
 

@@ -49,6 +49,11 @@ class Scope(enum.StrEnum):
     AUTH_MANAGE = "auth:manage"
     # A trusted identity provider that asserts an assurance level without a Tessera session.
     AUTH_ASSERT = "auth:assert"
+    # Payment flows: create payments, read their status and masked card, capture, refund.
+    PAYMENTS = "payments"
+    # What handles card data (the card page, the IVR collecting DTMF): card entry and SCA.
+    # Agent desktops and bots never hold it, so the card never passes through them.
+    PAYMENTS_CARD = "payments:card"
 
 
 @dataclass(frozen=True, slots=True)

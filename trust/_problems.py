@@ -36,6 +36,18 @@ from tessera.consent import (
     InvalidTransition,
     UnknownPurpose,
 )
+from tessera.payments import IdempotencyConflict as PaymentIdempotencyConflict
+from tessera.payments import (
+    IllegalTransition,
+    InvalidAmount,
+    InvalidCard,
+    PaymentDeclined,
+    PaymentExpired,
+    ProcessorUnavailable,
+    RefundTooLarge,
+    UnknownCurrency,
+    UnknownPayment,
+)
 from tessera.policies import PolicyLoadError
 from tessera.storage import StorageError
 from tessera.vault import (
@@ -103,6 +115,16 @@ _PROBLEMS: dict[type[BaseException], ProblemType] = {
     StrongAuthRequired: ProblemType(
         403, "strong-auth-required", "A recent strong authentication is required"
     ),
+    InvalidAmount: ProblemType(422, "invalid-amount", "Invalid amount"),
+    UnknownCurrency: ProblemType(422, "unknown-currency", "Unknown currency"),
+    InvalidCard: ProblemType(422, "invalid-card", "Invalid card"),
+    UnknownPayment: ProblemType(404, "unknown-payment", "Unknown payment"),
+    PaymentIdempotencyConflict: ProblemType(409, "idempotency-conflict", "Idempotency key reused"),
+    PaymentExpired: ProblemType(410, "payment-expired", "Payment expired"),
+    PaymentDeclined: ProblemType(402, "payment-declined", "Payment declined"),
+    ProcessorUnavailable: ProblemType(503, "processor-unavailable", "Processor unavailable"),
+    RefundTooLarge: ProblemType(422, "refund-too-large", "Refund above what was captured"),
+    IllegalTransition: ProblemType(409, "invalid-transition", "Invalid state transition"),
     UnknownPurpose: ProblemType(422, "unknown-purpose", "Unknown purpose"),
     CatalogueError: ProblemType(422, "invalid-catalogue", "Invalid purpose catalogue"),
     InvalidEvent: ProblemType(422, "invalid-consent-event", "Invalid consent event"),
@@ -150,7 +172,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _tessera(request: Request, exc: TesseraError) -> JSONResponse:
         problem = problem_for(exc)
         extra = {}
-        for name in ("index", "retry_after", "seq", "attempts_left"):
+        for name in ("index", "retry_after", "seq", "attempts_left", "code", "state"):
             value = getattr(exc, name, None)
             if value is not None:
                 extra[name] = value

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from tessera.auth import Authenticator, AuthSettings, Outbox, thresholds_table
 from tessera.consent import Catalogue, ConsentLedger, DataSubjectRights, Receipts
+from tessera.payments import HttpProcessor, Payments, PaymentsSettings
 from tessera.policies import DEFAULT_POLICY_DIR, CedarPolicyEngine
 from tessera.storage import Database, StorageError, Store, current_revision, head_revision, migrate
 from tessera.vault import (
@@ -22,7 +23,7 @@ from tessera.vault import (
 )
 
 from ._audit import AuditLog
-from ._gateway import AuditAuthRecorder, AuditConsentObserver, Gateway
+from ._gateway import AuditAuthRecorder, AuditConsentObserver, AuditPaymentRecorder, Gateway
 from ._identity import ServiceIdentity
 from ._settings import Settings
 
@@ -75,6 +76,7 @@ class Services:
     audit: AuditLog
     gateway: Gateway
     authenticator: Authenticator
+    payments: Payments
 
     @classmethod
     def from_settings(
@@ -131,6 +133,19 @@ class Services:
             audit=audit,
             sessions=authenticator,
         )
+        payments = Payments(
+            db=data,
+            vault=vault,
+            processor=HttpProcessor(
+                settings.processor_url, timeout=settings.processor_timeout_seconds
+            ),
+            authenticator=authenticator,
+            recorder=AuditPaymentRecorder(audit),
+            settings=PaymentsSettings(
+                intent_ttl=dt.timedelta(minutes=settings.payment_ttl_minutes),
+                eur_rates=settings.payment_eur_rates,
+            ),
+        )
         return cls(
             settings,
             data,
@@ -146,6 +161,7 @@ class Services:
             audit,
             gateway,
             authenticator,
+            payments,
         )
 
     def check_ready(self) -> dict[str, str]:
@@ -161,5 +177,8 @@ class Services:
         return {"data": "ok", "keys": "ok", "key_provider": f"{self.key_provider.name} v{version}"}
 
     def close(self) -> None:
+        closing = getattr(self.payments.processor, "close", None)
+        if closing is not None:
+            closing()
         self.data.dispose()
         self.keys.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -61,6 +62,14 @@ class Settings(BaseSettings):
     # Risk thresholds per action, overriding the shipped ones: "*" for every tenant, or a tenant
     # id for that tenant (built over "*"), e.g. {"bank": {"pay": {"step_up": 0.5, "deny": 14}}}.
     auth_thresholds: dict[str, dict[str, dict[str, float]]] = Field(default_factory=dict)
+
+    # The card processor (the simulated one: `python -m tessera.payments.simulator`).
+    processor_url: str = "http://127.0.0.1:8701"
+    processor_timeout_seconds: float = 10.0
+    # A payment link or call waits this long for the card (then the payment expires).
+    payment_ttl_minutes: int = 15
+    # Euros per unit of each currency, for the PSD2 RTS's euro limits; others get no exemption.
+    payment_eur_rates: dict[str, Decimal] = Field(default_factory=lambda: {"EUR": Decimal(1)})
 
     host: str = "127.0.0.1"
     port: int = 8700

@@ -1,57 +1,16 @@
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx2 as httpx
 import pytest
 
 from tessera.auth import Authenticator, AuthSettings, Outbox
 from tessera.payments import CardDetails, HttpProcessor, Money, Payments
 from tessera.vault import Vault
-from tests.conftest import Clock, Stores
+from tests.conftest import SLOW_SECONDS, Clock, Stores
 
 VISA = "4242 4242 4242 4242"
-SLOW_SECONDS = 1.5
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def processor_url() -> Iterator[str]:
-    """The simulated processor as a separate uvicorn process on 127.0.0.1."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "tessera.payments.simulator"),
-            *("--port", str(port), "--slow", str(SLOW_SECONDS)),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"{url}/v1/charges", timeout=1)
-            break
-        except httpx.HTTPError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("the simulated processor did not start") from None
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 class Ledger:

@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 
+from tessera.auth import RiskDecision
 from tessera.payments import (
     LowValueLimit,
     RecurringSeries,
-    RiskLevel,
     ScaExemption,
     ScaHistory,
     ScaRequest,
@@ -67,7 +67,7 @@ def test_low_value_art_16(amount: int, history: ScaHistory, limit: LowValueLimit
 def test_transaction_risk_analysis_art_18(amount: int, rate: str, exempt: bool) -> None:
     low_value_used = ScaHistory(5, 10_000)  # so that Art. 16 can't be what exempts
     decision = decide_sca(
-        request(amount, risk=RiskLevel.LOW, fraud_rate=Decimal(rate), history=low_value_used)
+        request(amount, risk=RiskDecision.ALLOW, fraud_rate=Decimal(rate), history=low_value_used)
     )
     assert decision.required is not exempt
     assert decision.exemption is (ScaExemption.TRANSACTION_RISK_ANALYSIS if exempt else None)
@@ -78,7 +78,7 @@ def test_transaction_risk_analysis_art_18(amount: int, rate: str, exempt: bool) 
 def test_tra_needs_a_risk_analysis_and_a_known_fraud_rate() -> None:
     used = ScaHistory(5, 10_000)
     assert decide_sca(request(5_000, fraud_rate=Decimal("0.0001"), history=used)).required
-    assert decide_sca(request(5_000, risk=RiskLevel.LOW, history=used)).required
+    assert decide_sca(request(5_000, risk=RiskDecision.ALLOW, history=used)).required
     assert fraud_rate(13, 10_000) == Decimal("0.0013")
     assert fraud_rate(0, 0) is None and fraud_rate(-1, 10) is None
 
@@ -101,9 +101,9 @@ def test_trusted_beneficiary_art_13_and_recurring_art_14() -> None:
 
 
 def test_the_risk_analysis_can_insist_or_refuse_whatever_the_exemption() -> None:
-    insisted = decide_sca(request(500, risk=RiskLevel.ELEVATED, trusted_payee=True))
+    insisted = decide_sca(request(500, risk=RiskDecision.STEP_UP, trusted_payee=True))
     assert insisted.required and insisted.exemption is None and not insisted.refused
-    refused = decide_sca(request(500, risk=RiskLevel.REFUSED))
+    refused = decide_sca(request(500, risk=RiskDecision.DENY))
     assert refused.refused and refused.required
 
 
@@ -113,7 +113,7 @@ def test_merchant_initiated_and_telephone_orders_are_out_of_scope() -> None:
     by_phone = decide_sca(request(90_000, telephone_order=True))
     assert not by_phone.required and by_phone.exemption is ScaExemption.MAIL_OR_TELEPHONE_ORDER
     # Out of scope does not mean unchecked: the risk analysis can still refuse.
-    assert decide_sca(request(90_000, telephone_order=True, risk=RiskLevel.REFUSED)).refused
+    assert decide_sca(request(90_000, telephone_order=True, risk=RiskDecision.DENY)).refused
 
 
 def test_no_euro_rate_means_no_value_exemption() -> None:

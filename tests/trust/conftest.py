@@ -27,10 +27,17 @@ def settings_for(stores: Stores, data_dir: Path, **overrides: object) -> Setting
 
 @pytest.fixture(scope="session")
 def services(
-    shared_stores: Stores, shared_keyring: LocalKeyring, tmp_path_factory: pytest.TempPathFactory
+    shared_stores: Stores,
+    shared_keyring: LocalKeyring,
+    tmp_path_factory: pytest.TempPathFactory,
+    processor_url: str,
 ) -> Iterator[Services]:
     settings = settings_for(
-        shared_stores, tmp_path_factory.mktemp("data"), max_body_bytes=256 * 1024
+        shared_stores,
+        tmp_path_factory.mktemp("data"),
+        max_body_bytes=256 * 1024,
+        processor_url=processor_url,
+        processor_timeout_seconds=0.5,
     )
     built = Services.from_settings(settings, key_provider=shared_keyring)
     yield built

@@ -382,3 +382,22 @@ def test_auth_explain_bind_purge_and_thresholds(env: dict[str, str]) -> None:
     one_line_error(
         run(["auth", "thresholds", "--tenant", "acme"], bad, check=False), "unknown action 'refund'"
     )
+
+
+def test_payments_show_and_expire(env: dict[str, str]) -> None:
+    from tessera.payments import Money
+    from tessera.trust import Services
+
+    run(["tenants", "create", "acme"], env)
+    services = Services.from_settings(_settings(env))
+    created = services.payments.create_intent(
+        "acme", "c1", Money(1250, "EUR"), payee="Boutique", idempotency_key="k1"
+    )
+    services.close()
+    shown = run(["payments", "show", "--tenant", "acme", created.id], env).stdout
+    assert "created" in shown and "12.50 EUR to Boutique" in shown
+    one_line_error(
+        run(["payments", "show", "--tenant", "acme", "pay_nope"], env, check=False),
+        "no such payment",
+    )
+    assert "payments expired" in run(["payments", "expire"], env).stdout

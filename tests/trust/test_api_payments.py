@@ -1,0 +1,174 @@
+"""`/v1/payments` through HTTP: an exempt chat payment end to end, SCA with a passkey bound to
+amount and payee, and problems for bad, replayed, declined and cross-tenant input."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.testclient import TestClient
+
+from tessera.auth.softkey import SoftPasskey
+from tessera.payments.simulator import DECLINED
+from tessera.trust import Scope, Services
+from tests.trust.test_api import problem
+from tests.trust.test_api_auth import HOME, _customer, _sign_in
+
+FLOW = [Scope.PAYMENTS, Scope.PAYMENTS_CARD, Scope.AUTH, Scope.AUTH_MANAGE, Scope.TOKENIZE]
+CARD = {"number": "4242 4242 4242 4242", "expiry": "12/34", "cvc": "123"}
+
+
+def _create(client: TestClient, headers, amount: int, key: str, subject: str = "c-pay") -> dict:
+    r = client.post(
+        "/v1/payments",
+        json={"subject": subject, "amount": amount, "currency": "EUR", "payee": "Boutique"},
+        headers={**headers, "Idempotency-Key": key},
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_an_exempt_chat_payment_end_to_end(client: TestClient, issue, tenant: str, services):
+    headers = issue(tenant, FLOW)
+    created = _create(client, headers, 1250, "order-1")
+    assert created["state"] == "created" and created["display_amount"] == "12.50 EUR"
+    assert _create(client, headers, 1250, "order-1")["id"] == created["id"]  # idempotent
+    r = client.post(f"/v1/payments/{created['id']}/card", json=CARD, headers=headers)
+    assert r.status_code == 200, r.text
+    paid = r.json()
+    assert paid["state"] == "authorized" and paid["sca"]["exemption"] == "low_value"
+    assert paid["card"].startswith("visa") and "4242424242424242" not in r.text
+    assert "123" not in r.text.replace(paid["id"], "")  # the security code is never echoed
+    r = client.post(f"/v1/payments/{created['id']}/capture", json={}, headers=headers)
+    assert r.json()["state"] == "captured"
+    refund = {"amount": {"amount": 250, "currency": "EUR"}}
+    r = client.post(
+        f"/v1/payments/{created['id']}/refunds",
+        json=refund,
+        headers={**headers, "Idempotency-Key": "refund-1"},
+    )
+    assert r.status_code == 201 and r.json()["amount"] == 250
+    again = client.post(
+        f"/v1/payments/{created['id']}/refunds",
+        json=refund,
+        headers={**headers, "Idempotency-Key": "refund-1"},
+    )
+    assert again.json()["id"] == r.json()["id"]
+    assert client.get(f"/v1/payments/{created['id']}", headers=headers).json()["refunded"] == 250
+    # The SCA decision and every money movement are in the audit trail, without the card.
+    bodies = [json.loads(e["body"]) for e in services.audit.export(tenant)["entries"]]
+    events = [b for b in bodies if b.get("payment") == created["id"]]
+    assert [e["event"] for e in events] == [
+        "created", "sca_decided", "authorized", "captured", "refunded",
+    ]  # fmt: skip
+    assert events[1]["exemption"] == "low_value" and events[1]["article"].startswith("RTS Art. 16")
+    assert "4242424242424242" not in repr(bodies)
+
+
+def test_a_large_payment_with_a_passkey_bound_to_amount_and_payee(
+    client: TestClient, issue, tenant: str, services: Services
+) -> None:
+    headers = issue(tenant, FLOW)
+    _customer(client, headers, "c-big")
+    session = _sign_in(client, services, headers, "c-big")["session_id"]
+    key = SoftPasskey(rp_id="localhost", origin="http://localhost:8700")
+    r = client.post(
+        "/v1/auth/factors/passkey/begin",
+        json={"session_id": session, "label": "phone"},
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    begun = r.json()
+    r = client.post(
+        "/v1/auth/factors/passkey/complete",
+        json={"challenge_id": begun["challenge_id"], "credential": key.register(begun["options"])},
+        headers=headers,
+    )
+    assert r.status_code in (200, 201), r.text
+
+    created = _create(client, headers, 15_000, "order-big", subject="c-big")
+    card = {**CARD, "observation": HOME}
+    pending = client.post(f"/v1/payments/{created['id']}/card", json=card, headers=headers).json()
+    assert pending["state"] == "authenticating" and pending["sca"]["required"]
+    base = f"/v1/payments/{created['id']}/authentication"
+    challenge = client.post(f"{base}/begin", json={"factor": "webauthn"}, headers=headers).json()
+    assertion = key.assert_(challenge["options"])
+    # The amount changes after the payer signed: refused, nothing charged.
+    r = client.post(
+        f"/v1/payments/{created['id']}/amend",
+        json={"amount": {"amount": 150_000, "currency": "EUR"}},
+        headers=headers,
+    )
+    assert r.status_code == 200
+    body = {"challenge_id": challenge["challenge_id"], "credential": assertion}
+    refused = client.post(f"{base}/complete", json=body, headers=headers)
+    assert problem(refused, 403, "step-up-failed")["detail"].startswith("the transaction changed")
+    challenge = client.post(f"{base}/begin", json={"factor": "webauthn"}, headers=headers).json()
+    body = {
+        "challenge_id": challenge["challenge_id"],
+        "credential": key.assert_(challenge["options"]),
+    }
+    r = client.post(f"{base}/complete", json=body, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "authorized" and r.json()["authenticated"]
+
+
+def test_bad_payment_input_gets_clear_problems(
+    client: TestClient, issue, tenant: str, other_tenant: str
+) -> None:
+    headers = issue(tenant, FLOW)
+    created = _create(client, headers, 1250, "order-bad")
+    url = f"/v1/payments/{created['id']}"
+    for amount, currency, slug in [
+        (0, "EUR", "invalid-amount"),
+        (-5, "EUR", "invalid-amount"),
+        (10**16, "EUR", "invalid-amount"),
+        (100, "EUX", "unknown-currency"),
+        (100, "XAU", "unknown-currency"),
+    ]:
+        r = client.post(
+            "/v1/payments",
+            json={"subject": "c", "amount": amount, "currency": currency, "payee": "B"},
+            headers={**headers, "Idempotency-Key": f"k-{amount}-{currency}"},
+        )
+        problem(r, 422, slug)
+    for amount in (12.5, "1250", True):
+        r = client.post(
+            "/v1/payments",
+            json={"subject": "c", "amount": amount, "currency": "EUR", "payee": "B"},
+            headers={**headers, "Idempotency-Key": "k-float"},
+        )
+        problem(r, 422, "validation-error")
+    no_key = client.post(
+        "/v1/payments",
+        json={"subject": "c", "amount": 100, "currency": "EUR", "payee": "B"},
+        headers=headers,
+    )
+    problem(no_key, 422, "validation-error")
+    reused = client.post(
+        "/v1/payments",
+        json={"subject": "c-pay", "amount": 9999, "currency": "EUR", "payee": "Boutique"},
+        headers={**headers, "Idempotency-Key": "order-bad"},
+    )
+    problem(reused, 409, "idempotency-conflict")
+    for card, slug in [
+        ({**CARD, "number": "4242 4242 4242 4241"}, "invalid-card"),
+        ({**CARD, "expiry": "01/20"}, "invalid-card"),
+        ({**CARD, "cvc": "12"}, "invalid-card"),
+    ]:
+        r = client.post(f"{url}/card", json=card, headers=headers)
+        body = problem(r, 422, slug)
+        assert "4242" not in r.text and "detail" in body
+    problem(client.post(f"{url}/capture", json={}, headers=headers), 409, "invalid-transition")
+    problem(client.get(url, headers=issue(other_tenant, FLOW)), 404, "unknown-payment")
+    agent = issue(tenant, [Scope.PAYMENTS])  # an agent desktop: never the card step
+    problem(client.post(f"{url}/card", json=CARD, headers=agent), 403, "permission-denied")
+
+    declined = _create(client, headers, 1250, "order-declined")
+    r = client.post(
+        f"/v1/payments/{declined['id']}/card", json={**CARD, "number": DECLINED}, headers=headers
+    )
+    body = problem(r, 402, "payment-declined")
+    assert body["code"] == "card_declined"
+    assert client.get(f"/v1/payments/{declined['id']}", headers=headers).json()["state"] == "failed"
+    # What was stored is intact after all that bad input.
+    assert client.get(url, headers=headers).json()["state"] == "created"
