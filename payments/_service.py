@@ -226,6 +226,10 @@ class Payments:
         """
         row = self._live(tenant, intent_id)
         advance(PaymentState(row.state), PaymentState.AUTHORIZED)  # refuse early if it can't
+        if row.authenticated:
+            raise IllegalTransition(
+                "the payer authenticated this payment with its card: complete it", state=row.state
+            )
         token = self.vault.tokenize(
             tenant, card.pan, category=DataCategory.CARD_PAN, subject=row.subject_id
         ).token
@@ -280,6 +284,11 @@ class Payments:
             PaymentState.AUTHENTICATING,
         ):
             raise advance_error(row, state)
+        if row.authenticated:
+            raise IllegalTransition(
+                "the payer authenticated these terms: create a new payment to change them",
+                state=row.state,
+            )
         changes: dict[str, Any] = {}
         if amount is not None:
             changes |= {
@@ -330,7 +339,13 @@ class Payments:
     ) -> PaymentIntent:
         """Check the payer's factor against the payment as it is now, then authorize it."""
         row = self._live(tenant, intent_id)
-        if PaymentState(row.state) is not PaymentState.AUTHENTICATING or not row.sca_nonce:
+        if PaymentState(row.state) is not PaymentState.AUTHENTICATING:
+            raise advance_error(row, PaymentState.AUTHORIZED)
+        if row.authenticated:
+            # Authenticated already, but the processor did not answer: authorize again, with
+            # the same idempotency key (the terms can no longer change: `amend` refuses).
+            return self._authorize(row, self._pending_cvc(row))
+        if not row.sca_nonce:
             raise advance_error(row, PaymentState.AUTHORIZED)
         done = self._auth().complete_transaction(
             tenant, challenge_id, binding=_binding(row), code=code, credential=credential
@@ -339,14 +354,7 @@ class Payments:
             raise InvalidValue("the challenge belongs to another customer")
         row = self._update(row, authenticated=True, sca_nonce=None)
         self._record(row, "authenticated", factor=done.factor, assurance=done.assurance.name)
-        cvc = (
-            self.vault.open_secret(
-                tenant, row.subject_id, f"sad:{row.id}", row.pending_sad
-            ).decode()
-            if row.pending_sad
-            else None
-        )
-        return self._authorize(row, cvc)
+        return self._authorize(row, self._pending_cvc(row))
 
     def capture(self, tenant: str, intent_id: str, amount: Money | None = None) -> PaymentIntent:
         """Take the money held by the authorization (all of it by default, or less)."""
@@ -435,6 +443,14 @@ class Payments:
         return self._intent(row)
 
     # ------------------------------------------------------------------ internals
+    def _pending_cvc(self, row: PaymentIntentRow) -> str | None:
+        if row.pending_sad is None:
+            return None
+        label = f"sad:{row.id}"
+        return self.vault.open_secret(
+            row.tenant_id, row.subject_id, label, row.pending_sad
+        ).decode()
+
     def _auth(self) -> Authenticator:
         if self.authenticator is None:
             raise InvalidValue("strong customer authentication needs an authenticator")

@@ -140,3 +140,29 @@ def test_sca_needs_an_enrolled_factor_and_a_payment_waiting_for_it(payments, ten
     with pytest.raises(IllegalTransition):
         payments.begin_authentication(tenant, exempt.id, "otp")
     assert Money(15_000, "EUR") == pending.amount
+
+
+def test_a_timeout_after_authentication_is_retried_without_a_second_charge(
+    payments, authenticator, tenant: str, clock, processor_url: str
+) -> None:
+    from tessera.payments import ProcessorUnavailable
+    from tessera.payments.simulator import SLOW
+
+    key = passkey_for(authenticator, tenant, "payer-6", clock)
+    pending = payments.pay_with_card(
+        tenant, intent(payments, tenant, "150.00", subject="payer-6").id, card(SLOW)
+    )
+    challenge = payments.begin_authentication(tenant, pending.id, "webauthn")
+    assertion = key.assert_(challenge.options)
+    with pytest.raises(ProcessorUnavailable):
+        payments.complete_authentication(tenant, pending.id, challenge.id, credential=assertion)
+    waiting = payments.get(tenant, pending.id)
+    assert waiting.state is PaymentState.AUTHENTICATING and waiting.authenticated
+    with pytest.raises(IllegalTransition):  # authenticated terms are frozen
+        payments.amend(tenant, pending.id, amount=euros("1500.00"))
+    with pytest.raises(IllegalTransition):  # and so is the card
+        payments.pay_with_card(tenant, pending.id, card())
+    paid = payments.complete_authentication(tenant, pending.id, challenge.id, credential=assertion)
+    assert paid.state is PaymentState.AUTHORIZED
+    made = [c for c in charges(processor_url, "0259") if c["key"] == f"{paid.id}:authorize"]
+    assert len(made) == 1 and made[0]["amount"] == 15_000
