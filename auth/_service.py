@@ -321,25 +321,17 @@ class Authenticator:
         """A nonce for the app to sign with its device-bound key, single use, 2 minutes."""
         check_tenant(tenant)
         subject = check_subject(subject)
-        now = self.clock()
         challenge_id = _new_id("non")
         nonce = secrets.token_urlsafe(24)
-        expires = now + dt.timedelta(minutes=2)
-        with self.db.begin() as conn:
-            conn.execute(
-                insert(AuthChallengeRow.__table__).values(
-                    id=challenge_id,
-                    tenant_id=tenant,
-                    subject_id=subject,
-                    kind="device-nonce",
-                    target=0,
-                    secret=nonce,
-                    payload="{}",
-                    attempts=0,
-                    created_at=now,
-                    expires_at=expires,
-                )
-            )
+        expires = self._store_challenge(
+            challenge_id,
+            tenant,
+            subject,
+            "device-nonce",
+            target=0,
+            secret=nonce,
+            ttl=dt.timedelta(minutes=2),
+        )
         return Challenge(challenge_id, "device-nonce", expires, Assurance.LOW, {"nonce": nonce})
 
     def _check_device(self, tenant: str, subject: str, proof: DeviceProof) -> bool:
@@ -747,7 +739,6 @@ class Authenticator:
         session_hash: str | None = None,
         binding: bytes | None = None,
     ) -> Challenge:
-        now = self.clock()
         wanted = target or (Assurance.HIGH if factor == "webauthn" else Assurance.SUBSTANTIAL)
         ceiling = _FACTOR_CEILING.get(factor, Assurance.HIGH)
         if wanted > ceiling:
@@ -786,7 +777,36 @@ class Authenticator:
             payload = {"uv": wanted >= Assurance.HIGH}
         if binding is not None:
             payload["binding"] = hashlib.sha256(binding).hexdigest()
-        expires = now + self.settings.challenge_ttl
+        expires = self._store_challenge(
+            challenge_id,
+            tenant,
+            subject,
+            kind,
+            target=wanted,
+            secret=secret,
+            payload=payload,
+            decision_id=decision_id,
+            session_sha256=session_hash,
+            factor_id=factor_id,
+        )
+        return Challenge(challenge_id, factor, expires, wanted, options, sent_to)
+
+    def _store_challenge(
+        self,
+        challenge_id: str,
+        tenant: str,
+        subject: str,
+        kind: str,
+        *,
+        target: int,
+        secret: str,
+        payload: Mapping[str, Any] | None = None,
+        ttl: dt.timedelta | None = None,
+        **links: str | None,
+    ) -> dt.datetime:
+        """Store one pending challenge (single use, short-lived); returns its expiry."""
+        now = self.clock()
+        expires = now + (ttl or self.settings.challenge_ttl)
         with self.db.begin() as conn:
             conn.execute(
                 insert(AuthChallengeRow.__table__).values(
@@ -794,18 +814,16 @@ class Authenticator:
                     tenant_id=tenant,
                     subject_id=subject,
                     kind=kind,
-                    decision_id=decision_id,
-                    session_sha256=session_hash,
-                    factor_id=factor_id,
-                    target=int(wanted),
+                    target=int(target),
                     secret=secret,
-                    payload=json.dumps(payload),
+                    payload=json.dumps(payload or {}),
                     attempts=0,
                     created_at=now,
                     expires_at=expires,
+                    **links,
                 )
             )
-        return Challenge(challenge_id, factor, expires, wanted, options, sent_to)
+        return expires
 
     def _pending_decision(self, conn: Any, tenant: str, decision_id: str) -> Any:
         t = AuthDecisionRow.__table__
@@ -1189,7 +1207,6 @@ class Authenticator:
         check_tenant(tenant)
         session = self._strong_session(tenant, session_id)
         subject = session.subject_id
-        now = self.clock()
         raw = secrets.token_bytes(32)
         with self.db.read() as conn:
             existing = self._active_factors(conn, tenant, subject, "webauthn")
@@ -1209,23 +1226,16 @@ class Authenticator:
             ),
         )
         challenge_id = _new_id("chl")
-        expires = now + self.settings.challenge_ttl
-        with self.db.begin() as conn:
-            conn.execute(
-                insert(AuthChallengeRow.__table__).values(
-                    id=challenge_id,
-                    tenant_id=tenant,
-                    subject_id=subject,
-                    kind="enrol-webauthn",
-                    session_sha256=session.id_sha256,
-                    target=int(Assurance.HIGH),
-                    secret=_b64url(raw),
-                    payload=json.dumps({"label": _label(label)}),
-                    attempts=0,
-                    created_at=now,
-                    expires_at=expires,
-                )
-            )
+        expires = self._store_challenge(
+            challenge_id,
+            tenant,
+            subject,
+            "enrol-webauthn",
+            target=Assurance.HIGH,
+            secret=_b64url(raw),
+            payload={"label": _label(label)},
+            session_sha256=session.id_sha256,
+        )
         return Challenge(
             challenge_id, "webauthn", expires, Assurance.HIGH, json.loads(options_to_json(options))
         )

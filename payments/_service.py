@@ -42,7 +42,7 @@ from ._sca import (
     decide_sca,
     fraud_rate,
 )
-from ._states import PaymentState, advance
+from ._states import PaymentState, advance, illegal
 from ._tables import PaymentIntentRow, PaymentRefundRow
 
 __all__ = [
@@ -283,7 +283,7 @@ class Payments:
             PaymentState.AWAITING_CUSTOMER,
             PaymentState.AUTHENTICATING,
         ):
-            raise advance_error(row, state)
+            raise illegal(row.state, state)
         if row.authenticated:
             raise IllegalTransition(
                 "the payer authenticated these terms: create a new payment to change them",
@@ -315,7 +315,7 @@ class Payments:
         a passkey signs a challenge derived from them; a one-time code states them."""
         row = self._live(tenant, intent_id)
         if PaymentState(row.state) is not PaymentState.AUTHENTICATING:
-            raise advance_error(row, PaymentState.AUTHENTICATING)
+            raise illegal(row.state, PaymentState.AUTHENTICATING)
         nonce = secrets.token_hex(16)
         row = self._update(row, sca_nonce=nonce)
         amount = Money(row.amount, row.currency).format(_locale(locale))
@@ -340,13 +340,13 @@ class Payments:
         """Check the payer's factor against the payment as it is now, then authorize it."""
         row = self._live(tenant, intent_id)
         if PaymentState(row.state) is not PaymentState.AUTHENTICATING:
-            raise advance_error(row, PaymentState.AUTHORIZED)
+            raise illegal(row.state, PaymentState.AUTHORIZED)
         if row.authenticated:
             # Authenticated already, but the processor did not answer: authorize again, with
             # the same idempotency key (the terms can no longer change: `amend` refuses).
             return self._authorize(row, self._pending_cvc(row))
         if not row.sca_nonce:
-            raise advance_error(row, PaymentState.AUTHORIZED)
+            raise illegal(row.state, PaymentState.AUTHORIZED)
         done = self._auth().complete_transaction(
             tenant, challenge_id, binding=_binding(row), code=code, credential=credential
         )
@@ -363,7 +363,7 @@ class Payments:
         if wanted.currency != row.currency or wanted.amount > row.amount:
             raise InvalidValue("a capture is at most the authorized amount, in its currency")
         if PaymentState(row.state) is not PaymentState.AUTHORIZED:
-            raise advance_error(row, PaymentState.CAPTURED)
+            raise illegal(row.state, PaymentState.CAPTURED)
         result = self.processor.capture(
             str(row.processor_ref), wanted, key=f"{row.id}:capture:{wanted.amount}"
         )
@@ -392,7 +392,7 @@ class Payments:
                 raise IdempotencyConflict("this idempotency key was used for another refund")
             return Refund(seen.id, seen.intent_id, Money(seen.amount, row.currency), seen.state)
         if PaymentState(row.state) is not PaymentState.CAPTURED:
-            raise advance_error(row, PaymentState.REFUNDED)
+            raise illegal(row.state, PaymentState.REFUNDED)
         left = row.captured - row.refunded
         wanted = amount or Money(left, row.currency)
         if wanted.currency != row.currency:
@@ -599,8 +599,8 @@ class Payments:
             ).rowcount
         if not done:
             current = self._row(row.tenant_id, row.id)
-            raise advance_error(current, PaymentState(values.get("state", current.state)))
-        return replace_row(row, values)
+            raise illegal(current.state, PaymentState(values.get("state", current.state)))
+        return _replaced(row, values)
 
     def _record(self, row: PaymentIntentRow, event: str, **extra: Any) -> None:
         if self.recorder is None:
@@ -665,10 +665,6 @@ def _binding(row: PaymentIntentRow) -> bytes:
     ).encode()
 
 
-def replace_row(row: PaymentIntentRow, values: Mapping[str, Any]) -> PaymentIntentRow:
+def _replaced(row: PaymentIntentRow, values: Mapping[str, Any]) -> PaymentIntentRow:
     data = row.model_dump() | dict(values)
     return PaymentIntentRow(**data)
-
-
-def advance_error(row: PaymentIntentRow, to: PaymentState) -> IllegalTransition:
-    return IllegalTransition(f"a payment that is {row.state} cannot become {to}", state=row.state)

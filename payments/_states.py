@@ -11,7 +11,7 @@ import enum
 
 from ._errors import IllegalTransition
 
-__all__ = ["PaymentState", "advance"]
+__all__ = ["PaymentState", "advance", "illegal"]
 
 
 class PaymentState(enum.StrEnum):
@@ -49,5 +49,10 @@ _NEXT: dict[PaymentState, frozenset[PaymentState]] = {
 def advance(current: PaymentState, to: PaymentState) -> PaymentState:
     """`to`, if the table allows it; otherwise a clear error naming both states."""
     if to not in _NEXT[current]:
-        raise IllegalTransition(f"a payment that is {current} cannot become {to}", state=current)
+        raise illegal(current, to)
     return to
+
+
+def illegal(current: PaymentState | str, to: PaymentState | str) -> IllegalTransition:
+    """The error for a step the payment's state does not allow, naming both states."""
+    return IllegalTransition(f"a payment that is {current} cannot become {to}", state=str(current))
