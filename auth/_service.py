@@ -687,8 +687,13 @@ class Authenticator:
         binding: bytes,
         code: str | None = None,
         credential: Mapping[str, Any] | str | None = None,
+        decision_id: str | None = None,
     ) -> TransactionAuth:
-        """Check the factor and that the transaction is still the one it was bound to."""
+        """Check the factor and that the transaction is still the one it was bound to.
+
+        `decision_id` names the risk decision that asked for this authentication: once passed,
+        its signals teach the customer's profile, as a passed step-up does (a device that
+        confirmed a payment strongly is a known device the next time)."""
         check_tenant(tenant)
         with self.db.read() as conn:
             kinds = ("transaction-otp", "transaction-webauthn")
@@ -710,9 +715,26 @@ class Authenticator:
                 tenant, row.subject_id, event="transaction_auth", factor=kind, outcome="failed"
             )
             raise StepUpFailed(failed.detail, attempts_left=self._attempts_left(row)) from None
+        now = self.clock()
         with self.db.begin() as conn:
-            _consume(conn, row.id, self.clock())
+            _consume(conn, row.id, now)
             self._reset_failures(conn, tenant, row.subject_id)
+            if decision_id is not None:
+                dt_ = AuthDecisionRow.__table__
+                decision = conn.execute(
+                    update(dt_)
+                    .where(
+                        dt_.c.id == str(decision_id)[:40],
+                        dt_.c.tenant_id == tenant,
+                        dt_.c.subject_id == row.subject_id,
+                        dt_.c.status == "pending",
+                    )
+                    .values(status="passed", resolved_at=now)
+                    .returning(dt_.c.signals)
+                ).first()
+                if decision is not None:
+                    signals = _signals_from(json.loads(decision.signals))
+                    self._learn(conn, tenant, row.subject_id, signals)
         assurance = min(granted, Assurance(row.target))
         self._record(
             tenant,

@@ -15,6 +15,9 @@ from ._errors import (
     IllegalTransition,
     InvalidAmount,
     InvalidCard,
+    InvalidLink,
+    LinkExpired,
+    LinkUsed,
     PaymentDeclined,
     PaymentError,
     PaymentExpired,
@@ -23,6 +26,7 @@ from ._errors import (
     UnknownCurrency,
     UnknownPayment,
 )
+from ._links import PaymentLink
 from ._money import MAX_MINOR, Money, minor_unit
 from ._processor import HttpProcessor, PaymentProcessor, ProcessorResult
 from ._sca import (
@@ -39,7 +43,14 @@ from ._sca import (
     decide_sca,
     fraud_rate,
 )
-from ._service import PaymentIntent, PaymentRecorder, Payments, PaymentsSettings, Refund
+from ._service import (
+    LinkedPayment,
+    PaymentIntent,
+    PaymentRecorder,
+    Payments,
+    PaymentsSettings,
+    Refund,
+)
 from ._states import PaymentState, advance
 
 __all__ = [
@@ -54,12 +65,17 @@ __all__ = [
     "IllegalTransition",
     "InvalidAmount",
     "InvalidCard",
+    "InvalidLink",
+    "LinkExpired",
+    "LinkUsed",
+    "LinkedPayment",
     "LowValueLimit",
     "Money",
     "PaymentDeclined",
     "PaymentError",
     "PaymentExpired",
     "PaymentIntent",
+    "PaymentLink",
     "PaymentProcessor",
     "PaymentRecorder",
     "PaymentState",

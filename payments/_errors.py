@@ -7,6 +7,9 @@ __all__ = [
     "IllegalTransition",
     "InvalidAmount",
     "InvalidCard",
+    "InvalidLink",
+    "LinkExpired",
+    "LinkUsed",
     "PaymentDeclined",
     "PaymentError",
     "PaymentExpired",
@@ -69,3 +72,16 @@ class IllegalTransition(PaymentError):
     def __init__(self, detail: str, *, state: str) -> None:
         super().__init__(detail)
         self.state = state
+
+
+class InvalidLink(PaymentError):
+    """A payment link that is malformed, forged, for no known payment, or replaced by a newer
+    link (one answer for all: a prober learns nothing)."""
+
+
+class LinkExpired(PaymentError):
+    """A genuine payment link past its expiry: ask for a new one."""
+
+
+class LinkUsed(PaymentError):
+    """A genuine payment link whose card was already submitted: links serve once."""

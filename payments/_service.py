@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 import secrets
 from collections.abc import Callable, Mapping
@@ -27,11 +28,15 @@ from ._card import CardDetails
 from ._errors import (
     IdempotencyConflict,
     IllegalTransition,
+    InvalidLink,
+    LinkUsed,
     PaymentDeclined,
     PaymentExpired,
+    ProcessorUnavailable,
     RefundTooLarge,
     UnknownPayment,
 )
+from ._links import PaymentLink, link_payment, new_nonce, read_link, sign_link
 from ._money import Money
 from ._processor import PaymentProcessor
 from ._sca import (
@@ -46,6 +51,7 @@ from ._states import PaymentState, advance, illegal
 from ._tables import PaymentIntentRow, PaymentRefundRow
 
 __all__ = [
+    "LinkedPayment",
     "PaymentIntent",
     "PaymentRecorder",
     "Payments",
@@ -76,6 +82,7 @@ class PaymentRecorder(Protocol):
 @dataclass(frozen=True, slots=True)
 class PaymentsSettings:
     intent_ttl: dt.timedelta = dt.timedelta(minutes=15)  # a link or call waiting for a card
+    link_ttl: dt.timedelta = dt.timedelta(minutes=15)  # never beyond the payment's own expiry
     capture_window: dt.timedelta = dt.timedelta(days=7)  # an authorization not captured lapses
     fraud_window: dt.timedelta = dt.timedelta(days=90)  # RTS Art. 19(1)
     # Euros per unit of each currency, for the RTS's euro limits; a currency without a rate
@@ -100,6 +107,14 @@ class PaymentIntent:
     failure_code: str | None
     created_at: dt.datetime
     expires_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedPayment:
+    """The payment a link opens, with its tenant (the customer's page has no API key)."""
+
+    tenant: str
+    intent: PaymentIntent
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +286,70 @@ class Payments:
             return self._intent(row)
         return self._authorize(row, card.cvc)
 
+    # ------------------------------------------------------------------ links
+    def issue_link(self, tenant: str, intent_id: str) -> PaymentLink:
+        """A signed, single-use link to the card page, for a chat, a messaging thread or an
+        SMS. Issuing another one replaces it (the older link stops working)."""
+        row = self._live(tenant, intent_id)
+        if row.link_used_at is not None or PaymentState(row.state) not in (
+            PaymentState.CREATED,
+            PaymentState.AWAITING_CUSTOMER,
+        ):
+            raise illegal(row.state, PaymentState.AWAITING_CUSTOMER)
+        expires_at = min(self.clock() + self.settings.link_ttl, _aware(row.expires_at))
+        nonce = new_nonce()
+        link = sign_link(self._link_secret(tenant), tenant, row.id, expires_at, nonce)
+        row = self._update(row, state=PaymentState.AWAITING_CUSTOMER, link_nonce=nonce)
+        self._record(row, "link_issued", link_expires_at=link.expires_at.isoformat())
+        return link
+
+    def open_link(self, token: str) -> LinkedPayment:
+        """The payment behind a link that is genuine, in force, unexpired and unused."""
+        row = self._linked(token)
+        return LinkedPayment(row.tenant_id, self._intent(self._live(row.tenant_id, row.id)))
+
+    def pay_by_link(
+        self, token: str, card: CardDetails, *, observation: Observation | None = None
+    ) -> tuple[LinkedPayment, str]:
+        """Use the link (once) to pay by card. Returns the payment and a step key, which the
+        page alone holds, for the authentication that may follow (`link_session`)."""
+        row = self._linked(token)
+        self._live(row.tenant_id, row.id)
+        step = secrets.token_urlsafe(24)
+        t = PaymentIntentRow
+        with self.db.begin() as conn:
+            taken = conn.execute(
+                update(t)
+                .where(t.id == row.id, t.link_nonce == row.link_nonce, t.link_used_at.is_(None))
+                .values(link_used_at=self.clock(), link_step=_sha256(step))
+            ).rowcount
+        if not taken:
+            raise LinkUsed("this payment link was already used")
+        try:
+            intent = self.pay_with_card(row.tenant_id, row.id, card, observation=observation)
+        except ProcessorUnavailable:
+            # Nothing is settled yet: give the link back so the customer can try again (the
+            # processor sees the same idempotency key, so a charge it made is not repeated).
+            with self.db.begin() as conn:
+                conn.execute(
+                    update(t)
+                    .where(t.id == row.id, t.link_step == _sha256(step))
+                    .values(link_used_at=None, link_step=None)
+                )
+            raise
+        return LinkedPayment(row.tenant_id, intent), step
+
+    def link_session(self, token: str, step: str) -> LinkedPayment:
+        """The payment whose card this page submitted, for the steps after the card."""
+        row = self._linked(token, used=True)
+        if (
+            not isinstance(step, str)
+            or row.link_step is None
+            or not hmac.compare_digest(row.link_step, _sha256(step))
+        ):
+            raise InvalidLink("this page's session is not valid: open the link again")
+        return LinkedPayment(row.tenant_id, self._intent(row))
+
     def amend(
         self, tenant: str, intent_id: str, *, amount: Money | None = None, payee: str | None = None
     ) -> PaymentIntent:
@@ -348,7 +427,12 @@ class Payments:
         if not row.sca_nonce:
             raise illegal(row.state, PaymentState.AUTHORIZED)
         done = self._auth().complete_transaction(
-            tenant, challenge_id, binding=_binding(row), code=code, credential=credential
+            tenant,
+            challenge_id,
+            binding=_binding(row),
+            code=code,
+            credential=credential,
+            decision_id=row.risk_decision_id,
         )
         if done.subject != row.subject_id:
             raise InvalidValue("the challenge belongs to another customer")
@@ -443,6 +527,28 @@ class Payments:
         return self._intent(row)
 
     # ------------------------------------------------------------------ internals
+    def _link_secret(self, tenant: str) -> bytes:
+        return self.vault.tenant_secret(tenant, "payment-links")
+
+    def _linked(self, token: str, *, used: bool = False) -> PaymentIntentRow:
+        """Genuine (MAC), unexpired, the link in force; unused unless `used`."""
+        payment = link_payment(token)
+        with self.db.read() as conn:
+            found = conn.execute(
+                select(PaymentIntentRow.__table__).where(PaymentIntentRow.id == payment)
+            ).first()
+        if found is None:
+            raise InvalidLink("this payment link is not valid")
+        row = PaymentIntentRow(**found._mapping)
+        claims = read_link(self._link_secret(row.tenant_id), row.tenant_id, token, now=self.clock())
+        if row.link_nonce != claims.nonce:
+            raise InvalidLink("this payment link was replaced by a newer one")
+        if (row.link_used_at is not None) is not used:
+            if used:
+                raise InvalidLink("this payment link has not been used yet")
+            raise LinkUsed("this payment link was already used")
+        return row
+
     def _pending_cvc(self, row: PaymentIntentRow) -> str | None:
         if row.pending_sad is None:
             return None
@@ -663,6 +769,10 @@ def _binding(row: PaymentIntentRow) -> bytes:
         ["tessera/payment/1", row.id, row.amount, row.currency, row.payee, row.sca_nonce],
         ensure_ascii=False,
     ).encode()
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _replaced(row: PaymentIntentRow, values: Mapping[str, Any]) -> PaymentIntentRow:

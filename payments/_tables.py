@@ -46,6 +46,9 @@ class PaymentIntentRow(SQLModel, table=True):
     captured: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     refunded: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     failure_code: str | None = Field(default=None, max_length=32)
+    link_nonce: str | None = Field(default=None, max_length=16)  # of the link in force
+    link_used_at: dt.datetime | None = None  # its card was submitted: it serves no more
+    link_step: str | None = Field(default=None, max_length=64)  # SHA-256 of the page's step key
     fraudulent: bool = False  # reported as fraud later: feeds the fraud rate (RTS Art. 19)
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -22,6 +22,7 @@ from ._api_payments import router as payments_router
 from ._errors import RequestTooLarge
 from ._http import CallerDep, Strict
 from ._identity import Scope as ApiScope
+from ._pay_page import router as pay_page_router
 from ._problems import PROBLEM_JSON, install_problem_handlers, problem_for, problem_response
 from ._ratelimit import RateLimiter
 from ._services import Services
@@ -165,6 +166,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(gateway_router)
     app.include_router(auth_router)
     app.include_router(payments_router)
+    app.include_router(pay_page_router)
     app.state.rate_limiter = RateLimiter(
         per_second=services.settings.rate_limit_per_second, burst=services.settings.rate_limit_burst
     )

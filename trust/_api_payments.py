@@ -100,6 +100,13 @@ class IntentOut(BaseModel):
     expires_at: dt.datetime
 
 
+class LinkOut(BaseModel):
+    payment_id: str
+    url: str = Field(description="for a message or an SMS: the card page, single use")
+    embed_url: str = Field(description="the same page for a web chat's frame")
+    expires_at: dt.datetime
+
+
 class RefundOut(BaseModel):
     id: str
     payment_id: str
@@ -192,6 +199,17 @@ def pay_with_card(
             observation=body.observation.observed() if body.observation else None,
             telephone_order=body.telephone_order,
         )
+    )
+
+
+@router.post("/{payment_id}/link", response_model=LinkOut, status_code=201)
+def issue_link(payment_id: str, who: CallerDep, services: ServicesDep) -> LinkOut:
+    """A signed single-use link to the card page; a new one replaces the last."""
+    who.require(Scope.PAYMENTS)
+    link = services.payments.issue_link(who.tenant, payment_id)
+    url = f"{services.settings.public_url.rstrip('/')}/pay/{link.token}"
+    return LinkOut(
+        payment_id=link.payment_id, url=url, embed_url=f"{url}?embed=1", expires_at=link.expires_at
     )
 
 

@@ -143,6 +143,7 @@ class Services:
             recorder=AuditPaymentRecorder(audit),
             settings=PaymentsSettings(
                 intent_ttl=dt.timedelta(minutes=settings.payment_ttl_minutes),
+                link_ttl=dt.timedelta(minutes=settings.payment_link_minutes),
                 eur_rates=settings.payment_eur_rates,
             ),
         )

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|'self'")
 
 
 def _default_data_dir() -> Path:
@@ -68,11 +71,26 @@ class Settings(BaseSettings):
     processor_timeout_seconds: float = 10.0
     # A payment link or call waits this long for the card (then the payment expires).
     payment_ttl_minutes: int = 15
+    # A payment link serves once, for this long at most (never beyond its payment's expiry).
+    payment_link_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Origins of the operator's web chat allowed to frame the card page (`/pay/…?embed=1`).
+    payment_frame_ancestors: list[str] = Field(default_factory=list)
+    # Where customers reach this server: payment links are built on it.
+    public_url: str = "http://localhost:8700"
     # Euros per unit of each currency, for the PSD2 RTS's euro limits; others get no exemption.
     payment_eur_rates: dict[str, Decimal] = Field(default_factory=lambda: {"EUR": Decimal(1)})
 
     host: str = "127.0.0.1"
     port: int = 8700
+
+    @field_validator("payment_frame_ancestors")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        # They go into a Content-Security-Policy header: an origin, nothing that could end it.
+        for origin in value:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"not an origin (scheme://host[:port]): {origin[:80]!r}")
+        return value
 
     @property
     def resolved_database_url(self) -> str:

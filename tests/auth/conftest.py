@@ -24,7 +24,11 @@ GOOGLE_US = "8.8.8.8"
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    """Yesterday at 13:00 UTC: mid-way in a 4-hour band, so that the habits `learn_home`
+    teaches and the sign-in an hour later share a time of day whenever the suite runs."""
+    clock = Clock()
+    clock.now = (clock.now - dt.timedelta(days=1)).replace(hour=13, minute=0, second=0)
+    return clock
 
 
 @pytest.fixture

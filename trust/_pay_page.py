@@ -1,0 +1,441 @@
+"""The customer's card page behind a payment link: `/pay/{link}`, server-rendered.
+
+It is the one page where a card is typed, so it is locked down: a Content-Security-Policy with
+a per-response nonce and nothing else allowed (no third-party script, style, frame or form
+target), no caching, no referrer, framing only by the operator's chat origins (`?embed=1`).
+The card goes from the form straight to `Payments.pay_by_link`, which vaults it; the page then
+runs the authentication the RTS asks for (a passkey bound to amount and payee, or a code that
+states them), carried by a step key that only this page holds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from tessera import TesseraError
+from tessera.auth import Observation
+from tessera.payments import (
+    CardDetails,
+    LinkedPayment,
+    PaymentDeclined,
+    PaymentIntent,
+    PaymentState,
+    ProcessorUnavailable,
+)
+from tessera.payments import InvalidCard as _InvalidCard
+from tessera.storage import utcnow
+
+from ._http import ServicesDep
+from ._problems import problem_for, problem_response
+from ._services import Services
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/pay", include_in_schema=False)
+
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_FORM_LIMIT = 2048  # a card form is a few dozen bytes
+# A first-party device id for the risk analysis: a browser that confirmed a payment strongly
+# is recognised the next time (and may then use an exemption). Random, nothing personal.
+_DEVICE_COOKIE = "tessera_device"
+_DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{22}")
+
+_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Secure payment",
+        "number": "Card number",
+        "expiry": "Expiry date",
+        "expiry_hint": "MM/YY",
+        "cvc": "Security code",
+        "pay": "Pay",
+        "confirm": "Confirm it is you",
+        "confirm_why": "Your bank asks you to confirm this payment (amount and payee as shown).",
+        "use_passkey": "Confirm with my passkey",
+        "send_code": "Send me a code",
+        "no_factor": "No way to confirm is set up for you: please ask your adviser.",
+        "enter_code": "Enter your code",
+        "code_sent": "We sent a code stating the amount and the payee to",
+        "code": "Code",
+        "confirm_button": "Confirm the payment",
+        "paid": "Payment accepted",
+        "paid_why": "You can close this page and return to the conversation.",
+        "failed": "Payment not accepted",
+        "failed_why": "Nothing was charged. Ask your adviser for a new link to try another card.",
+        "pending": "Payment awaiting confirmation",
+        "pending_why": "Your payment is waiting for confirmation.",
+        "unavailable": "We could not reach the bank. Nothing was charged twice: please try again.",
+        "safe": "Your card details go straight to our secure vault: "
+        "the adviser, the chat and the recording never see them.",
+    },
+    "fr": {
+        "title": "Paiement sécurisé",
+        "number": "Numéro de carte",
+        "expiry": "Date d'expiration",
+        "expiry_hint": "MM/AA",
+        "cvc": "Cryptogramme",
+        "pay": "Payer",
+        "confirm": "Confirmez que c'est bien vous",
+        "confirm_why": "Votre banque vous demande de confirmer ce paiement (montant et "
+        "bénéficiaire ci-dessus).",
+        "use_passkey": "Confirmer avec ma clé d'accès",
+        "send_code": "M'envoyer un code",
+        "no_factor": "Aucun moyen de confirmation n'est configuré : demandez à votre conseiller.",
+        "enter_code": "Saisissez votre code",
+        "code_sent": "Nous avons envoyé un code indiquant le montant et le bénéficiaire au",
+        "code": "Code",
+        "confirm_button": "Confirmer le paiement",
+        "paid": "Paiement accepté",
+        "paid_why": "Vous pouvez fermer cette page et revenir à la conversation.",
+        "failed": "Paiement refusé",
+        "failed_why": "Rien n'a été débité. Demandez un nouveau lien à votre conseiller pour "
+        "essayer une autre carte.",
+        "pending": "Paiement en attente de confirmation",
+        "pending_why": "Votre paiement attend sa confirmation.",
+        "unavailable": "La banque n'a pas répondu. Rien n'a été débité deux fois : réessayez.",
+        "safe": "Vos données de carte vont directement dans notre coffre sécurisé : "
+        "ni le conseiller, ni la conversation, ni l'enregistrement ne les voient.",
+    },
+}
+
+
+def _lang(request: Request) -> str:
+    accepted = request.headers.get("accept-language", "")[:200].lower()
+    return "fr" if accepted.startswith("fr") else "en"
+
+
+def _headers(request: Request, services: Services, nonce: str) -> dict[str, str]:
+    embed = request.query_params.get("embed") == "1"
+    ancestors = " ".join(services.settings.payment_frame_ancestors) if embed else ""
+    ancestors = ancestors or "'none'"
+    policy = "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src 'nonce-{nonce}'",
+            f"style-src 'nonce-{nonce}'",
+            "connect-src 'self'",
+            "img-src 'self'",
+            "form-action 'self'",
+            "base-uri 'none'",
+            f"frame-ancestors {ancestors}",
+        ]
+    )
+    return {
+        "Content-Security-Policy": policy,
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+
+
+def _page(
+    request: Request,
+    services: Services,
+    token: str,
+    intent: PaymentIntent | None,
+    *,
+    view: str,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    lang = _lang(request)
+    nonce = secrets.token_urlsafe(16)
+    embed = request.query_params.get("embed") == "1"
+    device = _device(request)
+    html = _TEMPLATES.get_template("pay.html").render(
+        lang=lang,
+        t=_TEXT[lang],
+        nonce=nonce,
+        embed=embed,
+        query="?embed=1" if embed else "",
+        base=f"/pay/{token}",
+        view=view,
+        payee=intent.payee if intent else "",
+        amount=intent.amount.format(lang) if intent else "",
+        reference=intent.reference if intent else "",
+        card=intent.card if intent else None,
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status, headers=_headers(request, services, nonce))
+    if device != request.cookies.get(_DEVICE_COOKIE):
+        response.set_cookie(
+            _DEVICE_COOKIE,
+            device,
+            max_age=400 * 86400,
+            path="/pay",
+            secure=request.url.scheme == "https",
+            httponly=True,
+            samesite="lax",
+        )
+    return response
+
+
+def _device(request: Request) -> str:
+    given = request.cookies.get(_DEVICE_COOKIE, "")
+    return given if _DEVICE_ID.fullmatch(given) else secrets.token_urlsafe(16)
+
+
+def _failure(
+    request: Request, services: Services, token: str, exc: TesseraError, intent: PaymentIntent
+) -> HTMLResponse:
+    return _page(
+        request,
+        services,
+        token,
+        intent,
+        view="error",
+        status=problem_for(exc).status,
+        error=exc.detail,
+    )
+
+
+def _error_page(request: Request, services: Services, exc: TesseraError) -> HTMLResponse:
+    """A problem, for a person: the same status as the API's problem, in a page."""
+    return _page(
+        request, services, "-", None, view="error", status=problem_for(exc).status, error=exc.detail
+    )
+
+
+def _outcome(
+    request: Request, services: Services, token: str, linked: LinkedPayment, step: str
+) -> HTMLResponse:
+    """What the customer sees once the card is in: done, failed, or the authentication."""
+    intent = linked.intent
+    t = _TEXT[_lang(request)]
+    if intent.state is PaymentState.AUTHENTICATING:
+        kinds = {
+            f.kind
+            for f in services.authenticator.factors(linked.tenant, intent.subject)
+            if f.status == "active"
+        }
+        return _page(
+            request,
+            services,
+            token,
+            intent,
+            view="authenticate",
+            step=step,
+            passkey="webauthn" in kinds,
+            otp="otp" in kinds,
+        )
+    if intent.state in (PaymentState.AUTHORIZED, PaymentState.CAPTURED):
+        return _page(
+            request,
+            services,
+            token,
+            intent,
+            view="done",
+            tone="ok",
+            headline=t["paid"],
+            explanation=t["paid_why"],
+        )
+    if intent.state in (PaymentState.FAILED, PaymentState.EXPIRED):
+        return _page(
+            request,
+            services,
+            token,
+            intent,
+            view="done",
+            tone="bad",
+            headline=t["failed"],
+            explanation=t["failed_why"],
+        )
+    return _page(
+        request,
+        services,
+        token,
+        intent,
+        view="done",
+        tone="",
+        headline=t["pending"],
+        explanation=t["pending_why"],
+    )
+
+
+async def _form(request: Request) -> dict[str, str]:
+    body = await request.body()
+    if len(body) > _FORM_LIMIT:
+        return {}
+    try:
+        fields = parse_qs(body.decode("utf-8"), max_num_fields=8)
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return {k: v[0] for k, v in fields.items() if v}
+
+
+def _observation(request: Request) -> Observation:
+    cookie = request.cookies.get(_DEVICE_COOKIE, "")
+    return Observation(
+        channel="web",
+        at=utcnow(),
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent", "")[:512] or None,
+        device_id=cookie if _DEVICE_ID.fullmatch(cookie) else None,
+    )
+
+
+@router.get("/{token}")
+def card_page(token: str, request: Request, services: ServicesDep) -> HTMLResponse:
+    """The card form, while the link is genuine, unexpired and unused."""
+    try:
+        linked = services.payments.open_link(token)
+    except TesseraError as exc:
+        return _error_page(request, services, exc)
+    return _page(request, services, token, linked.intent, view="card")
+
+
+@router.post("/{token}")
+async def submit_card(token: str, request: Request, services: ServicesDep) -> HTMLResponse:
+    form = await _form(request)
+    try:
+        linked = services.payments.open_link(token)
+    except TesseraError as exc:
+        return _error_page(request, services, exc)
+    try:
+        card = CardDetails.keyed(
+            form.get("number", ""),
+            form.get("expiry", ""),
+            form.get("cvc"),
+            today=utcnow().date(),
+        )
+    except _InvalidCard as exc:  # the link is not spent: the customer corrects the card
+        return _page(
+            request, services, token, linked.intent, view="card", status=422, error=exc.detail
+        )
+    try:
+        paid, step = services.payments.pay_by_link(token, card, observation=_observation(request))
+    except ProcessorUnavailable:
+        t = _TEXT[_lang(request)]
+        return _page(
+            request, services, token, linked.intent, view="card", status=503, error=t["unavailable"]
+        )
+    except PaymentDeclined:
+        intent = services.payments.get(linked.tenant, linked.intent.id)
+        return _outcome(request, services, token, LinkedPayment(linked.tenant, intent), "")
+    except TesseraError as exc:
+        return _failure(request, services, token, exc, linked.intent)
+    return _outcome(request, services, token, paid, step)
+
+
+@router.post("/{token}/status")
+async def status_page(token: str, request: Request, services: ServicesDep) -> HTMLResponse:
+    form = await _form(request)
+    try:
+        linked = services.payments.link_session(token, form.get("step", ""))
+    except TesseraError as exc:
+        return _error_page(request, services, exc)
+    return _outcome(request, services, token, linked, form.get("step", ""))
+
+
+@router.post("/{token}/code/send")
+async def send_code(token: str, request: Request, services: ServicesDep) -> HTMLResponse:
+    form = await _form(request)
+    step = form.get("step", "")
+    try:
+        linked = services.payments.link_session(token, step)
+        challenge = services.payments.begin_authentication(
+            linked.tenant, linked.intent.id, "otp", locale=_lang(request)
+        )
+    except TesseraError as exc:
+        return _error_page(request, services, exc)
+    return _page(
+        request,
+        services,
+        token,
+        linked.intent,
+        view="code",
+        step=step,
+        challenge_id=challenge.id,
+        sent_to=challenge.sent_to or "",
+    )
+
+
+@router.post("/{token}/code")
+async def enter_code(token: str, request: Request, services: ServicesDep) -> HTMLResponse:
+    form = await _form(request)
+    step = form.get("step", "")
+    try:
+        linked = services.payments.link_session(token, step)
+    except TesseraError as exc:
+        return _error_page(request, services, exc)
+    try:
+        services.payments.complete_authentication(
+            linked.tenant, linked.intent.id, form.get("challenge_id", ""), code=form.get("code")
+        )
+    except (PaymentDeclined, ProcessorUnavailable):
+        pass  # the outcome page says what became of the payment
+    except TesseraError as exc:
+        return _page(
+            request,
+            services,
+            token,
+            linked.intent,
+            view="code",
+            status=problem_for(exc).status,
+            step=step,
+            error=exc.detail,
+            challenge_id=form.get("challenge_id", ""),
+            sent_to="",
+        )
+    return _outcome(request, services, token, services.payments.link_session(token, step), step)
+
+
+@router.post("/{token}/passkey/begin")
+async def passkey_begin(token: str, request: Request, services: ServicesDep) -> JSONResponse:
+    body = await _json_body(request)
+    try:
+        linked = services.payments.link_session(token, str(body.get("step", "")))
+        challenge = services.payments.begin_authentication(
+            linked.tenant, linked.intent.id, "webauthn", locale=_lang(request)
+        )
+    except TesseraError as exc:
+        return _problem(request, exc)
+    return JSONResponse(
+        {"challenge_id": challenge.id, "options": challenge.options},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.post("/{token}/passkey/complete")
+async def passkey_complete(token: str, request: Request, services: ServicesDep) -> JSONResponse:
+    body = await _json_body(request)
+    try:
+        linked = services.payments.link_session(token, str(body.get("step", "")))
+        intent = services.payments.complete_authentication(
+            linked.tenant,
+            linked.intent.id,
+            str(body.get("challenge_id", "")),
+            credential=body.get("credential") if isinstance(body.get("credential"), dict) else None,
+        )
+    except TesseraError as exc:
+        return _problem(request, exc)
+    return JSONResponse({"state": intent.state.value}, headers={"Cache-Control": "no-store"})
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if len(body) > 16 * 1024:
+        return {}
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _problem(request: Request, exc: TesseraError) -> JSONResponse:
+    return problem_response(problem_for(exc), exc.detail, request)
