@@ -630,6 +630,18 @@ def payments_show(
         out.print(f"SCA: {how}; {p.sca.article}: {p.sca.reason}")
 
 
+@payments_app.command("link")
+def payments_link(
+    tenant: TenantOpt,
+    payment_id: Annotated[str, typer.Argument(help="A payment id (pay_…).")],
+) -> None:
+    """A signed single-use link to the card page, to paste into a conversation."""
+    services = _services()
+    link = services.payments.issue_link(tenant, payment_id)
+    print(f"{services.settings.public_url.rstrip('/')}/pay/{link.token}")
+    err.print(f"expires {link.expires_at.isoformat(timespec='seconds')}; a new link replaces it")
+
+
 @payments_app.command("expire")
 def payments_expire() -> None:
     """End payments past their expiry and wipe any security code held for them."""

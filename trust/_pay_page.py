@@ -112,6 +112,41 @@ _TEXT: dict[str, dict[str, str]] = {
 }
 
 
+# What a customer reads for each problem (the API's detail is for developers, in English).
+_MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "invalid-payment-link": "This payment link is not valid. Ask your adviser for a new one.",
+        "payment-link-expired": "This payment link has expired. Ask your adviser for a new one.",
+        "payment-link-used": "This payment link was already used.",
+        "payment-expired": "This payment has expired. Ask your adviser for a new link.",
+        "invalid-card": "Check the card number, the expiry date and the security code.",
+        "step-up-failed": "That did not work. Check the code and try again.",
+        "challenge-expired": "The code has expired. Ask for a new one.",
+        "replayed": "This code was already used. Ask for a new one.",
+        "account-locked": "Too many attempts. Please try again later.",
+        "invalid-transition": "This payment can no longer be changed here.",
+    },
+    "fr": {
+        "invalid-payment-link": "Ce lien de paiement n'est pas valide. Demandez-en un nouveau à "
+        "votre conseiller.",
+        "payment-link-expired": "Ce lien de paiement a expiré. Demandez-en un nouveau à votre "
+        "conseiller.",
+        "payment-link-used": "Ce lien de paiement a déjà été utilisé.",
+        "payment-expired": "Ce paiement a expiré. Demandez un nouveau lien à votre conseiller.",
+        "invalid-card": "Vérifiez le numéro de carte, la date d'expiration et le cryptogramme.",
+        "step-up-failed": "Cela n'a pas fonctionné. Vérifiez le code et réessayez.",
+        "challenge-expired": "Le code a expiré. Demandez-en un nouveau.",
+        "replayed": "Ce code a déjà été utilisé. Demandez-en un nouveau.",
+        "account-locked": "Trop de tentatives. Réessayez plus tard.",
+        "invalid-transition": "Ce paiement ne peut plus être modifié ici.",
+    },
+}
+
+
+def _message(request: Request, exc: TesseraError) -> str:
+    return _MESSAGES[_lang(request)].get(problem_for(exc).slug, exc.detail)
+
+
 def _lang(request: Request) -> str:
     accepted = request.headers.get("accept-language", "")[:200].lower()
     return "fr" if accepted.startswith("fr") else "en"
@@ -127,7 +162,7 @@ def _headers(request: Request, services: Services, nonce: str) -> dict[str, str]
             f"script-src 'nonce-{nonce}'",
             f"style-src 'nonce-{nonce}'",
             "connect-src 'self'",
-            "img-src 'self'",
+            "img-src 'self' data:",
             "form-action 'self'",
             "base-uri 'none'",
             f"frame-ancestors {ancestors}",
@@ -199,14 +234,20 @@ def _failure(
         intent,
         view="error",
         status=problem_for(exc).status,
-        error=exc.detail,
+        error=_message(request, exc),
     )
 
 
 def _error_page(request: Request, services: Services, exc: TesseraError) -> HTMLResponse:
     """A problem, for a person: the same status as the API's problem, in a page."""
     return _page(
-        request, services, "-", None, view="error", status=problem_for(exc).status, error=exc.detail
+        request,
+        services,
+        "-",
+        None,
+        view="error",
+        status=problem_for(exc).status,
+        error=_message(request, exc),
     )
 
 
@@ -314,7 +355,13 @@ async def submit_card(token: str, request: Request, services: ServicesDep) -> HT
         )
     except _InvalidCard as exc:  # the link is not spent: the customer corrects the card
         return _page(
-            request, services, token, linked.intent, view="card", status=422, error=exc.detail
+            request,
+            services,
+            token,
+            linked.intent,
+            view="card",
+            status=422,
+            error=_message(request, exc),
         )
     try:
         paid, step = services.payments.pay_by_link(token, card, observation=_observation(request))
@@ -387,7 +434,7 @@ async def enter_code(token: str, request: Request, services: ServicesDep) -> HTM
             view="code",
             status=problem_for(exc).status,
             step=step,
-            error=exc.detail,
+            error=_message(request, exc),
             challenge_id=form.get("challenge_id", ""),
             sent_to="",
         )

@@ -400,4 +400,13 @@ def test_payments_show_and_expire(env: dict[str, str]) -> None:
         run(["payments", "show", "--tenant", "acme", "pay_nope"], env, check=False),
         "no such payment",
     )
+    link = run(["payments", "link", "--tenant", "acme", created.id], env)
+    assert re.fullmatch(
+        r"http://localhost:8700/pay/pay_[\w-]+\.\d{10}\.[\w-]{16}\.[\w-]{43}\n", link.stdout
+    )
+    assert "expires" in link.stderr
+    one_line_error(
+        run(["payments", "link", "--tenant", "other", created.id], env, check=False),
+        "no such payment",
+    )
     assert "payments expired" in run(["payments", "expire"], env).stdout
