@@ -19,6 +19,7 @@ from ._api_auth import router as auth_router
 from ._api_consent import router as consent_router
 from ._api_gateway import router as gateway_router
 from ._api_payments import router as payments_router
+from ._api_webhooks import router as webhooks_router
 from ._errors import RequestTooLarge
 from ._http import CallerDep, Strict
 from ._identity import Scope as ApiScope
@@ -144,13 +145,44 @@ class _Checkpointer:
             self._thread.join(timeout=5)
 
 
+class _Courier:
+    """Delivers due webhooks, in a background thread of the server (leased: several workers
+    or servers never send one delivery twice at once)."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.interval = services.settings.webhook_poll_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.interval > 0:
+            self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.services.webhooks.deliver_due()
+            except Exception as exc:  # the store is down: say so, try again next time
+                _log.error("webhook delivery round failed: %s", type(exc).__name__)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
 def create_app(services: Services) -> FastAPI:
     checkpointer = _Checkpointer(services)
+    courier = _Courier(services)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         checkpointer.start()
+        courier.start()
         yield
+        courier.stop()
         checkpointer.stop()
 
     app = FastAPI(
@@ -167,6 +199,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(payments_router)
     app.include_router(pay_page_router)
+    app.include_router(webhooks_router)
     app.state.rate_limiter = RateLimiter(
         per_second=services.settings.rate_limit_per_second, burst=services.settings.rate_limit_burst
     )

@@ -59,6 +59,11 @@ payments_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(payments_app, name="payments")
+webhooks_app = typer.Typer(
+    help="Webhooks: where payment status is sent; deliver what is due; replay failures.",
+    no_args_is_help=True,
+)
+app.add_typer(webhooks_app, name="webhooks")
 
 out = Console()
 err = Console(stderr=True)
@@ -658,6 +663,57 @@ def payments_simulator(
     from tessera.payments.simulator import create_simulator
 
     uvicorn.run(create_simulator(), host="127.0.0.1", port=port, log_level="warning")
+
+
+@webhooks_app.command("add")
+def webhooks_add(
+    tenant: TenantOpt,
+    url: Annotated[str, typer.Argument(help="https://… (http only to this machine).")],
+    event: Annotated[
+        list[str] | None, typer.Option("--event", help="payment.authorized, payment.*, …")
+    ] = None,
+) -> None:
+    """Register an endpoint; prints its signing secret, once."""
+    endpoint = _services().webhooks.add_endpoint(tenant, url, event)
+    err.print(f"{endpoint.id} → {endpoint.url} ({', '.join(endpoint.events)}); signing secret:")
+    print(endpoint.secret)
+
+
+@webhooks_app.command("list")
+def webhooks_list(tenant: TenantOpt) -> None:
+    """Endpoints, and their deliveries that are pending or failed."""
+    services = _services()
+    table = Table("endpoint", "url", "events")
+    for e in services.webhooks.endpoints(tenant):
+        table.add_row(e.id, e.url, ", ".join(e.events))
+    out.print(table)
+    for state in ("pending", "failed"):
+        for d in services.webhooks.deliveries(tenant, state=state):
+            out.print(f"{d.id} {d.type} {state} after {d.attempts} attempts: {d.last_error or ''}")
+
+
+@webhooks_app.command("remove")
+def webhooks_remove(
+    tenant: TenantOpt, endpoint_id: Annotated[str, typer.Argument(help="whe_…")]
+) -> None:
+    _services().webhooks.remove_endpoint(tenant, endpoint_id)
+    out.print(f"{endpoint_id} removed")
+
+
+@webhooks_app.command("deliver")
+def webhooks_deliver(
+    redeliver: Annotated[
+        list[str] | None, typer.Option("--redeliver", help="Queue this delivery again first.")
+    ] = None,
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Of --redeliver.")] = None,
+) -> None:
+    """Send every delivery that is due, once (the server does this every second)."""
+    services = _services()
+    for delivery_id in redeliver or []:
+        if tenant is None:
+            raise typer.BadParameter("--redeliver needs --tenant")
+        services.webhooks.redeliver(tenant, delivery_id)
+    out.print(f"{services.webhooks.deliver_due()} deliveries made")
 
 
 def main() -> None:

@@ -359,6 +359,18 @@ class AuditPaymentRecorder:
         self.audit.record([AuditRecord(tenant, "payment", facts, subject=subject)])
 
 
+class PaymentRecorders:
+    """Several recorders in order: the audit trail first (if it fails, nothing is charged and
+    nothing is announced), then the webhooks."""
+
+    def __init__(self, *recorders: Any) -> None:
+        self.recorders = recorders
+
+    def payment_recorded(self, tenant: str, subject: str, facts: dict[str, Any]) -> None:
+        for recorder in self.recorders:
+            recorder.payment_recorded(tenant, subject, facts)
+
+
 def _with_seq(result: AccessResult, seq: int) -> AccessResult:
     return replace(result, audit_seq=seq)
 

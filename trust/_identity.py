@@ -54,6 +54,8 @@ class Scope(enum.StrEnum):
     # What handles card data (the card page, the IVR collecting DTMF): card entry and SCA.
     # Agent desktops and bots never hold it, so the card never passes through them.
     PAYMENTS_CARD = "payments:card"
+    # Register and remove webhook endpoints, read and replay their deliveries.
+    WEBHOOKS = "webhooks"
 
 
 @dataclass(frozen=True, slots=True)

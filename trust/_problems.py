@@ -67,6 +67,7 @@ from ._audit import AuditTampered, AuditUnavailable, ReplayedRequest
 from ._errors import AuthenticationRequired, PermissionDenied, RequestTooLarge, UnknownTenant
 from ._gateway import AuthContextRequired
 from ._ratelimit import RateLimited
+from ._webhooks import DuplicateWebhook, InvalidWebhookSignature, UnknownWebhook
 
 __all__ = ["PROBLEM_JSON", "ProblemType", "install_problem_handlers", "problem_for"]
 
@@ -131,6 +132,9 @@ _PROBLEMS: dict[type[BaseException], ProblemType] = {
     ProcessorUnavailable: ProblemType(503, "processor-unavailable", "Processor unavailable"),
     RefundTooLarge: ProblemType(422, "refund-too-large", "Refund above what was captured"),
     IllegalTransition: ProblemType(409, "invalid-transition", "Invalid state transition"),
+    UnknownWebhook: ProblemType(404, "unknown-webhook", "Unknown webhook"),
+    InvalidWebhookSignature: ProblemType(401, "invalid-signature", "Invalid webhook signature"),
+    DuplicateWebhook: ProblemType(409, "duplicate-webhook", "Webhook already received"),
     UnknownPurpose: ProblemType(422, "unknown-purpose", "Unknown purpose"),
     CatalogueError: ProblemType(422, "invalid-catalogue", "Invalid purpose catalogue"),
     InvalidEvent: ProblemType(422, "invalid-consent-event", "Invalid consent event"),

@@ -23,9 +23,16 @@ from tessera.vault import (
 )
 
 from ._audit import AuditLog
-from ._gateway import AuditAuthRecorder, AuditConsentObserver, AuditPaymentRecorder, Gateway
+from ._gateway import (
+    AuditAuthRecorder,
+    AuditConsentObserver,
+    AuditPaymentRecorder,
+    Gateway,
+    PaymentRecorders,
+)
 from ._identity import ServiceIdentity
 from ._settings import Settings
+from ._webhooks import WebhookPaymentRecorder, Webhooks
 
 __all__ = ["Services", "build_key_provider", "open_stores"]
 
@@ -77,6 +84,7 @@ class Services:
     gateway: Gateway
     authenticator: Authenticator
     payments: Payments
+    webhooks: Webhooks
 
     @classmethod
     def from_settings(
@@ -133,6 +141,7 @@ class Services:
             audit=audit,
             sessions=authenticator,
         )
+        webhooks = Webhooks(data, vault, timeout=settings.webhook_timeout_seconds)
         payments = Payments(
             db=data,
             vault=vault,
@@ -140,7 +149,9 @@ class Services:
                 settings.processor_url, timeout=settings.processor_timeout_seconds
             ),
             authenticator=authenticator,
-            recorder=AuditPaymentRecorder(audit),
+            recorder=PaymentRecorders(
+                AuditPaymentRecorder(audit), WebhookPaymentRecorder(webhooks)
+            ),
             settings=PaymentsSettings(
                 intent_ttl=dt.timedelta(minutes=settings.payment_ttl_minutes),
                 link_ttl=dt.timedelta(minutes=settings.payment_link_minutes),
@@ -163,6 +174,7 @@ class Services:
             gateway,
             authenticator,
             payments,
+            webhooks,
         )
 
     def check_ready(self) -> dict[str, str]:
@@ -181,5 +193,6 @@ class Services:
         closing = getattr(self.payments.processor, "close", None)
         if closing is not None:
             closing()
+        self.webhooks.close()
         self.data.dispose()
         self.keys.dispose()

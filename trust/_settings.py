@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     # Euros per unit of each currency, for the PSD2 RTS's euro limits; others get no exemption.
     payment_eur_rates: dict[str, Decimal] = Field(default_factory=lambda: {"EUR": Decimal(1)})
 
+    # Webhook deliveries: how often the server looks for due ones (0: only `tessera webhooks
+    # deliver`), and how long a receiver has to answer.
+    webhook_poll_seconds: float = 1.0
+    webhook_timeout_seconds: float = 5.0
+
     host: str = "127.0.0.1"
     port: int = 8700
 

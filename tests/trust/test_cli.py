@@ -410,3 +410,21 @@ def test_payments_show_and_expire(env: dict[str, str]) -> None:
         "no such payment",
     )
     assert "payments expired" in run(["payments", "expire"], env).stdout
+
+
+def test_webhooks_add_list_deliver_remove(env: dict[str, str]) -> None:
+    run(["tenants", "create", "acme"], env)
+    added = run(["webhooks", "add", "--tenant", "acme", "https://crm.example.com/hooks"], env)
+    assert added.stdout.startswith("whsec_") and "whe_" in added.stderr
+    endpoint = re.search(r"whe_[\w-]+", added.stderr)[0]  # type: ignore[index]
+    assert endpoint in run(["webhooks", "list", "--tenant", "acme"], env).stdout
+    assert "0 deliveries made" in run(["webhooks", "deliver"], env).stdout
+    one_line_error(
+        run(["webhooks", "add", "--tenant", "acme", "http://crm.example.com/"], env, check=False),
+        "https",
+    )
+    one_line_error(
+        run(["webhooks", "remove", "--tenant", "acme", "whe_nope"], env, check=False),
+        "no such webhook endpoint",
+    )
+    assert "removed" in run(["webhooks", "remove", "--tenant", "acme", endpoint], env).stdout

@@ -8,22 +8,19 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx2 as httpx
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 
 from tessera.auth.softkey import SoftPasskey
 from tessera.trust import Services, create_app
 from tessera.vault import LocalKeyring
-from tests.conftest import Stores
+from tests.conftest import Stores, served
 from tests.trust.conftest import _issue, settings_for
 from tests.trust.test_api_auth import _customer, _sign_in
 from tests.trust.test_api_payments import FLOW, _create
@@ -34,12 +31,6 @@ CHROMIUM = shutil.which("chromium")
 HOME_IP = "86.200.12.34"  # the customer's home connection, as the reverse proxy reports it
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def site(
     shared_stores: Stores,
@@ -48,31 +39,25 @@ def site(
     processor_url: str,
 ) -> Iterator[tuple[str, Services]]:
     """Tessera served by uvicorn on localhost, with passkeys for that origin."""
-    port = _free_port()
-    origin = f"http://localhost:{port}"
     services = Services.from_settings(
         settings_for(
             shared_stores,
             tmp_path_factory.mktemp("browser"),
             processor_url=processor_url,
-            webauthn_origins=[origin],
-            public_url=origin,
             checkpoint_interval_seconds=0,
+            webhook_poll_seconds=0,
         ),
         key_provider=shared_keyring,
     )
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield origin, services
-    server.should_exit = True
-    thread.join(timeout=10)
+    app = create_app(services)
+    with served(app) as address:
+        origin = f"http://localhost:{address.rsplit(':', 1)[1]}"
+        # The origin is known once the port is: passkeys and links are made for it.
+        services.settings.public_url = origin
+        services.authenticator.settings = replace(
+            services.authenticator.settings, origins=(origin,)
+        )
+        yield origin, services
     services.close()
 
 
