@@ -10,6 +10,7 @@ a `ScaRequest`, with its `ScaExemption`s and their articles), the `PaymentState`
 from __future__ import annotations
 
 from ._card import CardDetails, card_brand
+from ._dtmf import KeypadView
 from ._errors import (
     IdempotencyConflict,
     IllegalTransition,
@@ -28,6 +29,7 @@ from ._errors import (
 )
 from ._links import PaymentLink
 from ._money import MAX_MINOR, Money, minor_unit
+from ._phone import Keypad, PhonePayments
 from ._processor import HttpProcessor, PaymentProcessor, ProcessorResult
 from ._sca import (
     LOW_VALUE_CUMULATIVE_EUR,
@@ -66,6 +68,8 @@ __all__ = [
     "InvalidAmount",
     "InvalidCard",
     "InvalidLink",
+    "Keypad",
+    "KeypadView",
     "LinkExpired",
     "LinkUsed",
     "LinkedPayment",
@@ -81,6 +85,7 @@ __all__ = [
     "PaymentState",
     "Payments",
     "PaymentsSettings",
+    "PhonePayments",
     "ProcessorResult",
     "ProcessorUnavailable",
     "RecurringSeries",

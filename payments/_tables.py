@@ -9,7 +9,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
-__all__ = ["PaymentIntentRow", "PaymentRefundRow"]
+__all__ = ["PaymentIntentRow", "PaymentKeypadRow", "PaymentRefundRow"]
 
 
 class PaymentIntentRow(SQLModel, table=True):
@@ -70,3 +70,20 @@ class PaymentRefundRow(SQLModel, table=True):
     processor_ref: str | None = Field(default=None, max_length=64)
     state: str = Field(max_length=16)  # succeeded, failed
     created_at: dt.datetime
+
+
+class PaymentKeypadRow(SQLModel, table=True):
+    """A card being keyed on a phone keypad: what was keyed so far, sealed by the vault under
+    the customer's key (PCI DSS v4.0 3.3.2), wiped once the card is submitted or expires."""
+
+    __tablename__ = "payment_keypads"
+
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(max_length=64)
+    intent_id: str = Field(index=True, max_length=40)
+    sealed: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    version: int = 0  # one key press at a time: a write names the version it read
+    state: str = Field(max_length=16)  # keying, submitted, ended
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    expires_at: dt.datetime

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Header
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
-from tessera.payments import CardDetails, Money, PaymentIntent, Refund
+from tessera.payments import CardDetails, Keypad, Money, PaymentIntent, Refund
 from tessera.storage import utcnow
 
 from ._api_auth import ChallengeOut, ObservationIn, _challenge_out
@@ -98,6 +98,28 @@ class IntentOut(BaseModel):
     failure_code: str | None
     created_at: dt.datetime
     expires_at: dt.datetime
+
+
+class KeysIn(Strict):
+    keys: StrictStr = Field(max_length=64, description="DTMF: 0-9, * (clear field), # (end)")
+
+
+class KeypadViewOut(BaseModel):
+    field: str
+    number_digits: int
+    number_luhn_valid: bool | None
+    brand: str | None
+    expiry_digits: int
+    cvc_digits: int
+    rejected: int
+    complete: bool
+
+
+class KeypadOut(BaseModel):
+    id: str
+    state: str
+    view: KeypadViewOut
+    payment: IntentOut
 
 
 class LinkOut(BaseModel):
@@ -211,6 +233,46 @@ def issue_link(payment_id: str, who: CallerDep, services: ServicesDep) -> LinkOu
     return LinkOut(
         payment_id=link.payment_id, url=url, embed_url=f"{url}?embed=1", expires_at=link.expires_at
     )
+
+
+def _keypad_out(pad: Keypad) -> KeypadOut:
+    v = pad.view
+    return KeypadOut(
+        id=pad.id,
+        state=pad.state,
+        view=KeypadViewOut(
+            field=v.field,
+            number_digits=v.number_digits,
+            number_luhn_valid=v.number_luhn_valid,
+            brand=v.brand,
+            expiry_digits=v.expiry_digits,
+            cvc_digits=v.cvc_digits,
+            rejected=v.rejected,
+            complete=v.complete,
+        ),
+        payment=_out(pad.payment),
+    )
+
+
+@router.post("/{payment_id}/keypad", response_model=KeypadOut, status_code=201)
+def begin_keypad(payment_id: str, who: CallerDep, services: ServicesDep) -> KeypadOut:
+    """The agent hands the caller to the keypad; the telephony side sends the keys."""
+    who.require(Scope.PAYMENTS)
+    return _keypad_out(services.phone.begin(who.tenant, payment_id))
+
+
+@router.post("/keypads/{keypad_id}/keys", response_model=KeypadOut)
+def press_keys(keypad_id: str, body: KeysIn, who: CallerDep, services: ServicesDep) -> KeypadOut:
+    """DTMF from the telephony side (scope payments:card): never echoed, only progress."""
+    who.require(Scope.PAYMENTS_CARD)
+    return _keypad_out(services.phone.press(who.tenant, keypad_id, body.keys))
+
+
+@router.get("/keypads/{keypad_id}", response_model=KeypadOut)
+def keypad(keypad_id: str, who: CallerDep, services: ServicesDep) -> KeypadOut:
+    """The agent's screen: how many digits, Luhn, brand; never a digit."""
+    who.require(Scope.PAYMENTS)
+    return _keypad_out(services.phone.get(who.tenant, keypad_id))
 
 
 @router.post("/{payment_id}/amend", response_model=IntentOut)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from tessera.auth import Authenticator, AuthSettings, Outbox, thresholds_table
 from tessera.consent import Catalogue, ConsentLedger, DataSubjectRights, Receipts
-from tessera.payments import HttpProcessor, Payments, PaymentsSettings
+from tessera.payments import HttpProcessor, Payments, PaymentsSettings, PhonePayments
 from tessera.policies import DEFAULT_POLICY_DIR, CedarPolicyEngine
 from tessera.storage import Database, StorageError, Store, current_revision, head_revision, migrate
 from tessera.vault import (
@@ -85,6 +85,7 @@ class Services:
     authenticator: Authenticator
     payments: Payments
     webhooks: Webhooks
+    phone: PhonePayments
 
     @classmethod
     def from_settings(
@@ -175,6 +176,7 @@ class Services:
             authenticator,
             payments,
             webhooks,
+            PhonePayments(payments),
         )
 
     def check_ready(self) -> dict[str, str]:

@@ -172,3 +172,67 @@ def test_bad_payment_input_gets_clear_problems(
     assert client.get(f"/v1/payments/{declined['id']}", headers=headers).json()["state"] == "failed"
     # What was stored is intact after all that bad input.
     assert client.get(url, headers=headers).json()["state"] == "created"
+
+
+def test_an_agent_assisted_phone_payment_never_shows_the_card(
+    client: TestClient, issue, tenant: str, other_tenant: str, services: Services
+) -> None:
+    agent = issue(tenant, [Scope.PAYMENTS], "agent")
+    telephony = issue(tenant, [Scope.PAYMENTS_CARD], "service")
+    r = client.post(
+        "/v1/payments",
+        json={
+            "subject": "c-phone",
+            "amount": 45_000,
+            "currency": "EUR",
+            "payee": "Boutique",
+            "channel": "voice_agent",
+        },
+        headers={**agent, "Idempotency-Key": "phone-1"},
+    )
+    payment = r.json()["id"]
+    r = client.post(f"/v1/payments/{payment}/keypad", headers=agent)
+    assert r.status_code == 201, r.text
+    pad = r.json()["id"]
+    seen = []
+    for keys in ("4242424242", "424242#", "1234", "12"):
+        r = client.post(f"/v1/payments/keypads/{pad}/keys", json={"keys": keys}, headers=telephony)
+        assert r.status_code == 200, r.text
+        seen.append(client.get(f"/v1/payments/keypads/{pad}", headers=agent))
+    shown = seen[-1].json()["view"]
+    assert shown == {
+        "field": "cvc",
+        "number_digits": 16,
+        "number_luhn_valid": True,
+        "brand": "visa",
+        "expiry_digits": 4,
+        "cvc_digits": 2,
+        "rejected": 0,
+        "complete": False,
+    }
+    assert all("4242424242" not in s.text and "1234" not in s.text for s in seen)
+    # The agent's key cannot key digits; another tenant cannot see the keypad.
+    problem(
+        client.post(f"/v1/payments/keypads/{pad}/keys", json={"keys": "3"}, headers=agent),
+        403,
+        "permission-denied",
+    )
+    problem(
+        client.get(f"/v1/payments/keypads/{pad}", headers=issue(other_tenant, [Scope.PAYMENTS])),
+        404,
+        "unknown-payment",
+    )
+    for bad in ({"keys": "12x"}, {"keys": "1" * 65}, {"keys": 12}, {}):
+        r = client.post(f"/v1/payments/keypads/{pad}/keys", json=bad, headers=telephony)
+        assert r.status_code == 422, r.text
+    r = client.post(f"/v1/payments/keypads/{pad}/keys", json={"keys": "3"}, headers=telephony)
+    done = r.json()
+    assert done["state"] == "submitted" and done["payment"]["state"] == "authorized"
+    assert done["payment"]["sca"]["exemption"] == "moto"
+    assert done["payment"]["card"] == "visa •••• 4242"
+    bodies = [json.loads(e["body"]) for e in services.audit.export(tenant)["entries"]]
+    events = [b for b in bodies if b.get("payment") == payment]
+    assert [e["event"] for e in events] == [
+        "created", "keypad_started", "sca_decided", "authorized",
+    ]  # fmt: skip
+    assert "4242424242424242" not in repr(bodies)

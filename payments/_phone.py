@@ -1,0 +1,186 @@
+"""Phone payments with an agent on the line: the card keyed on the keypad, the agent seeing
+progress only (PCI DSS de-scoping, as DTMF-masking services do).
+
+The telephony side (which also masks the tones in the recording) sends key presses here; the
+state between two presses is sealed by the vault under the customer's key. Once the card is
+complete it is paid as a telephone order: outside the RTS's SCA (Art. 3 of PSD2 RTS scope),
+and the card number never leaves Tessera except to the processor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+
+from tessera.vault import InvalidValue
+
+from ._card import CardDetails
+from ._dtmf import KeypadState, KeypadView, expiry_text, press, view
+from ._errors import IllegalTransition, InvalidCard, PaymentDeclined, UnknownPayment
+from ._service import PaymentIntent, Payments, _aware
+from ._states import PaymentState
+from ._tables import PaymentKeypadRow
+
+__all__ = ["Keypad", "PhonePayments"]
+
+
+@dataclass(frozen=True, slots=True)
+class Keypad:
+    id: str
+    payment: PaymentIntent
+    view: KeypadView
+    state: str  # keying, submitted, ended
+
+
+class PhonePayments:
+    def __init__(self, payments: Payments) -> None:
+        self.payments = payments
+
+    def begin(self, tenant: str, intent_id: str) -> Keypad:
+        """The agent hands the customer to the keypad for this payment."""
+        p = self.payments
+        row = p._live(tenant, intent_id)
+        if PaymentState(row.state) not in (PaymentState.CREATED, PaymentState.AWAITING_CUSTOMER):
+            raise IllegalTransition(f"a payment that is {row.state} takes no card", state=row.state)
+        if row.state == PaymentState.CREATED.value:
+            row = p._update(row, state=PaymentState.AWAITING_CUSTOMER)
+        now = p.clock()
+        keypad_id = f"kp_{secrets.token_urlsafe(16)}"
+        with p.db.begin() as conn:
+            conn.execute(
+                update(PaymentKeypadRow.__table__)  # one keypad per payment at a time
+                .where(
+                    PaymentKeypadRow.intent_id == row.id,
+                    PaymentKeypadRow.tenant_id == tenant,
+                    PaymentKeypadRow.state == "keying",
+                )
+                .values(state="ended", sealed=None, updated_at=now)
+            )
+            conn.execute(
+                insert(PaymentKeypadRow.__table__).values(
+                    id=keypad_id,
+                    tenant_id=tenant,
+                    intent_id=row.id,
+                    sealed=self._seal(tenant, row.subject_id, keypad_id, KeypadState()),
+                    version=0,
+                    state="keying",
+                    created_at=now,
+                    updated_at=now,
+                    expires_at=row.expires_at,
+                )
+            )
+        p._record(row, "keypad_started")
+        return Keypad(keypad_id, p._intent(row), view(KeypadState()), "keying")
+
+    def press(self, tenant: str, keypad_id: str, keys: str) -> Keypad:
+        """Key presses from the telephony side. When the card is complete it is paid at once;
+        `#` on a complete card submits it again (after a processor timeout)."""
+        p = self.payments
+        pad = self._row(tenant, keypad_id)
+        intent = p._live(tenant, pad.intent_id)
+        if pad.state != "keying" or pad.sealed is None:
+            raise IllegalTransition("this keypad is closed", state=pad.state)
+        state = self._open(tenant, intent.subject_id, pad)
+        try:
+            after = press(state, keys)
+        except ValueError as exc:
+            raise InvalidValue(str(exc)) from None
+        resubmit = state.field == "done" and "#" in keys
+        if after.field == "done" and (state.field != "done" or resubmit):
+            card = self._card(after, p.clock().date())
+            if card is None:  # an expired card: key the expiry again
+                after = KeypadState(after.number, "", "", "expiry", after.rejected + 1)
+            else:
+                self._save(pad, tenant, intent.subject_id, after)
+                return self._submit(tenant, pad, card)
+        self._save(pad, tenant, intent.subject_id, after)
+        return Keypad(pad.id, p._intent(intent), view(after), "keying")
+
+    def get(self, tenant: str, keypad_id: str) -> Keypad:
+        """The agent's view: progress and the payment's state, never a digit."""
+        p = self.payments
+        pad = self._row(tenant, keypad_id)
+        intent = p._row(tenant, pad.intent_id)
+        if pad.sealed is None:
+            shown = KeypadView("done", 0, None, None, 0, 0, 0, pad.state == "submitted")
+        else:
+            shown = view(self._open(tenant, intent.subject_id, pad))
+        return Keypad(pad.id, p._intent(intent), shown, pad.state)
+
+    # ------------------------------------------------------------------ internals
+    def _submit(self, tenant: str, pad: PaymentKeypadRow, card: CardDetails) -> Keypad:
+        p = self.payments
+        try:
+            paid = p.pay_with_card(tenant, pad.intent_id, card, telephone_order=True)
+        except PaymentDeclined:
+            self._close(pad, "ended")
+            raise
+        # A ProcessorUnavailable passes through with the keypad still sealed: `#` retries.
+        self._close(pad, "submitted")
+        done = KeypadView("done", len(card.pan), True, card.brand, 4, len(card.cvc or ""), 0, True)
+        return Keypad(pad.id, paid, done, "submitted")
+
+    @staticmethod
+    def _card(state: KeypadState, today: dt.date) -> CardDetails | None:
+        try:
+            return CardDetails.keyed(state.number, expiry_text(state), state.cvc, today=today)
+        except InvalidCard:
+            return None
+
+    def _seal(self, tenant: str, subject: str, keypad_id: str, state: KeypadState) -> bytes:
+        keyed = json.dumps([state.number, state.expiry, state.cvc, state.field, state.rejected])
+        return self.payments.vault.seal_secret(
+            tenant, subject, f"keypad:{keypad_id}", keyed.encode()
+        )
+
+    def _open(self, tenant: str, subject: str, pad: PaymentKeypadRow) -> KeypadState:
+        raw = self.payments.vault.open_secret(
+            tenant, subject, f"keypad:{pad.id}", pad.sealed or b""
+        )
+        number, expiry, cvc, field, rejected = json.loads(raw)
+        return KeypadState(number, expiry, cvc, field, rejected)
+
+    def _save(self, pad: PaymentKeypadRow, tenant: str, subject: str, state: KeypadState) -> None:
+        t = PaymentKeypadRow
+        with self.payments.db.begin() as conn:
+            done = conn.execute(
+                update(t)
+                .where(t.id == pad.id, t.version == pad.version, t.state == "keying")
+                .values(
+                    sealed=self._seal(tenant, subject, pad.id, state),
+                    version=pad.version + 1,
+                    updated_at=self.payments.clock(),
+                )
+            ).rowcount
+        if not done:
+            raise IllegalTransition("another key press came first: send it again", state="keying")
+
+    def _close(self, pad: PaymentKeypadRow, state: str) -> None:
+        t = PaymentKeypadRow
+        with self.payments.db.begin() as conn:
+            conn.execute(
+                update(t)
+                .where(t.id == pad.id)
+                .values(state=state, sealed=None, updated_at=self.payments.clock())
+            )
+
+    def _row(self, tenant: str, keypad_id: str) -> PaymentKeypadRow:
+        if not isinstance(keypad_id, str) or len(keypad_id) > 40:
+            raise UnknownPayment("no such keypad")
+        with self.payments.db.read() as conn:
+            found = conn.execute(
+                select(PaymentKeypadRow.__table__).where(
+                    PaymentKeypadRow.tenant_id == tenant, PaymentKeypadRow.id == keypad_id
+                )
+            ).first()
+        if found is None:
+            raise UnknownPayment("no such keypad")
+        row = PaymentKeypadRow(**found._mapping)
+        if row.state == "keying" and _aware(row.expires_at) <= self.payments.clock():
+            self._close(row, "ended")
+            row.state, row.sealed = "ended", None
+        return row
