@@ -17,11 +17,21 @@ from ._identity import Caller, IssuedKey, Scope, ServiceIdentity
 from ._problems import PROBLEM_JSON, problem_for
 from ._services import Services, build_key_provider
 from ._settings import Settings
+from ._webhooks import (
+    DuplicateWebhook,
+    InvalidWebhookSignature,
+    WebhookReceiver,
+    Webhooks,
+    sign_webhook,
+    verify_webhook,
+)
 
 __all__ = [
     "PROBLEM_JSON",
     "AuthenticationRequired",
     "Caller",
+    "DuplicateWebhook",
+    "InvalidWebhookSignature",
     "IssuedKey",
     "PermissionDenied",
     "RequestTooLarge",
@@ -31,7 +41,11 @@ __all__ = [
     "Settings",
     "TrustError",
     "UnknownTenant",
+    "WebhookReceiver",
+    "Webhooks",
     "build_key_provider",
     "create_app",
     "problem_for",
+    "sign_webhook",
+    "verify_webhook",
 ]
