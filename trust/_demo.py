@@ -6,10 +6,16 @@ Each capability adds its own step here as it lands.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shutil
+import socket
 import tempfile
+import threading
+import time
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,22 +41,50 @@ EXAMPLE_CATALOGUE = Path(__file__).parent / "examples" / "purposes.toml"
 
 def run_demo(console: Console, *, keep: bool = False) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="tessera-demo-"))
-    settings = Settings(
-        data_dir=workdir,
-        database_url=None,
-        keystore_url=None,
-        key_provider="keyring",
-        keyring_passphrase=SecretStr(secrets.token_urlsafe(24)),
-    )
-    services = Services.from_settings(settings)
-    try:
-        _walk(console, services)
-    finally:
-        services.close()
+    with _simulated_processor() as processor_url:
+        settings = Settings(
+            data_dir=workdir,
+            database_url=None,
+            keystore_url=None,
+            key_provider="keyring",
+            keyring_passphrase=SecretStr(secrets.token_urlsafe(24)),
+            processor_url=processor_url,
+            webhook_poll_seconds=0,
+        )
+        services = Services.from_settings(settings)
+        try:
+            _walk(console, services)
+        finally:
+            services.close()
         if keep:
             console.print(f"\n[dim]data kept in {workdir}[/dim]")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def _simulated_processor() -> Iterator[str]:
+    """The simulated card processor, served by uvicorn in a thread on a free local port."""
+    import uvicorn
+
+    from tessera.payments.simulator import create_simulator
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(create_simulator(), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def _step(console: Console, title: str) -> None:
@@ -154,6 +188,7 @@ def _walk(console: Console, services: Services) -> None:
         f"consent ledger ({consent_report.events} events) and audit log "
         f"({audit_report['entries']} entries) still verify: proof is kept"
     )
+    _payment_steps(console, services, admin)
     console.print("\n[green]Demo complete.[/green] Next: `tessera serve` and the API at /docs.")
 
 
@@ -417,3 +452,168 @@ def _ok(response: Any) -> Any:
     if response.status_code >= 400:
         raise RuntimeError(f"demo step failed: {response.status_code} {response.text}")
     return response.json()
+
+
+PAYER = "cust-0002"
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+CARD_FORM = {"number": "4242 4242 4242 4242", "expiry": "12/34", "cvc": "123"}
+
+
+def _payment_steps(console: Console, services: Services, admin: TestClient) -> None:
+    from tessera.auth.softkey import SoftPasskey
+
+    payments = _client(services, [Scope.PAYMENTS], "bot", "chatbot-payments")
+    browser = TestClient(
+        create_app(services),
+        client=("86.200.12.34", 50000),  # the customer's home connection
+        headers={"user-agent": BROWSER, "accept-language": "fr-FR"},
+    )
+    phone = _ok(
+        admin.post(
+            "/v1/tokens", json={"value": "07 11 22 33 44", "category": "phone", "subject": PAYER}
+        )
+    )["token"]
+    _ok(
+        admin.post(
+            "/v1/auth/destinations", json={"subject": PAYER, "channel": "sms", "token": phone}
+        )
+    )
+
+    def intent(amount: int, key: str, channel: str = "chat") -> dict[str, Any]:
+        return _ok(
+            payments.post(
+                "/v1/payments",
+                json={
+                    "subject": PAYER,
+                    "amount": amount,
+                    "currency": "EUR",
+                    "payee": "Boutique Lumière",
+                    "reference": key,
+                    "channel": channel,
+                },
+                headers={"Idempotency-Key": key},
+            )
+        )
+
+    def link(payment: str) -> str:
+        url = _ok(payments.post(f"/v1/payments/{payment}/link"))["url"]
+        return "/pay/" + url.rsplit("/pay/", 1)[1]
+
+    _step(console, "15. A payment link in the chat: the card page, SCA only when needed")
+    first = intent(2490, "order-1")
+    page = link(first["id"])
+    console.print(f"the bot sends a single-use link (15 minutes): {page[:34]}…")
+    shown = browser.post(page, data=CARD_FORM)
+    step = re.search(r'name="step" value="([^"]+)"', shown.text)[1]  # type: ignore[index]
+    sent = browser.post(page + "/code/send", data={"step": step})
+    challenge = re.search(r'name="challenge_id" value="([^"]+)"', sent.text)[1]  # type: ignore[index]
+    sms = services.authenticator.notifier.last()
+    console.print(
+        "first payment from this browser: the risk analysis asks to confirm; SMS: "
+        f"[cyan]{sms.message.split(':')[0]}[/cyan]"
+    )
+    code = sms.message.split(": ")[1][:6]
+    form = {"step": step, "challenge_id": challenge, "code": code}
+    done = browser.post(page + "/code", data=form)
+    if "Paiement accepté" not in done.text:
+        raise RuntimeError("demo step failed: the card page did not accept the payment")
+    console.print("the code typed on the card page: [green]Paiement accepté[/green]")
+    second = intent(1250, "order-2")
+    browser.post(link(second["id"]), data=CARD_FORM)
+    paid = _ok(payments.get(f"/v1/payments/{second['id']}"))
+    console.print(
+        f"a second, small payment from the same browser: [green]{paid['state']}[/green] with no "
+        f"code: {paid['sca']['exemption']} ({paid['sca']['article']}); the bot sees "
+        f"{paid['card']}, never the number"
+    )
+
+    _step(console, "16. A larger payment, confirmed with a passkey bound to amount and payee")
+    assessed = _ok(admin.post("/v1/auth/assess", json={"subject": PAYER, "observation": APP}))
+    # Enrolling a passkey asks for a strong session: a code by SMS lifts this one.
+    begin = (
+        {"session_id": assessed["session"]["session_id"]}
+        if assessed["session"]
+        else {"decision_id": assessed["decision_id"]}
+    )
+    started = _ok(admin.post("/v1/auth/step-up/otp/begin", json=begin))
+    code = services.authenticator.notifier.last().message.split(": ")[1][:6]
+    session = _ok(
+        admin.post(
+            "/v1/auth/step-up/otp/complete",
+            json={"challenge_id": started["challenge_id"], "code": code},
+        )
+    )
+    key = SoftPasskey(rp_id="localhost", origin=services.settings.webauthn_origins[0])
+    begun = _ok(
+        admin.post(
+            "/v1/auth/factors/passkey/begin",
+            json={"session_id": (session["session"] or begin)["session_id"]},
+        )
+    )
+    _ok(
+        admin.post(
+            "/v1/auth/factors/passkey/complete",
+            json={
+                "challenge_id": begun["challenge_id"],
+                "credential": key.register(begun["options"]),
+            },
+        )
+    )
+    big = intent(45_000, "order-3")
+    page = link(big["id"])
+    shown = browser.post(page, data=CARD_FORM)
+    step = re.search(r'data-step="([^"]+)"', shown.text)[1]  # type: ignore[index]
+    options = _ok(browser.post(page + "/passkey/begin", json={"step": step}))
+    assertion = key.assert_(options["options"])
+    _ok(
+        browser.post(
+            page + "/passkey/complete",
+            json={"step": step, "challenge_id": options["challenge_id"], "credential": assertion},
+        )
+    )
+    paid = _ok(payments.get(f"/v1/payments/{big['id']}"))
+    console.print(
+        f"€450.00: {paid['sca']['reason']} → the passkey signs a challenge derived from the "
+        f"payment (id, 450.00 EUR, payee, nonce): [green]{paid['state']}[/green], "
+        f"authenticated={paid['authenticated']}"
+    )
+
+    _step(console, "17. A phone payment with an agent: the caller keys the card on the keypad")
+    agent = _client(services, [Scope.PAYMENTS], "agent", "agent-desktop-payments")
+    telephony = _client(services, [Scope.PAYMENTS_CARD], "service", "telephony")
+    call = intent(8990, "order-4", channel="voice_agent")
+    pad = _ok(agent.post(f"/v1/payments/{call['id']}/keypad"))["id"]
+    table = Table("keys pressed", "the agent's screen")
+    for keys, said in (
+        ("42424242", "8 digits"),
+        ("42424242#", "16 digits + #"),
+        ("1234", "expiry"),
+        ("123", "code"),
+    ):
+        reply = _ok(telephony.post(f"/v1/payments/keypads/{pad}/keys", json={"keys": keys}))
+        v = reply["view"]
+        table.add_row(
+            said,
+            f"field {v['field']}, number {v['number_digits']} digits, Luhn "
+            f"{v['number_luhn_valid']}, {v['brand']}, expiry {v['expiry_digits']}/4, code "
+            f"{v['cvc_digits']}: payment {reply['payment']['state']}",
+        )
+    console.print(table)
+    console.print(
+        f"telephone order: {reply['payment']['sca']['article']}; the agent, the recording and "
+        "the transcript never get a digit"
+    )
+
+    _step(console, "18. Every SCA decision and money movement, in the audit trail")
+    entries = services.audit.export("demo-bank")["entries"]
+    table = Table("payment", "event", "exemption / article")
+    for entry in entries:
+        body = json.loads(entry["body"])
+        if body.get("payment") and body.get("event") in ("sca_decided", "authenticated"):
+            how = body.get("exemption") or (
+                f"{body.get('factor')}, {str(body.get('assurance')).lower()}"
+                if body["event"] == "authenticated"
+                else "SCA"
+            )
+            table.add_row(body["payment"][:12] + "…", body["event"], f"{how} · {body['article']}")
+    console.print(table)

@@ -123,6 +123,11 @@ def test_demo_runs_end_to_end(env: dict[str, str]) -> None:
     assert "step-up" in done.stdout and "bot-never-clear" in done.stdout
     assert "verified" in done.stdout and "was altered" in done.stdout
     assert "4970101234567893" not in done.stdout  # the demo never prints the clear card number
+    # Payments: a chat link (a code the first time, then the low-value exemption), a passkey
+    # for a large one, a phone payment keyed on the keypad; decisions in the audit trail.
+    assert "Paiement accepté" in done.stdout and "low_value" in done.stdout
+    assert "authenticated=True" in done.stdout and "moto" in done.stdout
+    assert "4242424242424242" not in done.stdout
 
 
 def test_bulk_import_killed_mid_way_resumes(env: dict[str, str], tmp_path: Path) -> None:
