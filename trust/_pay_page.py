@@ -273,38 +273,25 @@ def _outcome(
             passkey="webauthn" in kinds,
             otp="otp" in kinds,
         )
-    if intent.state in (PaymentState.AUTHORIZED, PaymentState.CAPTURED):
-        return _page(
-            request,
-            services,
-            token,
-            intent,
-            view="done",
-            tone="ok",
-            headline=t["paid"],
-            explanation=t["paid_why"],
-        )
-    if intent.state in (PaymentState.FAILED, PaymentState.EXPIRED):
-        return _page(
-            request,
-            services,
-            token,
-            intent,
-            view="done",
-            tone="bad",
-            headline=t["failed"],
-            explanation=t["failed_why"],
-        )
+    tone, headline, why = _OUTCOMES.get(intent.state, ("", "pending", "pending_why"))
     return _page(
         request,
         services,
         token,
         intent,
         view="done",
-        tone="",
-        headline=t["pending"],
-        explanation=t["pending_why"],
+        tone=tone,
+        headline=t[headline],
+        explanation=t[why],
     )
+
+
+_OUTCOMES = {
+    PaymentState.AUTHORIZED: ("ok", "paid", "paid_why"),
+    PaymentState.CAPTURED: ("ok", "paid", "paid_why"),
+    PaymentState.FAILED: ("bad", "failed", "failed_why"),
+    PaymentState.EXPIRED: ("bad", "failed", "failed_why"),
+}
 
 
 async def _form(request: Request) -> dict[str, str]:

@@ -27,6 +27,33 @@ def _create(client: TestClient, headers, amount: int, key: str, subject: str = "
     return r.json()
 
 
+def with_passkey(
+    client: TestClient,
+    services: Services,
+    headers,
+    subject: str,
+    origin: str = "http://localhost:8700",
+) -> SoftPasskey:
+    """A customer with a phone for codes, signed in strongly once, holding a passkey."""
+    _customer(client, headers, subject)
+    session = _sign_in(client, services, headers, subject)["session_id"]
+    key = SoftPasskey(rp_id="localhost", origin=origin)
+    r = client.post(
+        "/v1/auth/factors/passkey/begin",
+        json={"session_id": session, "label": "phone"},
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    begun = r.json()
+    r = client.post(
+        "/v1/auth/factors/passkey/complete",
+        json={"challenge_id": begun["challenge_id"], "credential": key.register(begun["options"])},
+        headers=headers,
+    )
+    assert r.status_code in (200, 201), r.text
+    return key
+
+
 def test_an_exempt_chat_payment_end_to_end(client: TestClient, issue, tenant: str, services):
     headers = issue(tenant, FLOW)
     created = _create(client, headers, 1250, "order-1")
@@ -68,22 +95,7 @@ def test_a_large_payment_with_a_passkey_bound_to_amount_and_payee(
     client: TestClient, issue, tenant: str, services: Services
 ) -> None:
     headers = issue(tenant, FLOW)
-    _customer(client, headers, "c-big")
-    session = _sign_in(client, services, headers, "c-big")["session_id"]
-    key = SoftPasskey(rp_id="localhost", origin="http://localhost:8700")
-    r = client.post(
-        "/v1/auth/factors/passkey/begin",
-        json={"session_id": session, "label": "phone"},
-        headers=headers,
-    )
-    assert r.status_code == 200, r.text
-    begun = r.json()
-    r = client.post(
-        "/v1/auth/factors/passkey/complete",
-        json={"challenge_id": begun["challenge_id"], "credential": key.register(begun["options"])},
-        headers=headers,
-    )
-    assert r.status_code in (200, 201), r.text
+    key = with_passkey(client, services, headers, "c-big")
 
     created = _create(client, headers, 15_000, "order-big", subject="c-big")
     card = {**CARD, "observation": HOME}

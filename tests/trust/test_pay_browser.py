@@ -17,13 +17,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 
-from tessera.auth.softkey import SoftPasskey
 from tessera.trust import Services, create_app
 from tessera.vault import LocalKeyring
 from tests.conftest import Stores, served
 from tests.trust.conftest import _issue, settings_for
-from tests.trust.test_api_auth import _customer, _sign_in
-from tests.trust.test_api_payments import FLOW, _create
+from tests.trust.test_api_auth import _customer
+from tests.trust.test_api_payments import FLOW, _create, with_passkey
 
 pytestmark = pytest.mark.slow
 
@@ -161,18 +160,7 @@ def test_a_large_payment_is_confirmed_in_chromium_with_a_passkey(
     origin, services = site
     headers = _issue(services, tenant, FLOW)
     api = TestClient(create_app(services))
-    _customer(api, headers, "c-passkey")
-    session = _sign_in(api, services, headers, "c-passkey")["session_id"]
-    key = SoftPasskey(rp_id="localhost", origin=origin)
-    begun = api.post(
-        "/v1/auth/factors/passkey/begin", json={"session_id": session}, headers=headers
-    ).json()
-    r = api.post(
-        "/v1/auth/factors/passkey/complete",
-        json={"challenge_id": begun["challenge_id"], "credential": key.register(begun["options"])},
-        headers=headers,
-    )
-    assert r.status_code in (200, 201), r.text
+    key = with_passkey(api, services, headers, "c-passkey", origin)
 
     context = chromium.new_context(locale="en-GB", extra_http_headers={"X-Forwarded-For": HOME_IP})
     page = context.new_page()

@@ -8,12 +8,11 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from tessera.auth.softkey import SoftPasskey
 from tessera.payments.simulator import DECLINED
 from tessera.trust import Services
 from tests.trust.test_api import problem
-from tests.trust.test_api_auth import HOME, _code, _customer, _sign_in
-from tests.trust.test_api_payments import FLOW, _create
+from tests.trust.test_api_auth import HOME, _code, _customer
+from tests.trust.test_api_payments import FLOW, _create, with_passkey
 
 CARD = {"number": "4242 4242 4242 4242", "expiry": "12/34", "cvc": "123"}
 PAN = "4242424242424242"
@@ -235,18 +234,7 @@ def test_a_large_payment_is_confirmed_on_the_page_with_a_passkey(
     client: TestClient, issue, tenant: str, services: Services
 ) -> None:
     headers = issue(tenant, FLOW)
-    _customer(client, headers, "c-link-key")
-    session = _sign_in(client, services, headers, "c-link-key")["session_id"]
-    key = SoftPasskey(rp_id="localhost", origin="http://localhost:8700")
-    begun = client.post(
-        "/v1/auth/factors/passkey/begin", json={"session_id": session}, headers=headers
-    ).json()
-    r = client.post(
-        "/v1/auth/factors/passkey/complete",
-        json={"challenge_id": begun["challenge_id"], "credential": key.register(begun["options"])},
-        headers=headers,
-    )
-    assert r.status_code in (200, 201), r.text
+    key = with_passkey(client, services, headers, "c-link-key")
     created = _create(client, headers, 30_000, "link-key", subject="c-link-key")
     page = _link(client, headers, created["id"])
     r = client.post(page, data=CARD)
