@@ -28,7 +28,7 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tessera.policies import Assurance
-from tessera.storage import Database, utcnow
+from tessera.storage import Database, as_utc, utcnow
 from tessera.vault import DataCategory, InvalidValue, Vault, check_subject, check_tenant, mask
 
 from ._errors import (
@@ -226,10 +226,6 @@ def _new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(12)}"
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -305,8 +301,8 @@ class Authenticator:
         account = f"account:{keyed(self._key(tenant), 'account', subject)}"
         row = self._failures(conn, tenant, [account]).get(account)
         now = self.clock()
-        if row is not None and row.locked_until and _aware(row.locked_until) > now:
-            wait = int((_aware(row.locked_until) - now).total_seconds()) + 1
+        if row is not None and row.locked_until and as_utc(row.locked_until) > now:
+            wait = int((as_utc(row.locked_until) - now).total_seconds()) + 1
             raise AccountLocked(
                 f"blocked after {self.settings.max_failures} failed attempts; try again later",
                 retry_after=wait,
@@ -418,7 +414,7 @@ class Authenticator:
                 registered_number=registered,
                 bound_senders=bound,
                 last_country=row.last_country if row else None,
-                last_at=_aware(row.last_auth_at) if row and row.last_auth_at else None,
+                last_at=as_utc(row.last_auth_at) if row and row.last_auth_at else None,
             )
             failures = self._failures(
                 conn, tenant, self._failure_keys(tenant, subject, draft.values())
@@ -570,9 +566,9 @@ class Authenticator:
         now = self.clock()
         if row.ended_at is not None:
             raise SessionExpired("the session was ended")
-        if _aware(row.expires_at) <= now:
+        if as_utc(row.expires_at) <= now:
             raise SessionExpired("the session is past its maximum age")
-        if now - _aware(row.last_seen_at) > self._idle(row.scope):
+        if now - as_utc(row.last_seen_at) > self._idle(row.scope):
             raise SessionExpired(
                 f"the session ended after {int(self._idle(row.scope).total_seconds() // 60)} "
                 "minutes without activity"
@@ -720,21 +716,7 @@ class Authenticator:
             _consume(conn, row.id, now)
             self._reset_failures(conn, tenant, row.subject_id)
             if decision_id is not None:
-                dt_ = AuthDecisionRow.__table__
-                decision = conn.execute(
-                    update(dt_)
-                    .where(
-                        dt_.c.id == str(decision_id)[:40],
-                        dt_.c.tenant_id == tenant,
-                        dt_.c.subject_id == row.subject_id,
-                        dt_.c.status == "pending",
-                    )
-                    .values(status="passed", resolved_at=now)
-                    .returning(dt_.c.signals)
-                ).first()
-                if decision is not None:
-                    signals = _signals_from(json.loads(decision.signals))
-                    self._learn(conn, tenant, row.subject_id, signals)
+                self._pass_decision(conn, tenant, row.subject_id, str(decision_id)[:40], now)
         assurance = min(granted, Assurance(row.target))
         self._record(
             tenant,
@@ -860,7 +842,7 @@ class Authenticator:
             raise InvalidValue("this decision allowed the sign-in; step up its session instead")
         if row.status != "pending":
             raise ReplayedCode("this decision was already resolved")
-        if self.clock() - _aware(row.created_at) > self.settings.decision_ttl:
+        if self.clock() - as_utc(row.created_at) > self.settings.decision_ttl:
             raise ChallengeExpired("the risk decision expired; assess again")
         return row
 
@@ -891,7 +873,7 @@ class Authenticator:
             raise UnknownChallenge("no such challenge")
         if row.consumed_at is not None:
             raise ReplayedCode("this challenge was already used")
-        if _aware(row.expires_at) <= self.clock():
+        if as_utc(row.expires_at) <= self.clock():
             raise ChallengeExpired("the challenge expired; begin again")
         self._check_lock(conn, tenant, row.subject_id)
         return row
@@ -939,6 +921,28 @@ class Authenticator:
             kind,
         )
 
+    def _pass_decision(
+        self, conn: Any, tenant: str, subject: str, decision_id: str, now: dt.datetime
+    ) -> str | None:
+        """Mark a pending risk decision passed and let its signals teach the profile (the
+        factor proved the customer); its scope, or None if it was not pending."""
+        dt_ = AuthDecisionRow.__table__
+        decision = conn.execute(
+            update(dt_)
+            .where(
+                dt_.c.id == decision_id,
+                dt_.c.tenant_id == tenant,
+                dt_.c.subject_id == subject,
+                dt_.c.status == "pending",
+            )
+            .values(status="passed", resolved_at=now)
+            .returning(dt_.c.signals, dt_.c.scope)
+        ).first()
+        if decision is None:
+            return None
+        self._learn(conn, tenant, subject, _signals_from(json.loads(decision.signals)))
+        return str(decision.scope)
+
     def _attempts_left(self, row: Any) -> int:
         return max(self.settings.challenge_attempts - row.attempts - 1, 0)
 
@@ -946,32 +950,21 @@ class Authenticator:
         self, tenant: str, row: Any, assurance: Assurance, kind: str
     ) -> tuple[IssuedSession | None, SessionInfo]:
         now = self.clock()
-        dt_, st = AuthDecisionRow.__table__, AuthSessionRow.__table__
+        st = AuthSessionRow.__table__
         issued = None
         with self.db.begin() as conn:
             _consume(conn, row.id, now)
             self._reset_failures(conn, tenant, row.subject_id)
             if row.decision_id is not None:
-                decision = conn.execute(
-                    update(dt_)
-                    .where(dt_.c.id == row.decision_id, dt_.c.status == "pending")
-                    .values(status="passed", resolved_at=now)
-                    .returning(dt_.c.signals, dt_.c.scope)
-                ).first()
-                if decision is None:
+                scope = self._pass_decision(conn, tenant, row.subject_id, row.decision_id, now)
+                if scope is None:
                     raise ReplayedCode("this decision was already resolved")
-                self._learn(
-                    conn,
-                    tenant,
-                    row.subject_id,
-                    _signals_from(json.loads(decision.signals)),
-                )
                 issued = self._open_session(
                     conn,
                     tenant,
                     row.subject_id,
                     assurance,
-                    decision.scope,
+                    scope,
                     ("risk", kind),
                     row.decision_id,
                 )
@@ -1160,7 +1153,7 @@ class Authenticator:
         with self.db.read() as conn:
             row = self._live_session(conn, tenant, session_id)
         fresh = (
-            row.strong_at and self.clock() - _aware(row.strong_at) <= self.settings.enrol_freshness
+            row.strong_at and self.clock() - as_utc(row.strong_at) <= self.settings.enrol_freshness
         )
         if row.assurance < Assurance.SUBSTANTIAL or not fresh:
             raise StrongAuthRequired(
@@ -1398,8 +1391,8 @@ class Authenticator:
                 r.label,
                 r.status,
                 r.channel,
-                _aware(r.created_at),
-                _aware(r.last_used_at) if r.last_used_at else None,
+                as_utc(r.created_at),
+                as_utc(r.last_used_at) if r.last_used_at else None,
             )
             for r in rows
         ]
@@ -1436,8 +1429,8 @@ class Authenticator:
             row.status,
             row.explanation,
             json.loads(row.contributions),
-            _aware(row.created_at),
-            _aware(row.resolved_at) if row.resolved_at else None,
+            as_utc(row.created_at),
+            as_utc(row.resolved_at) if row.resolved_at else None,
         )
 
     def purge(self, before: dt.datetime | None = None) -> int:
@@ -1488,10 +1481,10 @@ def _session_info(row: Any, *, last_seen: dt.datetime | None = None) -> SessionI
         Assurance(row.assurance),
         row.scope,
         tuple(f for f in row.factors.split(",") if f),
-        _aware(row.created_at),
-        last_seen or _aware(row.last_seen_at),
-        _aware(row.expires_at),
-        _aware(row.strong_at) if row.strong_at else None,
+        as_utc(row.created_at),
+        last_seen or as_utc(row.last_seen_at),
+        as_utc(row.expires_at),
+        as_utc(row.strong_at) if row.strong_at else None,
     )
 
 

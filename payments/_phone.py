@@ -16,12 +16,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
 
+from tessera.storage import as_utc
 from tessera.vault import InvalidValue
 
 from ._card import CardDetails
 from ._dtmf import KeypadState, KeypadView, expiry_text, press, view
 from ._errors import IllegalTransition, InvalidCard, PaymentDeclined, UnknownPayment
-from ._service import PaymentIntent, Payments, _aware
+from ._service import PaymentIntent, Payments
 from ._states import PaymentState
 from ._tables import PaymentKeypadRow
 
@@ -96,7 +97,7 @@ class PhonePayments:
                 after = KeypadState(after.number, "", "", "expiry", after.rejected + 1)
             else:
                 self._save(pad, tenant, intent.subject_id, after)
-                return self._submit(tenant, pad, card)
+                return self._submit(tenant, pad, card, after)
         self._save(pad, tenant, intent.subject_id, after)
         return Keypad(pad.id, p._intent(intent), view(after), "keying")
 
@@ -112,7 +113,9 @@ class PhonePayments:
         return Keypad(pad.id, p._intent(intent), shown, pad.state)
 
     # ------------------------------------------------------------------ internals
-    def _submit(self, tenant: str, pad: PaymentKeypadRow, card: CardDetails) -> Keypad:
+    def _submit(
+        self, tenant: str, pad: PaymentKeypadRow, card: CardDetails, keyed: KeypadState
+    ) -> Keypad:
         p = self.payments
         try:
             paid = p.pay_with_card(tenant, pad.intent_id, card, telephone_order=True)
@@ -121,8 +124,7 @@ class PhonePayments:
             raise
         # A ProcessorUnavailable passes through with the keypad still sealed: `#` retries.
         self._close(pad, "submitted")
-        done = KeypadView("done", len(card.pan), True, card.brand, 4, len(card.cvc or ""), 0, True)
-        return Keypad(pad.id, paid, done, "submitted")
+        return Keypad(pad.id, paid, view(keyed), "submitted")
 
     @staticmethod
     def _card(state: KeypadState, today: dt.date) -> CardDetails | None:
@@ -180,7 +182,7 @@ class PhonePayments:
         if found is None:
             raise UnknownPayment("no such keypad")
         row = PaymentKeypadRow(**found._mapping)
-        if row.state == "keying" and _aware(row.expires_at) <= self.payments.clock():
+        if row.state == "keying" and as_utc(row.expires_at) <= self.payments.clock():
             self._close(row, "ended")
             row.state, row.sealed = "ended", None
         return row

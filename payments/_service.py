@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tessera.auth import Authenticator, Challenge, Observation, RiskAction, RiskDecision
-from tessera.storage import Database, utcnow
+from tessera.storage import Database, as_utc, utcnow
 from tessera.vault import DataCategory, InvalidValue, Vault, check_subject, check_tenant, mask
 
 from ._card import CardDetails
@@ -127,10 +127,6 @@ class Refund:
 
 def _new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_urlsafe(16)}"
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _text(value: object, name: str, *, required: bool = True) -> str:
@@ -296,7 +292,7 @@ class Payments:
             PaymentState.AWAITING_CUSTOMER,
         ):
             raise illegal(row.state, PaymentState.AWAITING_CUSTOMER)
-        expires_at = min(self.clock() + self.settings.link_ttl, _aware(row.expires_at))
+        expires_at = min(self.clock() + self.settings.link_ttl, as_utc(row.expires_at))
         nonce = new_nonce()
         link = sign_link(self._link_secret(tenant), tenant, row.id, expires_at, nonce)
         row = self._update(row, state=PaymentState.AWAITING_CUSTOMER, link_nonce=nonce)
@@ -306,15 +302,14 @@ class Payments:
     def open_link(self, token: str) -> LinkedPayment:
         """The payment behind a link that is genuine, in force, unexpired and unused."""
         row = self._linked(token)
-        return LinkedPayment(row.tenant_id, self._intent(self._live(row.tenant_id, row.id)))
+        return LinkedPayment(row.tenant_id, self._intent(self._still_live(row)))
 
     def pay_by_link(
         self, token: str, card: CardDetails, *, observation: Observation | None = None
     ) -> tuple[LinkedPayment, str]:
         """Use the link (once) to pay by card. Returns the payment and a step key, which the
         page alone holds, for the authentication that may follow (`link_session`)."""
-        row = self._linked(token)
-        self._live(row.tenant_id, row.id)
+        row = self._still_live(self._linked(token))
         step = secrets.token_urlsafe(24)
         t = PaymentIntentRow
         with self.db.begin() as conn:
@@ -681,10 +676,13 @@ class Payments:
         return PaymentIntentRow(**found._mapping)
 
     def _live(self, tenant: str, intent_id: str) -> PaymentIntentRow:
-        row = self._row(tenant, intent_id)
+        return self._still_live(self._row(tenant, intent_id))
+
+    def _still_live(self, row: PaymentIntentRow) -> PaymentIntentRow:
+        """The row, unless its payment is over its expiry (then it is marked expired)."""
         state = PaymentState(row.state)
         live = not state.final and state is not PaymentState.CAPTURED
-        if live and _aware(row.expires_at) <= self.clock():
+        if live and as_utc(row.expires_at) <= self.clock():
             self._update(row, state=PaymentState.EXPIRED, pending_sad=None)
             raise PaymentExpired("the payment expired: create a new one")
         if state is PaymentState.EXPIRED:
@@ -753,8 +751,8 @@ class Payments:
             captured=row.captured,
             refunded=row.refunded,
             failure_code=row.failure_code,
-            created_at=_aware(row.created_at),
-            expires_at=_aware(row.expires_at),
+            created_at=as_utc(row.created_at),
+            expires_at=as_utc(row.expires_at),
         )
 
 

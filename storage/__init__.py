@@ -8,7 +8,7 @@ is what makes crypto-shredding hold for backups too.
 
 from __future__ import annotations
 
-from ._database import Database, StorageError, utcnow
+from ._database import Database, StorageError, as_utc, utcnow
 from ._group_commit import GroupCommit, write_by_tenant
 from ._migrations import Store, current_revision, head_revision, migrate
 
@@ -17,6 +17,7 @@ __all__ = [
     "GroupCommit",
     "StorageError",
     "Store",
+    "as_utc",
     "current_revision",
     "head_revision",
     "migrate",

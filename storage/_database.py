@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from tessera import TesseraError
 
-__all__ = ["Database", "StorageError", "utcnow"]
+__all__ = ["Database", "StorageError", "as_utc", "utcnow"]
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -24,6 +24,11 @@ class StorageError(TesseraError):
 def utcnow() -> dt.datetime:
     """Aware UTC: the only kind of time Tessera stores (SQLite keeps it as UTC text)."""
     return dt.datetime.now(dt.UTC)
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """A time read back from the store, aware: SQLite returns it naive, and it is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 class Database:

@@ -41,14 +41,16 @@ EXAMPLE_CATALOGUE = Path(__file__).parent / "examples" / "purposes.toml"
 
 def run_demo(console: Console, *, keep: bool = False) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="tessera-demo-"))
-    with _simulated_processor() as processor_url:
+    from tessera.payments.simulator import create_simulator
+
+    with serve_in_thread(create_simulator()) as processor:
         settings = Settings(
             data_dir=workdir,
             database_url=None,
             keystore_url=None,
             key_provider="keyring",
             keyring_passphrase=SecretStr(secrets.token_urlsafe(24)),
-            processor_url=processor_url,
+            processor_url=f"http://{processor}",
             webhook_poll_seconds=0,
         )
         services = Services.from_settings(settings)
@@ -63,25 +65,24 @@ def run_demo(console: Console, *, keep: bool = False) -> None:
 
 
 @contextmanager
-def _simulated_processor() -> Iterator[str]:
-    """The simulated card processor, served by uvicorn in a thread on a free local port."""
+def serve_in_thread(app: Any) -> Iterator[str]:
+    """`app` served by uvicorn in a thread of this process on a free port of 127.0.0.1;
+    yields its address (the demo's processor, and the tests' local servers)."""
     import uvicorn
-
-    from tessera.payments.simulator import create_simulator
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
-    server = uvicorn.Server(
-        uvicorn.Config(create_simulator(), host="127.0.0.1", port=port, log_level="warning")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        if not server.started:
+            raise RuntimeError("uvicorn did not start")
+        yield f"127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

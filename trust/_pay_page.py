@@ -219,32 +219,28 @@ def _page(
     return response
 
 
-def _device(request: Request) -> str:
+def _known_device(request: Request) -> str | None:
     given = request.cookies.get(_DEVICE_COOKIE, "")
-    return given if _DEVICE_ID.fullmatch(given) else secrets.token_urlsafe(16)
+    return given if _DEVICE_ID.fullmatch(given) else None
 
 
-def _failure(
-    request: Request, services: Services, token: str, exc: TesseraError, intent: PaymentIntent
+def _device(request: Request) -> str:
+    return _known_device(request) or secrets.token_urlsafe(16)
+
+
+def _error_page(
+    request: Request,
+    services: Services,
+    exc: TesseraError,
+    token: str | None = None,
+    intent: PaymentIntent | None = None,
 ) -> HTMLResponse:
-    return _page(
-        request,
-        services,
-        token,
-        intent,
-        view="error",
-        status=problem_for(exc).status,
-        error=_message(request, exc),
-    )
-
-
-def _error_page(request: Request, services: Services, exc: TesseraError) -> HTMLResponse:
     """A problem, for a person: the same status as the API's problem, in a page."""
     return _page(
         request,
         services,
-        "-",
-        None,
+        token or "-",
+        intent,
         view="error",
         status=problem_for(exc).status,
         error=_message(request, exc),
@@ -306,13 +302,12 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 def _observation(request: Request) -> Observation:
-    cookie = request.cookies.get(_DEVICE_COOKIE, "")
     return Observation(
         channel="web",
         at=utcnow(),
         ip=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent", "")[:512] or None,
-        device_id=cookie if _DEVICE_ID.fullmatch(cookie) else None,
+        device_id=_known_device(request),
     )
 
 
@@ -361,7 +356,7 @@ async def submit_card(token: str, request: Request, services: ServicesDep) -> HT
         intent = services.payments.get(linked.tenant, linked.intent.id)
         return _outcome(request, services, token, LinkedPayment(linked.tenant, intent), "")
     except TesseraError as exc:
-        return _failure(request, services, token, exc, linked.intent)
+        return _error_page(request, services, exc, token, linked.intent)
     return _outcome(request, services, token, paid, step)
 
 
@@ -425,7 +420,8 @@ async def enter_code(token: str, request: Request, services: ServicesDep) -> HTM
             challenge_id=form.get("challenge_id", ""),
             sent_to="",
         )
-    return _outcome(request, services, token, services.payments.link_session(token, step), step)
+    intent = services.payments.get(linked.tenant, linked.intent.id)
+    return _outcome(request, services, token, LinkedPayment(linked.tenant, intent), step)
 
 
 @router.post("/{token}/passkey/begin")

@@ -33,7 +33,7 @@ from sqlalchemy import Column, Index, Text, insert, select, update
 from sqlmodel import Field, SQLModel
 
 from tessera import TesseraError
-from tessera.storage import Database, utcnow
+from tessera.storage import Database, as_utc, utcnow
 from tessera.vault import DataCategory, InvalidValue, Vault, check_tenant, mask
 
 __all__ = [
@@ -223,9 +223,8 @@ def _check_events(events: object) -> tuple[str, ...]:
     return tuple(events)
 
 
-def _wanted(events: str, kind: str) -> bool:
-    chosen = events.split(",")
-    return "*" in chosen or kind in chosen or f"{kind.split('.')[0]}.*" in chosen
+def _wanted(events: tuple[str, ...], kind: str) -> bool:
+    return "*" in events or kind in events or f"{kind.split('.')[0]}.*" in events
 
 
 class Webhooks:
@@ -285,7 +284,7 @@ class Webhooks:
                 .order_by(t.c.created_at)
             ).all()
         return [
-            WebhookEndpoint(r.id, r.url, tuple(r.events.split(",")), _aware(r.created_at))
+            WebhookEndpoint(r.id, r.url, tuple(r.events.split(",")), as_utc(r.created_at))
             for r in rows
         ]
 
@@ -316,7 +315,7 @@ class Webhooks:
             separators=(",", ":"),
             sort_keys=True,
         )
-        wanted = [e for e in self.endpoints(tenant) if _wanted(",".join(e.events), kind)]
+        wanted = [e for e in self.endpoints(tenant) if _wanted(e.events, kind)]
         if wanted:
             with self.db.begin() as conn:
                 conn.execute(
@@ -499,10 +498,6 @@ class WebhookPaymentRecorder:
         self.webhooks.publish(tenant, kind, data)
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def _delivery(r: Any) -> WebhookDelivery:
     return WebhookDelivery(
         r.id,
@@ -511,7 +506,7 @@ def _delivery(r: Any) -> WebhookDelivery:
         r.type,
         r.state,
         r.attempts,
-        _aware(r.next_attempt_at),
+        as_utc(r.next_attempt_at),
         r.last_status,
         r.last_error,
     )

@@ -18,8 +18,9 @@ from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 
 from tessera.trust import Services, create_app
+from tessera.trust._demo import serve_in_thread as served
 from tessera.vault import LocalKeyring
-from tests.conftest import Stores, served
+from tests.conftest import Stores
 from tests.trust.conftest import _issue, settings_for
 from tests.trust.test_api_auth import _customer
 from tests.trust.test_api_payments import FLOW, _create, with_passkey

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tessera.trust import Scope, Services
+from tessera.trust._demo import serve_in_thread as served
 from tessera.trust._webhooks import (
     SIGNATURE_HEADER,
     DuplicateWebhook,
@@ -28,7 +29,7 @@ from tessera.trust._webhooks import (
     verify_webhook,
 )
 from tessera.vault import InvalidValue, Vault
-from tests.conftest import Clock, Stores, served
+from tests.conftest import Clock, Stores
 from tests.trust.test_api import problem
 from tests.trust.test_api_payments import FLOW, _create
 
