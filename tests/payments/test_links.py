@@ -60,7 +60,7 @@ def test_a_link_expires_after_its_ttl_and_never_outlives_its_payment(
 @pytest.mark.parametrize(
     "mangle",
     [
-        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),  # the MAC
+        lambda t: t[:-2] + ("A" if t[-2] != "A" else "B") + t[-1],  # the MAC
         lambda t: t.replace(".", ".9", 1)[: len(t)],  # the expiry
         lambda t: "pay_" + "x" * 22 + t[t.index(".") :],  # another payment
         lambda t: t + "=",
@@ -75,6 +75,23 @@ def test_a_forged_or_malformed_link_is_invalid(payments, tenant: str, mangle) ->
     with pytest.raises(InvalidLink):
         payments.open_link(mangle(link.token))
     assert payments.open_link(link.token).intent.id == created.id  # nothing was spent
+
+
+def test_only_the_canonical_spelling_of_the_mac_reads() -> None:
+    """A 32-byte MAC leaves two spare bits in its last base64 character: the three other
+    characters that decode to the same bytes must not make the same link valid."""
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    secret = b"s" * 32
+    for nonce in (f"nonce-{i:010d}" for i in range(40)):
+        link = sign_link(secret, "t", "pay_" + "a" * 22, now + dt.timedelta(hours=1), nonce)
+        assert read_link(secret, "t", link.token, now=now).nonce == nonce
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        last = alphabet.index(link.token[-1])
+        for alias in range(last & ~3, (last & ~3) + 4):
+            if alias == last:
+                continue
+            with pytest.raises(InvalidLink):
+                read_link(secret, "t", link.token[:-1] + alphabet[alias], now=now)
 
 
 def test_a_link_signed_for_another_tenant_does_not_open(payments, tenant: str, vault) -> None:
