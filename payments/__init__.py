@@ -1,6 +1,7 @@
 """Payments inside the conversation with PSD2 strong customer authentication.
 
-Public face: `Payments` (intents, card payment, capture, refund, expiry, fraud reports),
+Public face: `Payments` (intents, card payment, capture, refund, expiry, fraud reports, and
+its `CardsOnFile`: cards kept for one-tap payments with the customer's consent),
 `Money` (integer minor units, ISO 4217), `CardDetails`, the pure SCA decision (`decide_sca` over
 a `ScaRequest`, with its `ScaExemption`s and their articles), the `PaymentState` table, the
 `PaymentProcessor` interface with its `HttpProcessor`, and one error hierarchy under
@@ -10,6 +11,7 @@ a `ScaRequest`, with its `ScaExemption`s and their articles), the `PaymentState`
 from __future__ import annotations
 
 from ._card import CardDetails, card_brand
+from ._cards_on_file import CARD_ON_FILE, CardOnFile, CardsOnFile
 from ._dtmf import KeypadView
 from ._errors import (
     IdempotencyConflict,
@@ -19,11 +21,13 @@ from ._errors import (
     InvalidLink,
     LinkExpired,
     LinkUsed,
+    NoCardOnFileConsent,
     PaymentDeclined,
     PaymentError,
     PaymentExpired,
     ProcessorUnavailable,
     RefundTooLarge,
+    UnknownCard,
     UnknownCurrency,
     UnknownPayment,
 )
@@ -56,12 +60,15 @@ from ._service import (
 from ._states import PaymentState, advance
 
 __all__ = [
+    "CARD_ON_FILE",
     "LOW_VALUE_CUMULATIVE_EUR",
     "LOW_VALUE_MAX_COUNT",
     "LOW_VALUE_MAX_EUR",
     "MAX_MINOR",
     "TRA_BANDS",
     "CardDetails",
+    "CardOnFile",
+    "CardsOnFile",
     "HttpProcessor",
     "IdempotencyConflict",
     "IllegalTransition",
@@ -75,6 +82,7 @@ __all__ = [
     "LinkedPayment",
     "LowValueLimit",
     "Money",
+    "NoCardOnFileConsent",
     "PaymentDeclined",
     "PaymentError",
     "PaymentExpired",
@@ -95,6 +103,7 @@ __all__ = [
     "ScaExemption",
     "ScaHistory",
     "ScaRequest",
+    "UnknownCard",
     "UnknownCurrency",
     "UnknownPayment",
     "advance",

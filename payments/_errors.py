@@ -10,11 +10,13 @@ __all__ = [
     "InvalidLink",
     "LinkExpired",
     "LinkUsed",
+    "NoCardOnFileConsent",
     "PaymentDeclined",
     "PaymentError",
     "PaymentExpired",
     "ProcessorUnavailable",
     "RefundTooLarge",
+    "UnknownCard",
     "UnknownCurrency",
     "UnknownPayment",
 ]
@@ -85,3 +87,13 @@ class LinkExpired(PaymentError):
 
 class LinkUsed(PaymentError):
     """A genuine payment link whose card was already submitted: links serve once."""
+
+
+class NoCardOnFileConsent(PaymentError):
+    """Keeping or using a card on file needs the customer's consent for that purpose (GDPR
+    Art. 6(1)(a)); there is none in force (never given, withdrawn, expired, or the tenant has
+    no such purpose)."""
+
+
+class UnknownCard(PaymentError):
+    """No card on file with this id for this customer (or it was removed or erased)."""

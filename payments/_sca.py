@@ -90,6 +90,9 @@ class ScaRequest:
     series: RecurringSeries | None = None
     merchant_initiated: bool = False
     telephone_order: bool = False  # agent-assisted: the card keyed on a call (DTMF)
+    # A card the payer kept on file, paid in one tap: the tap is a passkey, so it is always
+    # strongly authenticated (and the passkey is what proves the payer is in the conversation).
+    card_on_file: bool = False
     low_value_limit: LowValueLimit = LowValueLimit.CUMULATIVE_AMOUNT
 
 
@@ -123,7 +126,8 @@ def _euros(cents: int) -> str:
 
 def decide_sca(request: ScaRequest) -> ScaDecision:
     """The first rule that applies, in this order: the risk analysis can refuse or insist;
-    a merchant-initiated payment is out of scope; then Art. 13, 14, 18, 16; else SCA."""
+    a merchant-initiated or telephone payment is out of scope; a card on file is confirmed
+    with a passkey; then Art. 13, 14, 18, 16; else SCA."""
     r = request
     if r.risk is RiskDecision.DENY:
         return ScaDecision(
@@ -142,6 +146,13 @@ def decide_sca(request: ScaRequest) -> ScaDecision:
             ScaExemption.MAIL_OR_TELEPHONE_ORDER,
             "EBA opinion EBA-Op-2018-04 on the RTS",
             "a card given on a telephone call is not an electronic remote payment: outside SCA",
+        )
+    if r.card_on_file:
+        return ScaDecision(
+            True,
+            None,
+            "RTS Art. 4, 5",
+            "a card on file, confirmed in one tap with the payer's passkey (amount and payee)",
         )
     if r.risk is RiskDecision.STEP_UP:
         return ScaDecision(

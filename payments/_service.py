@@ -21,19 +21,24 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tessera.auth import Authenticator, Challenge, Observation, RiskAction, RiskDecision
+from tessera.consent import ConsentLedger
 from tessera.storage import Database, as_utc, utcnow
 from tessera.vault import DataCategory, InvalidValue, Vault, check_subject, check_tenant, mask
 
 from ._card import CardDetails
+from ._cards_on_file import CardsOnFile
 from ._errors import (
     IdempotencyConflict,
     IllegalTransition,
+    InvalidCard,
     InvalidLink,
     LinkUsed,
+    NoCardOnFileConsent,
     PaymentDeclined,
     PaymentExpired,
     ProcessorUnavailable,
     RefundTooLarge,
+    UnknownCard,
     UnknownPayment,
 )
 from ._links import PaymentLink, link_payment, new_nonce, read_link, sign_link
@@ -107,6 +112,7 @@ class PaymentIntent:
     failure_code: str | None
     created_at: dt.datetime
     expires_at: dt.datetime
+    card_on_file: str | None = None  # the id of the card on file it is paid with
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +153,7 @@ class Payments:
         authenticator: Authenticator | None = None,
         recorder: PaymentRecorder | None = None,
         settings: PaymentsSettings | None = None,
+        consents: ConsentLedger | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.db = db
@@ -156,6 +163,7 @@ class Payments:
         self.recorder = recorder
         self.settings = settings or PaymentsSettings()
         self.clock = clock
+        self.cards = CardsOnFile(db, vault, consents, clock=clock)
 
     # ------------------------------------------------------------------ intents
     def create_intent(
@@ -229,58 +237,54 @@ class Payments:
         *,
         observation: Observation | None = None,
         telephone_order: bool = False,
+        save_card: bool = False,
     ) -> PaymentIntent:
         """Vault the card, decide on SCA, and authorize when no SCA is needed.
 
         When the RTS asks for SCA, the intent waits in `authenticating` with the security code
         sealed by the vault (PCI DSS v4.0 3.3.2), to be wiped as soon as it is used or expires.
+        `save_card` keeps the card on file once authorized; it needs the customer's consent
+        for that purpose, checked before anything is vaulted.
         """
         row = self._live(tenant, intent_id)
         advance(PaymentState(row.state), PaymentState.AUTHORIZED)  # refuse early if it can't
-        if row.authenticated:
-            raise IllegalTransition(
-                "the payer authenticated this payment with its card: complete it", state=row.state
-            )
+        self._not_authenticated(row)
+        if save_card:
+            self.cards.consent(tenant, row.subject_id)
         token = self.vault.tokenize(
             tenant, card.pan, category=DataCategory.CARD_PAN, subject=row.subject_id
         ).token
-        risk, decision_id = self._risk(tenant, row, observation)
-        decision = decide_sca(
-            ScaRequest(
-                amount=row.amount,
-                currency=row.currency,
-                payee=row.payee,
-                amount_eur=row.amount_eur,
-                history=self._history(tenant, row.subject_id),
-                risk=risk,
-                fraud_rate=self._fraud_rate(tenant),
-                telephone_order=telephone_order,
-            )
+        return self._decide(
+            row,
+            {
+                "card_token": token,
+                "card_brand": card.brand,
+                "card_expiry": card.expiry,
+                "saved_card_id": None,
+            },
+            card.cvc,
+            observation=observation,
+            telephone_order=telephone_order,
+            save_card=save_card,
         )
-        changes: dict[str, Any] = {
-            "card_token": token,
-            "card_brand": card.brand,
-            "card_expiry": card.expiry,
-            "sca_required": decision.required,
-            "sca_exemption": decision.exemption.value if decision.exemption else None,
-            "sca_article": decision.article[:64],
-            "sca_reason": decision.reason[:200],
-            "risk_decision_id": decision_id,
-        }
-        row = self._update(row, **changes)
-        self._record(row, "sca_decided", risk=risk.value if risk else None)
-        if decision.refused:
-            row = self._update(row, state=PaymentState.FAILED, failure_code="risk_refused")
-            raise PaymentDeclined("the payment was refused by the risk analysis", code="risk")
-        if decision.required:
-            sealed = (
-                self.vault.seal_secret(tenant, row.subject_id, f"sad:{row.id}", card.cvc.encode())
-                if card.cvc
-                else None
-            )
-            row = self._update(row, state=PaymentState.AUTHENTICATING, pending_sad=sealed)
-            return self._intent(row)
-        return self._authorize(row, card.cvc)
+
+    def pay_with_card_on_file(
+        self,
+        tenant: str,
+        intent_id: str,
+        card_id: str,
+        *,
+        observation: Observation | None = None,
+    ) -> PaymentIntent:
+        """One tap: a card the customer kept on file, while their consent stands. The payment
+        waits in `authenticating` for their passkey (`begin_authentication(…, "webauthn")`),
+        which signs a challenge bound to the amount and payee; no security code is asked."""
+        row = self._live(tenant, intent_id)
+        advance(PaymentState(row.state), PaymentState.AUTHENTICATING)
+        self._not_authenticated(row)
+        kept = self.cards.card(tenant, row.subject_id, card_id)
+        card = {"card_token": kept.card_token, "card_brand": kept.brand, "card_expiry": kept.expiry}
+        return self._decide(row, card | {"saved_card_id": kept.id}, None, observation=observation)
 
     # ------------------------------------------------------------------ links
     def issue_link(self, tenant: str, intent_id: str) -> PaymentLink:
@@ -305,10 +309,36 @@ class Payments:
         return LinkedPayment(row.tenant_id, self._intent(self._still_live(row)))
 
     def pay_by_link(
-        self, token: str, card: CardDetails, *, observation: Observation | None = None
+        self,
+        token: str,
+        card: CardDetails,
+        *,
+        observation: Observation | None = None,
+        save_card: bool = False,
     ) -> tuple[LinkedPayment, str]:
         """Use the link (once) to pay by card. Returns the payment and a step key, which the
         page alone holds, for the authentication that may follow (`link_session`)."""
+        return self._use_link(
+            token,
+            lambda row: self.pay_with_card(
+                row.tenant_id, row.id, card, observation=observation, save_card=save_card
+            ),
+        )
+
+    def pay_by_link_on_file(
+        self, token: str, card_id: str, *, observation: Observation | None = None
+    ) -> tuple[LinkedPayment, str]:
+        """Use the link (once) to pay with a card on file: the page then asks for the passkey."""
+        return self._use_link(
+            token,
+            lambda row: self.pay_with_card_on_file(
+                row.tenant_id, row.id, card_id, observation=observation
+            ),
+        )
+
+    def _use_link(
+        self, token: str, pay: Callable[[PaymentIntentRow], PaymentIntent]
+    ) -> tuple[LinkedPayment, str]:
         row = self._still_live(self._linked(token))
         step = secrets.token_urlsafe(24)
         t = PaymentIntentRow
@@ -321,10 +351,11 @@ class Payments:
         if not taken:
             raise LinkUsed("this payment link was already used")
         try:
-            intent = self.pay_with_card(row.tenant_id, row.id, card, observation=observation)
-        except ProcessorUnavailable:
+            intent = pay(row)
+        except (ProcessorUnavailable, NoCardOnFileConsent, UnknownCard, InvalidCard):
             # Nothing is settled yet: give the link back so the customer can try again (the
-            # processor sees the same idempotency key, so a charge it made is not repeated).
+            # processor sees the same idempotency key, so a charge it made is not repeated; a
+            # card on file that can't be used leaves the link for a typed card).
             with self.db.begin() as conn:
                 conn.execute(
                     update(t)
@@ -390,6 +421,8 @@ class Payments:
         row = self._live(tenant, intent_id)
         if PaymentState(row.state) is not PaymentState.AUTHENTICATING:
             raise illegal(row.state, PaymentState.AUTHENTICATING)
+        if row.saved_card_id and factor != "webauthn":
+            raise InvalidValue("a payment with a card on file is confirmed with a passkey")
         nonce = secrets.token_hex(16)
         row = self._update(row, sca_nonce=nonce)
         amount = Money(row.amount, row.currency).format(_locale(locale))
@@ -522,6 +555,61 @@ class Payments:
         return self._intent(row)
 
     # ------------------------------------------------------------------ internals
+    def _not_authenticated(self, row: PaymentIntentRow) -> None:
+        if row.authenticated:
+            raise IllegalTransition(
+                "the payer authenticated this payment with its card: complete it", state=row.state
+            )
+
+    def _decide(
+        self,
+        row: PaymentIntentRow,
+        card: dict[str, Any],
+        cvc: str | None,
+        *,
+        observation: Observation | None,
+        telephone_order: bool = False,
+        save_card: bool = False,
+    ) -> PaymentIntent:
+        """Decide on SCA for the card now on the payment, then authorize or wait for it."""
+        tenant = row.tenant_id
+        risk, decision_id = self._risk(tenant, row, observation)
+        decision = decide_sca(
+            ScaRequest(
+                amount=row.amount,
+                currency=row.currency,
+                payee=row.payee,
+                amount_eur=row.amount_eur,
+                history=self._history(tenant, row.subject_id),
+                risk=risk,
+                fraud_rate=self._fraud_rate(tenant),
+                telephone_order=telephone_order,
+                card_on_file=card.get("saved_card_id") is not None,
+            )
+        )
+        changes: dict[str, Any] = card | {
+            "save_card": save_card,
+            "sca_required": decision.required,
+            "sca_exemption": decision.exemption.value if decision.exemption else None,
+            "sca_article": decision.article[:64],
+            "sca_reason": decision.reason[:200],
+            "risk_decision_id": decision_id,
+        }
+        row = self._update(row, **changes)
+        self._record(row, "sca_decided", risk=risk.value if risk else None)
+        if decision.refused:
+            row = self._update(row, state=PaymentState.FAILED, failure_code="risk_refused")
+            raise PaymentDeclined("the payment was refused by the risk analysis", code="risk")
+        if decision.required:
+            sealed = (
+                self.vault.seal_secret(tenant, row.subject_id, f"sad:{row.id}", cvc.encode())
+                if cvc
+                else None
+            )
+            row = self._update(row, state=PaymentState.AUTHENTICATING, pending_sad=sealed)
+            return self._intent(row)
+        return self._authorize(row, cvc)
+
     def _link_secret(self, tenant: str) -> bytes:
         return self.vault.tenant_secret(tenant, "payment-links")
 
@@ -575,7 +663,26 @@ class Payments:
             expires_at=self.clock() + self.settings.capture_window,
         )
         self._record(row, "authorized")
+        if row.saved_card_id:
+            self.cards.used(row.tenant_id, row.saved_card_id)
+        if row.save_card:
+            self._keep_card(row)
         return self._intent(row)
+
+    def _keep_card(self, row: PaymentIntentRow) -> None:
+        """Keep the card on file now that it is proven good, if the consent still stands (the
+        payment itself does not depend on it)."""
+        try:
+            kept = self.cards.keep(
+                row.tenant_id,
+                row.subject_id,
+                str(row.card_token),
+                brand=str(row.card_brand),
+                expiry=str(row.card_expiry),
+            )
+        except NoCardOnFileConsent:
+            return
+        self._record(row, "card_kept", card_on_file=kept.id)
 
     def _forward(self, row: PaymentIntentRow, cvc: str | None):
         """The one place a PAN leaves the vault: straight to the processor, never stored."""
@@ -753,6 +860,7 @@ class Payments:
             failure_code=row.failure_code,
             created_at=as_utc(row.created_at),
             expires_at=as_utc(row.expires_at),
+            card_on_file=row.saved_card_id,
         )
 
 

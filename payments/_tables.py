@@ -9,7 +9,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
-__all__ = ["PaymentIntentRow", "PaymentKeypadRow", "PaymentRefundRow"]
+__all__ = ["PaymentCardRow", "PaymentIntentRow", "PaymentKeypadRow", "PaymentRefundRow"]
 
 
 class PaymentIntentRow(SQLModel, table=True):
@@ -50,6 +50,8 @@ class PaymentIntentRow(SQLModel, table=True):
     link_used_at: dt.datetime | None = None  # its card was submitted: it serves no more
     link_step: str | None = Field(default=None, max_length=64)  # SHA-256 of the page's step key
     fraudulent: bool = False  # reported as fraud later: feeds the fraud rate (RTS Art. 19)
+    save_card: bool = False  # keep the card on file once authorized (the payer consented)
+    saved_card_id: str | None = Field(default=None, max_length=40)  # paid with a card on file
     created_at: dt.datetime
     updated_at: dt.datetime
     expires_at: dt.datetime
@@ -87,3 +89,24 @@ class PaymentKeypadRow(SQLModel, table=True):
     created_at: dt.datetime
     updated_at: dt.datetime
     expires_at: dt.datetime
+
+
+class PaymentCardRow(SQLModel, table=True):
+    """A card kept on file for a returning customer: the vault token (BIN and last four, the
+    middle random), never the security code (PCI DSS v4.0 3.3.1). Kept while the customer's
+    consent for the `card_on_file` purpose stands; withdrawing it removes the row."""
+
+    __tablename__ = "payment_cards"
+    __table_args__ = (
+        Index("ix_payment_cards_subject", "tenant_id", "subject_id", "card_token", unique=True),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(max_length=64)
+    subject_id: str = Field(max_length=128)
+    card_token: str = Field(max_length=64)
+    brand: str = Field(max_length=16)
+    expiry: str = Field(max_length=5)  # MM/YY
+    consent_seq: int | None = None  # the consent event it was kept under
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None = None

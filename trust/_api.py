@@ -19,6 +19,7 @@ from ._api_auth import router as auth_router
 from ._api_consent import router as consent_router
 from ._api_gateway import router as gateway_router
 from ._api_payments import router as payments_router
+from ._api_redact import router as redact_router
 from ._api_webhooks import router as webhooks_router
 from ._errors import RequestTooLarge
 from ._http import CallerDep, Strict
@@ -200,6 +201,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(payments_router)
     app.include_router(pay_page_router)
     app.include_router(webhooks_router)
+    app.include_router(redact_router)
     app.state.rate_limiter = RateLimiter(
         per_second=services.settings.rate_limit_per_second, burst=services.settings.rate_limit_burst
     )

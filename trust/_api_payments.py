@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Header
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
-from tessera.payments import CardDetails, Keypad, Money, PaymentIntent, Refund
+from tessera.payments import CardDetails, CardOnFile, Keypad, Money, PaymentIntent, Refund
 from tessera.storage import utcnow
 
 from ._api_auth import ChallengeOut, ObservationIn, _challenge_out
@@ -46,6 +46,15 @@ class CardIn(Strict):
     cvc: StrictStr | None = Field(default=None, max_length=4)
     observation: ObservationIn | None = None
     telephone_order: bool = False
+    save_card: bool = Field(
+        default=False,
+        description="keep the card on file once authorized (needs consent for card_on_file)",
+    )
+
+
+class CardOnFileIn(Strict):
+    card_id: StrictStr = Field(max_length=40)
+    observation: ObservationIn | None = None
 
 
 class AmendIn(Strict):
@@ -98,6 +107,7 @@ class IntentOut(BaseModel):
     failure_code: str | None
     created_at: dt.datetime
     expires_at: dt.datetime
+    card_on_file: str | None = Field(default=None, description="the card on file paid with")
 
 
 class KeysIn(Strict):
@@ -127,6 +137,16 @@ class LinkOut(BaseModel):
     url: str = Field(description="for a message or an SMS: the card page, single use")
     embed_url: str = Field(description="the same page for a web chat's frame")
     expires_at: dt.datetime
+
+
+class CardOnFileOut(BaseModel):
+    id: str
+    subject: str
+    card: str = Field(description="masked: brand, BIN and last four")
+    brand: str
+    expiry: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
 
 
 class RefundOut(BaseModel):
@@ -164,6 +184,7 @@ def _out(intent: PaymentIntent) -> IntentOut:
         failure_code=intent.failure_code,
         created_at=intent.created_at,
         expires_at=intent.expires_at,
+        card_on_file=intent.card_on_file,
     )
 
 
@@ -220,8 +241,54 @@ def pay_with_card(
             card,
             observation=body.observation.observed() if body.observation else None,
             telephone_order=body.telephone_order,
+            save_card=body.save_card,
         )
     )
+
+
+@router.post("/{payment_id}/card-on-file", response_model=IntentOut)
+def pay_with_card_on_file(
+    payment_id: str, body: CardOnFileIn, who: CallerDep, services: ServicesDep
+) -> IntentOut:
+    """One tap: a card the customer kept, while their consent stands; the payment then waits
+    for their passkey (`authentication/begin` with `webauthn`), bound to amount and payee."""
+    who.require(Scope.PAYMENTS)
+    return _out(
+        services.payments.pay_with_card_on_file(
+            who.tenant,
+            payment_id,
+            body.card_id,
+            observation=body.observation.observed() if body.observation else None,
+        )
+    )
+
+
+def _card_out(card: CardOnFile) -> CardOnFileOut:
+    return CardOnFileOut(
+        id=card.id,
+        subject=card.subject,
+        card=card.card,
+        brand=card.brand,
+        expiry=card.expiry,
+        created_at=card.created_at,
+        last_used_at=card.last_used_at,
+    )
+
+
+@router.get("/subjects/{subject_id}/cards", response_model=list[CardOnFileOut])
+def cards_on_file(subject_id: str, who: CallerDep, services: ServicesDep) -> list[CardOnFileOut]:
+    """The customer's cards on file, masked (none without their consent, none expired)."""
+    who.require(Scope.PAYMENTS)
+    return [_card_out(c) for c in services.payments.cards.cards(who.tenant, subject_id)]
+
+
+@router.delete("/subjects/{subject_id}/cards/{card_id}", status_code=204)
+def remove_card_on_file(
+    subject_id: str, card_id: str, who: CallerDep, services: ServicesDep
+) -> None:
+    """The customer asked to remove one card (withdrawing the consent removes them all)."""
+    who.require(Scope.PAYMENTS)
+    services.payments.cards.remove(who.tenant, subject_id, card_id)
 
 
 @router.post("/{payment_id}/link", response_model=LinkOut, status_code=201)

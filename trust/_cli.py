@@ -621,6 +621,48 @@ def auth_purge() -> None:
     out.print(f"{_services().authenticator.purge()} decisions past retention removed")
 
 
+@app.command("redact")
+def redact(
+    source: Annotated[Path, typer.Argument(help="A transcript file or a folder of them.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the redacted files.")],
+    language: Annotated[str, typer.Option(help="fr or en (a turn may say its own).")] = "fr",
+    mode: Annotated[str, typer.Option(help="tag (<CARD>) or mask (•••).")] = "tag",
+    workers: Annotated[
+        int, typer.Option(min=1, max=32, help="Processes (each loads the model).")
+    ] = 1,
+) -> None:
+    """Redact transcripts (.txt, .jsonl turns, .vtt, .srt) into OUTPUT, the same tree; run it
+    again after an interruption and it goes on where it stopped."""
+    from ._redact_files import RedactionJob
+    from ._redactor import RedactionMode
+
+    if mode not in ("tag", "mask"):
+        raise typer.BadParameter("tag or mask (token mode needs a tenant: use the API)")
+    if language not in ("fr", "en"):
+        raise typer.BadParameter("fr or en")
+    job = RedactionJob(
+        source,
+        output,
+        language=language,
+        mode=RedactionMode(mode),
+        model=Settings().redaction_model,
+        workers=workers,
+    )
+    with _progress("redacted", f"redacting {source.name}", unit=" files") as on_progress:
+        outcomes = job.run(on_progress=on_progress)
+    done = [o for o in outcomes if o.status == "redacted"]
+    skipped = [o for o in outcomes if o.status == "skipped"]
+    failed = [o for o in outcomes if o.status == "failed"]
+    out.print(
+        f"{len(done)} redacted ({sum(o.findings for o in done)} findings), "
+        f"{len(skipped)} already done, {len(failed)} failed"
+    )
+    for o in failed:
+        err.print(f"{o.source}: {o.error}")
+    if failed:
+        raise typer.Exit(1)
+
+
 @payments_app.command("show")
 def payments_show(
     tenant: TenantOpt,
@@ -645,6 +687,32 @@ def payments_link(
     link = services.payments.issue_link(tenant, payment_id)
     print(f"{services.settings.public_url.rstrip('/')}/pay/{link.token}")
     err.print(f"expires {link.expires_at.isoformat(timespec='seconds')}; a new link replaces it")
+
+
+@payments_app.command("cards")
+def payments_cards(
+    tenant: TenantOpt,
+    subject: Annotated[str, typer.Argument(help="The customer's subject id.")],
+    remove: Annotated[
+        str | None, typer.Option(help="Remove this card on file (card_…), as the customer asked.")
+    ] = None,
+) -> None:
+    """A customer's cards on file, masked (kept only while their consent for card_on_file
+    stands); `--remove` takes one away."""
+    cards = _services().payments.cards
+    if remove is not None:
+        cards.remove(tenant, subject, remove)
+        out.print(f"removed {remove}")
+        return
+    kept = cards.cards(tenant, subject)
+    if not kept:
+        out.print("no cards on file (none kept, or no consent for card_on_file)")
+        return
+    table = Table("id", "card", "expiry", "kept", "last used")
+    for c in kept:
+        used = c.last_used_at.isoformat(timespec="seconds") if c.last_used_at else "—"
+        table.add_row(c.id, c.card, c.expiry, c.created_at.isoformat(timespec="seconds"), used)
+    out.print(table)
 
 
 @payments_app.command("expire")

@@ -528,7 +528,7 @@ def _payment_steps(console: Console, services: Services, admin: TestClient) -> N
         f"{paid['card']}, never the number"
     )
 
-    _step(console, "16. A larger payment, confirmed with a passkey bound to amount and payee")
+    _step(console, "16. A larger payment with a passkey bound to amount and payee; then one tap")
     assessed = _ok(admin.post("/v1/auth/assess", json={"subject": PAYER, "observation": APP}))
     # Enrolling a passkey asks for a strong session: a code by SMS lifts this one.
     begin = (
@@ -562,7 +562,8 @@ def _payment_steps(console: Console, services: Services, admin: TestClient) -> N
     )
     big = intent(45_000, "order-3")
     page = link(big["id"])
-    shown = browser.post(page, data=CARD_FORM)
+    # The customer ticks "keep this card": their consent for card_on_file, recorded on the page.
+    shown = browser.post(page, data={**CARD_FORM, "save_card": "1"})
     step = re.search(r'data-step="([^"]+)"', shown.text)[1]  # type: ignore[index]
     options = _ok(browser.post(page + "/passkey/begin", json={"step": step}))
     assertion = key.assert_(options["options"])
@@ -577,6 +578,31 @@ def _payment_steps(console: Console, services: Services, admin: TestClient) -> N
         f"€450.00: {paid['sca']['reason']} → the passkey signs a challenge derived from the "
         f"payment (id, 450.00 EUR, payee, nonce): [green]{paid['state']}[/green], "
         f"authenticated={paid['authenticated']}"
+    )
+    (kept,) = _ok(payments.get(f"/v1/payments/subjects/{PAYER}/cards"))
+    console.print(
+        f"the card is kept on file with the customer's consent (card_on_file): {kept['card']}, "
+        "never its security code"
+    )
+    again = intent(4_500, "order-3b")
+    page = link(again["id"])
+    if "Payer en un geste" not in browser.get(page).text:
+        raise RuntimeError("demo step failed: the card page offered no one-tap payment")
+    tapped = _ok(browser.post(page + "/card-on-file", json={"card_id": kept["id"]}))
+    _ok(
+        browser.post(
+            page + "/passkey/complete",
+            json={
+                "step": tapped["step"],
+                "challenge_id": tapped["challenge_id"],
+                "credential": key.assert_(tapped["options"]),
+            },
+        )
+    )
+    paid = _ok(payments.get(f"/v1/payments/{again['id']}"))
+    console.print(
+        f"next time, €45.00 in one tap: the kept card and the passkey, nothing typed: "
+        f"[green]{paid['state']}[/green] ({paid['sca']['article']})"
     )
 
     _step(console, "17. A phone payment with an agent: the caller keys the card on the keypad")

@@ -359,6 +359,18 @@ class AuditPaymentRecorder:
         self.audit.record([AuditRecord(tenant, "payment", facts, subject=subject)])
 
 
+class ConsentObservers:
+    """Several ledger observers, in order, in the transaction that records the events: the
+    audit trail, then what must follow a choice (cards on file go when their consent does)."""
+
+    def __init__(self, *observers: Any) -> None:
+        self.observers = observers
+
+    def consent_recorded(self, conn: Any, tenant: str, events: list[ConsentEvent]) -> None:
+        for observer in self.observers:
+            observer.consent_recorded(conn, tenant, events)
+
+
 class PaymentRecorders:
     """Several recorders in order: the audit trail first (if it fails, nothing is charged and
     nothing is announced), then the webhooks."""

@@ -56,6 +56,8 @@ class Scope(enum.StrEnum):
     PAYMENTS_CARD = "payments:card"
     # Register and remove webhook endpoints, read and replay their deliveries.
     WEBHOOKS = "webhooks"
+    # Redact texts and conversations (transcripts, summaries) before they are kept or shown.
+    REDACT = "redact"
 
 
 @dataclass(frozen=True, slots=True)

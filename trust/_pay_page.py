@@ -22,8 +22,10 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from tessera import TesseraError
-from tessera.auth import Observation
+from tessera.auth import Challenge, Observation
+from tessera.consent import ConsentRequest, EventKind, UnknownPurpose
 from tessera.payments import (
+    CARD_ON_FILE,
     CardDetails,
     LinkedPayment,
     PaymentDeclined,
@@ -80,6 +82,11 @@ _TEXT: dict[str, dict[str, str]] = {
         "unavailable": "We could not reach the bank. Nothing was charged twice: please try again.",
         "safe": "Your card details go straight to our secure vault: "
         "the adviser, the chat and the recording never see them.",
+        "one_tap": "Pay in one tap",
+        "pay_with": "Pay with",
+        "one_tap_why": "You confirm with your passkey; the amount and the payee are signed.",
+        "other_card": "Or pay with another card",
+        "save_card": "Keep this card for my next payments",
     },
     "fr": {
         "title": "Paiement sécurisé",
@@ -108,6 +115,12 @@ _TEXT: dict[str, dict[str, str]] = {
         "unavailable": "La banque n'a pas répondu. Rien n'a été débité deux fois : réessayez.",
         "safe": "Vos données de carte vont directement dans notre coffre sécurisé : "
         "ni le conseiller, ni la conversation, ni l'enregistrement ne les voient.",
+        "one_tap": "Payer en un geste",
+        "pay_with": "Payer avec",
+        "one_tap_why": "Vous confirmez avec votre clé d'accès ; le montant et le bénéficiaire "
+        "sont signés.",
+        "other_card": "Ou payez avec une autre carte",
+        "save_card": "Garder cette carte pour mes prochains paiements",
     },
 }
 
@@ -125,6 +138,8 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "replayed": "This code was already used. Ask for a new one.",
         "account-locked": "Too many attempts. Please try again later.",
         "invalid-transition": "This payment can no longer be changed here.",
+        "no-card-on-file-consent": "This saved card can no longer be used: enter a card.",
+        "unknown-card": "This saved card can no longer be used: enter a card.",
     },
     "fr": {
         "invalid-payment-link": "Ce lien de paiement n'est pas valide. Demandez-en un nouveau à "
@@ -139,6 +154,9 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "replayed": "Ce code a déjà été utilisé. Demandez-en un nouveau.",
         "account-locked": "Trop de tentatives. Réessayez plus tard.",
         "invalid-transition": "Ce paiement ne peut plus être modifié ici.",
+        "no-card-on-file-consent": "Cette carte enregistrée n'est plus utilisable : saisissez "
+        "une carte.",
+        "unknown-card": "Cette carte enregistrée n'est plus utilisable : saisissez une carte.",
     },
 }
 
@@ -254,11 +272,9 @@ def _outcome(
     intent = linked.intent
     t = _TEXT[_lang(request)]
     if intent.state is PaymentState.AUTHENTICATING:
-        kinds = {
-            f.kind
-            for f in services.authenticator.factors(linked.tenant, intent.subject)
-            if f.status == "active"
-        }
+        kinds = _factor_kinds(services, linked.tenant, intent.subject)
+        if intent.card_on_file:
+            kinds.discard("otp")  # a card on file is confirmed with the passkey only
         return _page(
             request,
             services,
@@ -311,6 +327,60 @@ def _observation(request: Request) -> Observation:
     )
 
 
+def _factor_kinds(services: Services, tenant: str, subject: str) -> set[str]:
+    return {f.kind for f in services.authenticator.factors(tenant, subject) if f.status == "active"}
+
+
+def _card_form(
+    request: Request,
+    services: Services,
+    token: str,
+    linked: LinkedPayment,
+    *,
+    status: int = 200,
+    error: str | None = None,
+) -> HTMLResponse:
+    """The card form; above it, the customer's cards on file (one tap, when they hold a
+    passkey); in it, the box to keep the card, when the tenant offers cards on file."""
+    tenant, subject = linked.tenant, linked.intent.subject
+    try:
+        purpose = services.catalogue.get(tenant, CARD_ON_FILE)
+    except UnknownPurpose:
+        purpose = None
+    cards = (
+        services.payments.cards.cards(tenant, subject)
+        if purpose is not None and "webauthn" in _factor_kinds(services, tenant, subject)
+        else []
+    )
+    lang = _lang(request)
+    return _page(
+        request,
+        services,
+        token,
+        linked.intent,
+        view="card",
+        status=status,
+        error=error,
+        cards_on_file=cards,
+        offer_save=purpose is not None,
+        save_hint=purpose.descriptions.get(lang, "") if purpose else "",
+    )
+
+
+def _keep_card_consent(services: Services, linked: LinkedPayment) -> None:
+    """The box was ticked: that is the customer's consent, recorded with its evidence."""
+    services.consents.record(
+        linked.tenant,
+        ConsentRequest(
+            linked.intent.subject,
+            CARD_ON_FILE,
+            EventKind.GIVEN,
+            linked.intent.channel,
+            {"form_id": "pay-page", "session_id": linked.intent.id},
+        ),
+    )
+
+
 @router.get("/{token}")
 def card_page(token: str, request: Request, services: ServicesDep) -> HTMLResponse:
     """The card form, while the link is genuine, unexpired and unused."""
@@ -318,7 +388,7 @@ def card_page(token: str, request: Request, services: ServicesDep) -> HTMLRespon
         linked = services.payments.open_link(token)
     except TesseraError as exc:
         return _error_page(request, services, exc)
-    return _page(request, services, token, linked.intent, view="card")
+    return _card_form(request, services, token, linked)
 
 
 @router.post("/{token}")
@@ -336,22 +406,19 @@ async def submit_card(token: str, request: Request, services: ServicesDep) -> HT
             today=utcnow().date(),
         )
     except _InvalidCard as exc:  # the link is not spent: the customer corrects the card
-        return _page(
-            request,
-            services,
-            token,
-            linked.intent,
-            view="card",
-            status=422,
-            error=_message(request, exc),
+        return _card_form(
+            request, services, token, linked, status=422, error=_message(request, exc)
         )
+    save = form.get("save_card") == "1"
     try:
-        paid, step = services.payments.pay_by_link(token, card, observation=_observation(request))
+        if save:
+            _keep_card_consent(services, linked)
+        paid, step = services.payments.pay_by_link(
+            token, card, observation=_observation(request), save_card=save
+        )
     except ProcessorUnavailable:
         t = _TEXT[_lang(request)]
-        return _page(
-            request, services, token, linked.intent, view="card", status=503, error=t["unavailable"]
-        )
+        return _card_form(request, services, token, linked, status=503, error=t["unavailable"])
     except PaymentDeclined:
         intent = services.payments.get(linked.tenant, linked.intent.id)
         return _outcome(request, services, token, LinkedPayment(linked.tenant, intent), "")
@@ -424,20 +491,29 @@ async def enter_code(token: str, request: Request, services: ServicesDep) -> HTM
     return _outcome(request, services, token, LinkedPayment(linked.tenant, intent), step)
 
 
+@router.post("/{token}/card-on-file")
+async def card_on_file(token: str, request: Request, services: ServicesDep) -> JSONResponse:
+    """One tap: use the link with a card on file and start the passkey in the same trip."""
+    body = await _json_body(request)
+    try:
+        linked, step = services.payments.pay_by_link_on_file(
+            token, str(body.get("card_id", ""))[:64], observation=_observation(request)
+        )
+        challenge = _passkey_challenge(request, services, linked)
+    except TesseraError as exc:
+        return _problem(request, exc)
+    return _no_store({"step": step, "challenge_id": challenge.id, "options": challenge.options})
+
+
 @router.post("/{token}/passkey/begin")
 async def passkey_begin(token: str, request: Request, services: ServicesDep) -> JSONResponse:
     body = await _json_body(request)
     try:
         linked = services.payments.link_session(token, str(body.get("step", "")))
-        challenge = services.payments.begin_authentication(
-            linked.tenant, linked.intent.id, "webauthn", locale=_lang(request)
-        )
+        challenge = _passkey_challenge(request, services, linked)
     except TesseraError as exc:
         return _problem(request, exc)
-    return JSONResponse(
-        {"challenge_id": challenge.id, "options": challenge.options},
-        headers={"Cache-Control": "no-store"},
-    )
+    return _no_store({"challenge_id": challenge.id, "options": challenge.options})
 
 
 @router.post("/{token}/passkey/complete")
@@ -453,7 +529,18 @@ async def passkey_complete(token: str, request: Request, services: ServicesDep) 
         )
     except TesseraError as exc:
         return _problem(request, exc)
-    return JSONResponse({"state": intent.state.value}, headers={"Cache-Control": "no-store"})
+    return _no_store({"state": intent.state.value})
+
+
+def _passkey_challenge(request: Request, services: Services, linked: LinkedPayment) -> Challenge:
+    """The passkey challenge for this payment, bound to its amount and payee."""
+    return services.payments.begin_authentication(
+        linked.tenant, linked.intent.id, "webauthn", locale=_lang(request)
+    )
+
+
+def _no_store(payload: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(payload, headers={"Cache-Control": "no-store"})
 
 
 async def _json_body(request: Request) -> dict[str, Any]:

@@ -44,10 +44,12 @@ from tessera.payments import (
     InvalidLink,
     LinkExpired,
     LinkUsed,
+    NoCardOnFileConsent,
     PaymentDeclined,
     PaymentExpired,
     ProcessorUnavailable,
     RefundTooLarge,
+    UnknownCard,
     UnknownCurrency,
     UnknownPayment,
 )
@@ -67,6 +69,7 @@ from ._audit import AuditTampered, AuditUnavailable, ReplayedRequest
 from ._errors import AuthenticationRequired, PermissionDenied, RequestTooLarge, UnknownTenant
 from ._gateway import AuthContextRequired
 from ._ratelimit import RateLimited
+from ._redactor import RedactionError, TextTooLarge, UnknownLanguage
 from ._webhooks import DuplicateWebhook, InvalidWebhookSignature, UnknownWebhook
 
 __all__ = ["PROBLEM_JSON", "ProblemType", "install_problem_handlers", "problem_for"]
@@ -131,6 +134,13 @@ _PROBLEMS: dict[type[BaseException], ProblemType] = {
     PaymentDeclined: ProblemType(402, "payment-declined", "Payment declined"),
     ProcessorUnavailable: ProblemType(503, "processor-unavailable", "Processor unavailable"),
     RefundTooLarge: ProblemType(422, "refund-too-large", "Refund above what was captured"),
+    TextTooLarge: ProblemType(413, "too-large", "Too large"),
+    UnknownLanguage: ProblemType(422, "unknown-language", "Unknown language"),
+    RedactionError: ProblemType(422, "invalid-redaction", "Cannot redact"),
+    NoCardOnFileConsent: ProblemType(
+        403, "no-card-on-file-consent", "No consent to keep the card on file"
+    ),
+    UnknownCard: ProblemType(404, "unknown-card", "Unknown card on file"),
     IllegalTransition: ProblemType(409, "invalid-transition", "Invalid state transition"),
     UnknownWebhook: ProblemType(404, "unknown-webhook", "Unknown webhook"),
     InvalidWebhookSignature: ProblemType(401, "invalid-signature", "Invalid webhook signature"),

@@ -27,10 +27,12 @@ from ._gateway import (
     AuditAuthRecorder,
     AuditConsentObserver,
     AuditPaymentRecorder,
+    ConsentObservers,
     Gateway,
     PaymentRecorders,
 )
 from ._identity import ServiceIdentity
+from ._redactor import Redactions
 from ._settings import Settings
 from ._webhooks import WebhookPaymentRecorder, Webhooks
 
@@ -86,6 +88,7 @@ class Services:
     payments: Payments
     webhooks: Webhooks
     phone: PhonePayments
+    redactions: Redactions
 
     @classmethod
     def from_settings(
@@ -112,7 +115,6 @@ class Services:
         consents = ConsentLedger(data, catalogue)
         receipts = Receipts(vault, catalogue)
         audit = AuditLog(data, vault=vault)
-        consents.observer = AuditConsentObserver(audit)
         dsr = DataSubjectRights(
             data, vault=vault, ledger=consents, receipts=receipts, access_history=audit
         )
@@ -158,7 +160,10 @@ class Services:
                 link_ttl=dt.timedelta(minutes=settings.payment_link_minutes),
                 eur_rates=settings.payment_eur_rates,
             ),
+            consents=consents,
         )
+        # The audit trail, then cards on file, in the transaction that records each choice.
+        consents.observer = ConsentObservers(AuditConsentObserver(audit), payments.cards)
         return cls(
             settings,
             data,
@@ -177,6 +182,7 @@ class Services:
             payments,
             webhooks,
             PhonePayments(payments),
+            Redactions(vault, model=settings.redaction_model),
         )
 
     def check_ready(self) -> dict[str, str]:

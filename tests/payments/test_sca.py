@@ -119,3 +119,10 @@ def test_merchant_initiated_and_telephone_orders_are_out_of_scope() -> None:
 def test_no_euro_rate_means_no_value_exemption() -> None:
     decision = decide_sca(request(100, currency="USD", amount_eur=None))
     assert decision.required and "no euro rate" in decision.reason
+
+
+def test_a_card_on_file_is_always_confirmed_with_the_passkey_unless_refused() -> None:
+    tiny = decide_sca(request(100, card_on_file=True, trusted_payee=True))
+    assert tiny.required and tiny.exemption is None and "Art. 4" in tiny.article
+    refused = decide_sca(request(100, card_on_file=True, risk=RiskDecision.DENY))
+    assert refused.refused

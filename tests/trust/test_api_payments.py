@@ -248,3 +248,61 @@ def test_an_agent_assisted_phone_payment_never_shows_the_card(
         "created", "keypad_started", "sca_decided", "authorized",
     ]  # fmt: skip
     assert "4242424242424242" not in repr(bodies)
+
+
+def test_a_card_on_file_pays_in_one_tap_with_a_passkey_and_goes_with_the_consent(
+    client: TestClient, issue, tenant: str, services: Services, other_tenant: str
+) -> None:
+    headers = issue(tenant, [*FLOW, Scope.CONSENT_WRITE])
+    key = with_passkey(client, services, headers, "c-tap")
+    first = _create(client, headers, 900, "tap-1", subject="c-tap")
+    saving = {**CARD, "save_card": True}
+    r = client.post(f"/v1/payments/{first['id']}/card", json=saving, headers=headers)
+    problem(r, 403, "no-card-on-file-consent")
+    assert client.get(f"/v1/payments/{first['id']}", headers=headers).json()["card"] is None
+    given = {"subject": "c-tap", "purpose": "card_on_file", "kind": "given", "channel": "chat"}
+    assert client.post("/v1/consents", json=given, headers=headers).status_code == 201
+    r = client.post(f"/v1/payments/{first['id']}/card", json=saving, headers=headers)
+    assert r.status_code == 200 and r.json()["state"] == "authorized", r.text
+
+    r = client.get("/v1/payments/subjects/c-tap/cards", headers=headers)
+    (kept,) = r.json()
+    assert kept["card"] == "visa •••• 4242" and "4242424242424242" not in r.text
+
+    second = _create(client, headers, 1200, "tap-2", subject="c-tap")
+    url = f"/v1/payments/{second['id']}"
+    for bad, status, slug in [
+        ({"card_id": "card_nope"}, 404, "unknown-card"),
+        ({"card_id": 42}, 422, "validation-error"),
+        ({}, 422, "validation-error"),
+    ]:
+        problem(client.post(f"{url}/card-on-file", json=bad, headers=headers), status, slug)
+    r = client.post(f"{url}/card-on-file", json={"card_id": kept["id"]}, headers=headers)
+    assert r.status_code == 200 and r.json()["state"] == "authenticating", r.text
+    otp = client.post(f"{url}/authentication/begin", json={"factor": "otp"}, headers=headers)
+    problem(otp, 422, "invalid-value")
+    begun = client.post(
+        f"{url}/authentication/begin", json={"factor": "webauthn"}, headers=headers
+    ).json()
+    body = {"challenge_id": begun["challenge_id"], "credential": key.assert_(begun["options"])}
+    r = client.post(f"{url}/authentication/complete", json=body, headers=headers)
+    assert r.status_code == 200 and r.json()["state"] == "authorized", r.text
+    assert r.json()["sca"]["article"] == "RTS Art. 4, 5"
+
+    # Another tenant sees none of it.
+    elsewhere = issue(other_tenant, FLOW)
+    assert client.get("/v1/payments/subjects/c-tap/cards", headers=elsewhere).json() == []
+    gone = client.delete(f"/v1/payments/subjects/c-tap/cards/{kept['id']}", headers=elsewhere)
+    problem(gone, 404, "unknown-card")
+
+    # The customer withdraws the consent: the card goes with it.
+    withdrawn = {**given, "kind": "withdrawn"}
+    assert client.post("/v1/consents", json=withdrawn, headers=headers).status_code == 201
+    assert client.get("/v1/payments/subjects/c-tap/cards", headers=headers).json() == []
+    third = _create(client, headers, 1200, "tap-3", subject="c-tap")
+    r = client.post(
+        f"/v1/payments/{third['id']}/card-on-file", json={"card_id": kept["id"]}, headers=headers
+    )
+    problem(r, 403, "no-card-on-file-consent")
+    r = client.delete(f"/v1/payments/subjects/c-tap/cards/{kept['id']}", headers=headers)
+    problem(r, 404, "unknown-card")

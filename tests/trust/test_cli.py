@@ -124,9 +124,11 @@ def test_demo_runs_end_to_end(env: dict[str, str]) -> None:
     assert "verified" in done.stdout and "was altered" in done.stdout
     assert "4970101234567893" not in done.stdout  # the demo never prints the clear card number
     # Payments: a chat link (a code the first time, then the low-value exemption), a passkey
-    # for a large one, a phone payment keyed on the keypad; decisions in the audit trail.
+    # for a large one, its card kept and used in one tap, a phone payment keyed on the keypad;
+    # decisions in the audit trail.
     assert "Paiement accepté" in done.stdout and "low_value" in done.stdout
     assert "authenticated=True" in done.stdout and "moto" in done.stdout
+    assert "in one tap" in done.stdout and "RTS Art. 4, 5" in done.stdout
     assert "4242424242424242" not in done.stdout
 
 
@@ -415,6 +417,30 @@ def test_payments_show_and_expire(env: dict[str, str]) -> None:
         "no such payment",
     )
     assert "payments expired" in run(["payments", "expire"], env).stdout
+
+
+def test_payments_cards_lists_and_removes_cards_on_file(env: dict[str, str]) -> None:
+    from tessera.consent import ConsentRequest, load_catalogue_file
+    from tessera.trust import Services
+    from tessera.vault import DataCategory
+    from tests.consent.conftest import EXAMPLE
+
+    run(["tenants", "create", "acme"], env)
+    cards = ["payments", "cards", "--tenant", "acme", "c1"]
+    assert "no cards on file" in run(cards, env).stdout
+    services = Services.from_settings(_settings(env))
+    services.catalogue.load("acme", load_catalogue_file(EXAMPLE))
+    services.consents.record("acme", ConsentRequest("c1", "card_on_file", "given", "chat"))
+    token = services.vault.tokenize(
+        "acme", "4242424242424242", category=DataCategory.CARD_PAN, subject="c1"
+    ).token
+    kept = services.payments.cards.keep("acme", "c1", token, brand="visa", expiry="12/34")
+    services.close()
+    listed = run(cards, env).stdout
+    assert kept.id in listed and "4242" in listed and "4242424242424242" not in listed
+    one_line_error(run([*cards, "--remove", "card_nope"], env, check=False), "no such card")
+    assert f"removed {kept.id}" in run([*cards, "--remove", kept.id], env).stdout
+    assert "no cards on file" in run(cards, env).stdout
 
 
 def test_webhooks_add_list_deliver_remove(env: dict[str, str]) -> None:

@@ -1,7 +1,8 @@
 """The card page as a customer sees it: Debian's Chromium, headless, driven by Playwright,
 against uvicorn on localhost. A returning customer pays a small amount in one go; a large
 payment is confirmed with a passkey held by Chromium's virtual authenticator, the challenge
-bound to amount and payee. Screenshots are kept (`TESSERA_SCREENSHOTS=dir` to keep them)."""
+bound to amount and payee, and its card, kept on file, pays the next one in one tap.
+Screenshots are kept (`TESSERA_SCREENSHOTS=dir` to keep them)."""
 
 from __future__ import annotations
 
@@ -204,6 +205,7 @@ def test_a_large_payment_is_confirmed_in_chromium_with_a_passkey(
     page.fill("#number", "4242 4242 4242 4242")
     page.fill("#expiry", "12/34")
     page.fill("#cvc", "123")
+    page.check("input[name=save_card]")  # keep it: the next payment is one tap
     page.click("button[type=submit]")
     page.wait_for_selector("text=Confirm with my passkey")
     page.screenshot(path=shots / "pay-4-passkey.png", full_page=True)
@@ -212,4 +214,15 @@ def test_a_large_payment_is_confirmed_in_chromium_with_a_passkey(
     page.screenshot(path=shots / "pay-5-passkey-done.png", full_page=True)
     paid = api.get(f"/v1/payments/{created['id']}", headers=headers).json()
     assert paid["state"] == "authorized" and paid["authenticated"]
+
+    # The next payment: the kept card, one tap, the passkey; nothing typed.
+    again = _create(api, headers, 4_500, "browser-tap", subject="c-passkey")
+    page.goto(_link(origin, headers, again["id"]))
+    page.wait_for_selector("text=Pay in one tap")
+    page.screenshot(path=shots / "pay-7-one-tap.png", full_page=True)
+    page.click("button.one-tap")
+    page.wait_for_selector("text=Payment accepted", timeout=15_000)
+    page.screenshot(path=shots / "pay-8-one-tap-done.png", full_page=True)
+    paid = api.get(f"/v1/payments/{again['id']}", headers=headers).json()
+    assert paid["state"] == "authorized" and paid["card_on_file"] is not None
     context.close()

@@ -254,3 +254,59 @@ def test_a_large_payment_is_confirmed_on_the_page_with_a_passkey(
     r = client.post(page + "/status", data={"step": step})
     assert "Payment accepted" in r.text
     assert HOME  # the sign-in above came from the customer's usual device
+
+
+def test_a_card_kept_on_the_page_pays_the_next_time_in_one_tap(
+    client: TestClient, issue, tenant: str, services: Services
+) -> None:
+    headers = issue(tenant, FLOW)
+    key = with_passkey(client, services, headers, "c-keep")
+    first = _link(client, headers, _create(client, headers, 30_000, "keep-1", "c-keep")["id"])
+    r = client.get(first)
+    assert 'name="save_card"' in r.text and "Pay in one tap" not in r.text
+    assert "security code" in r.text  # the box says the code is never kept
+    r = client.post(first, data={**CARD, "save_card": "1"})
+    step = _step(r.text)
+    begun = client.post(first + "/passkey/begin", json={"step": step}).json()
+    body = {"step": step, "challenge_id": begun["challenge_id"]}
+    body["credential"] = key.assert_(begun["options"])
+    assert client.post(first + "/passkey/complete", json=body).json() == {"state": "authorized"}
+    (kept,) = services.payments.cards.cards(tenant, "c-keep")
+    (given,) = services.consents.history(tenant, "c-keep")[-1:]
+    assert given.purpose == "card_on_file" and given.evidence["form_id"] == "pay-page"
+
+    # Next time: one tap on the kept card, then the passkey (no card typed, no code).
+    second = _create(client, headers, 4_500, "keep-2", "c-keep")
+    page = _link(client, headers, second["id"])
+    r = client.get(page)
+    assert "Pay in one tap" in r.text and "visa •••• 4242" in r.text and kept.id in r.text
+    problem(client.post(page + "/card-on-file", json={"card_id": "nope"}), 404, "unknown-card")
+    assert client.get(page).status_code == 200  # the link was given back
+    begun = client.post(page + "/card-on-file", json={"card_id": kept.id}).json()
+    assertion = key.assert_(begun["options"])
+    body = {"step": begun["step"], "challenge_id": begun["challenge_id"], "credential": assertion}
+    assert client.post(page + "/passkey/complete", json=body).json() == {"state": "authorized"}
+    r = client.post(page + "/status", data={"step": begun["step"]})
+    assert "Payment accepted" in r.text and PAN not in r.text
+    assert client.get(page).status_code == 410
+    paid = client.get(f"/v1/payments/{second['id']}", headers=headers).json()
+    assert paid["card_on_file"] == kept.id and paid["sca"]["article"] == "RTS Art. 4, 5"
+
+
+def test_a_customer_without_a_passkey_is_offered_no_one_tap(
+    client: TestClient, issue, tenant: str, services: Services
+) -> None:
+    headers = issue(tenant, FLOW)
+    _customer(client, headers, "c-nokey")
+    page = _link(client, headers, _create(client, headers, 900, "nokey-1", "c-nokey")["id"])
+    r = client.post(page, data={**CARD, "save_card": "1"})
+    step = _step(r.text)
+    r = client.post(page + "/code/send", data={"step": step})
+    challenge = re.search(r'name="challenge_id" value="([^"]+)"', r.text)[1]  # type: ignore[index]
+    r = client.post(
+        page + "/code", data={"step": step, "challenge_id": challenge, "code": _code(services)}
+    )
+    assert "Payment accepted" in r.text
+    assert len(services.payments.cards.cards(tenant, "c-nokey")) == 1
+    page = _link(client, headers, _create(client, headers, 900, "nokey-2", "c-nokey")["id"])
+    assert "Pay in one tap" not in client.get(page).text

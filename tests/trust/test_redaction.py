@@ -1,0 +1,172 @@
+"""Transcript redaction: checksum-validated entities, speech-to-text forms, numbers split over
+turns, the known subject, the three modes, bad input, and no network at run time."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from tessera.trust._redactor import (
+    KnownValue,
+    RedactionError,
+    RedactionMode,
+    Redactions,
+    Redactor,
+    TextTooLarge,
+    Turn,
+    UnknownLanguage,
+    shared_redactor,
+)
+from tessera.vault import Vault
+
+
+@pytest.fixture(scope="session")
+def redactor() -> Redactor:
+    return shared_redactor()
+
+
+def tags(redactor: Redactor, text: str, language: str = "fr", **kw) -> str:
+    return redactor.redact(text, language=language, **kw).text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ma carte 4970 1012 3456 7893 merci", "ma carte <CARD> merci"),
+        ("carte 4970-1012-3456-7894 merci", "carte 4970-1012-3456-7894 merci"),  # Luhn fails
+        ("IBAN FR76 3000 6000 0112 3456 7890 189 ok", "IBAN <IBAN> ok"),
+        ("IBAN FR76 3000 6000 0112 3456 7890 188 ok", "IBAN FR76 3000 6000 0112 3456 7890 188 ok"),
+        ("account DE89 3704 0044 0532 0130 00.", "account <IBAN>."),
+        ("sécu 2 69 05 49 588 157 80 voilà", "sécu <NIR> voilà"),
+        ("sécu 2 69 05 49 588 157 81 voilà", "sécu 2 69 05 49 588 157 81 voilà"),  # the key
+        ("né en Corse: 1 85 05 2A 123 456 33", "né en Corse: <NIR>"),
+        ("le SIRET 732 829 320 00074", "le SIRET <SIRET>"),
+        ("le SIREN de la société est 732 829 320", "le SIREN de la société est <SIREN>"),
+        ("commande 732 829 320 livrée", "commande 732 829 320 livrée"),  # no context: kept
+        ("appelez le 06 12 34 56 78 ou le +44 20 7946 0958", "appelez le <PHONE> ou le <PHONE>"),
+        ("écrivez à jean.dupont@exemple.fr", "écrivez à <EMAIL>"),
+        ("j'habite 12 rue de la Paix, 75002 Paris.", "j'habite <ADDRESS>."),
+    ],
+)
+def test_checksum_and_rule_validated_entities(redactor: Redactor, text: str, expected: str):
+    assert tags(redactor, text) == expected
+
+
+def test_security_code_expiry_birth_date_and_documents_only_in_context(redactor: Redactor):
+    assert tags(redactor, "le cryptogramme c'est 123") == "le cryptogramme c'est <CVV>"
+    assert tags(redactor, "the security code is 737", "en") == "the security code is <CVV>"
+    assert tags(redactor, "j'ai 123 colis") == "j'ai 123 colis"
+    assert tags(redactor, "date d'expiration 09/28") == "date d'expiration <CARD_EXPIRY>"
+    assert tags(redactor, "livré le 09/28") == "livré le 09/28"
+    assert tags(redactor, "je suis née le 12/03/1985") == "je suis née le <DATE_OF_BIRTH>"
+    assert tags(redactor, "commande du 12/03/1985") == "commande du 12/03/1985"
+    assert tags(redactor, "mon passeport 12AB34567") == "mon passeport <PASSPORT>"
+
+
+def test_spoken_numbers_and_spelled_emails(redactor: Redactor) -> None:
+    said = "c'est zéro six douze trente-quatre cinquante-six soixante-dix-huit voilà"
+    red = redactor.redact(said)
+    assert red.text == "c'est <PHONE> voilà"
+    (found,) = red.findings
+    assert said[found.start : found.end].startswith("zéro six") and "spoken" in found.reason
+    card = "quatre neuf sept zéro, un zéro un deux, trois quatre cinq six, sept huit neuf trois"
+    assert tags(redactor, f"ma carte {card}") == "ma carte <CARD>"
+    english = "it's four two four two four two four two four two four two four two four two"
+    assert tags(redactor, english, "en") == "it's <CARD>"
+    spelled = "c'est jean point dupont arobase orange point fr merci"
+    assert tags(redactor, spelled) == "c'est <EMAIL> merci"
+    assert tags(redactor, "mail me at john dot smith at example dot com", "en") == (
+        "mail me at <EMAIL>"
+    )
+    # Number words that say no number stay as they are.
+    assert tags(redactor, "j'ai deux enfants et vingt et un ans") == (
+        "j'ai deux enfants et vingt et un ans"
+    )
+
+
+def test_a_number_dictated_over_several_turns_is_one_number(redactor: Redactor) -> None:
+    turns = [
+        Turn("client", "ma carte c'est 4970 1012"),
+        Turn("agent", "oui, je note"),
+        Turn("client", "3456 7893"),
+        Turn("agent", "merci, et le cryptogramme ?"),
+    ]
+    done = redactor.redact_conversation(turns)
+    assert [d.text for d in done] == [
+        "ma carte c'est <CARD>",
+        "oui, je note",
+        "<CARD>",
+        "merci, et le cryptogramme ?",
+    ]
+    # Alone, neither half is a card.
+    assert tags(redactor, "3456 7893") == "3456 7893"
+
+
+def test_the_known_subject_is_found_despite_case_accents_and_asr_errors(redactor: Redactor):
+    known = [
+        KnownValue("PERSON", "Marie-Hélène Lefèvre"),
+        KnownValue("PHONE", "+33 6 11 22 33 44"),
+        KnownValue("ADDRESS", "4 impasse des Lilas"),
+    ]
+    text = (
+        "oui c'est marie hélène lefebvre, au zéro six onze vingt-deux trente-trois quarante-quatre"
+    )
+    red = redactor.redact(text, known=known)
+    assert red.text == "oui c'est <PERSON>, au <PHONE>"
+    assert {f.recognizer for f in red.findings} == {"tessera_known_subject"}
+    assert tags(redactor, "j'habite au 4 impasse des lilas", known=known) == "j'habite au <ADDRESS>"
+
+
+def test_modes_mask_tag_and_vault_token(redactor: Redactor, vault: Vault, tenant: str) -> None:
+    text = "carte 4970 1012 3456 7893, mail jean.dupont@exemple.fr"
+    masked = tags(redactor, text, modes={"CARD": RedactionMode.MASK})
+    assert masked == "carte •••, mail <EMAIL>"
+    assert tags(redactor, text, default=RedactionMode.MASK) == "carte •••, mail •••"
+    redactions = Redactions(vault)
+    red = redactions.text(tenant, text, default=RedactionMode.TOKEN, subject="c-red")
+    card, email = red.text.removeprefix("carte ").split(", mail ")
+    assert vault.detokenize(tenant, card).value == "4970101234567893"
+    assert vault.detokenize(tenant, email).value == "jean.dupont@exemple.fr"
+    assert "4970 1012" not in red.text and [f.entity for f in red.findings] == ["CARD", "EMAIL"]
+
+
+def test_the_subject_s_vaulted_values_are_looked_up(vault: Vault, tenant: str) -> None:
+    vault.tokenize(tenant, "Aurélien Kowalczyk", category="person_name", subject="c-known")
+    red = Redactions(vault).text(tenant, "Bonjour, ici aurelien kowalczik", subject="c-known")
+    assert red.text == "Bonjour, ici <PERSON>"
+
+
+def test_bad_input_gets_clear_errors(redactor: Redactor) -> None:
+    assert redactor.redact("").text == "" and redactor.redact("   ").findings == ()
+    with pytest.raises(UnknownLanguage, match="fr or en"):
+        redactor.redact("hallo", language="de")
+    with pytest.raises(UnknownLanguage):
+        redactor.redact("hallo", language=None)  # type: ignore[arg-type]
+    with pytest.raises(RedactionError, match="string"):
+        redactor.redact(b"bytes")  # type: ignore[arg-type]
+    with pytest.raises(TextTooLarge, match="stream"):
+        redactor.redact("x" * (redactor.max_chars + 1))
+    with pytest.raises(UnknownLanguage):
+        redactor.redact_conversation([Turn("a", "ok", "xx")])
+    # Mixed languages in one conversation: each turn in its own.
+    done = redactor.redact_conversation(
+        [Turn("a", "my security code is 737", "en"), Turn("b", "le cryptogramme 123", "fr")]
+    )
+    assert [d.text for d in done] == ["my security code is <CVV>", "le cryptogramme <CVV>"]
+    assert [d.language for d in done] == ["en", "fr"]
+
+
+def test_redaction_runs_with_the_network_blocked(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("network blocked by the test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    fresh = Redactor()  # loads the model again: from the installed package only
+    assert fresh.redact("mail jean.dupont@exemple.co.uk").text == "mail <EMAIL>"
+    import tldextract
+
+    # Presidio's own e-mail check goes through tldextract: held to its bundled snapshot.
+    assert tldextract.extract("mail.exemple.co.uk").suffix == "co.uk"

