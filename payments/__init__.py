@@ -33,7 +33,7 @@ from ._errors import (
 )
 from ._links import PaymentLink
 from ._money import MAX_MINOR, Money, minor_unit
-from ._phone import Keypad, PhonePayments
+from ._phone import Keypad, KeypadWindow, PhonePayments
 from ._processor import HttpProcessor, PaymentProcessor, ProcessorResult
 from ._sca import (
     LOW_VALUE_CUMULATIVE_EUR,
@@ -77,6 +77,7 @@ __all__ = [
     "InvalidLink",
     "Keypad",
     "KeypadView",
+    "KeypadWindow",
     "LinkExpired",
     "LinkUsed",
     "LinkedPayment",

@@ -26,7 +26,7 @@ from ._service import PaymentIntent, Payments
 from ._states import PaymentState
 from ._tables import PaymentKeypadRow
 
-__all__ = ["Keypad", "PhonePayments"]
+__all__ = ["Keypad", "KeypadWindow", "PhonePayments"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,17 @@ class Keypad:
     payment: PaymentIntent
     view: KeypadView
     state: str  # keying, submitted, ended
+
+
+@dataclass(frozen=True, slots=True)
+class KeypadWindow:
+    """When a keypad was open on the call: whatever was said then may be the card (the
+    speech-to-text hears the tones, or the caller reads the digits aloud as they key them)."""
+
+    payment_id: str
+    keypad_id: str
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None  # still open
 
 
 class PhonePayments:
@@ -111,6 +122,29 @@ class PhonePayments:
         else:
             shown = view(self._open(tenant, intent.subject_id, pad))
         return Keypad(pad.id, p._intent(intent), shown, pad.state)
+
+    def windows(self, tenant: str, intent_id: str) -> list[KeypadWindow]:
+        """Every time a keypad was open for this payment, for the transcript's redaction."""
+        intent = self.payments._row(tenant, intent_id)
+        t = PaymentKeypadRow
+        with self.payments.db.read() as conn:
+            rows = conn.execute(
+                select(t.id, t.state, t.created_at, t.updated_at, t.expires_at)
+                .where(t.tenant_id == tenant, t.intent_id == intent.id)
+                .order_by(t.created_at)
+            ).all()
+        now = self.payments.clock()
+        return [
+            KeypadWindow(
+                intent.id,
+                r.id,
+                as_utc(r.created_at),
+                None
+                if r.state == "keying" and as_utc(r.expires_at) > now
+                else as_utc(r.updated_at if r.state != "keying" else r.expires_at),
+            )
+            for r in rows
+        ]
 
     # ------------------------------------------------------------------ internals
     def _submit(

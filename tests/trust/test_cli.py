@@ -130,6 +130,10 @@ def test_demo_runs_end_to_end(env: dict[str, str]) -> None:
     assert "authenticated=True" in done.stdout and "moto" in done.stdout
     assert "in one tap" in done.stdout and "RTS Art. 4, 5" in done.stdout
     assert "4242424242424242" not in done.stdout
+    # The call's transcript (the keypad window) and a chat, redacted before they are stored.
+    assert "[DTMF] <CARD>" in done.stdout and "tessera_keypad_window" in done.stdout
+    assert "<IBAN>" in done.stdout and "<EMAIL>" in done.stdout
+    assert "FR76 3000" not in done.stdout and "4 2 4 2" not in done.stdout
 
 
 def test_bulk_import_killed_mid_way_resumes(env: dict[str, str], tmp_path: Path) -> None:

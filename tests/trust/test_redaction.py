@@ -3,12 +3,14 @@ turns, the known subject, the three modes, bad input, and no network at run time
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 
 import pytest
 
 from tessera.trust._redactor import (
     KnownValue,
+    NumberWindow,
     RedactionError,
     RedactionMode,
     Redactions,
@@ -101,6 +103,47 @@ def test_a_number_dictated_over_several_turns_is_one_number(redactor: Redactor) 
     ]
     # Alone, neither half is a card.
     assert tags(redactor, "3456 7893") == "3456 7893"
+
+
+def test_every_number_said_while_a_keypad_is_open_is_taken_for_the_card(
+    redactor: Redactor,
+) -> None:
+    opened = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
+    window = NumberWindow(opened, opened + dt.timedelta(seconds=90), "keypad open")
+
+    def at(seconds: int) -> dt.datetime:
+        return opened + dt.timedelta(seconds=seconds)
+
+    turns = [
+        Turn("agent", "je vous passe au clavier pour 89 euros 90", at=at(-60)),
+        Turn("client", "quatre deux quatre deux", at=at(5)),  # reading aloud while keying
+        Turn("asr", "[DTMF] 4 2 4 2", at=at(20)),  # the tones, heard
+        Turn("client", "douze vingt-six", at=at(40)),  # the expiry, no word naming it
+        Turn("agent", "vous pouvez raccrocher", at=at(85)),
+        Turn("agent", "c'est accepté, votre commande 4521 est partie", at=at(160)),
+    ]
+    done = redactor.redact_conversation(turns, windows=[window])
+    assert [d.text for d in done] == [
+        "je vous passe au clavier pour 89 euros 90",
+        "<CARD>",
+        "[DTMF] <CARD>",
+        "<CARD>",
+        "vous pouvez raccrocher",
+        "c'est accepté, votre commande 4521 est partie",
+    ]
+    assert {f.reason for d in done for f in d.findings} == {"keypad open"}
+    # The margin: said ten seconds either side of the keypad still counts.
+    (late,) = redactor.redact_conversation([Turn("c", "4 2", at=at(99))], windows=[window])
+    assert late.text == "<CARD>"
+    # A keypad still open has no end.
+    (open_,) = redactor.redact_conversation(
+        [Turn("c", "4 2", at=at(3600))], windows=[NumberWindow(opened, None, "open")]
+    )
+    assert open_.text == "<CARD>"
+    # Without each turn's time, the window can't be placed: an error, not a silent pass.
+    for when in (None, dt.datetime(2026, 3, 2, 10, 0)):
+        with pytest.raises(RedactionError, match="time zone"):
+            redactor.redact_conversation([Turn("c", "4 2", at=when)], windows=[window])
 
 
 def test_the_known_subject_is_found_despite_case_accents_and_asr_errors(redactor: Redactor):
