@@ -19,6 +19,7 @@ from schwifty.exceptions import SchwiftyException
 from stdnum import luhn
 from stdnum.fr import nir, siren, siret
 
+from ._spoken import CONTEXT as _CONTEXT
 from ._spoken import fold
 
 __all__ = ["REASON", "recognizers"]
@@ -28,25 +29,6 @@ __all__ = ["REASON", "recognizers"]
 REASON = "tessera_reason"
 
 _CONTEXT_CHARS = 48  # how far before a candidate its naming words may be
-
-_CONTEXT = {
-    "CVV": (
-        "cryptogramme", "crypto", "code de securite", "code securite", "trois chiffres",
-        "au dos", "cvv", "cvc", "cvv2", "security code", "three digits", "card verification",
-    ),
-    "CARD_EXPIRY": (
-        "expir", "valable jusqu", "date de fin", "validite", "exp", "valid thru",
-        "valid through", "valid until",
-    ),
-    "DATE_OF_BIRTH": (
-        "ne le", "nee le", "naissance", "date de naissance", "ne en", "nee en", "born",
-        "birth", "dob", "birthday", "anniversaire",
-    ),
-    "PASSPORT": ("passeport", "passport"),
-    "ID_CARD": ("carte d'identite", "carte d identite", "cni", "identity card", "id card"),
-    "SIREN": ("siren", "entreprise", "societe", "company number", "registration"),
-    "SIRET": ("siret", "etablissement"),
-}  # fmt: skip
 
 
 def _said_before(text: str, start: int, words: Iterable[str]) -> str | None:

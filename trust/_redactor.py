@@ -19,24 +19,28 @@ import enum
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tessera import TesseraError
 from tessera.payments import PhonePayments
 from tessera.vault import InvalidValue, Vault, check_subject, check_tenant
 
-from ._spoken import Normalized, fold, normalize
+from ._spoken import NAMING_WORDS, SPELLING_WORDS, Normalized, fold, normalize
 
 __all__ = [
     "MAX_TEXT_CHARS",
     "Finding",
     "KnownValue",
     "NumberWindow",
+    "PaymentWindows",
     "Redacted",
     "RedactionError",
     "RedactionMode",
+    "RedactionStream",
     "Redactor",
+    "Released",
     "TextTooLarge",
     "Turn",
     "UnknownLanguage",
@@ -228,38 +232,73 @@ class Redactor:
         tokenize: Tokenizer | None = None,
         windows: Sequence[NumberWindow] = (),
     ) -> list[Redacted]:
-        """Each speaker's turns are read as one stream, so a number dictated over several
-        utterances (the agent saying "yes" in between) is still one number. A turn said in
-        one of `windows` has every number in it taken for a card."""
-        for turn in turns:
-            self._check(turn.text, turn.language or language)
-            if windows and (turn.at is None or turn.at.utcoffset() is None):
-                raise RedactionError(
-                    "a conversation with a keypad window needs each turn's time (at), "
-                    "with its time zone"
-                )
-        findings: list[list[Finding]] = [[] for _ in turns]
-        for (_speaker, lang), indexes in _streams(turns, language).items():
-            joined, starts = _join([turns[i].text for i in indexes])
-            for f in self.analyze(joined, language=lang, known=known):
-                for i, start in zip(indexes, starts, strict=True):
-                    end = start + len(turns[i].text)
-                    if f.start < end and f.end > start:
-                        findings[i].append(
-                            _shifted(f, max(f.start, start) - start, min(f.end, end) - start)
-                        )
-        for i, turn in enumerate(turns):
-            held = [w for w in windows if turn.at is not None and w.holds(turn.at)]
-            if held:
-                findings[i] = _resolve(findings[i] + _numbers(turn.text, held[0].why))
-        return [
-            Redacted(
-                _apply(turn.text, found, modes or {}, default, tokenize),
-                tuple(found),
-                turn.language or language,
+        """Each speaker's turns are read together while a number (or the word naming a value)
+        may run on into their next turn, so a number dictated over several utterances (the
+        agent saying "yes" in between) is still one number. A turn said in one of `windows`
+        has every number in it taken for a card. `stream()` gives the same, turn by turn."""
+        plan = _Plan(language, modes or {}, default, tuple(known), tokenize, tuple(windows), None)
+        languages = [self._check_turn(turn, plan) for turn in turns]
+        out: list[Redacted | None] = [None] * len(turns)
+        streams: dict[tuple[str, str], list[int]] = {}
+        for i, (turn, lang) in enumerate(zip(turns, languages, strict=True)):
+            streams.setdefault((turn.speaker, lang), []).append(i)
+        for (_speaker, lang), indexes in streams.items():
+            for segment in _segments([turns[i].text for i in indexes]):
+                chosen = [indexes[j] for j in segment]
+                done = self._segment([turns[i] for i in chosen], lang, plan)
+                for i, redacted in zip(chosen, done, strict=True):
+                    out[i] = redacted
+        return [r for r in out if r is not None]
+
+    def stream(
+        self,
+        *,
+        language: str = "fr",
+        modes: Mapping[str, RedactionMode] | None = None,
+        default: RedactionMode = RedactionMode.TAG,
+        known: Sequence[KnownValue] = (),
+        tokenize: Tokenizer | None = None,
+        windows: Callable[[], Sequence[NumberWindow]] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> RedactionStream:
+        """A conversation fed turn by turn, released as soon as each turn is decided.
+        `windows` is read again at each release: in a live call the keypad opens mid-way;
+        with it, every turn needs its time."""
+        self._check("", language)
+        plan = _Plan(language, modes or {}, default, tuple(known), tokenize, (), windows)
+        return RedactionStream(self, plan, clock)
+
+    def _check_turn(self, turn: Turn, plan: _Plan) -> str:
+        if not isinstance(turn, Turn) or not isinstance(turn.speaker, str):
+            raise RedactionError("a turn has a speaker and a text")
+        language = self._check(turn.text, turn.language or plan.language)
+        timed = plan.windows or plan.live_windows is not None
+        if timed and (turn.at is None or turn.at.utcoffset() is None):
+            raise RedactionError(
+                "a conversation with a keypad window needs each turn's time (at), "
+                "with its time zone"
             )
-            for turn, found in zip(turns, findings, strict=True)
-        ]
+        return language
+
+    def _segment(self, turns: Sequence[Turn], language: str, plan: _Plan) -> list[Redacted]:
+        """One speaker's consecutive turns, read as one text, each redacted in its own."""
+        joined, starts = _join([turn.text for turn in turns])
+        findings: list[list[Finding]] = [[] for _ in turns]
+        for f in self.analyze(joined, language=language, known=plan.known):
+            for i, (turn, start) in enumerate(zip(turns, starts, strict=True)):
+                end = start + len(turn.text)
+                if f.start < end and f.end > start:
+                    findings[i].append(
+                        _shifted(f, max(f.start, start) - start, min(f.end, end) - start)
+                    )
+        out = []
+        for turn, found in zip(turns, findings, strict=True):
+            held = [w for w in plan.windows if turn.at is not None and w.holds(turn.at)]
+            if held:
+                found = _resolve(found + _numbers(turn.text, held[0].why))
+            text = _apply(turn.text, found, plan.modes, plan.default, plan.tokenize)
+            out.append(Redacted(text, tuple(found), language))
+        return out
 
     def _check(self, text: object, language: object) -> str:
         if not isinstance(text, str):
@@ -273,11 +312,138 @@ class Redactor:
         return language.lower()[:2]
 
 
-def _streams(turns: Sequence[Turn], language: str) -> dict[tuple[str, str], list[int]]:
-    streams: dict[tuple[str, str], list[int]] = {}
-    for i, turn in enumerate(turns):
-        streams.setdefault((turn.speaker, (turn.language or language).lower()[:2]), []).append(i)
-    return streams
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How a conversation is redacted, fixed when it starts."""
+
+    language: str
+    modes: Mapping[str, RedactionMode]
+    default: RedactionMode
+    known: tuple[KnownValue, ...]
+    tokenize: Tokenizer | None
+    windows: tuple[NumberWindow, ...]
+    live_windows: Callable[[], Sequence[NumberWindow]] | None  # a stream's, read at release
+
+
+# A speaker's run of turns read together is cut at these, whatever its last turn says: what a
+# stream holds stays small.
+MAX_SEGMENT_TURNS = 12
+MAX_SEGMENT_CHARS = 4_000
+_TAIL_WORDS = 4  # how far back in a turn a naming word still holds it
+
+
+def may_run_on(text: str) -> bool:
+    """Whether the same speaker's next turn may finish what this one ends with: a number (in
+    digits or words), an e-mail being spelled, or a word naming a value still to come."""
+    said = normalize(text[-200:]).text.rstrip(" \t\r\n.,;:!…")
+    if said[-1:].isdigit():
+        return True
+    if said.endswith("?"):  # a question hands over: what it names comes from the other party
+        return False
+    words = fold(said).split()[-_TAIL_WORDS:]
+    if not words:
+        return False
+    return words[-1] in SPELLING_WORDS or _NAMING.search(" ".join(words)) is not None
+
+
+# A naming word at a word's start ("expir" names "expire"); a short one whole.
+_NAMING = re.compile(
+    "|".join(
+        rf"(?<![a-z]){re.escape(w)}" + ("(?![a-z])" if len(w) <= 3 else "") for w in NAMING_WORDS
+    )
+)
+
+
+def _segment_ends(texts: Sequence[str]) -> bool:
+    return (
+        len(texts) >= MAX_SEGMENT_TURNS
+        or sum(map(len, texts)) >= MAX_SEGMENT_CHARS
+        or not may_run_on(texts[-1])
+    )
+
+
+def _segments(texts: Sequence[str]) -> list[list[int]]:
+    """A speaker's turns cut where no number can run on: the batch and the stream cut alike."""
+    out: list[list[int]] = []
+    current: list[int] = []
+    for i in range(len(texts)):
+        current.append(i)
+        if _segment_ends([texts[j] for j in current]):
+            out.append(current)
+            current = []
+    if current:
+        out.append(current)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    """A turn of a stream, redacted: `seq` is its place in the stream (from 0), as turns are
+    released when decided, not always in the order they came."""
+
+    seq: int
+    speaker: str
+    redacted: Redacted
+
+
+class RedactionStream:
+    """A conversation fed utterance by utterance. A turn is released as soon as no later turn
+    can change it; only a turn ending with what may run on (a number, a spelled e-mail, a word
+    naming a value) is held, until the same speaker's next turn, `close()`, or `due()` after
+    `hold_seconds` without one. Without `due()`, the result is the batch's, span for span."""
+
+    def __init__(self, redactor: Redactor, plan: _Plan, clock: Callable[[], float]) -> None:
+        self._redactor = redactor
+        self._plan = plan
+        self._clock = clock
+        self._held: dict[tuple[str, str], list[tuple[int, Turn]]] = {}
+        self._last: dict[tuple[str, str], float] = {}
+        self._seq = 0
+        self.closed = False
+
+    @property
+    def held(self) -> int:
+        return sum(map(len, self._held.values()))
+
+    def feed(self, turn: Turn) -> list[Released]:
+        """A bad turn raises and leaves the stream as it was."""
+        if self.closed:
+            raise RedactionError("this stream is closed")
+        language = self._redactor._check_turn(turn, self._plan)
+        key = (turn.speaker, language)
+        held = self._held.setdefault(key, [])
+        held.append((self._seq, turn))
+        self._seq += 1
+        self._last[key] = self._clock()
+        if _segment_ends([t.text for _, t in held]):
+            return self._release(key)
+        return []
+
+    def due(self, hold_seconds: float) -> list[Released]:
+        """Release what a speaker has left held for `hold_seconds`: the number did not go on."""
+        now = self._clock()
+        late = [k for k, at in self._last.items() if k in self._held and now - at >= hold_seconds]
+        return sorted((r for k in late for r in self._release(k)), key=lambda r: r.seq)
+
+    def next_due(self, hold_seconds: float) -> float | None:
+        """Seconds until `due()` has something to release, None when nothing is held."""
+        if not self._held:
+            return None
+        now = self._clock()
+        return max(0.0, min(self._last[k] + hold_seconds - now for k in self._held))
+
+    def close(self) -> list[Released]:
+        """Everything held, released: the conversation ended."""
+        self.closed = True
+        return sorted((r for k in list(self._held) for r in self._release(k)), key=lambda r: r.seq)
+
+    def _release(self, key: tuple[str, str]) -> list[Released]:
+        held = self._held.pop(key)
+        plan = self._plan
+        if plan.live_windows is not None:
+            plan = replace(plan, windows=tuple(plan.live_windows()))
+        done = self._redactor._segment([t for _, t in held], key[1], plan)
+        return [Released(seq, t.speaker, r) for (seq, t), r in zip(held, done, strict=True)]
 
 
 def _join(texts: Sequence[str]) -> tuple[str, list[int]]:
@@ -526,18 +692,38 @@ class Redactions:
             windows=self._windows(tenant, payments),
         )
 
-    def _windows(self, tenant: str, payments: Sequence[str]) -> list[NumberWindow]:
-        if not payments:
-            return []
-        if len(payments) > MAX_PAYMENTS:
-            raise RedactionError(f"at most {MAX_PAYMENTS} payments in one conversation")
+    def stream(
+        self,
+        tenant: str,
+        *,
+        language: str = "fr",
+        modes: Mapping[str, RedactionMode] | None = None,
+        default: RedactionMode = RedactionMode.TAG,
+        subject: str | None = None,
+        windows: PaymentWindows | None = None,
+    ) -> RedactionStream:
+        """As `conversation`, fed turn by turn. The subject's values are read when the stream
+        opens; `windows` (see `payment_windows`) at each release."""
+        known, tokenize = self._for(tenant, subject)
+        return self.redactor.stream(
+            language=language,
+            modes=modes,
+            default=default,
+            known=known,
+            tokenize=tokenize,
+            windows=windows,
+        )
+
+    def payment_windows(self, tenant: str, payments: Sequence[str] = ()) -> PaymentWindows:
         if self.phone is None:
             raise RedactionError("payments are not wired into this redaction service")
-        return [
-            NumberWindow(w.opened_at, w.closed_at, f"said while {w.payment_id}'s keypad was open")
-            for payment in dict.fromkeys(payments)
-            for w in self.phone.windows(tenant, payment)
-        ]
+        windows = PaymentWindows(self.phone, tenant)
+        for payment in payments:
+            windows.follow(payment)
+        return windows
+
+    def _windows(self, tenant: str, payments: Sequence[str]) -> list[NumberWindow]:
+        return list(self.payment_windows(tenant, payments)()) if payments else []
 
     def _for(self, tenant: str, subject: str | None) -> tuple[list[KnownValue], Tokenizer]:
         check_tenant(tenant)
@@ -566,3 +752,29 @@ class Redactions:
                 return f"<{category.upper()}>"
 
         return known, tokenize
+
+
+class PaymentWindows:
+    """The keypad windows of the payments taken in a conversation, read when asked: in a live
+    call, the payment and its keypad come after the stream opened."""
+
+    def __init__(self, phone: PhonePayments, tenant: str) -> None:
+        self._phone = phone
+        self._tenant = tenant
+        self.payments: list[str] = []
+
+    def follow(self, payment: str) -> None:
+        """Add a payment taken in this conversation (checked: it is the tenant's)."""
+        if payment in self.payments:
+            return
+        if len(self.payments) >= MAX_PAYMENTS:
+            raise RedactionError(f"at most {MAX_PAYMENTS} payments in one conversation")
+        self._phone.windows(self._tenant, payment)
+        self.payments.append(payment)
+
+    def __call__(self) -> list[NumberWindow]:
+        return [
+            NumberWindow(w.opened_at, w.closed_at, f"said while {w.payment_id}'s keypad was open")
+            for payment in self.payments
+            for w in self._phone.windows(self._tenant, payment)
+        ]

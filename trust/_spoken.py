@@ -17,7 +17,7 @@ import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
 
-__all__ = ["Normalized", "fold", "normalize"]
+__all__ = ["CONTEXT", "NAMING_WORDS", "SPELLING_WORDS", "Normalized", "fold", "normalize"]
 
 _UNITS = {
     # French
@@ -247,3 +247,38 @@ def _spelled_email(words: list[re.Match[str]], i: int) -> tuple[int, str] | None
     if fold(words[j][0]) == "at" and len(local) == 1 and local[0] in {"me", "us", "him", "her"}:
         return None
     return k, "".join(local) + "@" + "".join(domain)
+
+
+# Words that name a value said next: the recognizers that need context look for them.
+CONTEXT = {
+    "CVV": (
+        "cryptogramme", "crypto", "code de securite", "code securite", "trois chiffres",
+        "au dos", "cvv", "cvc", "cvv2", "security code", "three digits", "card verification",
+    ),
+    "CARD_EXPIRY": (
+        "expir", "valable jusqu", "date de fin", "validite", "exp", "valid thru",
+        "valid through", "valid until",
+    ),
+    "DATE_OF_BIRTH": (
+        "ne le", "nee le", "naissance", "date de naissance", "ne en", "nee en", "born",
+        "birth", "dob", "birthday", "anniversaire",
+    ),
+    "PASSPORT": ("passeport", "passport"),
+    "ID_CARD": ("carte d'identite", "carte d identite", "cni", "identity card", "id card"),
+    "SIREN": ("siren", "entreprise", "societe", "company number", "registration"),
+    "SIRET": ("siret", "etablissement"),
+}  # fmt: skip
+
+# Words that, among a turn's last few, say the same speaker's next turn may hold the value
+# they name ("le cryptogramme c'est" … "cent vingt-trois").
+NAMING_WORDS = tuple(
+    dict.fromkeys(
+        [w for words in CONTEXT.values() for w in words]
+        + [
+            "carte", "card", "iban", "rib", "numero", "number", "mail", "telephone", "phone",
+            "portable", "mobile", "adresse", "address", "rue", "avenue", "boulevard", "street",
+        ]
+    )
+)  # fmt: skip
+# A turn ending with one of these is an e-mail still being spelled.
+SPELLING_WORDS = frozenset(_EMAIL_AT | _EMAIL_DOT | set(_EMAIL_DASH))

@@ -213,3 +213,96 @@ def test_redaction_runs_with_the_network_blocked(monkeypatch: pytest.MonkeyPatch
 
     # Presidio's own e-mail check goes through tldextract: held to its bundled snapshot.
     assert tldextract.extract("mail.exemple.co.uk").suffix == "co.uk"
+
+
+CONVERSATION = [
+    Turn("client", "Bonjour, je suis Marie Lefèvre"),
+    Turn("agent", "Bonjour madame, votre numéro de carte ?"),
+    Turn("client", "c'est le quatre neuf sept zéro un zéro un deux"),
+    Turn("agent", "oui"),
+    Turn("client", "trois quatre cinq six sept huit neuf trois"),
+    Turn("agent", "et le cryptogramme ?"),
+    Turn("client", "le cryptogramme c'est"),
+    Turn("client", "cent vingt-trois"),
+    Turn("client", "my e-mail is jean dot dupont at", "en"),
+    Turn("client", "example dot com", "en"),
+    Turn("client", "FR76 3000 6000 0112 3456 7890 189 pour le prélèvement"),
+    Turn("agent", "parfait, merci Madame Lefèvre"),
+]
+
+
+def _spans(done) -> list[tuple]:
+    return [(d.text, d.findings) for d in done]
+
+
+def test_the_stream_gives_the_batch_s_spans_and_holds_only_what_may_run_on(
+    redactor: Redactor,
+) -> None:
+    batch = redactor.redact_conversation(CONVERSATION)
+    stream = redactor.stream()
+    released: list = []
+    held_after = []
+    for turn in CONVERSATION:
+        released += stream.feed(turn)
+        held_after.append(stream.held)
+    released += stream.close()
+    assert sorted(r.seq for r in released) == list(range(len(CONVERSATION)))
+    by_seq = {r.seq: r.redacted for r in released}
+    assert _spans(by_seq[i] for i in range(len(CONVERSATION))) == _spans(batch)
+    # What was held: the turns ending in a number or a word naming a value to come.
+    assert held_after == [0, 0, 1, 1, 2, 2, 3, 4, 5, 4, 0, 0]
+    assert by_seq[2].text == "c'est le <CARD>" and by_seq[4].text == "<CARD>"
+    assert by_seq[7].text == "<CVV>"
+    assert by_seq[8].text.endswith("<EMAIL>") and by_seq[9].text == "<EMAIL>"
+    # The first turn went out at once, before anything after it was said.
+    first = redactor.stream()
+    (out,) = first.feed(CONVERSATION[0])
+    assert out.seq == 0 and out.redacted.text == "Bonjour, je suis <PERSON>"
+
+
+def test_a_held_turn_is_released_when_its_speaker_stays_silent(redactor: Redactor) -> None:
+    now = [0.0]
+    stream = redactor.stream(clock=lambda: now[0])
+    assert stream.feed(Turn("client", "ma carte 4970 1012")) == []
+    assert stream.next_due(2.0) == 2.0
+    now[0] = 1.0
+    assert [r.seq for r in stream.feed(Turn("agent", "oui je note"))] == [1]
+    assert stream.due(2.0) == []
+    now[0] = 2.5
+    (late,) = stream.due(2.0)
+    assert (late.seq, late.redacted.text) == (0, "ma carte 4970 1012")  # alone, not a card
+    assert stream.held == 0 and stream.next_due(2.0) is None
+
+
+def test_a_bad_turn_leaves_the_stream_as_it_was(redactor: Redactor) -> None:
+    stream = redactor.stream()
+    assert stream.feed(Turn("client", "ma carte 4970 1012")) == []
+    for bad in (
+        Turn("client", "x" * (redactor.max_chars + 1)),
+        Turn("client", "hallo", "de"),
+        Turn("client", b"bytes"),  # type: ignore[arg-type]
+        "not a turn",
+    ):
+        with pytest.raises(RedactionError):
+            stream.feed(bad)  # type: ignore[arg-type]
+    assert stream.held == 1
+    done = stream.feed(Turn("client", "3456 7893 voilà"))
+    assert [(r.seq, r.redacted.text) for r in done] == [(0, "ma carte <CARD>"), (1, "<CARD> voilà")]
+    assert stream.close() == []
+    with pytest.raises(RedactionError, match="closed"):
+        stream.feed(Turn("client", "encore"))
+    with pytest.raises(UnknownLanguage):
+        redactor.stream(language="de")
+
+
+def test_a_live_stream_reads_the_keypad_window_when_it_releases(redactor: Redactor) -> None:
+    opened = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
+    windows: list[NumberWindow] = []
+    stream = redactor.stream(windows=lambda: windows)
+    before = stream.feed(Turn("client", "c'est 89 euros 90 c'est ça", at=opened))
+    assert before[0].redacted.text == "c'est 89 euros 90 c'est ça"
+    windows.append(NumberWindow(opened + dt.timedelta(minutes=1), None, "keypad open"))
+    during = stream.feed(Turn("asr", "[DTMF] 4 2 4 2 bip", at=opened + dt.timedelta(minutes=1)))
+    assert during[0].redacted.text == "[DTMF] <CARD> bip"
+    with pytest.raises(RedactionError, match="time"):
+        stream.feed(Turn("client", "sans heure"))
