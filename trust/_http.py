@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict
+from starlette.requests import HTTPConnection
 
 from ._identity import Caller
 from ._services import Services
 
-__all__ = ["CallerDep", "ServicesDep", "Strict"]
+__all__ = ["CallerDep", "ServicesDep", "Strict", "caller_of"]
 
 
 class Strict(BaseModel):
@@ -23,14 +24,18 @@ def _services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-def _caller(request: Request) -> Caller:
-    """The calling service, from `Authorization: Bearer tsk_…`."""
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    caller = _services(request).identity.authenticate(
+def caller_of(connection: HTTPConnection) -> Caller:
+    """The calling service, from `Authorization: Bearer tsk_…` (a request or a WebSocket)."""
+    scheme, _, credentials = connection.headers.get("authorization", "").partition(" ")
+    caller = connection.app.state.services.identity.authenticate(
         credentials.strip() if scheme.lower() == "bearer" else None
     )
-    request.app.state.rate_limiter.take(caller.key_id)
+    connection.app.state.rate_limiter.take(caller.key_id)
     return caller
+
+
+def _caller(request: Request) -> Caller:
+    return caller_of(request)
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]

@@ -262,8 +262,8 @@ class Redactor:
         clock: Callable[[], float] = time.monotonic,
     ) -> RedactionStream:
         """A conversation fed turn by turn, released as soon as each turn is decided.
-        `windows` is read again at each release: in a live call the keypad opens mid-way;
-        with it, every turn needs its time."""
+        `windows` is read again at each turn: in a live call the keypad opens mid-way;
+        once there is one, every turn needs its time."""
         self._check("", language)
         plan = _Plan(language, modes or {}, default, tuple(known), tokenize, (), windows)
         return RedactionStream(self, plan, clock)
@@ -272,7 +272,7 @@ class Redactor:
         if not isinstance(turn, Turn) or not isinstance(turn.speaker, str):
             raise RedactionError("a turn has a speaker and a text")
         language = self._check(turn.text, turn.language or plan.language)
-        timed = plan.windows or plan.live_windows is not None
+        timed = plan.windows or (plan.live_windows is not None and plan.live_windows())
         if timed and (turn.at is None or turn.at.utcoffset() is None):
             raise RedactionError(
                 "a conversation with a keypad window needs each turn's time (at), "

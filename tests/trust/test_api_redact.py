@@ -163,3 +163,160 @@ def test_a_phone_payment_s_transcript_never_shows_the_card(
         ({"turns": [{**untimed[0], "at": "hier"}]}, 422, "validation-error"),
     ]:  # fmt: skip
         problem(client.post(url, json=bad, headers=agent), status, slug)
+
+
+STREAM = "/v1/redact/stream"
+
+
+def _released(ws, n: int) -> list[dict]:
+    out = []
+    while len(out) < n:
+        message = ws.receive_json()
+        assert message["type"] == "released", message
+        out.append(message)
+    return out
+
+
+def test_the_stream_over_a_websocket_gives_the_batch_s_spans(
+    client: TestClient, issue, tenant: str
+) -> None:
+    headers = issue(tenant, [Scope.REDACT])
+    turns = [
+        {"speaker": "client", "text": "ma carte c'est 4970 1012"},
+        {"speaker": "agent", "text": "oui je note"},
+        {"speaker": "client", "text": "3456 7893 voilà"},
+        {"speaker": "client", "text": "mon mail jean point dupont arobase"},
+        {"speaker": "client", "text": "orange point fr merci"},
+    ]
+    batch = client.post("/v1/redact/conversation", json={"turns": turns}, headers=headers).json()
+    with client.websocket_connect(STREAM, headers=headers) as ws:
+        ws.send_json({"type": "open", "language": "fr"})
+        opened = ws.receive_json()
+        assert opened["type"] == "opened" and opened["hold_seconds"] == 2.0
+        ws.send_json({"type": "turn", **turns[0]})  # held: the number may go on
+        ws.send_json({"type": "turn", **turns[1]})
+        (agent,) = _released(ws, 1)
+        assert (agent["seq"], agent["text"]) == (1, "oui je note")
+        ws.send_json({"type": "turn", **turns[2]})
+        first, second = _released(ws, 2)
+        ws.send_json({"type": "turn", **turns[3]})
+        ws.send_json({"type": "turn", **turns[4]})
+        mail = _released(ws, 2)
+        ws.send_json({"type": "close"})
+        assert ws.receive_json() == {"type": "closed", "turns": 5, "reason": "client"}
+    streamed = sorted([agent, first, second, *mail], key=lambda m: m["seq"])
+    assert [{k: m[k] for k in ("text", "language", "findings")} for m in streamed] == batch["turns"]
+    assert streamed[0]["text"] == "ma carte c'est <CARD>" and "<EMAIL>" in streamed[3]["text"]
+
+
+def test_a_stream_that_goes_quiet_releases_what_it_held(
+    client: TestClient, issue, tenant: str
+) -> None:
+    headers = issue(tenant, [Scope.REDACT])
+    with client.websocket_connect(STREAM, headers=headers) as ws:
+        ws.send_json({"type": "open", "hold_seconds": 0.2, "idle_seconds": 1})
+        ws.receive_json()
+        ws.send_json({"type": "turn", "speaker": "client", "text": "c'est le 4970 1012"})
+        (held,) = _released(ws, 1)  # after 0.2 s of the speaker's silence
+        assert held["text"] == "c'est le 4970 1012"  # half a number is not a card
+        ws.send_json({"type": "turn", "speaker": "client", "text": "le cryptogramme c'est"})
+        _released(ws, 1)
+        assert ws.receive_json() == {"type": "closed", "turns": 2, "reason": "idle"}
+
+
+def test_bad_stream_messages_get_problems_and_change_nothing(
+    client: TestClient, issue, tenant: str, other_tenant: str
+) -> None:
+    headers = issue(tenant, [Scope.REDACT])
+    # No key: the handshake is refused.
+    from starlette.websockets import WebSocketDisconnect
+
+    try:
+        with client.websocket_connect(STREAM) as ws:
+            ws.receive_json()
+        raise AssertionError("the stream opened without a key")
+    except WebSocketDisconnect as refused:
+        assert refused.code == 1008
+    # A bad opening: a problem, then the stream closes.
+    for opening, slug in [
+        ({"type": "turn", "speaker": "a", "text": "x"}, "validation-error"),
+        ({"type": "open", "language": "de"}, "unknown-language"),
+        ({"type": "open", "default_mode": "token"}, "permission-denied"),
+        ({"type": "open", "payments": ["pay_" + "x" * 22]}, "unknown-payment"),
+        ({"type": "open", "hold_seconds": 0}, "validation-error"),
+    ]:
+        with client.websocket_connect(STREAM, headers=headers) as ws:
+            ws.send_json(opening)
+            reply = ws.receive_json()
+            assert (reply["type"], reply["problem"]) == ("problem", slug), reply
+    with client.websocket_connect(STREAM, headers=headers) as ws:
+        ws.send_json({"type": "open"})
+        ws.receive_json()
+        ws.send_json({"type": "turn", "speaker": "client", "text": "ma carte 4970 1012"})
+        said = {"type": "turn", "speaker": "client"}
+        for bad, slug in [
+            ({**said, "text": 42}, "validation-error"),
+            ({**said, "text": "x", "extra": 1}, "validation-error"),
+            ({**said, "text": "x" * 100_001}, "validation-error"),
+            ({**said, "text": "hallo", "language": "de"}, "unknown-language"),
+            ({**said, "text": "4 2", "at": "2026-03-02T10:00:00"}, "validation-error"),
+            ({"type": "payment", "payment": "pay_x"}, "unknown-payment"),
+            ({"type": "shout"}, "validation-error"),
+        ]:  # fmt: skip
+            ws.send_json(bad)
+            reply = ws.receive_json()
+            assert (reply["type"], reply["problem"]) == ("problem", slug), reply
+            assert "4970" not in str(reply)
+        ws.send_text("not json")
+        assert ws.receive_json()["problem"] == "validation-error"
+        ws.send_bytes(b"\x00\x01")
+        assert ws.receive_json()["problem"] == "invalid-message"
+        # The held half of the card is still there, and is completed.
+        ws.send_json({"type": "turn", "speaker": "client", "text": "3456 7893 voilà"})
+        held, done = _released(ws, 2)
+        assert (held["seq"], held["text"], done["seq"]) == (0, "ma carte <CARD>", 1)
+
+
+def test_a_live_call_follows_the_payment_taken_in_it(
+    client: TestClient, issue, tenant: str, other_tenant: str
+) -> None:
+    agent = issue(tenant, [Scope.PAYMENTS, Scope.REDACT], "agent")
+    telephony = issue(tenant, [Scope.PAYMENTS_CARD], "service")
+
+    def now() -> str:
+        return dt.datetime.now(dt.UTC).isoformat()
+
+    with client.websocket_connect(STREAM, headers=agent) as ws:
+        ws.send_json({"type": "open", "subject": "c-live"})
+        ws.receive_json()
+        ws.send_json({"type": "turn", "speaker": "agent", "text": "ce sera 89 euros 90."})
+        (before,) = _released(ws, 1)  # no payment yet: no keypad, no time needed
+        assert before["text"] == "ce sera 89 euros 90."
+        payment = client.post(
+            "/v1/payments",
+            json={"subject": "c-live", "amount": 8990, "currency": "EUR", "payee": "Boutique",
+                  "channel": "voice_agent"},
+            headers={**agent, "Idempotency-Key": "live-1"},
+        ).json()["id"]  # fmt: skip
+        ws.send_json({"type": "payment", "payment": payment})
+        assert ws.receive_json() == {"type": "following", "payment": payment}
+        pad = client.post(f"/v1/payments/{payment}/keypad", headers=agent).json()["id"]
+        ws.send_json({"type": "turn", "speaker": "asr", "text": "[DTMF] 4 2 4 2 bip", "at": now()})
+        (tones,) = _released(ws, 1)
+        assert tones["text"] == "[DTMF] <CARD> bip"
+        ws.send_json({"type": "turn", "speaker": "asr", "text": "bip"})  # no time, now needed
+        assert ws.receive_json()["problem"] == "invalid-redaction"
+        client.post(
+            f"/v1/payments/keypads/{pad}/keys",
+            json={"keys": "4242424242424242#1234123"},
+            headers=telephony,
+        )
+        ws.send_json({"type": "close"})
+        assert ws.receive_json()["type"] == "closed"
+    # Another tenant's payment can't be followed.
+    other = issue(other_tenant, [Scope.REDACT])
+    with client.websocket_connect(STREAM, headers=other) as ws:
+        ws.send_json({"type": "open"})
+        ws.receive_json()
+        ws.send_json({"type": "payment", "payment": payment})
+        assert ws.receive_json()["problem"] == "unknown-payment"

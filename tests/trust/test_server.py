@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
@@ -44,6 +45,8 @@ def server(
             "tokens:write",
             "-s",
             "tokens:reveal_masked",
+            "-s",
+            "redact",
             "--kind",
             "agent",
         ],
@@ -97,3 +100,21 @@ def test_served_api_over_loopback(server: tuple[str, str]) -> None:
     assert denied.status_code == 403
     assert denied.headers["content-type"] == "application/problem+json"
     assert "server" not in denied.headers  # no version banner
+
+
+def test_the_redaction_stream_over_a_real_websocket(server: tuple[str, str]) -> None:
+    from websockets.sync.client import connect
+
+    base, secret = server
+    url = base.replace("http://", "ws://") + "/v1/redact/stream"
+    with connect(url, additional_headers={"Authorization": f"Bearer {secret}"}) as ws:
+        ws.send(json.dumps({"type": "open"}))
+        assert json.loads(ws.recv(timeout=60))["type"] == "opened"
+        for text in ("ma carte 4970 1012", "3456 7893 merci"):
+            ws.send(json.dumps({"type": "turn", "speaker": "client", "text": text}))
+        released = [json.loads(ws.recv(timeout=60)) for _ in range(2)]
+        assert [m["text"] for m in released] == ["ma carte <CARD>", "<CARD> merci"]
+        ws.send(json.dumps({"type": "close"}))
+        assert json.loads(ws.recv(timeout=10))["reason"] == "client"
+    with pytest.raises(Exception, match="403"):  # no key: the handshake is refused
+        connect(url, open_timeout=10).close()
