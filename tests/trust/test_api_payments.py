@@ -17,10 +17,18 @@ FLOW = [Scope.PAYMENTS, Scope.PAYMENTS_CARD, Scope.AUTH, Scope.AUTH_MANAGE, Scop
 CARD = {"number": "4242 4242 4242 4242", "expiry": "12/34", "cvc": "123"}
 
 
-def _create(client: TestClient, headers, amount: int, key: str, subject: str = "c-pay") -> dict:
+def create_payment(
+    client: TestClient,
+    headers,
+    amount: int,
+    key: str,
+    subject: str = "c-pay",
+    channel: str = "chat",
+) -> dict:
+    body = {"subject": subject, "amount": amount, "currency": "EUR", "payee": "Boutique"}
     r = client.post(
         "/v1/payments",
-        json={"subject": subject, "amount": amount, "currency": "EUR", "payee": "Boutique"},
+        json={**body, "channel": channel},
         headers={**headers, "Idempotency-Key": key},
     )
     assert r.status_code == 201, r.text
@@ -56,9 +64,9 @@ def with_passkey(
 
 def test_an_exempt_chat_payment_end_to_end(client: TestClient, issue, tenant: str, services):
     headers = issue(tenant, FLOW)
-    created = _create(client, headers, 1250, "order-1")
+    created = create_payment(client, headers, 1250, "order-1")
     assert created["state"] == "created" and created["display_amount"] == "12.50 EUR"
-    assert _create(client, headers, 1250, "order-1")["id"] == created["id"]  # idempotent
+    assert create_payment(client, headers, 1250, "order-1")["id"] == created["id"]  # idempotent
     r = client.post(f"/v1/payments/{created['id']}/card", json=CARD, headers=headers)
     assert r.status_code == 200, r.text
     paid = r.json()
@@ -97,7 +105,7 @@ def test_a_large_payment_with_a_passkey_bound_to_amount_and_payee(
     headers = issue(tenant, FLOW)
     key = with_passkey(client, services, headers, "c-big")
 
-    created = _create(client, headers, 15_000, "order-big", subject="c-big")
+    created = create_payment(client, headers, 15_000, "order-big", subject="c-big")
     card = {**CARD, "observation": HOME}
     pending = client.post(f"/v1/payments/{created['id']}/card", json=card, headers=headers).json()
     assert pending["state"] == "authenticating" and pending["sca"]["required"]
@@ -128,7 +136,7 @@ def test_bad_payment_input_gets_clear_problems(
     client: TestClient, issue, tenant: str, other_tenant: str
 ) -> None:
     headers = issue(tenant, FLOW)
-    created = _create(client, headers, 1250, "order-bad")
+    created = create_payment(client, headers, 1250, "order-bad")
     url = f"/v1/payments/{created['id']}"
     for amount, currency, slug in [
         (0, "EUR", "invalid-amount"),
@@ -175,7 +183,7 @@ def test_bad_payment_input_gets_clear_problems(
     agent = issue(tenant, [Scope.PAYMENTS])  # an agent desktop: never the card step
     problem(client.post(f"{url}/card", json=CARD, headers=agent), 403, "permission-denied")
 
-    declined = _create(client, headers, 1250, "order-declined")
+    declined = create_payment(client, headers, 1250, "order-declined")
     r = client.post(
         f"/v1/payments/{declined['id']}/card", json={**CARD, "number": DECLINED}, headers=headers
     )
@@ -191,18 +199,7 @@ def test_an_agent_assisted_phone_payment_never_shows_the_card(
 ) -> None:
     agent = issue(tenant, [Scope.PAYMENTS], "agent")
     telephony = issue(tenant, [Scope.PAYMENTS_CARD], "service")
-    r = client.post(
-        "/v1/payments",
-        json={
-            "subject": "c-phone",
-            "amount": 45_000,
-            "currency": "EUR",
-            "payee": "Boutique",
-            "channel": "voice_agent",
-        },
-        headers={**agent, "Idempotency-Key": "phone-1"},
-    )
-    payment = r.json()["id"]
+    payment = create_payment(client, agent, 45_000, "phone-1", "c-phone", "voice_agent")["id"]
     r = client.post(f"/v1/payments/{payment}/keypad", headers=agent)
     assert r.status_code == 201, r.text
     pad = r.json()["id"]
@@ -255,7 +252,7 @@ def test_a_card_on_file_pays_in_one_tap_with_a_passkey_and_goes_with_the_consent
 ) -> None:
     headers = issue(tenant, [*FLOW, Scope.CONSENT_WRITE])
     key = with_passkey(client, services, headers, "c-tap")
-    first = _create(client, headers, 900, "tap-1", subject="c-tap")
+    first = create_payment(client, headers, 900, "tap-1", subject="c-tap")
     saving = {**CARD, "save_card": True}
     r = client.post(f"/v1/payments/{first['id']}/card", json=saving, headers=headers)
     problem(r, 403, "no-card-on-file-consent")
@@ -269,7 +266,7 @@ def test_a_card_on_file_pays_in_one_tap_with_a_passkey_and_goes_with_the_consent
     (kept,) = r.json()
     assert kept["card"] == "visa •••• 4242" and "4242424242424242" not in r.text
 
-    second = _create(client, headers, 1200, "tap-2", subject="c-tap")
+    second = create_payment(client, headers, 1200, "tap-2", subject="c-tap")
     url = f"/v1/payments/{second['id']}"
     for bad, status, slug in [
         ({"card_id": "card_nope"}, 404, "unknown-card"),
@@ -299,7 +296,7 @@ def test_a_card_on_file_pays_in_one_tap_with_a_passkey_and_goes_with_the_consent
     withdrawn = {**given, "kind": "withdrawn"}
     assert client.post("/v1/consents", json=withdrawn, headers=headers).status_code == 201
     assert client.get("/v1/payments/subjects/c-tap/cards", headers=headers).json() == []
-    third = _create(client, headers, 1200, "tap-3", subject="c-tap")
+    third = create_payment(client, headers, 1200, "tap-3", subject="c-tap")
     r = client.post(
         f"/v1/payments/{third['id']}/card-on-file", json={"card_id": kept["id"]}, headers=headers
     )

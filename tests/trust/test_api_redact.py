@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from tessera.trust import Scope, Services
 from tessera.trust._redactor import MAX_TEXT_CHARS
 from tests.trust.test_api import problem
+from tests.trust.test_api_payments import create_payment
 
 CARD = "4970 1012 3456 7893"
 
@@ -110,18 +111,7 @@ def test_a_phone_payment_s_transcript_never_shows_the_card(
 ) -> None:
     agent = issue(tenant, [Scope.PAYMENTS, Scope.REDACT], "agent")
     telephony = issue(tenant, [Scope.PAYMENTS_CARD], "service")
-    r = client.post(
-        "/v1/payments",
-        json={
-            "subject": "c-call",
-            "amount": 8990,
-            "currency": "EUR",
-            "payee": "Boutique",
-            "channel": "voice_agent",
-        },
-        headers={**agent, "Idempotency-Key": "call-1"},
-    )
-    payment = r.json()["id"]
+    payment = create_payment(client, agent, 8990, "call-1", "c-call", "voice_agent")["id"]
     pad = client.post(f"/v1/payments/{payment}/keypad", headers=agent).json()["id"]
     for keys in ("4242424242424242#", "1234", "123"):
         client.post(f"/v1/payments/keypads/{pad}/keys", json={"keys": keys}, headers=telephony)
@@ -292,12 +282,7 @@ def test_a_live_call_follows_the_payment_taken_in_it(
         ws.send_json({"type": "turn", "speaker": "agent", "text": "ce sera 89 euros 90."})
         (before,) = _released(ws, 1)  # no payment yet: no keypad, no time needed
         assert before["text"] == "ce sera 89 euros 90."
-        payment = client.post(
-            "/v1/payments",
-            json={"subject": "c-live", "amount": 8990, "currency": "EUR", "payee": "Boutique",
-                  "channel": "voice_agent"},
-            headers={**agent, "Idempotency-Key": "live-1"},
-        ).json()["id"]  # fmt: skip
+        payment = create_payment(client, agent, 8990, "live-1", "c-live", "voice_agent")["id"]
         ws.send_json({"type": "payment", "payment": payment})
         assert ws.receive_json() == {"type": "following", "payment": payment}
         pad = client.post(f"/v1/payments/{payment}/keypad", headers=agent).json()["id"]

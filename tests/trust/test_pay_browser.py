@@ -24,7 +24,7 @@ from tessera.vault import LocalKeyring
 from tests.conftest import Stores
 from tests.trust.conftest import _issue, settings_for
 from tests.trust.test_api_auth import _customer
-from tests.trust.test_api_payments import FLOW, _create, with_passkey
+from tests.trust.test_api_payments import FLOW, create_payment, with_passkey
 
 pytestmark = pytest.mark.slow
 
@@ -116,7 +116,7 @@ def test_a_customer_pays_in_chromium_by_code_then_in_one_go(
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
     # First payment from this browser: the risk analysis asks to confirm, by a code.
-    first = _create(api, headers, 2490, "browser-1", subject="c-browser")
+    first = create_payment(api, headers, 2490, "browser-1", subject="c-browser")
     page.goto(_link(origin, headers, first["id"]))
     page.fill("#number", "4242 4242 4242 4242")
     page.fill("#expiry", "12/34")
@@ -133,7 +133,7 @@ def test_a_customer_pays_in_chromium_by_code_then_in_one_go(
     page.wait_for_selector("text=Paiement accepté")
 
     # The next small payment from the same browser: the low-value exemption, no code.
-    second = _create(api, headers, 1250, "browser-2", subject="c-browser")
+    second = create_payment(api, headers, 1250, "browser-2", subject="c-browser")
     link = _link(origin, headers, second["id"])
     page.goto(link)
     assert page.locator(".amount").inner_text() == "12,50\xa0€"
@@ -200,7 +200,7 @@ def test_a_large_payment_is_confirmed_in_chromium_with_a_passkey(
         },
     )
 
-    created = _create(api, headers, 45_000, "browser-big", subject="c-passkey")
+    created = create_payment(api, headers, 45_000, "browser-big", subject="c-passkey")
     page.goto(_link(origin, headers, created["id"]))
     page.fill("#number", "4242 4242 4242 4242")
     page.fill("#expiry", "12/34")
@@ -216,7 +216,7 @@ def test_a_large_payment_is_confirmed_in_chromium_with_a_passkey(
     assert paid["state"] == "authorized" and paid["authenticated"]
 
     # The next payment: the kept card, one tap, the passkey; nothing typed.
-    again = _create(api, headers, 4_500, "browser-tap", subject="c-passkey")
+    again = create_payment(api, headers, 4_500, "browser-tap", subject="c-passkey")
     page.goto(_link(origin, headers, again["id"]))
     page.wait_for_selector("text=Pay in one tap")
     page.screenshot(path=shots / "pay-7-one-tap.png", full_page=True)

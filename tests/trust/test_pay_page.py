@@ -12,7 +12,7 @@ from tessera.payments.simulator import DECLINED
 from tessera.trust import Services
 from tests.trust.test_api import problem
 from tests.trust.test_api_auth import HOME, _code, _customer
-from tests.trust.test_api_payments import FLOW, _create, with_passkey
+from tests.trust.test_api_payments import FLOW, create_payment, with_passkey
 
 CARD = {"number": "4242 4242 4242 4242", "expiry": "12/34", "cvc": "123"}
 PAN = "4242424242424242"
@@ -68,7 +68,7 @@ def test_the_card_page_pays_once_under_a_strict_policy(
     _returning(client, headers, services, "c-link")
     assert client.cookies.get("tessera_device")  # this browser is now known to the customer
 
-    created = _create(client, headers, 1250, "link-1", subject="c-link")
+    created = create_payment(client, headers, 1250, "link-1", subject="c-link")
     page = _link(client, headers, created["id"])
     r = client.get(page, headers={"Accept-Language": "fr-FR,fr;q=0.9"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
@@ -105,7 +105,7 @@ def test_a_bad_card_is_corrected_on_the_page_without_spending_the_link(
     client: TestClient, issue, tenant: str
 ) -> None:
     headers = issue(tenant, FLOW)
-    page = _link(client, headers, _create(client, headers, 990, "link-bad")["id"])
+    page = _link(client, headers, create_payment(client, headers, 990, "link-bad")["id"])
     for card in (
         {**CARD, "number": "4242 4242 4242 4241"},
         {**CARD, "expiry": "01/20"},
@@ -129,7 +129,7 @@ def test_a_bad_card_is_corrected_on_the_page_without_spending_the_link(
 def _returning(client: TestClient, headers, services: Services, subject: str) -> None:
     """A customer who paid from this browser once, confirming it with a code."""
     _customer(client, headers, subject)
-    first = _create(client, headers, 2000, f"first-{subject}", subject=subject)
+    first = create_payment(client, headers, 2000, f"first-{subject}", subject=subject)
     _pay_with_code(client, services, _link(client, headers, first["id"]))
 
 
@@ -138,7 +138,7 @@ def test_a_declined_card_says_so_and_spends_the_link(
 ) -> None:
     headers = issue(tenant, FLOW)
     _returning(client, headers, services, "c-declined")
-    created = _create(client, headers, 990, "link-declined", subject="c-declined")
+    created = create_payment(client, headers, 990, "link-declined", subject="c-declined")
     page = _link(client, headers, created["id"])
     r = client.post(page, data={**CARD, "number": DECLINED})
     assert r.status_code == 200 and "Payment not accepted" in r.text, r.text
@@ -149,7 +149,7 @@ def test_forged_replaced_and_expired_links_get_clear_pages(
     client: TestClient, issue, tenant: str, services: Services
 ) -> None:
     headers = issue(tenant, FLOW)
-    created = _create(client, headers, 990, "link-forged")
+    created = create_payment(client, headers, 990, "link-forged")
     first = _link(client, headers, created["id"])
     second = _link(client, headers, created["id"])
     r = client.get(first)
@@ -171,7 +171,7 @@ def test_forged_replaced_and_expired_links_get_clear_pages(
 
 def test_links_are_per_tenant(client: TestClient, issue, tenant: str, other_tenant: str):
     headers = issue(tenant, FLOW)
-    created = _create(client, headers, 990, "link-tenant")
+    created = create_payment(client, headers, 990, "link-tenant")
     r = client.post(f"/v1/payments/{created['id']}/link", headers=issue(other_tenant, FLOW))
     problem(r, 404, "unknown-payment")
     _link(client, headers, created["id"])
@@ -182,7 +182,7 @@ def test_the_embedded_page_may_be_framed_only_by_the_configured_chat(
     client: TestClient, issue, tenant: str, services: Services
 ) -> None:
     headers = issue(tenant, FLOW)
-    page = _link(client, headers, _create(client, headers, 990, "link-embed")["id"])
+    page = _link(client, headers, create_payment(client, headers, 990, "link-embed")["id"])
     assert (
         "frame-ancestors 'none'" in client.get(page + "?embed=1").headers["content-security-policy"]
     )
@@ -202,7 +202,7 @@ def test_a_large_payment_is_confirmed_on_the_page_with_a_code_stating_amount_and
 ) -> None:
     headers = issue(tenant, FLOW)
     _customer(client, headers, "c-link-otp")
-    created = _create(client, headers, 45_000, "link-otp", subject="c-link-otp")
+    created = create_payment(client, headers, 45_000, "link-otp", subject="c-link-otp")
     page = _link(client, headers, created["id"])
     r = client.post(page, data=CARD)
     assert r.status_code == 200 and "Confirm it is you" in r.text and "Send me a code" in r.text
@@ -235,7 +235,7 @@ def test_a_large_payment_is_confirmed_on_the_page_with_a_passkey(
 ) -> None:
     headers = issue(tenant, FLOW)
     key = with_passkey(client, services, headers, "c-link-key")
-    created = _create(client, headers, 30_000, "link-key", subject="c-link-key")
+    created = create_payment(client, headers, 30_000, "link-key", subject="c-link-key")
     page = _link(client, headers, created["id"])
     r = client.post(page, data=CARD)
     assert "Confirm with my passkey" in r.text and 'script nonce="' in r.text
@@ -261,7 +261,9 @@ def test_a_card_kept_on_the_page_pays_the_next_time_in_one_tap(
 ) -> None:
     headers = issue(tenant, FLOW)
     key = with_passkey(client, services, headers, "c-keep")
-    first = _link(client, headers, _create(client, headers, 30_000, "keep-1", "c-keep")["id"])
+    first = _link(
+        client, headers, create_payment(client, headers, 30_000, "keep-1", "c-keep")["id"]
+    )
     r = client.get(first)
     assert 'name="save_card"' in r.text and "Pay in one tap" not in r.text
     assert "security code" in r.text  # the box says the code is never kept
@@ -276,7 +278,7 @@ def test_a_card_kept_on_the_page_pays_the_next_time_in_one_tap(
     assert given.purpose == "card_on_file" and given.evidence["form_id"] == "pay-page"
 
     # Next time: one tap on the kept card, then the passkey (no card typed, no code).
-    second = _create(client, headers, 4_500, "keep-2", "c-keep")
+    second = create_payment(client, headers, 4_500, "keep-2", "c-keep")
     page = _link(client, headers, second["id"])
     r = client.get(page)
     assert "Pay in one tap" in r.text and "visa •••• 4242" in r.text and kept.id in r.text
@@ -298,7 +300,7 @@ def test_a_customer_without_a_passkey_is_offered_no_one_tap(
 ) -> None:
     headers = issue(tenant, FLOW)
     _customer(client, headers, "c-nokey")
-    page = _link(client, headers, _create(client, headers, 900, "nokey-1", "c-nokey")["id"])
+    page = _link(client, headers, create_payment(client, headers, 900, "nokey-1", "c-nokey")["id"])
     r = client.post(page, data={**CARD, "save_card": "1"})
     step = _step(r.text)
     r = client.post(page + "/code/send", data={"step": step})
@@ -308,5 +310,5 @@ def test_a_customer_without_a_passkey_is_offered_no_one_tap(
     )
     assert "Payment accepted" in r.text
     assert len(services.payments.cards.cards(tenant, "c-nokey")) == 1
-    page = _link(client, headers, _create(client, headers, 900, "nokey-2", "c-nokey")["id"])
+    page = _link(client, headers, create_payment(client, headers, 900, "nokey-2", "c-nokey")["id"])
     assert "Pay in one tap" not in client.get(page).text

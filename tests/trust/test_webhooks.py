@@ -31,7 +31,7 @@ from tessera.trust._webhooks import (
 from tessera.vault import InvalidValue, Vault
 from tests.conftest import Clock, Stores
 from tests.trust.test_api import problem
-from tests.trust.test_api_payments import FLOW, _create
+from tests.trust.test_api_payments import FLOW, create_payment
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 
@@ -254,7 +254,7 @@ def test_the_conversation_hears_of_a_payment_through_http(
     listed = client.get("/v1/webhooks", headers=headers).json()
     assert [e["id"] for e in listed] == [endpoint["id"]] and listed[0]["secret"] is None
 
-    created = _create(client, headers, 990, "hooked")
+    created = create_payment(client, headers, 990, "hooked")
     client.post(f"/v1/payments/{created['id']}/link", headers=headers)
     services.webhooks.deliver_due()
     receiver = WebhookReceiver(endpoint["secret"])
