@@ -187,6 +187,62 @@ _STREET = (
 )
 
 
+# Words that introduce a name ("je m'appelle", "madame", "my name is"), and words that are never
+# part of one: what follows the first up to the second is the name, even in lower case (the
+# speech-to-text writes "merci monsieur marchal", which a model trained on news misses).
+_INTRO = re.compile(
+    r"(?<![^\W\d_])(?:je m'appelle|je m’appelle|je me nomme|mon nom est|mon nom c'est|moi c'est"
+    r"|monsieur|madame|mademoiselle|mme|mlle|my name is|my name's|this is|mr\.?|mrs\.?|ms\.?"
+    r"|miss)(?![^\W\d_]) +",
+    re.IGNORECASE,
+)
+_NAME_WORD = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:[\-'’][^\W\d_]+)*")
+_NOT_NAMES = """le la les l un une des de du d au aux a et ou en est suis je j tu il elle
+    nous vous ils
+    elles on ca ce c cet cette ces mon ma mes ton ta tes son sa ses notre votre vos leur leurs
+    pour par avec sans sur sous dans chez tres bien pas ne n oui non merci bonjour bonsoir
+    revoir ne nee qui que quoi comment pouvez pourriez voulez vais peux puis dois doit peut
+    alors donc mais car si s y tout toute tous toutes rien encore deja aussi juste
+    vraiment bon bonne excusez pardon desole desolee svp stp allo allô voila voici ici
+    the a an and or is am are was were be my your his her our their to for with of in on at
+    it that this these those i you he she we they yes no thanks thank hello hi please here
+    speaking calling just well so also sir madam ma'am dear from about"""
+_NOT_A_NAME = frozenset(_NOT_NAMES.split())
+
+
+class _Introduced(EntityRecognizer):
+    """A name after the words that introduce one, up to a word that can't be part of it."""
+
+    def __init__(self, *, language: str) -> None:
+        super().__init__(
+            supported_entities=["PERSON"], supported_language=language, name="tessera_introduced"
+        )
+
+    def load(self) -> None:
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: object = None
+    ) -> list[RecognizerResult]:
+        found = []
+        for intro in _INTRO.finditer(text):
+            start = end = intro.end()
+            for word in _NAME_WORD.finditer(text, intro.end()):
+                gap = text[end : word.start()]
+                if word.start() > start and gap not in (" ", "-"):
+                    break
+                if word.start() == start and gap:
+                    break
+                parts = re.split(r"[\-'’]", fold(word[0]))
+                if any(p in _NOT_A_NAME for p in parts) or len(word[0]) < 2 or end - start > 40:
+                    break
+                end = word.end()
+            if end > start:
+                why = f"after '{intro[0].strip(' ,')}'"
+                found.append(_result(self, "PERSON", start, end, 0.8, why))
+        return found
+
+
 def recognizers(language: str) -> list[EntityRecognizer]:
     """Ours, for one language (the rules are the same; Presidio keys recognizers by language)."""
     lang = language
@@ -282,4 +338,5 @@ def recognizers(language: str) -> list[EntityRecognizer]:
             score=0.9,  # a number and a street type: surer than a name the model sees in it
         ),
         _Phones(language=lang),
+        _Introduced(language=lang),
     ]

@@ -146,6 +146,26 @@ def test_every_number_said_while_a_keypad_is_open_is_taken_for_the_card(
             redactor.redact_conversation([Turn("c", "4 2", at=when)], windows=[window])
 
 
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("merci monsieur marchal", "fr", "merci monsieur <PERSON>"),
+        ("je m'appelle jean-pierre dupont et voilà", "fr", "je m'appelle <PERSON> et voilà"),
+        ("my name is John Smith and I lost it", "en", "my name is <PERSON> and I lost it"),
+        ("this is Sarah speaking", "en", "this is <PERSON> speaking"),
+        # What follows the word is not always a name.
+        ("bonjour madame je vous écoute", "fr", "bonjour madame je vous écoute"),
+        ("this is the right number", "en", "this is the right number"),
+    ],
+)  # fmt: skip
+def test_a_name_is_found_after_the_words_that_introduce_it_even_in_lower_case(
+    redactor: Redactor, text: str, language: str, expected: str
+) -> None:
+    """Speech-to-text writes names in lower case, and English has no model: the words that
+    introduce a name find it."""
+    assert tags(redactor, text, language) == expected
+
+
 def test_the_known_subject_is_found_despite_case_accents_and_asr_errors(redactor: Redactor):
     known = [
         KnownValue("PERSON", "Marie-Hélène Lefèvre"),
