@@ -37,7 +37,22 @@ def _said_before(text: str, start: int, words: Iterable[str]) -> str | None:
     return next((w for w in words if re.search(rf"(?<![a-z]){re.escape(w)}", before)), None)
 
 
-class _Checked(EntityRecognizer):
+class _Ours(EntityRecognizer):
+    """One entity, found by rules: nothing to load."""
+
+    def __init__(self, entity: str, name: str, language: str, context: Sequence[str] = ()) -> None:
+        super().__init__(
+            supported_entities=[entity],
+            supported_language=language,
+            name=name,
+            context=list(context),
+        )
+
+    def load(self) -> None:
+        pass
+
+
+class _Checked(_Ours):
     """A loose pattern (its candidate is the group named `v`), then a validator; optionally
     only in context."""
 
@@ -58,15 +73,7 @@ class _Checked(EntityRecognizer):
         self.validate = validate
         self.score = score
         self.required = tuple(context)
-        super().__init__(
-            supported_entities=[entity],
-            supported_language=language,
-            name=name or f"tessera_{entity.lower()}",
-            context=list(context),
-        )
-
-    def load(self) -> None:
-        pass
+        super().__init__(entity, name or f"tessera_{entity.lower()}", language, context)
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: object = None
@@ -160,17 +167,12 @@ def _always(value: str) -> bool:
     return True
 
 
-class _Phones(EntityRecognizer):
+class _Phones(_Ours):
     """French and international numbers, as libphonenumber validates them (the national
     plan's lengths and prefixes), written with spaces, dots or dashes, or +33/0033."""
 
     def __init__(self, *, language: str) -> None:
-        super().__init__(
-            supported_entities=["PHONE"], supported_language=language, name="tessera_phone"
-        )
-
-    def load(self) -> None:
-        pass
+        super().__init__("PHONE", "tessera_phone", language)
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: object = None
@@ -210,16 +212,11 @@ _NOT_NAMES = """le la les l un une des de du d au aux a et ou en est suis je j t
 _NOT_A_NAME = frozenset(_NOT_NAMES.split())
 
 
-class _Introduced(EntityRecognizer):
+class _Introduced(_Ours):
     """A name after the words that introduce one, up to a word that can't be part of it."""
 
     def __init__(self, *, language: str) -> None:
-        super().__init__(
-            supported_entities=["PERSON"], supported_language=language, name="tessera_introduced"
-        )
-
-    def load(self) -> None:
-        pass
+        super().__init__("PERSON", "tessera_introduced", language)
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: object = None
