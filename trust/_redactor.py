@@ -250,7 +250,7 @@ class Redactor:
         may run on into their next turn, so a number dictated over several utterances (the
         agent saying "yes" in between) is still one number. A turn said in one of `windows`
         has every number in it taken for a card. `stream()` gives the same, turn by turn."""
-        plan = _Plan(language, modes or {}, default, tuple(known), tokenize, tuple(windows), None)
+        plan = _Plan(language, modes or {}, default, tuple(known), tokenize, tuple(windows))
         languages = [self._check_turn(turn, plan) for turn in turns]
         out: list[Redacted | None] = [None] * len(turns)
         streams: dict[tuple[str, str], list[int]] = {}
@@ -283,15 +283,14 @@ class Redactor:
         `windows` is read again at each turn: in a live call the keypad opens mid-way;
         once there is one, every turn needs its time."""
         self._check("", language)
-        plan = _Plan(language, modes or {}, default, tuple(known), tokenize, (), windows)
-        return RedactionStream(self, plan, clock)
+        plan = _Plan(language, modes or {}, default, tuple(known), tokenize, ())
+        return RedactionStream(self, plan, clock, windows)
 
     def _check_turn(self, turn: Turn, plan: _Plan) -> str:
         if not isinstance(turn, Turn) or not isinstance(turn.speaker, str):
             raise RedactionError("a turn has a speaker and a text")
         language = self._check(turn.text, turn.language or plan.language)
-        timed = plan.windows or (plan.live_windows is not None and plan.live_windows())
-        if timed and (turn.at is None or turn.at.utcoffset() is None):
+        if plan.windows and (turn.at is None or turn.at.utcoffset() is None):
             raise RedactionError(
                 "a conversation with a keypad window needs each turn's time (at), "
                 "with its time zone"
@@ -358,7 +357,6 @@ class _Plan:
     known: tuple[KnownValue, ...]
     tokenize: Tokenizer | None
     windows: tuple[NumberWindow, ...]
-    live_windows: Callable[[], Sequence[NumberWindow]] | None  # a stream's, read at release
 
 
 # A speaker's run of turns read together is cut at these, whatever its last turn says: what a
@@ -428,10 +426,17 @@ class RedactionStream:
     naming a value) is held, until the same speaker's next turn, `close()`, or `due()` after
     `hold_seconds` without one. Without `due()`, the result is the batch's, span for span."""
 
-    def __init__(self, redactor: Redactor, plan: _Plan, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        redactor: Redactor,
+        plan: _Plan,
+        clock: Callable[[], float],
+        windows: Callable[[], Sequence[NumberWindow]] | None = None,
+    ) -> None:
         self._redactor = redactor
         self._plan = plan
         self._clock = clock
+        self._windows = windows
         self._held: dict[tuple[str, str], list[tuple[int, Turn]]] = {}
         self._last: dict[tuple[str, str], float] = {}
         self._seq = 0
@@ -445,21 +450,22 @@ class RedactionStream:
         """A bad turn raises and leaves the stream as it was."""
         if self.closed:
             raise RedactionError("this stream is closed")
-        language = self._redactor._check_turn(turn, self._plan)
+        plan = self._current()
+        language = self._redactor._check_turn(turn, plan)
         key = (turn.speaker, language)
         held = self._held.setdefault(key, [])
         held.append((self._seq, turn))
         self._seq += 1
         self._last[key] = self._clock()
         if _segment_ends([t.text for _, t in held]):
-            return self._release(key)
+            return self._release([key], plan)
         return []
 
     def due(self, hold_seconds: float) -> list[Released]:
         """Release what a speaker has left held for `hold_seconds`: the number did not go on."""
         now = self._clock()
         late = [k for k, at in self._last.items() if k in self._held and now - at >= hold_seconds]
-        return sorted((r for k in late for r in self._release(k)), key=lambda r: r.seq)
+        return self._release(late, self._current()) if late else []
 
     def next_due(self, hold_seconds: float) -> float | None:
         """Seconds until `due()` has something to release, None when nothing is held."""
@@ -471,17 +477,25 @@ class RedactionStream:
     def close(self) -> list[Released]:
         """Everything held, released: the conversation ended."""
         self.closed = True
-        return sorted((r for k in list(self._held) for r in self._release(k)), key=lambda r: r.seq)
+        return self._release(list(self._held), self._current()) if self._held else []
 
-    def _release(self, key: tuple[str, str]) -> list[Released]:
-        held = self._held.pop(key)
-        plan = self._plan
-        if plan.live_windows is not None:
-            plan = replace(plan, windows=tuple(plan.live_windows()))
-        (done,) = self._redactor._segments_of(
-            [t for _, t in held], [list(range(len(held)))], key[1], plan
-        )
-        return [Released(seq, t.speaker, r) for (seq, t), r in zip(held, done, strict=True)]
+    def _current(self) -> _Plan:
+        """The plan with the keypad windows as they are now (read once per call: in a live
+        call the keypad opens mid-way)."""
+        if self._windows is None:
+            return self._plan
+        return replace(self._plan, windows=tuple(self._windows()))
+
+    def _release(self, keys: Sequence[tuple[str, str]], plan: _Plan) -> list[Released]:
+        """The held segments of `keys`, in the order their turns came."""
+        out = []
+        for key in keys:
+            held = self._held.pop(key)
+            (done,) = self._redactor._segments_of(
+                [t for _, t in held], [list(range(len(held)))], key[1], plan
+            )
+            out += [Released(seq, t.speaker, r) for (seq, t), r in zip(held, done, strict=True)]
+        return sorted(out, key=lambda r: r.seq)
 
 
 def _join(texts: Sequence[str]) -> tuple[str, list[int]]:
@@ -741,7 +755,7 @@ class Redactions:
         windows: PaymentWindows | None = None,
     ) -> RedactionStream:
         """As `conversation`, fed turn by turn. The subject's values are read when the stream
-        opens; `windows` (see `payment_windows`) at each release."""
+        opens; `windows` (see `payment_windows`) at each turn."""
         known, tokenize = self._for(tenant, subject)
         return self.redactor.stream(
             language=language,
