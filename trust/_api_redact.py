@@ -21,7 +21,7 @@ from tessera import TesseraError
 
 from ._http import CallerDep, ServicesDep, Strict, caller_of
 from ._identity import Caller, Scope
-from ._problems import problem_for
+from ._problems import problem_for, validation_errors
 from ._redactor import (
     MAX_PAYMENTS,
     MAX_TEXT_CHARS,
@@ -318,9 +318,7 @@ async def _release(websocket: WebSocket, released: list[Released]) -> None:
 
 async def _send_problem(websocket: WebSocket, exc: BaseException) -> None:
     if isinstance(exc, ValidationError):
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid message"}
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        status, slug, detail = 422, "validation-error", f"{where}: {first.get('msg', '')}"
+        status, slug, detail = 422, "validation-error", validation_errors(exc.errors())[0]
     elif isinstance(exc, TesseraError):
         found = problem_for(exc)
         status, slug, detail = found.status, found.slug, exc.detail

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,6 +164,17 @@ _VALIDATION = ProblemType(422, "validation-error", "Request validation failed")
 _INTERNAL = ProblemType(500, "internal-error", "Internal error")
 
 
+def validation_errors(errors: Sequence[Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The detail ("where: what") and the errors of a failed validation, without the input:
+    it may be a card number or an e-mail."""
+    cleaned = [
+        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        for err in errors
+    ]
+    first = cleaned[0] if cleaned else {"loc": [], "msg": "invalid request"}
+    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}", cleaned
+
+
 def problem_for(exc: BaseException) -> ProblemType:
     for cls in type(exc).__mro__:
         if cls in _PROBLEMS:
@@ -200,18 +212,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # Never echo the input back: it may be a card number or an email.
-        errors = [
-            {
-                "loc": list(err.get("loc", ())),
-                "msg": err.get("msg", ""),
-                "type": err.get("type", ""),
-            }
-            for err in exc.errors()
-        ]
-        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-        where = ".".join(str(p) for p in first["loc"])
-        return problem_response(_VALIDATION, f"{where}: {first['msg']}", request, errors=errors)
+        detail, errors = validation_errors(exc.errors())
+        return problem_response(_VALIDATION, detail, request, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
