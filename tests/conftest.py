@@ -177,7 +177,8 @@ class Clock:
 SLOW_SECONDS = 1.5  # how long the simulated processor's slow card takes
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port free on 127.0.0.1 now, for a server the test starts."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -186,7 +187,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def processor_url() -> Iterator[str]:
     """The simulated processor as a separate uvicorn process on 127.0.0.1."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "tessera.payments.simulator"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,15 +13,9 @@ import httpx2 as httpx
 import pytest
 
 from tests.cli import TESSERA, cli_env, run
-from tests.conftest import PASSPHRASE, StoreFactory
+from tests.conftest import PASSPHRASE, StoreFactory, free_port
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(params=[1, 2], ids=["1-worker", "2-workers"])
@@ -52,7 +45,7 @@ def server(
         ],
         env,
     ).stdout.strip()
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [TESSERA, "serve", "--port", str(port), "--workers", str(request.param)],
         env=env,
