@@ -19,8 +19,9 @@ from schwifty.exceptions import SchwiftyException
 from stdnum import luhn
 from stdnum.fr import nir, siren, siret
 
+from ._names import NAME_WORD, NOT_A_NAME, first_names
 from ._spoken import CONTEXT as _CONTEXT
-from ._spoken import fold
+from ._spoken import fold, is_number_word
 
 __all__ = ["REASON", "recognizers"]
 
@@ -198,18 +199,6 @@ _INTRO = re.compile(
     r"|miss)(?![^\W\d_]) +",
     re.IGNORECASE,
 )
-_NAME_WORD = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:[\-'’][^\W\d_]+)*")
-_NOT_NAMES = """le la les l un une des de du d au aux a et ou en est suis je j tu il elle
-    nous vous ils
-    elles on ca ce c cet cette ces mon ma mes ton ta tes son sa ses notre votre vos leur leurs
-    pour par avec sans sur sous dans chez tres bien pas ne n oui non merci bonjour bonsoir
-    revoir ne nee qui que quoi comment pouvez pourriez voulez vais peux puis dois doit peut
-    alors donc mais car si s y tout toute tous toutes rien encore deja aussi juste
-    vraiment bon bonne excusez pardon desole desolee svp stp allo allô voila voici ici
-    the a an and or is am are was were be my your his her our their to for with of in on at
-    it that this these those i you he she we they yes no thanks thank hello hi please here
-    speaking calling just well so also sir madam ma'am dear from about"""
-_NOT_A_NAME = frozenset(_NOT_NAMES.split())
 
 
 class _Introduced(_Ours):
@@ -224,20 +213,97 @@ class _Introduced(_Ours):
         found = []
         for intro in _INTRO.finditer(text):
             start = end = intro.end()
-            for word in _NAME_WORD.finditer(text, intro.end()):
+            for word in NAME_WORD.finditer(text, intro.end()):
                 gap = text[end : word.start()]
                 if word.start() > start and gap not in (" ", "-"):
                     break
                 if word.start() == start and gap:
                     break
                 parts = re.split(r"[\-'’]", fold(word[0]))
-                if any(p in _NOT_A_NAME for p in parts) or len(word[0]) < 2 or end - start > 40:
+                if any(p in NOT_A_NAME for p in parts) or len(word[0]) < 2 or end - start > 40:
                     break
                 end = word.end()
             if end > start:
                 why = f"after '{intro[0].strip(' ,')}'"
                 found.append(_result(self, "PERSON", start, end, 0.8, why))
         return found
+
+
+# Words just before a first name said on its own that make it one: "c'est isaac", "merci
+# Léa", "hi John". A capitalized first name needs none inside a sentence.
+_CUE_WORDS = """c'est cest c ici moi bonjour bonsoir salut slt cc coucou merci cher chere
+    hello hi hey
+    dear thanks it's its i'm im me called named"""
+_CUES = frozenset(_CUE_WORDS.split())
+_CUE_PHRASES = ("de la part de", "je suis", "thank you", "speak to", "talk to", "ask for")
+_SENTENCE_END = re.compile(r"(?:^|[.!?:;\n]|^\W+)\s*$")
+
+
+class _FirstNames(_Ours):
+    """A known first name (`_names`), and the surname after it: capitalized inside a sentence,
+    followed by a capitalized word, or, in lower case, just after the words that hand a name
+    over ("c'est", "merci", "hi"). What the model misses: speech-to-text in lower case, a first
+    name alone in a text message, and English, which has no model here."""
+
+    def __init__(self, *, language: str) -> None:
+        super().__init__("PERSON", "tessera_first_name", language)
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: object = None
+    ) -> list[RecognizerResult]:
+        known = first_names()
+        shouting = text.isupper()
+        words = list(NAME_WORD.finditer(text))
+        found = []
+        i = 0
+        while i < len(words):
+            word = words[i]
+            folded = fold(word[0])
+            if folded not in known or shouting:
+                i += 1
+                continue
+            capital = word[0][:1].isupper() and not word[0].isupper()
+            cue = _cue(text, word.start())
+            after = self._surname(text, words, i, lower=not capital)
+            inside = not _SENTENCE_END.search(text[: word.start()])
+            if capital and (inside or after > i or cue):
+                why = f"first name after '{cue}'" if cue else "capitalized first name"
+            elif not capital and word[0].islower() and cue:
+                why = f"first name after '{cue}'"
+            else:
+                i += 1
+                continue
+            end = words[after].end()
+            found.append(_result(self, "PERSON", word.start(), end, 0.75, why))
+            i = after + 1
+        return found
+
+    @staticmethod
+    def _surname(text: str, words: list[re.Match[str]], i: int, *, lower: bool) -> int:
+        """The index of the name's last word: up to two more, capitalized (or, in a lower-case
+        text, any word that can't end a name), each a space or a hyphen after the last."""
+        last = i
+        for j in range(i + 1, min(i + 3, len(words))):
+            word = words[j]
+            if text[words[last].end() : word.start()] not in (" ", "-"):
+                break
+            parts = re.split(r"[\-'’]", fold(word[0]))
+            if any(p in NOT_A_NAME for p in parts) or len(word[0]) < 2:
+                break
+            if not (word[0][:1].isupper() or (lower and word[0].islower())):
+                break
+            if any(c.isdigit() for c in word[0]) or is_number_word(word[0]):
+                break
+            last = j
+        return last
+
+
+def _cue(text: str, start: int) -> str | None:
+    before = fold(text[max(0, start - 24) : start]).rstrip(" ,")
+    tail = re.findall(r"[\w'’]+", before)
+    if tail and tail[-1].replace("’", "'") in _CUES:
+        return tail[-1]
+    return next((p for p in _CUE_PHRASES if before.endswith(p)), None)
 
 
 def recognizers(language: str) -> list[EntityRecognizer]:
@@ -336,4 +402,5 @@ def recognizers(language: str) -> list[EntityRecognizer]:
         ),
         _Phones(language=lang),
         _Introduced(language=lang),
+        _FirstNames(language=lang),
     ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import enum
+import functools
 import logging
 import re
 import threading
@@ -27,6 +28,7 @@ from tessera import TesseraError
 from tessera.payments import PhonePayments
 from tessera.vault import InvalidValue, Vault, check_subject, check_tenant
 
+from ._names import name_span
 from ._spoken import NAMING_WORDS, SPELLING_WORDS, Normalized, fold, normalize
 
 __all__ = [
@@ -216,7 +218,11 @@ class Redactor:
             results = self._analyzer.analyze(
                 text=spoken[i].text, language=language, nlp_artifacts=artifacts
             )
-            found = [_finding(r, spoken[i]) for r in results if r.entity_type in _WANTED]
+            found = [
+                _finding(r, spoken[i])
+                for r in map(functools.partial(_trimmed, spoken[i].text), results)
+                if r is not None and r.entity_type in _WANTED
+            ]
             out[i] = _resolve(found + _known(spoken[i], known))
         return out
 
@@ -545,10 +551,37 @@ def _finding(result, spoken: Normalized) -> Finding:
     )
 
 
+def _trimmed(text: str, result):
+    """The model's name without a verb, title or acronym at its ends ("Pouvez-vous"), or
+    None when nothing is left; other results as they are."""
+    meta = result.recognition_metadata or {}
+    if result.entity_type != "PERSON" or meta.get("recognizer_name") != "SpacyRecognizer":
+        return result
+    span = name_span(text, result.start, result.end)
+    if span is None:
+        return None
+    result.start, result.end = span
+    return result
+
+
+def _merged(found: Iterable[Finding]) -> list[Finding]:
+    """Overlapping findings of one type as one, over both spans, under the surer one's
+    recognizer: the model's "claudine" and our "claudine lambert" are one name."""
+    out: list[Finding] = []
+    for f in sorted(found, key=lambda f: (f.entity, f.start)):
+        last = out[-1] if out else None
+        if last is not None and last.entity == f.entity and f.start < last.end:
+            surer = last if last.score >= f.score else f
+            out[-1] = replace(surer, start=last.start, end=max(last.end, f.end))
+        else:
+            out.append(f)
+    return out
+
+
 def _resolve(found: Iterable[Finding]) -> list[Finding]:
     """Keep the surest, then the longest, of overlapping findings; in text order."""
     kept: list[Finding] = []
-    for f in sorted(found, key=lambda f: (-f.score, -(f.end - f.start), f.start)):
+    for f in sorted(_merged(found), key=lambda f: (-f.score, -(f.end - f.start), f.start)):
         if f.end > f.start and all(f.end <= k.start or f.start >= k.end for k in kept):
             kept.append(f)
     return sorted(kept, key=lambda f: f.start)

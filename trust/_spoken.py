@@ -17,7 +17,15 @@ import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
 
-__all__ = ["CONTEXT", "NAMING_WORDS", "SPELLING_WORDS", "Normalized", "fold", "normalize"]
+__all__ = [
+    "CONTEXT",
+    "NAMING_WORDS",
+    "SPELLING_WORDS",
+    "Normalized",
+    "fold",
+    "is_number_word",
+    "normalize",
+]
 
 _UNITS = {
     # French
@@ -93,7 +101,7 @@ def _parts(word: str) -> list[str]:
     return [p for p in re.split(r"[-']", fold(word)) if p]
 
 
-def _is_number_word(word: str) -> bool:
+def is_number_word(word: str) -> bool:
     parts = _parts(word)
     return bool(parts) and all(
         p in _UNITS or p in _TENS or p in _HUNDRED or p in _JOINERS or p in _REPEAT for p in parts
@@ -114,7 +122,7 @@ def _value(parts: list[str]) -> str | None:
                 current * 20 if p.startswith("vingt") and current in (4,) else current + _TENS[p]
             )
         elif p in _HUNDRED:
-            current = (current or 1) * 100
+            total, current = total + (current or 1) * 100, 0
         else:
             return None
         seen = True
@@ -133,10 +141,11 @@ def _digits(words: list[str]) -> str:
             i += 1
             continue
         # Spaced compounds: "forty two", "trente quatre", "quatre vingt dix", "cent vingt".
-        group = list(parts)
-        while i + 1 < len(words) and _continues(group, _parts(words[i + 1])):
+        group, word = list(parts), parts
+        while i + 1 < len(words) and _continues(word, _parts(words[i + 1])):
             i += 1
-            group += _parts(words[i])
+            word = _parts(words[i])
+            group += word
         value = _value(group) or ""
         out.append(value * repeat)
         repeat = 1
@@ -144,22 +153,30 @@ def _digits(words: list[str]) -> str:
     return "".join(out)
 
 
-def _continues(group: list[str], nxt: list[str]) -> bool:
-    """Whether the next word belongs to the same spoken number ("forty" + "two")."""
+def _continues(word: list[str], nxt: list[str]) -> bool:
+    """Whether the next word belongs to the same spoken number ("forty" + "two").
+
+    A hyphenated compound is whole: "quarante-quatre vingt" is 44 then 20, and "cinquante
+    quatre-vingt-dix-huit" 50 then 98; only words said apart are joined ("quatre vingt")."""
     if not nxt:
         return False
-    last, first = group[-1], nxt[0]
-    if first in _JOINERS:
+    last, first = word[-1], nxt[0]
+    if first in _JOINERS or last in _JOINERS:
         return True
-    if last in _JOINERS:
+    if last in _HUNDRED or first in _HUNDRED:
         return True
-    if last in _TENS and not last.startswith("vingt") and first in _UNITS and _UNITS[first] < 10:
+    if len(word) > 1 and last in _UNITS:
+        return False  # "soixante-quatre": complete
+    single = len(nxt) == 1
+    if last in _TENS and not last.startswith("vingt") and single and _UNITS.get(first, 99) < 10:
         return True
-    if last in _TENS and last in ("soixante", "vingt", "vingts") and first in _UNITS:
-        return True  # soixante douze, quatre vingt quinze
-    if last == "quatre" and first.startswith("vingt"):
-        return True
-    return last in _HUNDRED or first in _HUNDRED
+    if (
+        last in ("soixante", "vingt", "vingts")
+        and first in _UNITS
+        and (single or _UNITS[first] >= 10)
+    ):
+        return True  # soixante douze, quatre vingt quinze, soixante dix-sept
+    return word == ["quatre"] and first.startswith("vingt")
 
 
 def normalize(text: str) -> Normalized:
@@ -174,11 +191,11 @@ def normalize(text: str) -> Normalized:
             pieces.append((words[i].start(), words[j].end(), address))
             i = j + 1
             continue
-        if _is_number_word(words[i][0]) and fold(words[i][0]) not in _JOINERS:
+        if is_number_word(words[i][0]) and fold(words[i][0]) not in _JOINERS:
             j = i
             while (
                 j + 1 < len(words)
-                and _is_number_word(words[j + 1][0])
+                and is_number_word(words[j + 1][0])
                 and _near(text, words[j], words[j + 1])
             ):
                 j += 1

@@ -70,11 +70,12 @@ def test_tokens_need_the_tokenize_scope_and_known_values_stay_in_their_tenant(
     assert services.vault.detokenize(tenant, token).value == CARD.replace(" ", "")
 
     services.vault.tokenize(tenant, "Aurélien Kowalczyk", category="person_name", subject="c-api")
-    said = {"text": "ici aurelien kowalczik", "subject": "c-api"}
-    assert client.post("/v1/redact", json=said, headers=both).json()["text"] == "ici <PERSON>"
+    # No word before the name hands it over: only the subject's own value finds it.
+    said = {"text": "dossier aurelien kowalczik", "subject": "c-api"}
+    assert client.post("/v1/redact", json=said, headers=both).json()["text"] == "dossier <PERSON>"
     elsewhere = issue(other_tenant, [Scope.REDACT])
     r = client.post("/v1/redact", json=said, headers=elsewhere)
-    assert r.json()["text"] == "ici aurelien kowalczik"  # that subject is not theirs
+    assert r.json()["text"] == "dossier aurelien kowalczik"  # that subject is not theirs
 
 
 def test_bad_redaction_input_gets_problems(client: TestClient, issue, tenant: str) -> None:

@@ -166,6 +166,33 @@ def test_a_name_is_found_after_the_words_that_introduce_it_even_in_lower_case(
     assert tags(redactor, text, language) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("slt c Isaac mon num a changé", "fr", "slt c <PERSON> mon num a changé"),
+        ("oui bonjour c'est martine dias je vous appelle", "fr",
+         "oui bonjour c'est <PERSON> je vous appelle"),
+        ("merci Léa, à bientôt", "fr", "merci <PERSON>, à bientôt"),
+        ("we need to add Mary Whitfield as guardian", "en", "we need to add <PERSON> as guardian"),
+        ("Hi Gregory, can I speak to your boss?", "en", "Hi <PERSON>, can I speak to your boss?"),
+        ("Why is Tristan so impulsive?", "en", "Why is <PERSON> so impulsive?"),
+        # A first name that is an everyday word, a month or a place; lower case with nothing
+        # handing it over; a verb the model took for a name at a turn's start.
+        ("c'est rose et bleu", "fr", "c'est rose et bleu"),
+        ("j'ai la box Orange depuis mai", "fr", "j'ai la box Orange depuis mai"),
+        ("le forfait de martine", "fr", "le forfait de martine"),
+        ("C'est noté. Pouvez-vous confirmer ?", "fr", "C'est noté. Pouvez-vous confirmer ?"),
+        ("I moved to Florence in June", "en", "I moved to Florence in June"),
+    ],
+)  # fmt: skip
+def test_a_known_first_name_and_its_surname_are_found_where_the_model_misses_them(
+    redactor: Redactor, text: str, language: str, expected: str
+) -> None:
+    """In lower case after the words that hand a name over, a first name alone in a text
+    message, and any name in English, which has no model here."""
+    assert tags(redactor, text, language) == expected
+
+
 def test_the_known_subject_is_found_despite_case_accents_and_asr_errors(redactor: Redactor):
     known = [
         KnownValue("PERSON", "Marie-Hélène Lefèvre"),

