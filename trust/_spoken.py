@@ -12,6 +12,7 @@ Numbers are read the way people dictate them: each number word or compound ("tre
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from bisect import bisect_right
@@ -91,6 +92,7 @@ class Normalized:
         return self.text != self.original
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def fold(word: str) -> str:
     """Case, accents and typographic apostrophes ignored: how speech-to-text varies."""
     decomposed = unicodedata.normalize("NFKD", word.casefold())
@@ -182,10 +184,11 @@ def _continues(word: list[str], nxt: list[str]) -> bool:
 def normalize(text: str) -> Normalized:
     """Rewrite spoken numbers into digits and spelled emails into addresses."""
     words = list(_WORD.finditer(text))
+    spelled = any(fold(w[0]) in _EMAIL_AT for w in words)  # else no e-mail is spelled
     pieces: list[tuple[int, int, str]] = []  # (orig start, orig end, replacement)
     i = 0
     while i < len(words):
-        email = _spelled_email(words, i)
+        email = _spelled_email(words, i) if spelled else None
         if email is not None:
             j, address = email
             pieces.append((words[i].start(), words[j].end(), address))
@@ -284,6 +287,11 @@ CONTEXT = {
     "ID_CARD": ("carte d'identite", "carte d identite", "cni", "identity card", "id card"),
     "SIREN": ("siren", "entreprise", "societe", "company number", "registration"),
     "SIRET": ("siret", "etablissement"),
+    "PHONE": (
+        "telephone", "tel", "portable", "mobile", "fixe", "fax", "appeler", "appelez",
+        "rappeler", "joindre", "whatsapp", "sms", "phone", "call", "cell", "reach", "desk",
+        "office", "messages", "text me",
+    ),
 }  # fmt: skip
 
 # Words that, among a turn's last few, say the same speaker's next turn may hold the value

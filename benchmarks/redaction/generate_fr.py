@@ -61,6 +61,9 @@ class Values:
         self.rng = rng
         self.first, self.last = fake.first_name(), fake.last_name()
         self.name = f"{self.first} {self.last}"
+        self.other_first = fake.first_name()
+        self.other = f"{self.other_first} {fake.last_name()}"
+        self.agent = fake.first_name()
         self.phone = _mobile(rng)
         self.email = (
             f"{_ascii(self.first).replace(' ', '')}.{_ascii(self.last).replace(' ', '')}"
@@ -173,7 +176,7 @@ def messaging_nir(s: Sample, v: Values) -> None:
 
 def call_phone(s: Sample, v: Values) -> None:
     s.say("agent", "service client bonjour je vous écoute")
-    s.say("client", _lower_asr(f"oui bonjour c'est {v.first} "), ("PERSON", _lower_asr(v.last)),
+    s.say("client", "oui bonjour c'est ", ("PERSON", _lower_asr(v.name)),
           " je vous appelle pour mon forfait")  # fmt: skip
     s.say("agent", "très bien vous pouvez me rappeler votre numéro de téléphone")
     s.say("client", "c'est le ", ("PHONE", v.phone_spoken()))
@@ -203,11 +206,43 @@ def call_iban_dob(s: Sample, v: Values) -> None:
     s.say("client", "et pour le remboursement mon iban c'est ", ("IBAN", v.iban_written()))
 
 
+def chat_parcel(s: Sample, v: Values) -> None:
+    s.say("agent", "Bonjour, je suis ", ("PERSON", v.agent), " du service client, que puis-je "
+          "faire pour vous ?")  # fmt: skip
+    s.say("client", "Bonjour ", ("PERSON", v.agent), ", mon colis n'est pas arrivé, il est au nom "
+          "de ", ("PERSON", v.name), ".")  # fmt: skip
+    s.say("agent", "Je regarde. Il a été livré au point relais le 12 pour 49,90 €.")
+
+
+def chat_no_pii(s: Sample, v: Values) -> None:
+    """Nothing to find: words and numbers that are not personal data."""
+    s.say("client", "Bonjour, j'ai la box Orange et la fibre ne marche plus depuis lundi")
+    s.say("agent", "Je vois. Le voyant est-il rouge ? Avez-vous essayé de redémarrer ?")
+    s.say("client", "Oui c'est rouge, j'ai redémarré 2 fois, la facture de 39,99 € est payée")
+    s.say("agent", "Merci. Un technicien passe jeudi entre 8 h et 12 h, commande 2024-118-553.")
+
+
+def messaging_relative(s: Sample, v: Values) -> None:
+    s.say("client", "bjr je suis ", ("PERSON", v.name), " je vous écris pour ma mère")
+    s.say("bot", "Bonjour ! Que puis-je faire pour vous ?")
+    s.say("client", "elle s'appelle ", ("PERSON", v.other), " son numéro c'est ",
+          ("PHONE", v.phone_written()))  # fmt: skip
+
+
+def call_relative(s: Sample, v: Values) -> None:
+    s.say("agent", "bonjour vous êtes bien monsieur ", ("PERSON", _lower_asr(v.last)))
+    s.say("client", "non c'est sa femme ", ("PERSON", _lower_asr(v.other_first)),
+          " il est au travail")  # fmt: skip
+    s.say("agent", "d'accord je vous appelle pour la facture de quarante-neuf euros")
+    s.say("client", "oui on l'a payée le douze")
+
+
 TEMPLATES: dict[str, list[Callable[[Sample, Values], None]]] = {
-    "chat": [chat_identity, chat_address, chat_iban, chat_company, chat_card],
-    "messaging": [messaging_short, messaging_nir],
-    "call": [call_phone, call_card_split, call_email, call_iban_dob],
-}
+    "chat": [chat_identity, chat_address, chat_iban, chat_company, chat_card, chat_parcel,
+             chat_no_pii],
+    "messaging": [messaging_short, messaging_nir, messaging_relative],
+    "call": [call_phone, call_card_split, call_email, call_iban_dob, call_relative],
+}  # fmt: skip
 
 
 def generate(n: int = 300, seed: int = SEED) -> Iterator[Sample]:

@@ -49,6 +49,14 @@ def tags(redactor: Redactor, text: str, language: str = "fr", **kw) -> str:
         ("appelez le 06 12 34 56 78 ou le +44 20 7946 0958", "appelez le <PHONE> ou le <PHONE>"),
         ("écrivez à jean.dupont@exemple.fr", "écrivez à <EMAIL>"),
         ("j'habite 12 rue de la Paix, 75002 Paris.", "j'habite <ADDRESS>."),
+        # The city's words are capitalized: what follows is not part of the address.
+        ("au 139 rue Alexandre, 91451 Raymond je suis née", "au <ADDRESS> je suis née"),
+        # Maestro's 12 digits, JCB's 15; a phone number of another plan, named as one.
+        ("card 6759 3608 7245 please", "card <CARD> please"),
+        ("card 213157951117440 please", "card <CARD> please"),
+        ("call me at 21 239 715 4659 today", "call me at <PHONE> today"),
+        ("468 788 096-Office", "<PHONE>-Office"),
+        ("order 468 788 096 shipped", "order 468 788 096 shipped"),
     ],
 )
 def test_checksum_and_rule_validated_entities(redactor: Redactor, text: str, expected: str):
@@ -176,6 +184,12 @@ def test_a_name_is_found_after_the_words_that_introduce_it_even_in_lower_case(
         ("we need to add Mary Whitfield as guardian", "en", "we need to add <PERSON> as guardian"),
         ("Hi Gregory, can I speak to your boss?", "en", "Hi <PERSON>, can I speak to your boss?"),
         ("Why is Tristan so impulsive?", "en", "Why is <PERSON> so impulsive?"),
+        ("Benjamin had given Freja his address", "en", "<PERSON> had given Freja his address"),
+        ("please change it to Lisa M Lund", "en", "please change it to <PERSON>"),
+        ("here's Diego's address", "en", "here's <PERSON>'s address"),
+        # A first name in a street's or a company's name.
+        ("send it to 818 Kerry Way", "en", "send it to 818 Kerry Way"),
+        ("the John Hancock Financial fund", "en", "the John Hancock Financial fund"),
         # A first name that is an everyday word, a month or a place; lower case with nothing
         # handing it over; a verb the model took for a name at a turn's start.
         ("c'est rose et bleu", "fr", "c'est rose et bleu"),

@@ -1,0 +1,79 @@
+"""The English set: presidio-evaluator's own templates and generator (the package ships both),
+with a fixed seed, so the set is the same on every machine and is the one Presidio's authors
+evaluate against. Each generated sentence is a one-turn conversation with gold spans in the
+same shape as the French set's.
+
+Only the types Tessera redacts are scored; the others the generator marks (organizations,
+places, ages, titles, US SSN and driver's licences, IPs, any date) are left out of the gold
+and out of both sides' findings, and counted in `LEFT_OUT`.
+
+    python benchmarks/redaction/generate_en.py --out en.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+from generate_fr import SEED, Sample
+
+# presidio-evaluator's types → ours.
+SCORED = {
+    "PERSON": "PERSON",
+    "CREDIT_CARD": "CARD",
+    "IBAN_CODE": "IBAN",
+    "EMAIL_ADDRESS": "EMAIL",
+    "PHONE_NUMBER": "PHONE",
+    "STREET_ADDRESS": "ADDRESS",
+}
+LEFT_OUT: Counter[str] = Counter()
+
+
+def generate(n: int = 300, seed: int = SEED) -> Iterator[Sample]:
+    """`n` sentences from presidio-evaluator's templates, the same for the same seed."""
+    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")  # its hospital list would be fetched: the default
+        from presidio_evaluator.data_generator import PresidioSentenceFaker
+
+        faker = PresidioSentenceFaker(locale="en_US", lower_case_ratio=0.05, random_seed=seed)
+        records = faker.generate_new_fake_sentences(n)
+    LEFT_OUT.clear()
+    for i, record in enumerate(records):
+        sample = Sample(f"en-{i:04d}", "template")
+        sample.turns.append({"speaker": "customer", "text": _unescaped(record.full_text)})
+        for span in record.spans:
+            if span.entity_type not in SCORED:
+                LEFT_OUT[span.entity_type] += 1
+                continue
+            sample.spans.append(
+                {"turn": 0, "start": span.start_position, "end": span.end_position,
+                 "entity": SCORED[span.entity_type]}
+            )  # fmt: skip
+        yield sample
+
+
+def _unescaped(text: str) -> str:
+    """The templates write some line breaks and commas escaped ("\\n", "\\,"), and the
+    generator leaves them so: a space then the character itself keeps every span's offsets."""
+    return text.replace("\\n", " \n").replace("\\,", " ,")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("-n", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=SEED)
+    args = parser.parse_args()
+    with args.out.open("w", encoding="utf-8") as fh:
+        for sample in generate(args.n, args.seed):
+            fh.write(json.dumps(sample.__dict__, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()
