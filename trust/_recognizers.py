@@ -230,6 +230,11 @@ _INTRO = re.compile(
 )
 
 
+# Introductions that as often introduce anything else: a name after them is capitalized or a
+# known first name.
+_WEAK_INTROS = frozenset(("this is", "miss"))
+
+
 class _Introduced(_Ours):
     """A name after the words that introduce one, up to a word that can't be part of it."""
 
@@ -251,6 +256,12 @@ class _Introduced(_Ours):
                 parts = re.split(r"[\-'’]", fold(word[0]))
                 if any(p in NOT_A_NAME for p in parts) or len(word[0]) < 2 or end - start > 40:
                     break
+                if (
+                    end == start
+                    and fold(intro[0].strip()) in _WEAK_INTROS
+                    and not (word[0][:1].isupper() or fold(word[0]) in first_names())
+                ):
+                    break  # "this is unacceptable"
                 end = word.end()
             if end > start:
                 why = f"after '{intro[0].strip(' ,')}'"
@@ -265,6 +276,25 @@ _CUE_WORDS = """c'est cest c ici moi bonjour bonsoir salut slt cc coucou merci c
     dear thanks it's its i'm im me called named femme mari fils fille epouse epoux frere soeur
     mere pere conjoint conjointe wife husband daughter brother sister mother father"""
 _CUES = frozenset(_CUE_WORDS.split())
+# Before a first name that is also a word, only these make it a name: "merci Rose", not
+# "c'est Noël".
+_GREETINGS = frozenset(
+    [
+        "bonjour",
+        "bonsoir",
+        "salut",
+        "slt",
+        "coucou",
+        "merci",
+        "cher",
+        "chere",
+        "hello",
+        "hi",
+        "hey",
+        "dear",
+        "thanks",
+    ]
+)
 _CUE_PHRASES = ("de la part de", "je suis", "thank you", "speak to", "talk to", "ask for")
 
 
@@ -309,7 +339,7 @@ class _FirstNames(_Ours):
                 continue
             capital = said[:1].isupper() and not said.isupper()
             cue = _cue(text, word.start())
-            if (folded in ALSO_WORDS and not (capital and cue)) or (
+            if (folded in ALSO_WORDS and not (capital and cue in _GREETINGS)) or (
                 not capital and not (said.islower() and cue)
             ):
                 i += 1

@@ -12,15 +12,13 @@ and out of both sides' findings, and counted in `LEFT_OUT`.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
-import json
 import warnings
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
+import generate_fr
 from generate_fr import SEED, Sample
 
 # presidio-evaluator's types → ours.
@@ -64,16 +62,5 @@ def _unescaped(text: str) -> str:
     return text.replace("\\n", " \n").replace("\\,", " ,")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("-n", type=int, default=300)
-    parser.add_argument("--seed", type=int, default=SEED)
-    args = parser.parse_args()
-    with args.out.open("w", encoding="utf-8") as fh:
-        for sample in generate(args.n, args.seed):
-            fh.write(json.dumps(sample.__dict__, ensure_ascii=False) + "\n")
-
-
 if __name__ == "__main__":
-    main()
+    generate_fr.main(generate, __doc__)

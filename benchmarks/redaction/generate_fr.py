@@ -259,14 +259,17 @@ def generate(n: int = 300, seed: int = SEED) -> Iterator[Sample]:
         yield sample
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(
+    make: Callable[[int, int], Iterator[Sample]] = generate, doc: str | None = __doc__
+) -> None:
+    """Write a set as JSON lines (this one, or another generator's)."""
+    parser = argparse.ArgumentParser(description=doc)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("-n", type=int, default=300)
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args()
     with args.out.open("w", encoding="utf-8") as fh:
-        for sample in generate(args.n, args.seed):
+        for sample in make(args.n, args.seed):
             fh.write(json.dumps(sample.__dict__, ensure_ascii=False) + "\n")
 
 

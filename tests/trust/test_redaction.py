@@ -164,6 +164,8 @@ def test_every_number_said_while_a_keypad_is_open_is_taken_for_the_card(
         # What follows the word is not always a name.
         ("bonjour madame je vous écoute", "fr", "bonjour madame je vous écoute"),
         ("this is the right number", "en", "this is the right number"),
+        ("this is unacceptable", "en", "this is unacceptable"),
+        ("this is john speaking", "en", "this is <PERSON> speaking"),
     ],
 )  # fmt: skip
 def test_a_name_is_found_after_the_words_that_introduce_it_even_in_lower_case(
@@ -193,6 +195,8 @@ def test_a_name_is_found_after_the_words_that_introduce_it_even_in_lower_case(
         # A first name that is an everyday word, a month or a place; lower case with nothing
         # handing it over; a verb the model took for a name at a turn's start.
         ("c'est rose et bleu", "fr", "c'est rose et bleu"),
+        ("C'est Noël bientôt", "fr", "C'est Noël bientôt"),
+        ("merci Rose !", "fr", "merci <PERSON> !"),
         ("j'ai la box Orange depuis mai", "fr", "j'ai la box Orange depuis mai"),
         ("le forfait de martine", "fr", "le forfait de martine"),
         ("C'est noté. Pouvez-vous confirmer ?", "fr", "C'est noté. Pouvez-vous confirmer ?"),
