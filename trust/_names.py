@@ -17,7 +17,7 @@ from importlib import resources
 
 from ._spoken import fold
 
-__all__ = ["ALSO_WORDS", "NAME_WORD", "NOT_A_NAME", "first_names", "name_span"]
+__all__ = ["ALSO_WORDS", "NAME_WORD", "first_names", "name_span", "never_in_a_name"]
 
 # INSEE's lists are ordered by how often a name was given; the first line holds where the
 # common, uncommon, rare and very rare names start. Common and uncommon: given > 100 times.
@@ -88,14 +88,18 @@ _TITLES_AND_ACRONYMS = "monsieur madame mademoiselle mme mlle mr mrs ms sir sire
 _NOT_IN_A_NAME = NOT_A_NAME | frozenset(_TITLES_AND_ACRONYMS.split())
 
 
+def never_in_a_name(word: str, stop: frozenset[str] = NOT_A_NAME) -> bool:
+    """Whether a word, or a part of it ("Pouvez-vous", "d'Ascq"), is one no name holds."""
+    return any(p in stop for p in re.split(r"[\-'’]", fold(word)))
+
+
 def name_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     """A model's name without the words that can't be part of one at either end, or None
     when nothing is left."""
-    words = [
+    kept = [
         w for w in NAME_WORD.finditer(text, start, end)
-        if not any(p in _NOT_IN_A_NAME for p in re.split(r"[\-'’]", fold(w[0])))
+        if len(w[0]) >= 2 and not never_in_a_name(w[0], _NOT_IN_A_NAME)
     ]  # fmt: skip
-    kept = [w for w in words if len(w[0]) >= 2]
     if not kept:
         return None
     return kept[0].start(), kept[-1].end()

@@ -20,11 +20,11 @@ from schwifty.exceptions import SchwiftyException
 from stdnum import luhn
 from stdnum.fr import nir, siren, siret
 
-from ._names import ALSO_WORDS, NAME_WORD, NOT_A_NAME, first_names
+from ._names import ALSO_WORDS, NAME_WORD, first_names, name_span, never_in_a_name
 from ._spoken import CONTEXT as _CONTEXT
 from ._spoken import fold, is_number_word
 
-__all__ = ["REASON", "recognizers"]
+__all__ = ["REASON", "model_names", "recognizers"]
 
 # Where a finding's reason travels: Presidio drops explanations unless asked for the whole
 # decision process, but keeps a result's metadata.
@@ -253,8 +253,7 @@ class _Introduced(_Ours):
                     break
                 if word.start() == start and gap:
                     break
-                parts = re.split(r"[\-'’]", fold(word[0]))
-                if any(p in NOT_A_NAME for p in parts) or len(word[0]) < 2 or end - start > 40:
+                if never_in_a_name(word[0]) or len(word[0]) < 2 or end - start > 40:
                     break
                 if (
                     end == start
@@ -348,9 +347,7 @@ class _FirstNames(_Ours):
             if self._street_or_company(text, words, i, last):
                 i = last + 1
                 continue
-            end = words[last].end() - (
-                len(words[last][0]) - len(_POSSESSIVE.sub("", words[last][0]))
-            )
+            end = words[last].start() + len(_POSSESSIVE.sub("", words[last][0]))
             why = f"first name after '{cue}'" if cue else "capitalized first name"
             found.append(_result(self, "PERSON", word.start(), end, 0.75, why))
             i = last + 1
@@ -368,11 +365,10 @@ class _FirstNames(_Ours):
             initial = len(words[last][0]) == 1 and words[last][0].isupper()
             if gap not in (" ", "-") and not (initial and gap == ". "):
                 break
-            parts = re.split(r"[\-'’]", fold(word[0]))
             if len(word[0]) == 1 and word[0].isupper() and j + 1 < len(words):
                 last = j  # "Lisa M Lund", "Kíra S. Schmidt": the surname must follow
                 continue
-            if any(p in NOT_A_NAME for p in parts) or len(word[0]) < 2:
+            if never_in_a_name(word[0]) or len(word[0]) < 2:
                 break
             if not (word[0][:1].isupper() or (lower and word[0].islower())):
                 break
@@ -394,6 +390,29 @@ class _FirstNames(_Ours):
             return True
         following = [fold(w[0]).strip(".") for w in words[i + 1 : last + 2]]
         return any(w in _PLACE_OR_COMPANY or w.endswith(_PLACE_ENDINGS) for w in following)
+
+
+def model_names(language: str) -> EntityRecognizer:
+    """The model's names, each without a verb, title or acronym at its ends ("Pouvez-vous",
+    "Madame", "notre SIRET"), and none where nothing is left."""
+    from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+
+    class ModelNames(SpacyRecognizer):
+        def analyze(
+            self, text: str, entities: list[str], nlp_artifacts: object = None
+        ) -> list[RecognizerResult]:
+            out = []
+            for result in super().analyze(text, entities, nlp_artifacts):
+                span = name_span(text, result.start, result.end)
+                if span is not None:
+                    result.start, result.end = span
+                    out.append(result)
+            return out
+
+    # Named as Presidio's own: a finding's recognizer says "SpacyRecognizer" as before.
+    return ModelNames(
+        supported_language=language, supported_entities=["PERSON"], name="SpacyRecognizer"
+    )
 
 
 def _cue(text: str, start: int) -> str | None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import enum
-import functools
 import logging
 import re
 import threading
@@ -28,7 +27,6 @@ from tessera import TesseraError
 from tessera.payments import PhonePayments
 from tessera.vault import InvalidValue, Vault, check_subject, check_tenant
 
-from ._names import name_span
 from ._spoken import NAMING_WORDS, SPELLING_WORDS, Normalized, fold, normalize
 
 __all__ = [
@@ -165,9 +163,8 @@ class Redactor:
         _offline_tldextract()
         from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
         from presidio_analyzer.nlp_engine import NerModelConfiguration
-        from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
-        from ._recognizers import recognizers
+        from ._recognizers import model_names, recognizers
 
         self.max_chars = max_chars
         self.model = model
@@ -186,9 +183,7 @@ class Redactor:
         for language in LANGUAGES:
             for recognizer in recognizers(language):
                 registry.add_recognizer(recognizer)
-        registry.add_recognizer(
-            SpacyRecognizer(supported_language="fr", supported_entities=sorted(_NER_ENTITIES))
-        )
+        registry.add_recognizer(model_names("fr"))
         self._nlp = engine
         self._analyzer = AnalyzerEngine(
             registry=registry, nlp_engine=engine, supported_languages=list(LANGUAGES)
@@ -218,11 +213,7 @@ class Redactor:
             results = self._analyzer.analyze(
                 text=spoken[i].text, language=language, nlp_artifacts=artifacts
             )
-            found = [
-                _finding(r, spoken[i])
-                for r in map(functools.partial(_trimmed, spoken[i].text), results)
-                if r is not None and r.entity_type in _WANTED
-            ]
+            found = [_finding(r, spoken[i]) for r in results if r.entity_type in _WANTED]
             out[i] = _resolve(found + _known(spoken[i], known))
         return out
 
@@ -549,19 +540,6 @@ def _finding(result, spoken: Normalized) -> Finding:
         str(meta.get("recognizer_name", "")),
         reason or "",
     )
-
-
-def _trimmed(text: str, result):
-    """The model's name without a verb, title or acronym at its ends ("Pouvez-vous"), or
-    None when nothing is left; other results as they are."""
-    meta = result.recognition_metadata or {}
-    if result.entity_type != "PERSON" or meta.get("recognizer_name") != "SpacyRecognizer":
-        return result
-    span = name_span(text, result.start, result.end)
-    if span is None:
-        return None
-    result.start, result.end = span
-    return result
 
 
 def _merged(found: Iterable[Finding]) -> list[Finding]:
