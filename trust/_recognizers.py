@@ -319,13 +319,14 @@ class _FirstNames(_Ours):
 
     def __init__(self, *, language: str) -> None:
         super().__init__("PERSON", "tessera_first_name", language)
+        self.known = first_names()  # read when the redactor starts, not on its first text
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: object = None
     ) -> list[RecognizerResult]:
         if text.isupper():
             return []
-        known = first_names()
+        known = self.known
         words = list(NAME_WORD.finditer(text))
         found = []
         i = 0
