@@ -64,12 +64,16 @@ def wait_up(port: int, proc: subprocess.Popen) -> None:
     raise RuntimeError("server did not start")
 
 
-def wrk(url: str, body: dict, headers: dict[str, str], seconds: int) -> float:
+def wrk(url: str, bodies: list[dict], headers: dict[str, str], seconds: int) -> float:
+    """Requests/s of POSTs that take `bodies` in turn."""
     script = Path(tempfile.mkdtemp()) / "post.lua"
     lua_headers = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
+    lua_bodies = ", ".join(json.dumps(json.dumps(b)) for b in bodies)
     script.write_text(
-        f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(body))}\n'
-        f'wrk.headers["Content-Type"] = "application/json"\n{lua_headers}\n'
+        f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f"{lua_headers}\nlocal bodies = {{{lua_bodies}}}\nlocal i = 0\n"
+        "request = function()\n  i = i % #bodies + 1\n"
+        "  return wrk.format(nil, nil, nil, bodies[i])\nend\n"
     )
     out = subprocess.run(
         ["wrk", "-t1", "-c16", f"-d{seconds}s", "-s", str(script), url],
@@ -108,7 +112,9 @@ def setup(workdir: Path) -> tuple[Services, dict[str, str], list[str], str]:
     records = services.vault.tokenize_batch(
         TENANT, [TokenizeRequest(f"user{i}@example.fr", "email", f"s{i}") for i in range(200)]
     )
-    secret = services.identity.issue_key(TENANT, scopes=[Scope.ACCESS], kind="expert").secret
+    secret = services.identity.issue_key(
+        TENANT, scopes=[Scope.ACCESS, Scope.AUTH_ASSERT], kind="expert"
+    ).secret
     return services, env, [r.token for r in records], secret
 
 
@@ -160,12 +166,11 @@ def in_process(services: Services, tokens: list[str], secret: str) -> dict[str, 
 def over_http(
     env: dict[str, str], tokens: list[str], secret: str, seconds: int
 ) -> dict[str, float]:
-    body = {
-        "action": "read_masked",
-        "purpose": "customer_service",
-        "channel": "chat",
-        "tokens": [tokens[0]],
-    }
+    # Each request reads another customer's token, as an agent desktop's would.
+    bodies = [
+        {"action": "read_masked", "purpose": "customer_service", "channel": "chat", "tokens": [t]}
+        for t in tokens
+    ]
     port = free_port()
     bare = serve(
         [
@@ -182,7 +187,7 @@ def over_http(
         port,
     )
     try:
-        bare_rps = wrk(f"http://127.0.0.1:{port}/v1/access", body, {}, seconds)
+        bare_rps = wrk(f"http://127.0.0.1:{port}/v1/access", bodies, {}, seconds)
     finally:
         bare.terminate()
         bare.wait(timeout=30)
@@ -192,7 +197,7 @@ def over_http(
     try:
         gw_rps = wrk(
             f"http://127.0.0.1:{port}/v1/access",
-            body,
+            bodies,
             {"Authorization": f"Bearer {secret}"},
             seconds,
         )

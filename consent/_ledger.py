@@ -15,7 +15,17 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    String,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from tessera.storage import Database, GroupCommit, utcnow, write_by_tenant
 from tessera.vault import InvalidValue, check_subject, check_tenant
@@ -174,12 +184,14 @@ class ConsentLedger:
             ),
         )
         # "May we?" in one round trip: the latest event, and whether processing is restricted.
-        self._restricted_query = select(_RESTRICTIONS.c.restricted_at).where(
-            _RESTRICTIONS.c.tenant_id == bindparam("tenant"),
-            _RESTRICTIONS.c.subject_id == bindparam("subject"),
-        )
+        # One row always, in one round trip: the purpose's state (or nulls) and the subject's
+        # restriction (or null), outer-joined to a one-row anchor. This runs on every access.
+        anchor = select(
+            bindparam("tenant", type_=String).label("tenant_id"),
+            bindparam("subject", type_=String).label("subject_id"),
+        ).subquery("asked")
         self._may_we_query = select(
-            self._restricted_query.scalar_subquery().label("restricted_at"),
+            _RESTRICTIONS.c.restricted_at,
             _STATE.c.seq,
             _STATE.c.event_hash,
             _STATE.c.kind,
@@ -187,10 +199,21 @@ class ConsentLedger:
             _STATE.c.notice_version,
             _STATE.c.occurred_at,
             _STATE.c.expires_at,
-        ).where(
-            _STATE.c.tenant_id == bindparam("tenant"),
-            _STATE.c.subject_id == bindparam("subject"),
-            _STATE.c.purpose_id == bindparam("purpose"),
+        ).select_from(
+            anchor.outerjoin(
+                _STATE,
+                and_(
+                    _STATE.c.tenant_id == anchor.c.tenant_id,
+                    _STATE.c.subject_id == anchor.c.subject_id,
+                    _STATE.c.purpose_id == bindparam("purpose"),
+                ),
+            ).outerjoin(
+                _RESTRICTIONS,
+                and_(
+                    _RESTRICTIONS.c.tenant_id == anchor.c.tenant_id,
+                    _RESTRICTIONS.c.subject_id == anchor.c.subject_id,
+                ),
+            )
         )
 
     # ------------------------------------------------------------------ validation
@@ -408,14 +431,9 @@ class ConsentLedger:
         with self.db.read() as conn:
             row = conn.execute(
                 self._may_we_query, {"tenant": tenant, "subject": subject, "purpose": purpose.id}
-            ).first()
-        if row is None:  # no state, but a restriction may still exist
-            with self.db.read() as conn:
-                restricted = conn.execute(
-                    self._restricted_query, {"tenant": tenant, "subject": subject}
-                ).first()
-            return decide(purpose, None, at=at, restricted=restricted is not None)
-        return decide(purpose, _ref(row), at=at, restricted=row.restricted_at is not None)
+            ).one()
+        state = _ref(row) if row.seq is not None else None
+        return decide(purpose, state, at=at, restricted=row.restricted_at is not None)
 
     # ------------------------------------------------------------------ GPC, restriction
     def honour_gpc(

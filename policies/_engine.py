@@ -4,12 +4,17 @@ A policy set is a folder of `.cedar` files validated against `schema.cedarschema
 must carry a unique `@id`, which each decision records. A folder `tenants/<tenant>/` beside the
 default files replaces the default set for that tenant. Reloading validates everything first:
 a file with a syntax or schema error is refused and the running sets stay in force.
+
+Evaluation is a pure function of the policy set, principal, action, resource and context, so
+decisions are remembered (a bounded LRU, emptied on reload): an agent reads the same customer
+several times in a conversation, and Cedar's call was a fifth of an access's time.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -53,7 +58,7 @@ class PolicyEngine(Protocol):
     ) -> list[PolicyDecision]: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # hashed by identity: a reload makes new ones
 class CompiledPolicies:
     source: str
     policy_set: cedarpy.PolicySet
@@ -104,13 +109,20 @@ def _read_folder(folder: Path) -> dict[str, str]:
     }
 
 
+_Key = tuple[CompiledPolicies, Principal, Action, Resource, AccessContext]
+
+
 class CedarPolicyEngine:
-    def __init__(self, policy_dir: Path = DEFAULT_POLICY_DIR) -> None:
+    def __init__(self, policy_dir: Path = DEFAULT_POLICY_DIR, *, remember: int = 8192) -> None:
+        """`remember`: how many decisions are kept (0: none)."""
         self.policy_dir = Path(policy_dir)
         self.schema = cedarpy.Schema.from_str(SCHEMA_TEXT)
+        self.remember = remember
         self._lock = threading.Lock()
         self._default: CompiledPolicies
         self._tenants: dict[str, CompiledPolicies] = {}
+        self._decisions: OrderedDict[_Key, PolicyDecision] = OrderedDict()
+        self._callers: OrderedDict[Principal, cedarpy.Entities] = OrderedDict()
         self.reload()
 
     def reload(self) -> None:
@@ -129,6 +141,7 @@ class CedarPolicyEngine:
                 )
         with self._lock:
             self._default, self._tenants = default, tenants
+            self._decisions.clear()
 
     def policies_for(self, tenant: str) -> CompiledPolicies:
         with self._lock:
@@ -144,7 +157,36 @@ class CedarPolicyEngine:
         """One decision per resource. A denial that a higher assurance would turn into an
         allow is a step-up, naming the lowest level that suffices."""
         compiled = self.policies_for(principal.tenant)
-        entities = _entities(principal, resources)
+        keys: list[_Key] = [(compiled, principal, action, r, context) for r in resources]
+        with self._lock:
+            known = [self._decisions.get(k) for k in keys]
+            for key, decision in zip(keys, known, strict=True):
+                if decision is not None:
+                    self._decisions.move_to_end(key)
+        missing = [i for i, d in enumerate(known) if d is None]
+        if not missing:
+            return known  # type: ignore[return-value]
+        fresh = self._evaluate(
+            compiled, principal, action, [resources[i] for i in missing], context
+        )
+        with self._lock:
+            for i, decision in zip(missing, fresh, strict=True):
+                known[i] = decision
+                if self.remember:
+                    self._decisions[keys[i]] = decision
+            while len(self._decisions) > self.remember:
+                self._decisions.popitem(last=False)
+        return known  # type: ignore[return-value]
+
+    def _evaluate(
+        self,
+        compiled: CompiledPolicies,
+        principal: Principal,
+        action: Action,
+        resources: list[Resource],
+        context: AccessContext,
+    ) -> list[PolicyDecision]:
+        entities = self._entities(principal, resources)
         first = cedarpy.is_authorized_batch(
             [_request(principal, action, r, context) for r in resources],
             compiled.policy_set,
@@ -173,6 +215,23 @@ class CedarPolicyEngine:
                     break
         return decisions
 
+    def _entities(self, principal: Principal, resources: list[Resource]) -> cedarpy.Entities:
+        """The caller and its roles are parsed (and checked against the schema) once per
+        caller; each evaluation adds only its resources."""
+        with self._lock:
+            base = self._callers.get(principal)
+        if base is None:
+            base = cedarpy.Entities.from_json_str(
+                json.dumps(_caller_entities(principal)), schema=self.schema
+            )
+            with self._lock:
+                self._callers[principal] = base
+                while len(self._callers) > 1024:
+                    self._callers.popitem(last=False)
+        return base.with_added_json_str(
+            json.dumps(_resource_entities(resources)), schema=self.schema
+        )
+
     def _decision(self, compiled: CompiledPolicies, result: Any) -> PolicyDecision:
         outcome = PolicyOutcome.ALLOW if result.allowed else PolicyOutcome.DENY
         return PolicyDecision(outcome, self._ids(compiled, result) or (DEFAULT_DENY,))
@@ -182,9 +241,9 @@ class CedarPolicyEngine:
         return tuple(sorted(compiled.ids.get(r, r) for r in result.diagnostics.reasons))
 
 
-def _entities(principal: Principal, resources: list[Resource]) -> list[dict[str, Any]]:
+def _caller_entities(principal: Principal) -> list[dict[str, Any]]:
     roles = sorted({principal.kind.value, *principal.roles})
-    entities: list[dict[str, Any]] = [
+    return [
         {
             "uid": {"type": "Tessera::Caller", "id": principal.id},
             "attrs": {
@@ -196,15 +255,17 @@ def _entities(principal: Principal, resources: list[Resource]) -> list[dict[str,
         },
         *({"uid": {"type": "Tessera::Role", "id": r}, "attrs": {}, "parents": []} for r in roles),
     ]
-    for r in resources:
-        entities.append(
-            {
-                "uid": {"type": "Tessera::Data", "id": _data_id(r)},
-                "attrs": {"tenant": r.tenant, "subject": r.subject, "category": r.category},
-                "parents": [],
-            }
-        )
-    return entities
+
+
+def _resource_entities(resources: list[Resource]) -> list[dict[str, Any]]:
+    return [
+        {
+            "uid": {"type": "Tessera::Data", "id": _data_id(r)},
+            "attrs": {"tenant": r.tenant, "subject": r.subject, "category": r.category},
+            "parents": [],
+        }
+        for r in set(resources)
+    ]
 
 
 def _data_id(r: Resource) -> str:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from ._identity import Caller
@@ -20,22 +21,32 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-def _services(request: Request) -> Services:
+# The dependencies are async: FastAPI runs a sync dependency in the thread pool, and each hop
+# there (a handoff and a wake-up under the GIL) cost more than the work of these two.
+async def _services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
+
+
+def _bearer(connection: HTTPConnection) -> str | None:
+    scheme, _, credentials = connection.headers.get("authorization", "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else None
 
 
 def caller_of(connection: HTTPConnection) -> Caller:
     """The calling service, from `Authorization: Bearer tsk_…` (a request or a WebSocket)."""
-    scheme, _, credentials = connection.headers.get("authorization", "").partition(" ")
-    caller = connection.app.state.services.identity.authenticate(
-        credentials.strip() if scheme.lower() == "bearer" else None
-    )
+    caller = connection.app.state.services.identity.authenticate(_bearer(connection))
     connection.app.state.rate_limiter.take(caller.key_id)
     return caller
 
 
-def _caller(request: Request) -> Caller:
-    return caller_of(request)
+async def _caller(request: Request) -> Caller:
+    """A key verified moments ago is answered here; otherwise it is read, off the event loop."""
+    identity = request.app.state.services.identity
+    caller = identity.verified(_bearer(request))
+    if caller is None:
+        caller = await run_in_threadpool(identity.authenticate, _bearer(request))
+    request.app.state.rate_limiter.take(caller.key_id)
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]

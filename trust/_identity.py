@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from tessera.policies import CallerKind
-from tessera.storage import Database, utcnow
+from tessera.storage import Database, as_utc, utcnow
 from tessera.vault import InvalidValue, check_tenant
 
 from ._errors import AuthenticationRequired, PermissionDenied, UnknownTenant
@@ -110,10 +111,34 @@ def parse_scopes(names: Iterable[str]) -> frozenset[Scope]:
     return frozenset(scopes)
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A key this process looked up and found valid, kept for `verified_for` seconds."""
+
+    digest: str
+    caller: Caller
+    expires_at: dt.datetime | None
+    until: float  # on the identity's monotonic ticker
+
+
 class ServiceIdentity:
-    def __init__(self, db: Database, *, clock: Callable[[], Any] = utcnow) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], Any] = utcnow,
+        verified_for: float = 2.0,
+        ticker: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`verified_for`: how long a looked-up key is trusted without reading it again. Every
+        request carries a key, and the read was a tenth of a request's time; the price is that
+        a key revoked by another process (the CLI, another worker) still works here for up to
+        this long. Revoking through this process takes effect at once; 0 turns the cache off."""
         self.db = db
         self.clock = clock
+        self.verified_for = verified_for
+        self._ticker = ticker
+        self._verified: dict[str, _Verified] = {}
 
     def create_tenant(self, tenant_id: str, *, name: str | None = None) -> Tenant:
         check_tenant(tenant_id)
@@ -197,6 +222,7 @@ class ServiceIdentity:
             if key.revoked_at is None:
                 key.revoked_at = self.clock()
                 s.add(key)
+        self._verified.pop(key_id, None)
 
     def list_keys(self, tenant_id: str) -> list[ApiKey]:
         with self.db.session() as s:
@@ -206,27 +232,34 @@ class ServiceIdentity:
                 ).scalars()
             )
 
+    def verified(self, presented: str | None) -> Caller | None:
+        """The caller, when this key was verified here moments ago; None when it must be read
+        from the store (`authenticate`). No I/O, so the server can ask from its event loop."""
+        key_id, digest = self._parse(presented)
+        hit = self._verified.get(key_id)
+        if hit is None or hit.until <= self._ticker():
+            return None
+        if not hmac.compare_digest(hit.digest, digest):
+            return None  # a wrong secret for a known id: the store gives the one answer
+        self._check_expiry(hit.expires_at)
+        return hit.caller
+
     def authenticate(self, presented: str | None) -> Caller:
         """One answer for every failure, so that a caller cannot tell which check failed."""
-        failure = AuthenticationRequired(
-            "a valid API key is required (Authorization: Bearer tsk_…)"
-        )
-        if not presented:
-            raise failure
-        match = _KEY.match(presented)
-        if not match:
-            raise failure
+        cached = self.verified(presented)
+        if cached is not None:
+            return cached
+        key_id, digest = self._parse(presented)
         table = ApiKey.__table__
         with self.db.read() as conn:  # one round trip, no ORM session: this is every request
-            key = conn.execute(select(table).where(table.c.id == match.group(1))).first()
+            key = conn.execute(select(table).where(table.c.id == key_id)).first()
         if key is None or key.revoked_at is not None:
-            raise failure
-        if not hmac.compare_digest(key.secret_sha256, _digest(presented)):
-            raise failure
-        if key.expires_at is not None and key.expires_at <= self.clock():
-            # Said only to a holder of the secret: it tells them what to do.
-            raise AuthenticationRequired("this API key has expired: issue a new one")
-        return Caller(
+            raise _failure()
+        if not hmac.compare_digest(key.secret_sha256, digest):
+            raise _failure()
+        expires_at = as_utc(key.expires_at) if key.expires_at is not None else None
+        self._check_expiry(expires_at)
+        caller = Caller(
             key.tenant_id,
             key.id,
             key.name,
@@ -234,3 +267,24 @@ class ServiceIdentity:
             key.caller_kind,
             frozenset(key.roles.split()),
         )
+        if self.verified_for > 0:
+            self._verified[key_id] = _Verified(
+                digest, caller, expires_at, self._ticker() + self.verified_for
+            )
+        return caller
+
+    @staticmethod
+    def _parse(presented: str | None) -> tuple[str, str]:
+        match = _KEY.match(presented) if presented else None
+        if match is None:
+            raise _failure()
+        return match.group(1), _digest(presented)  # type: ignore[arg-type]
+
+    def _check_expiry(self, expires_at: dt.datetime | None) -> None:
+        if expires_at is not None and expires_at <= self.clock():
+            # Said only to a holder of the secret: it tells them what to do.
+            raise AuthenticationRequired("this API key has expired: issue a new one")
+
+
+def _failure() -> AuthenticationRequired:
+    return AuthenticationRequired("a valid API key is required (Authorization: Bearer tsk_…)")

@@ -171,7 +171,7 @@ class Services:
             keys,
             provider,
             vault,
-            ServiceIdentity(data),
+            ServiceIdentity(data, verified_for=settings.api_key_cache_seconds),
             catalogue,
             consents,
             receipts,

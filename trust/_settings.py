@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # Per API key, per process: a token bucket of `rate_limit_per_second`, `rate_limit_burst` deep.
     rate_limit_per_second: float = 500.0
     rate_limit_burst: int = 1000
+    # A verified API key is trusted this long without reading it again (seconds; 0: every
+    # request reads it). A key revoked by another process still works here for up to this long.
+    api_key_cache_seconds: float = Field(default=2.0, ge=0, le=60)
 
     max_value_bytes: int = 4096
     max_batch_items: int = 10_000

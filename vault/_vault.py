@@ -106,6 +106,10 @@ _FETCH = select(
     _ITEMS.c.tenant_id == bindparam("tenant"),
     _ITEMS.c.token.in_(bindparam("tokens", expanding=True)),
 )
+# One token, the gateway's usual case: an expanding IN is re-rendered on every execution.
+_FETCH_ONE = select(
+    _ITEMS.c.token, _ITEMS.c.subject_id, _ITEMS.c.category, _ITEMS.c.dek_id, _ITEMS.c.ciphertext
+).where(_ITEMS.c.tenant_id == bindparam("tenant"), _ITEMS.c.token == bindparam("token"))
 
 
 def _sealed(row: Any) -> Sealed:
@@ -517,11 +521,16 @@ class Vault:
         if len(tokens) > self.limits.max_batch_items:
             raise ValueTooLarge(f"a batch holds at most {self.limits.max_batch_items} tokens")
         wanted = [check_token_shape(tok, index=i) for i, tok in enumerate(tokens)]
-        rows: dict[str, Any] = {}
         with self.data.read() as conn:
-            for chunk in _chunks(list(set(wanted))):
-                for row in conn.execute(_FETCH, {"tenant": tenant, "tokens": chunk}):
-                    rows[row.token] = row
+            if len(wanted) == 1:
+                found = conn.execute(_FETCH_ONE, {"tenant": tenant, "token": wanted[0]}).all()
+            else:
+                found = [
+                    row
+                    for chunk in _chunks(list(set(wanted)))
+                    for row in conn.execute(_FETCH, {"tenant": tenant, "tokens": chunk})
+                ]
+            rows = {row.token: row for row in found}
         out = []
         for i, tok in enumerate(wanted):
             row = rows.get(tok)

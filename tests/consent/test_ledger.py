@@ -76,6 +76,24 @@ def test_may_we_by_legal_basis(ledger, tenant, purpose, events, allowed, reason)
     assert (decision.allowed, decision.reason) == (allowed, reason)
 
 
+@pytest.mark.parametrize("with_state", [False, True])
+def test_a_restriction_stops_every_basis_of_that_subject_only(
+    ledger, tenant, with_state: bool
+) -> None:
+    """With or without a recorded choice for the purpose (one query reads both)."""
+    if with_state:
+        give(ledger, tenant, purpose="customer_service")
+        give(ledger, tenant, purpose="customer_service", subject="cust-2")
+    ledger.restrict(tenant, S)
+    restricted = ledger.may_we(tenant, S, "customer_service")
+    assert not restricted.allowed and "Art. 18" in restricted.reason
+    assert ledger.may_we(tenant, "cust-2", "customer_service").allowed
+    ledger.lift_restriction(tenant, S)
+    decision = ledger.may_we(tenant, S, "customer_service")
+    assert decision.allowed
+    assert (decision.deciding_event is not None) is with_state
+
+
 def test_the_later_choice_wins_even_when_reported_late(ledger, tenant, clock) -> None:
     """An IVR batch uploaded after a chat withdrawal must not resurrect an older consent."""
     earlier = clock.now - dt.timedelta(hours=2)

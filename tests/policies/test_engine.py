@@ -142,3 +142,45 @@ def test_bad_case_files_are_refused(tmp_path: Path, toml: str, message: str) -> 
     path.write_text(toml)
     with pytest.raises(PolicyLoadError, match=message):
         load_cases(path)
+
+
+def test_remembered_decisions_are_the_ones_cedar_gives(engine: CedarPolicyEngine) -> None:
+    """Every case twice through a remembering engine (the second time from memory), against
+    an engine that remembers nothing; a batch mixing known and new resources too."""
+    forgetful = CedarPolicyEngine(remember=0)
+    for case in CASES * 2:
+        args = (case.principal, case.action, [case.resource], case.context)
+        assert engine.decide(*args) == forgetful.decide(*args), case.name
+    agent = Principal("k1", "acme", CallerKind.AGENT)
+    ctx = AccessContext("customer_service", "chat")
+    mixed = [Resource("acme", s, c) for s in ("s", "t") for c in ("email", "iban", "phone")]
+    engine.decide(agent, Action.READ_MASKED, mixed[:2], ctx)
+    assert engine.decide(agent, Action.READ_MASKED, mixed, ctx) == forgetful.decide(
+        agent, Action.READ_MASKED, mixed, ctx
+    )
+
+
+def test_a_reload_forgets_the_decisions_of_the_old_set(policy_dir: Path) -> None:
+    engine = CedarPolicyEngine(policy_dir, remember=16)
+    agent = Principal("k1", "acme", CallerKind.AGENT)
+    args = (
+        agent,
+        Action.READ_MASKED,
+        [Resource("acme", "s", "email")],
+        AccessContext("customer_service", "chat"),
+    )
+    assert engine.decide(*args)[0].allowed
+    (policy_dir / "zz_no_agents.cedar").write_text(
+        '@id("no-agents")\nforbid (principal in Tessera::Role::"agent", action, resource);'
+    )
+    engine.reload()
+    assert engine.decide(*args)[0].policy_ids == ("no-agents",)
+
+
+def test_memory_is_bounded(engine: CedarPolicyEngine) -> None:
+    small = CedarPolicyEngine(remember=4)
+    agent = Principal("k1", "acme", CallerKind.AGENT)
+    ctx = AccessContext("customer_service", "chat")
+    for i in range(10):
+        small.decide(agent, Action.READ_MASKED, [Resource("acme", f"s{i}", "email")], ctx)
+    assert len(small._decisions) == 4

@@ -48,3 +48,39 @@ def test_concurrent_writers_are_grouped_and_each_gets_its_own_result() -> None:
     assert all(results[n] == [n * 100 + i + 1 for i in range(20)] for n in range(8))
     assert sum(groups) == 160
     assert max(groups) > 1  # writers shared transactions
+
+
+def test_writers_queued_beyond_one_group_are_led_by_one_of_them() -> None:
+    """Groups smaller than the queue, multi-item submits split across groups, a failing
+    group now and then: every writer gets its own answer and none is left waiting."""
+    groups: list[list[int]] = []
+
+    def write(items: list[int]) -> list[int]:
+        groups.append(items)
+        if len(groups) % 7 == 0:
+            raise RuntimeError("blip")
+        return [i * 2 for i in items]
+
+    commit: GroupCommit[int, int] = GroupCommit(write, max_group=3)
+    outcomes: dict[int, list[object]] = {}
+
+    def writer(n: int) -> None:
+        got: list[object] = []
+        for i in range(25):
+            items = [n * 1000 + i * 10, n * 1000 + i * 10 + 1]
+            try:
+                got.append(commit.submit(items) == [x * 2 for x in items])
+            except RuntimeError:
+                got.append("blip")
+        outcomes[n] = got
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
+    assert all(len(outcomes[n]) == 25 for n in range(8))
+    assert all(o in (True, "blip") for n in range(8) for o in outcomes[n])
+    assert max(len(g) for g in groups) <= 3
+    assert sum(len(g) for g in groups) == 8 * 25 * 2

@@ -117,3 +117,70 @@ def test_revoking_another_tenants_key_is_refused(
     with pytest.raises(InvalidValue):
         identity.revoke_key(issued.key_id, tenant_id=other_tenant)
     identity.authenticate(issued.secret)
+
+
+class Ticker:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_verified_key_is_answered_without_the_store_for_a_moment(
+    shared_stores: Stores, tenant: str
+) -> None:
+    ticker = Ticker()
+    identity = ServiceIdentity(shared_stores.data, verified_for=2.0, ticker=ticker)
+    identity.create_tenant(tenant)
+    issued = identity.issue_key(tenant, scopes=[Scope.SEARCH], kind="agent", roles=["fr"])
+    assert identity.verified(issued.secret) is None  # never looked up: the store decides
+    caller = identity.authenticate(issued.secret)
+    assert identity.verified(issued.secret) == caller
+    assert (caller.kind, caller.roles) == ("agent", frozenset({"fr"}))
+    # Another process (the CLI, another worker) revokes it: this one learns of it at expiry.
+    ServiceIdentity(shared_stores.data).revoke_key(issued.key_id)
+    assert identity.authenticate(issued.secret) == caller
+    ticker.now += 2.0
+    assert identity.verified(issued.secret) is None
+    with pytest.raises(AuthenticationRequired):
+        identity.authenticate(issued.secret)
+
+
+def test_revoking_through_this_process_takes_effect_at_once(
+    shared_stores: Stores, tenant: str
+) -> None:
+    identity = ServiceIdentity(shared_stores.data, verified_for=60.0)
+    identity.create_tenant(tenant)
+    issued = identity.issue_key(tenant, scopes=[Scope.SEARCH])
+    identity.authenticate(issued.secret)
+    identity.revoke_key(issued.key_id)
+    assert identity.verified(issued.secret) is None
+    with pytest.raises(AuthenticationRequired):
+        identity.authenticate(issued.secret)
+
+
+def test_a_wrong_secret_for_a_verified_key_id_is_still_refused(
+    shared_stores: Stores, tenant: str
+) -> None:
+    identity = ServiceIdentity(shared_stores.data, verified_for=60.0)
+    identity.create_tenant(tenant)
+    issued = identity.issue_key(tenant, scopes=[Scope.SEARCH])
+    identity.authenticate(issued.secret)
+    wrong = issued.secret[:-1] + ("a" if issued.secret[-1] != "a" else "b")
+    assert identity.verified(wrong) is None
+    with pytest.raises(AuthenticationRequired):
+        identity.authenticate(wrong)
+    with pytest.raises(AuthenticationRequired):
+        identity.verified("garbage")
+
+
+def test_no_cache_when_its_lifetime_is_zero(shared_stores: Stores, tenant: str) -> None:
+    identity = ServiceIdentity(shared_stores.data, verified_for=0)
+    identity.create_tenant(tenant)
+    issued = identity.issue_key(tenant, scopes=[Scope.SEARCH])
+    identity.authenticate(issued.secret)
+    assert identity.verified(issued.secret) is None
+    ServiceIdentity(shared_stores.data).revoke_key(issued.key_id)
+    with pytest.raises(AuthenticationRequired):
+        identity.authenticate(issued.secret)
