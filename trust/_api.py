@@ -195,8 +195,9 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     install_problem_handlers(app)
-    app.include_router(consent_router)
+    # Routes are matched in order: the gateway, which every data access goes through, first.
     app.include_router(gateway_router)
+    app.include_router(consent_router)
     app.include_router(auth_router)
     app.include_router(payments_router)
     app.include_router(pay_page_router)

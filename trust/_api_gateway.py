@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictStr
 
@@ -106,7 +107,7 @@ def _refusal(result: AccessResult, request: Request) -> JSONResponse:
     tags=["gateway"],
     responses={403: {"description": "denied, or a step-up is required"}},
 )
-def access(
+async def access(
     body: AccessIn,
     request: Request,
     who: CallerDep,
@@ -114,8 +115,11 @@ def access(
     x_request_id: str | None = Header(default=None, max_length=128),
 ) -> Any:
     """The one entry point: policy, legal basis, assurance, vault, audit, in that order."""
+    # Async, with the access itself in the thread pool: a sync endpoint costs a second hop
+    # there, to validate its response. This is the hottest route; the others stay sync.
     who.require(Scope.ACCESS)
-    result = services.gateway.access(
+    result = await run_in_threadpool(
+        services.gateway.access,
         who,
         AccessRequest(
             action=body.action,
