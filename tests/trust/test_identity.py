@@ -8,6 +8,7 @@ from sqlalchemy import text
 from tessera.storage import utcnow
 from tessera.trust import (
     AuthenticationRequired,
+    IssuedKey,
     PermissionDenied,
     Scope,
     ServiceIdentity,
@@ -147,13 +148,21 @@ def test_a_verified_key_is_answered_without_the_store_for_a_moment(
         identity.authenticate(issued.secret)
 
 
-def test_revoking_through_this_process_takes_effect_at_once(
-    shared_stores: Stores, tenant: str
-) -> None:
-    identity = ServiceIdentity(shared_stores.data, verified_for=60.0)
+def verified_key(
+    stores: Stores, tenant: str, verified_for: float
+) -> tuple[ServiceIdentity, IssuedKey]:
+    """An identity that has just verified a new key of `tenant`."""
+    identity = ServiceIdentity(stores.data, verified_for=verified_for)
     identity.create_tenant(tenant)
     issued = identity.issue_key(tenant, scopes=[Scope.SEARCH])
     identity.authenticate(issued.secret)
+    return identity, issued
+
+
+def test_revoking_through_this_process_takes_effect_at_once(
+    shared_stores: Stores, tenant: str
+) -> None:
+    identity, issued = verified_key(shared_stores, tenant, 60.0)
     identity.revoke_key(issued.key_id)
     assert identity.verified(issued.secret) is None
     with pytest.raises(AuthenticationRequired):
@@ -163,10 +172,7 @@ def test_revoking_through_this_process_takes_effect_at_once(
 def test_a_wrong_secret_for_a_verified_key_id_is_still_refused(
     shared_stores: Stores, tenant: str
 ) -> None:
-    identity = ServiceIdentity(shared_stores.data, verified_for=60.0)
-    identity.create_tenant(tenant)
-    issued = identity.issue_key(tenant, scopes=[Scope.SEARCH])
-    identity.authenticate(issued.secret)
+    identity, issued = verified_key(shared_stores, tenant, 60.0)
     wrong = issued.secret[:-1] + ("a" if issued.secret[-1] != "a" else "b")
     assert identity.verified(wrong) is None
     with pytest.raises(AuthenticationRequired):
@@ -176,10 +182,7 @@ def test_a_wrong_secret_for_a_verified_key_id_is_still_refused(
 
 
 def test_no_cache_when_its_lifetime_is_zero(shared_stores: Stores, tenant: str) -> None:
-    identity = ServiceIdentity(shared_stores.data, verified_for=0)
-    identity.create_tenant(tenant)
-    issued = identity.issue_key(tenant, scopes=[Scope.SEARCH])
-    identity.authenticate(issued.secret)
+    identity, issued = verified_key(shared_stores, tenant, 0)
     assert identity.verified(issued.secret) is None
     ServiceIdentity(shared_stores.data).revoke_key(issued.key_id)
     with pytest.raises(AuthenticationRequired):
