@@ -183,9 +183,8 @@ class ConsentLedger:
                 and_(new.occurred_at == _STATE.c.occurred_at, new.seq > _STATE.c.seq),
             ),
         )
-        # "May we?" in one round trip: the latest event, and whether processing is restricted.
-        # One row always, in one round trip: the purpose's state (or nulls) and the subject's
-        # restriction (or null), outer-joined to a one-row anchor. This runs on every access.
+        # "May we?" in one round trip, one row always: the purpose's state (or nulls) and the
+        # subject's restriction (or null), outer-joined to a one-row anchor. Every access asks.
         anchor = select(
             bindparam("tenant", type_=String).label("tenant_id"),
             bindparam("subject", type_=String).label("subject_id"),

@@ -42,9 +42,10 @@ def caller_of(connection: HTTPConnection) -> Caller:
 async def _caller(request: Request) -> Caller:
     """A key verified moments ago is answered here; otherwise it is read, off the event loop."""
     identity = request.app.state.services.identity
-    caller = identity.verified(_bearer(request))
+    presented = _bearer(request)
+    caller = identity.verified(presented)
     if caller is None:
-        caller = await run_in_threadpool(identity.authenticate, _bearer(request))
+        caller = await run_in_threadpool(identity.authenticate, presented)
     request.app.state.rate_limiter.take(caller.key_id)
     return caller
 

@@ -235,7 +235,9 @@ class ServiceIdentity:
     def verified(self, presented: str | None) -> Caller | None:
         """The caller, when this key was verified here moments ago; None when it must be read
         from the store (`authenticate`). No I/O, so the server can ask from its event loop."""
-        key_id, digest = self._parse(presented)
+        return self._remembered(*self._parse(presented))
+
+    def _remembered(self, key_id: str, digest: str) -> Caller | None:
         hit = self._verified.get(key_id)
         if hit is None or hit.until <= self._ticker():
             return None
@@ -246,10 +248,10 @@ class ServiceIdentity:
 
     def authenticate(self, presented: str | None) -> Caller:
         """One answer for every failure, so that a caller cannot tell which check failed."""
-        cached = self.verified(presented)
+        key_id, digest = self._parse(presented)
+        cached = self._remembered(key_id, digest)
         if cached is not None:
             return cached
-        key_id, digest = self._parse(presented)
         table = ApiKey.__table__
         with self.db.read() as conn:  # one round trip, no ORM session: this is every request
             key = conn.execute(select(table).where(table.c.id == key_id)).first()

@@ -100,16 +100,12 @@ class Sealed:
 
 _ITEMS = VaultItem.__table__
 # Built once: statement construction is a large share of a single read's cost.
-_FETCH = select(
+_SEALED = select(
     _ITEMS.c.token, _ITEMS.c.subject_id, _ITEMS.c.category, _ITEMS.c.dek_id, _ITEMS.c.ciphertext
-).where(
-    _ITEMS.c.tenant_id == bindparam("tenant"),
-    _ITEMS.c.token.in_(bindparam("tokens", expanding=True)),
-)
+).where(_ITEMS.c.tenant_id == bindparam("tenant"))
+_FETCH = _SEALED.where(_ITEMS.c.token.in_(bindparam("tokens", expanding=True)))
 # One token, the gateway's usual case: an expanding IN is re-rendered on every execution.
-_FETCH_ONE = select(
-    _ITEMS.c.token, _ITEMS.c.subject_id, _ITEMS.c.category, _ITEMS.c.dek_id, _ITEMS.c.ciphertext
-).where(_ITEMS.c.tenant_id == bindparam("tenant"), _ITEMS.c.token == bindparam("token"))
+_FETCH_ONE = _SEALED.where(_ITEMS.c.token == bindparam("token"))
 
 
 def _sealed(row: Any) -> Sealed:
