@@ -27,7 +27,7 @@ from sqlalchemy import (
     update,
 )
 
-from tessera.storage import Database, GroupCommit, utcnow, write_by_tenant
+from tessera.storage import Database, GroupCommit, HotStatement, utcnow, write_by_tenant
 from tessera.vault import InvalidValue, check_subject, check_tenant
 
 from ._catalogue import Catalogue
@@ -189,29 +189,31 @@ class ConsentLedger:
             bindparam("tenant", type_=String).label("tenant_id"),
             bindparam("subject", type_=String).label("subject_id"),
         ).subquery("asked")
-        self._may_we_query = select(
-            _RESTRICTIONS.c.restricted_at,
-            _STATE.c.seq,
-            _STATE.c.event_hash,
-            _STATE.c.kind,
-            _STATE.c.channel,
-            _STATE.c.notice_version,
-            _STATE.c.occurred_at,
-            _STATE.c.expires_at,
-        ).select_from(
-            anchor.outerjoin(
-                _STATE,
-                and_(
-                    _STATE.c.tenant_id == anchor.c.tenant_id,
-                    _STATE.c.subject_id == anchor.c.subject_id,
-                    _STATE.c.purpose_id == bindparam("purpose"),
-                ),
-            ).outerjoin(
-                _RESTRICTIONS,
-                and_(
-                    _RESTRICTIONS.c.tenant_id == anchor.c.tenant_id,
-                    _RESTRICTIONS.c.subject_id == anchor.c.subject_id,
-                ),
+        self._may_we_query = HotStatement(
+            select(
+                _RESTRICTIONS.c.restricted_at,
+                _STATE.c.seq,
+                _STATE.c.event_hash,
+                _STATE.c.kind,
+                _STATE.c.channel,
+                _STATE.c.notice_version,
+                _STATE.c.occurred_at,
+                _STATE.c.expires_at,
+            ).select_from(
+                anchor.outerjoin(
+                    _STATE,
+                    and_(
+                        _STATE.c.tenant_id == anchor.c.tenant_id,
+                        _STATE.c.subject_id == anchor.c.subject_id,
+                        _STATE.c.purpose_id == bindparam("purpose"),
+                    ),
+                ).outerjoin(
+                    _RESTRICTIONS,
+                    and_(
+                        _RESTRICTIONS.c.tenant_id == anchor.c.tenant_id,
+                        _RESTRICTIONS.c.subject_id == anchor.c.subject_id,
+                    ),
+                )
             )
         )
 
@@ -428,9 +430,9 @@ class ConsentLedger:
         purpose = self.catalogue.get(tenant, purpose_id)
         at = at or self.clock()
         with self.db.read() as conn:
-            row = conn.execute(
-                self._may_we_query, {"tenant": tenant, "subject": subject, "purpose": purpose.id}
-            ).one()
+            row = self._may_we_query.one(
+                conn, {"tenant": tenant, "subject": subject, "purpose": purpose.id}
+            )
         state = _ref(row) if row.seq is not None else None
         return decide(purpose, state, at=at, restricted=row.restricted_at is not None)
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from ._database import Database, StorageError, as_utc, utcnow
 from ._group_commit import GroupCommit, write_by_tenant
+from ._hot import HotStatement
 from ._migrations import Store, current_revision, head_revision, migrate
 
 __all__ = [
     "Database",
     "GroupCommit",
+    "HotStatement",
     "StorageError",
     "Store",
     "as_utc",

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tessera import TesseraError
 from tessera.consent import canonical, signing_jwk, tenant_signing_key
-from tessera.storage import Database, GroupCommit, utcnow, write_by_tenant
+from tessera.storage import Database, GroupCommit, HotStatement, utcnow, write_by_tenant
 from tessera.vault import Vault
 
 from ._merkle import MerkleTree, leaf_hash, verify_consistency, verify_inclusion
@@ -42,15 +42,17 @@ __all__ = [
 _ENTRIES = AuditEntryRow.__table__
 _HEADS = AuditHead.__table__
 _CHECKPOINTS = AuditCheckpoint.__table__
-# Built once: statement construction is a large share of an append's cost.
-_LOCK_HEAD = (
+# The three statements of every append, run on the driver's cursor.
+_LOCK_HEAD = HotStatement(
     update(_HEADS)
     .where(_HEADS.c.tenant_id == bindparam("tenant"))
     .values(size=_HEADS.c.size)
     .returning(_HEADS.c.size, _HEADS.c.chain_hash)
 )
-_INSERT_ENTRIES = insert(_ENTRIES)
-_MOVE_HEAD = (
+_INSERT_ENTRIES = HotStatement(
+    insert(_ENTRIES).values({c.key: bindparam(c.key) for c in _ENTRIES.columns})
+)
+_MOVE_HEAD = HotStatement(
     update(_HEADS)
     .where(_HEADS.c.tenant_id == bindparam("tenant"))
     .values(size=bindparam("new_size"), chain_hash=bindparam("new_chain"))
@@ -134,7 +136,7 @@ class AuditLog:
     def _append(
         self, conn: Any, tenant: str, records: list[AuditRecord]
     ) -> dict[int, int | BaseException]:
-        head = conn.execute(_LOCK_HEAD, {"tenant": tenant}).first()
+        head = _LOCK_HEAD.first(conn, {"tenant": tenant})
         if head is None:
             conn.execute(insert(_HEADS).values(tenant_id=tenant, size=0, chain_hash=GENESIS))
             size, chain = 0, GENESIS
@@ -192,8 +194,8 @@ class AuditLog:
             outcomes[id(record)] = size
             size += 1
         if rows:
-            conn.execute(_INSERT_ENTRIES, rows)
-            conn.execute(_MOVE_HEAD, {"tenant": tenant, "new_size": size, "new_chain": chain})
+            _INSERT_ENTRIES.execute_many(conn, rows)
+            _MOVE_HEAD.execute(conn, {"tenant": tenant, "new_size": size, "new_chain": chain})
         return outcomes
 
     # ------------------------------------------------------------------ reading

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from tessera.storage import Database, utcnow
+from tessera.storage import Database, HotStatement, utcnow
 
 from ._categories import DataCategory, PreparedValue, mask, prepare
 from ._errors import InvalidToken, InvalidValue, UnknownSubject, ValueTooLarge
@@ -104,8 +104,9 @@ _SEALED = select(
     _ITEMS.c.token, _ITEMS.c.subject_id, _ITEMS.c.category, _ITEMS.c.dek_id, _ITEMS.c.ciphertext
 ).where(_ITEMS.c.tenant_id == bindparam("tenant"))
 _FETCH = _SEALED.where(_ITEMS.c.token.in_(bindparam("tokens", expanding=True)))
-# One token, the gateway's usual case: an expanding IN is re-rendered on every execution.
-_FETCH_ONE = _SEALED.where(_ITEMS.c.token == bindparam("token"))
+# One token, the gateway's usual case: run on the driver's cursor (an expanding IN would also
+# be re-rendered on every execution).
+_FETCH_ONE = HotStatement(_SEALED.where(_ITEMS.c.token == bindparam("token")))
 
 
 def _sealed(row: Any) -> Sealed:
@@ -519,7 +520,7 @@ class Vault:
         wanted = [check_token_shape(tok, index=i) for i, tok in enumerate(tokens)]
         with self.data.read() as conn:
             if len(wanted) == 1:
-                found = conn.execute(_FETCH_ONE, {"tenant": tenant, "token": wanted[0]}).all()
+                found = _FETCH_ONE.all(conn, {"tenant": tenant, "token": wanted[0]})
             else:
                 found = [
                     row
