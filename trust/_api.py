@@ -194,6 +194,8 @@ def create_app(services: Services) -> FastAPI:
         responses={400: {"content": {PROBLEM_JSON: {}}}},
     )
     app.state.services = services
+    inline = services.settings.access_on_event_loop
+    app.state.access_on_event_loop = services.data.is_sqlite if inline is None else inline
     install_problem_handlers(app)
     # Routes are matched in order: the gateway, which every data access goes through, first.
     app.include_router(gateway_router)

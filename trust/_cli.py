@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -102,6 +103,10 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8700).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Processes; the API is stateless.")] = 1,
+    access_log: Annotated[
+        bool | None,
+        typer.Option(help="A log line per request (default: TESSERA_ACCESS_LOG, off)."),
+    ] = None,
 ) -> None:
     """Run the HTTP API with uvicorn (several worker processes with --workers)."""
     import uvicorn
@@ -118,13 +123,16 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",
+        access_log=settings.access_log if access_log is None else access_log,
         server_header=False,
     )
     if workers == 1:
         uvicorn.run(create_app(services), **common)  # type: ignore[arg-type]
     else:
         services.close()
-        # Each worker builds its services from the same environment.
+        # Each worker builds its services from the same environment. Several processes on one
+        # SQLite file wait for each other's write lock: not on the event loop.
+        os.environ.setdefault("TESSERA_ACCESS_ON_EVENT_LOOP", "false")
         uvicorn.run(
             "tessera.trust._api:app_from_environment", factory=True, workers=workers, **common
         )  # type: ignore[arg-type]

@@ -52,6 +52,15 @@ class Settings(BaseSettings):
     # request reads it). A key revoked by another process still works here for up to this long.
     api_key_cache_seconds: float = Field(default=2.0, ge=0, le=60)
 
+    # Where the server runs POST /v1/access: on the event loop (no thread hop, no contention
+    # between worker threads for the GIL) or in the thread pool. Default: on the loop when the
+    # data store is SQLite, whose statements are local and take microseconds; in the pool for
+    # PostgreSQL, whose round trips must not hold the loop.
+    access_on_event_loop: bool | None = None
+    # uvicorn's line per request. Off by default: every data access is in the audit log already,
+    # and a proxy in front usually keeps its own.
+    access_log: bool = False
+
     max_value_bytes: int = 4096
     max_batch_items: int = 10_000
     max_body_bytes: int = 8 * 1024 * 1024

@@ -275,3 +275,62 @@ def test_batch_over_the_item_limit(client: TestClient, auth, services) -> None:
 def test_unknown_route_and_wrong_method_are_problems(client: TestClient) -> None:
     problem(client.get("/v1/nothing-here"), 404, "http-404")
     problem(client.get("/v1/tokens"), 405, "http-405")
+
+
+def test_access_runs_on_the_event_loop_only_on_sqlite_unless_told(services: Services) -> None:
+    import dataclasses
+
+    from tessera.trust import create_app
+
+    assert create_app(services).state.access_on_event_loop is services.data.is_sqlite
+    for told in (True, False):
+        configured = dataclasses.replace(
+            services, settings=services.settings.model_copy(update={"access_on_event_loop": told})
+        )
+        assert create_app(configured).state.access_on_event_loop is told
+
+
+@pytest.mark.parametrize("on_loop", [True, False], ids=["event-loop", "thread-pool"])
+def test_access_answers_alike_on_the_event_loop_and_in_the_thread_pool(
+    services: Services, auth, on_loop: bool
+) -> None:
+    import dataclasses
+
+    from tessera.trust import create_app
+
+    configured = dataclasses.replace(
+        services, settings=services.settings.model_copy(update={"access_on_event_loop": on_loop})
+    )
+    client = TestClient(create_app(configured), raise_server_exceptions=False)
+    card = tokenize(client, auth, "4970 1012 3456 7893", "card_pan", subject="c-loop")
+    email = tokenize(client, auth, "loop@example.fr", "email", subject="c-loop")
+    ask = {"action": "detokenize", **CTX}
+    allowed = client.post("/v1/access", json={**ask, "tokens": [email["token"]]}, headers=auth)
+    assert allowed.status_code == 200, allowed.text
+    assert [i["value"] for i in allowed.json()["items"]] == ["loop@example.fr"]
+    assert isinstance(allowed.json()["audit_seq"], int)
+    denied = problem(
+        client.post("/v1/access", json={**ask, "tokens": [card["token"]]}, headers=auth),
+        403,
+        "access-denied",
+    )
+    assert denied["policy_ids"] == ["card-clear-only-in-payments"]
+    once = {"X-Request-Id": f"loop-{on_loop}", **auth}
+    first = client.post("/v1/access", json={**ask, "tokens": [email["token"]]}, headers=once)
+    assert first.status_code == 200
+    problem(
+        client.post("/v1/access", json={**ask, "tokens": [email["token"]]}, headers=once),
+        409,
+        "replayed-request",
+    )
+    problem(
+        client.post(
+            "/v1/access",
+            json={**ask, "purpose": "no_such_purpose", "tokens": [email["token"]]},
+            headers=auth,
+        ),
+        422,
+        "unknown-purpose",
+    )
+    seqs = [allowed.json()["audit_seq"], denied["audit_seq"], first.json()["audit_seq"]]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 3

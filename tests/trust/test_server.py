@@ -46,8 +46,11 @@ def server(
         env,
     ).stdout.strip()
     port = free_port()
+    workers = request.param
+    # One request log line each with --access-log (asked of the 2-worker server); none without.
+    access_log = ["--access-log"] if workers == 2 else []
     proc = subprocess.Popen(
-        [TESSERA, "serve", "--port", str(port), "--workers", str(request.param)],
+        [TESSERA, "serve", "--port", str(port), "--workers", str(workers), *access_log],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -73,6 +76,7 @@ def server(
     assert "Application shutdown complete" in output
     assert PASSPHRASE not in output and secret not in output
     assert "4970101234567893" not in output
+    assert ('"GET /healthz HTTP/1.1" 200' in output) is bool(access_log), output
 
 
 def test_served_api_over_loopback(server: tuple[str, str]) -> None:
