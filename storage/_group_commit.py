@@ -55,6 +55,14 @@ class GroupCommit(Generic[T, R]):
 
     def submit(self, items: Sequence[T]) -> list[R]:
         """Write `items` (in this order, in one or more groups); raise the first item's error."""
+        outcomes = self.submit_each(items)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return outcomes  # type: ignore[return-value]
+
+    def submit_each(self, items: Sequence[T]) -> list[R | BaseException]:
+        """Write `items` like `submit`; each item's result, or its own error, in their order."""
         woken = threading.Event()
         mine = [_Slot[T, R](item, woken) for item in items]
         if not mine:
@@ -63,10 +71,7 @@ class GroupCommit(Generic[T, R]):
             self._queue.extend(mine)
             self._grown.notify()
         self._drive(mine, woken)
-        for slot in mine:
-            if slot.error is not None:
-                raise slot.error
-        return [slot.result for slot in mine]  # type: ignore[misc]
+        return [slot.error if slot.error is not None else slot.result for slot in mine]  # type: ignore[misc]
 
     def _drive(self, mine: list[_Slot[T, R]], woken: threading.Event) -> None:
         while True:

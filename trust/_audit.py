@@ -8,6 +8,7 @@ size and root; consistency proofs show that each checkpoint extends the previous
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import itertools
@@ -90,6 +91,17 @@ class AuditRecord:
     request_id: str | None = None
 
 
+def _unavailable(exc: BaseException) -> BaseException:
+    """Fail closed, and say so without leaking internals (a replay is said as such)."""
+    if isinstance(exc, ReplayedRequest | AuditUnavailable):
+        return exc
+    error = AuditUnavailable(
+        f"the audit record could not be written ({type(exc).__name__}): nothing was released"
+    )
+    error.__cause__ = exc
+    return error
+
+
 def _encode(facts: dict[str, Any]) -> bytes:
     """Deterministic JSON. The log hashes the bytes it stores and verifiers hash the same
     bytes, never a re-encoding, so the C encoder serves (JCS is for receipts' signatures)."""
@@ -108,6 +120,9 @@ class AuditLog:
         self.vault = vault
         self.clock = clock
         self._commits: GroupCommit[AuditRecord, int] = GroupCommit(self._write_group)
+        self._soon: dict[
+            asyncio.AbstractEventLoop, list[tuple[AuditRecord, asyncio.Future[int]]]
+        ] = {}
 
     # ------------------------------------------------------------------ appends
     def record(self, records: Sequence[AuditRecord]) -> list[int]:
@@ -116,11 +131,33 @@ class AuditLog:
             return self._commits.submit(list(records))
         except (ReplayedRequest, AuditUnavailable):
             raise
-        except Exception as exc:  # fail closed, and say so without leaking internals
-            raise AuditUnavailable(
-                f"the audit record could not be written "
-                f"({type(exc).__name__}): nothing was released"
-            ) from exc
+        except Exception as exc:
+            raise _unavailable(exc) from exc
+
+    async def record_soon(self, record: AuditRecord) -> int:
+        """Append from an event loop: the records the loop's requests hand in before it next
+        comes round are written together, then each request resumes with its seq."""
+        loop = asyncio.get_running_loop()
+        waiting = loop.create_future()
+        batch = self._soon.setdefault(loop, [])
+        batch.append((record, waiting))
+        if len(batch) == 1:
+            loop.call_soon(self._write_soon, loop)
+        return int(await waiting)
+
+    def _write_soon(self, loop: asyncio.AbstractEventLoop) -> None:
+        batch = self._soon.pop(loop, [])
+        try:
+            outcomes = self._commits.submit_each([record for record, _ in batch])
+        except Exception as exc:  # pragma: no cover - submit_each reports errors per item
+            outcomes = [exc] * len(batch)
+        for (_, waiting), outcome in zip(batch, outcomes, strict=True):
+            if waiting.done():  # the request went away; its record stays written
+                continue
+            if isinstance(outcome, BaseException):
+                waiting.set_exception(_unavailable(outcome))
+            else:
+                waiting.set_result(outcome)
 
     def append_in(self, conn: Any, tenant: str, records: list[AuditRecord]) -> list[int]:
         """Append inside the caller's transaction (consent events: both written, or neither)."""

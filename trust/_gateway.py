@@ -123,6 +123,18 @@ class Gateway:
         self.clock = clock
 
     def access(self, caller: Caller, request: AccessRequest) -> AccessResult:
+        result, record = self._decide(caller, request)
+        return _with_seq(result, self.audit.record([record])[0])
+
+    async def access_soon(self, caller: Caller, request: AccessRequest) -> AccessResult:
+        """`access` on an event loop: decided here, its audit record committed with those of
+        the loop's other requests decided meanwhile (one transaction for them all)."""
+        result, record = self._decide(caller, request)
+        return _with_seq(result, await self.audit.record_soon(record))
+
+    def _decide(self, caller: Caller, request: AccessRequest) -> tuple[AccessResult, AuditRecord]:
+        """The result and its audit record; the caller records, then releases the result:
+        without the audit record, nothing leaves."""
         tenant = caller.tenant
         action = _parse(Action, request.action, "action")
         channel = _parse(Channel, request.channel, "channel")
@@ -152,33 +164,25 @@ class Gateway:
             "session": session_subject is not None,
         }
 
-        def finish(result: AccessResult) -> AccessResult:
-            """Record, then release: without the audit record, nothing leaves."""
-            seqs = self.audit.record(
-                [
-                    AuditRecord(
-                        tenant,
-                        "access",
-                        {
-                            **facts,
-                            "outcome": result.outcome.value,
-                            "reason": result.reason,
-                            "policies": list(result.policy_ids),
-                            "required_assurance": (
-                                result.required_assurance.name.lower()
-                                if result.required_assurance
-                                else None
-                            ),
-                            "released": len(result.items),
-                        },
-                        subject=subjects[0] if len(subjects) == 1 else "",
-                        request_id=f"{caller.key_id}:{request.request_id}"
-                        if request.request_id
-                        else None,
-                    )
-                ]
+        def finish(result: AccessResult) -> tuple[AccessResult, AuditRecord]:
+            return result, AuditRecord(
+                tenant,
+                "access",
+                {
+                    **facts,
+                    "outcome": result.outcome.value,
+                    "reason": result.reason,
+                    "policies": list(result.policy_ids),
+                    "required_assurance": (
+                        result.required_assurance.name.lower()
+                        if result.required_assurance
+                        else None
+                    ),
+                    "released": len(result.items),
+                },
+                subject=subjects[0] if len(subjects) == 1 else "",
+                request_id=f"{caller.key_id}:{request.request_id}" if request.request_id else None,
             )
-            return _with_seq(result, seqs[0])
 
         outside = [c for c in categories if c not in purpose.data_categories]
         if outside:

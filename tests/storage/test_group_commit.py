@@ -84,3 +84,20 @@ def test_writers_queued_beyond_one_group_are_led_by_one_of_them() -> None:
     assert all(o in (True, "blip") for n in range(8) for o in outcomes[n])
     assert max(len(g) for g in groups) <= 3
     assert sum(len(g) for g in groups) == 8 * 25 * 2
+
+
+def test_submit_each_hands_back_each_items_error_without_raising() -> None:
+    def write(items: list[int]) -> list[int | BaseException]:
+        return [ValueError(f"odd {i}") if i % 2 else i * 10 for i in items]
+
+    outcomes = GroupCommit(write).submit_each([2, 3, 4])
+    assert outcomes[0] == 20 and outcomes[2] == 40
+    assert isinstance(outcomes[1], ValueError) and str(outcomes[1]) == "odd 3"
+
+
+def test_submit_each_fails_every_item_when_the_group_fails() -> None:
+    def write(items: list[int]) -> list[int]:
+        raise RuntimeError("disk full")
+
+    outcomes = GroupCommit(write).submit_each([1, 2])
+    assert [str(o) for o in outcomes] == ["disk full", "disk full"]

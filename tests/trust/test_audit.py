@@ -1,16 +1,22 @@
 from __future__ import annotations
 
+import asyncio
 import copy
+import datetime as dt
+import itertools
+import json
 import threading
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from tessera.storage import Database
 from tessera.trust._audit import (
     AuditLog,
     AuditRecord,
     AuditTampered,
+    AuditUnavailable,
     ReplayedRequest,
     verify_export,
     verify_inclusion_proof,
@@ -222,3 +228,53 @@ def test_concurrent_writers_keep_one_log(shared_stores: Stores, vault: Vault, te
     for t in threads:
         t.join()
     assert logs[0].verify(tenant)["entries"] == 200
+
+
+def test_records_handed_in_on_one_turn_of_the_loop_are_written_together(
+    shared_stores: Stores, vault: Vault, tenant: str
+) -> None:
+    ticks = itertools.count()
+    start = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    audit = AuditLog(
+        shared_stores.data, vault=vault, clock=lambda: start + dt.timedelta(seconds=next(ticks))
+    )
+
+    async def requests() -> list[int]:
+        return await asyncio.gather(
+            *(audit.record_soon(AuditRecord(tenant, "access", {"n": i})) for i in range(5))
+        )
+
+    assert asyncio.run(requests()) == [0, 1, 2, 3, 4]
+    entries = audit.export(tenant)["entries"]
+    # One transaction: the clock was read once for all five.
+    assert {json.loads(e["body"])["at"] for e in entries} == {start.isoformat()}
+    assert audit.verify(tenant)["entries"] == 5
+
+
+def test_a_replay_in_a_batch_fails_alone(audit: AuditLog, tenant: str) -> None:
+    async def requests() -> list[int | BaseException]:
+        return await asyncio.gather(
+            audit.record_soon(AuditRecord(tenant, "access", {"n": 1}, request_id="k:r1")),
+            audit.record_soon(AuditRecord(tenant, "access", {"n": 2}, request_id="k:r1")),
+            audit.record_soon(AuditRecord(tenant, "access", {"n": 3})),
+            return_exceptions=True,
+        )
+
+    first, replayed, other = asyncio.run(requests())
+    assert (first, other) == (0, 1)
+    assert isinstance(replayed, ReplayedRequest)
+    assert audit.verify(tenant)["entries"] == 2
+
+
+def test_a_batch_that_cannot_be_written_fails_closed_for_each(vault: Vault, tenant: str) -> None:
+    broken = AuditLog(Database("postgresql+psycopg://postgres@127.0.0.1:1/nowhere"), vault=vault)
+
+    async def requests() -> list[int | BaseException]:
+        return await asyncio.gather(
+            *(broken.record_soon(AuditRecord(tenant, "access", {"n": i})) for i in range(3)),
+            return_exceptions=True,
+        )
+
+    outcomes = asyncio.run(requests())
+    assert all(isinstance(o, AuditUnavailable) for o in outcomes)
+    assert all("nothing was released" in str(o) for o in outcomes)

@@ -213,3 +213,30 @@ def test_consent_events_reach_the_audit_log_in_the_same_transaction(world, tenan
     with pytest.raises(UnknownPurpose):  # a refused event leaves no audit entry either
         services.consents.record(tenant, ConsentRequest(S, "nope", "given", "app"))
     assert services.audit.size(tenant) == before + 2
+
+
+def test_access_on_an_event_loop_answers_and_records_as_access_does(world) -> None:
+    import asyncio
+
+    services, tokens, caller = world
+    agent = caller("agent")
+    asked = AccessRequest("read_masked", "customer_service", "chat", tokens=(tokens["email"],))
+    before = services.audit.size(agent.tenant)
+
+    async def both() -> list:
+        return [
+            await services.gateway.access_soon(agent, asked),
+            services.gateway.access(agent, asked),
+        ]
+
+    on_loop, in_thread = asyncio.run(both())
+    assert on_loop.items == in_thread.items and on_loop.items[0].value == "j•••@example.fr"
+    assert (on_loop.audit_seq, in_thread.audit_seq) == (before, before + 1)
+    refused = asyncio.run(
+        services.gateway.access_soon(
+            agent, AccessRequest("read_masked", "marketing_sms", "chat", tokens=(tokens["iban"],))
+        )
+    )
+    assert not refused.allowed and refused.audit_seq == before + 2
+    entries = services.audit.for_subject(agent.tenant, S)
+    assert [e["outcome"] for e in entries[-3:]] == ["allow", "allow", "deny"]
