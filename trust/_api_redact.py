@@ -136,6 +136,7 @@ def redact_text(body: TextIn, who: CallerDep, services: ServicesDep) -> Redacted
             modes=body.modes,
             default=body.default_mode,
             subject=body.subject,
+            by=who,
         )
     )
 
@@ -155,6 +156,7 @@ def redact_conversation(
         default=body.default_mode,
         subject=body.subject,
         payments=body.payments,
+        by=who,
     )
     return ConversationOut(turns=[_out(r) for r in done])
 
@@ -222,6 +224,7 @@ async def redact_stream(websocket: WebSocket) -> None:
                 default=opening.default_mode,
                 subject=opening.subject,
                 windows=windows,
+                by=who,
             )
         )
     except (TesseraError, ValidationError, ValueError) as exc:

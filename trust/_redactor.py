@@ -25,8 +25,10 @@ from dataclasses import dataclass, field, replace
 
 from tessera import TesseraError
 from tessera.payments import PhonePayments
-from tessera.vault import InvalidValue, Vault, check_subject, check_tenant
+from tessera.vault import InvalidValue, TokenRecord, Vault, check_subject, check_tenant
 
+from ._audit import AuditLog, AuditRecord
+from ._identity import Caller
 from ._spoken import NAMING_WORDS, SPELLING_WORDS, Normalized, fold, normalize
 
 __all__ = [
@@ -703,14 +705,24 @@ MAX_PAYMENTS = 10  # named in one conversation
 class Redactions:
     """Redaction for a tenant: the conversation's subject's own values from the vault, the
     keypad windows of the phone payments taken in it, and vault tokens in token mode. The
-    model loads on first use, not at start-up."""
+    model loads on first use, not at start-up.
+
+    Reading a subject's values is an access to their data, though none leaves: with an audit
+    log, it is recorded first (who, which tokens, for redaction), and without the record the
+    values are not read."""
 
     def __init__(
-        self, vault: Vault, phone: PhonePayments | None = None, *, model: str = FRENCH_MODEL
+        self,
+        vault: Vault,
+        phone: PhonePayments | None = None,
+        *,
+        model: str = FRENCH_MODEL,
+        audit: AuditLog | None = None,
     ) -> None:
         self.vault = vault
         self.phone = phone
         self.model = model
+        self.audit = audit
 
     @property
     def redactor(self) -> Redactor:
@@ -725,8 +737,9 @@ class Redactions:
         modes: Mapping[str, RedactionMode] | None = None,
         default: RedactionMode = RedactionMode.TAG,
         subject: str | None = None,
+        by: Caller | None = None,
     ) -> Redacted:
-        known, tokenize = self._for(tenant, subject)
+        known, tokenize = self._for(tenant, subject, by)
         return self.redactor.redact(
             text, language=language, modes=modes, default=default, known=known, tokenize=tokenize
         )
@@ -741,10 +754,11 @@ class Redactions:
         default: RedactionMode = RedactionMode.TAG,
         subject: str | None = None,
         payments: Sequence[str] = (),
+        by: Caller | None = None,
     ) -> list[Redacted]:
         """`payments`: those taken in this conversation; a number said while one of their
         keypads was open is masked as a card, whatever its form (the turns then need `at`)."""
-        known, tokenize = self._for(tenant, subject)
+        known, tokenize = self._for(tenant, subject, by)
         return self.redactor.redact_conversation(
             turns,
             language=language,
@@ -764,10 +778,11 @@ class Redactions:
         default: RedactionMode = RedactionMode.TAG,
         subject: str | None = None,
         windows: PaymentWindows | None = None,
+        by: Caller | None = None,
     ) -> RedactionStream:
         """As `conversation`, fed turn by turn. The subject's values are read when the stream
         opens; `windows` (see `payment_windows`) at each turn."""
-        known, tokenize = self._for(tenant, subject)
+        known, tokenize = self._for(tenant, subject, by)
         return self.redactor.stream(
             language=language,
             modes=modes,
@@ -788,7 +803,9 @@ class Redactions:
     def _windows(self, tenant: str, payments: Sequence[str]) -> list[NumberWindow]:
         return list(self.payment_windows(tenant, payments)()) if payments else []
 
-    def _for(self, tenant: str, subject: str | None) -> tuple[list[KnownValue], Tokenizer]:
+    def _for(
+        self, tenant: str, subject: str | None, by: Caller | None = None
+    ) -> tuple[list[KnownValue], Tokenizer]:
         check_tenant(tenant)
         known: list[KnownValue] = []
         if subject is not None:
@@ -798,6 +815,8 @@ class Redactions:
                 for t in self.vault.subject_tokens(tenant, subject)
                 if t.category.value in _KNOWN_CATEGORIES
             ]
+            if tokens and self.audit is not None:
+                self.audit.record([_lookup_record(tenant, subject, tokens, by)])
             values = (
                 self.vault.detokenize_batch(tenant, [t.token for t in tokens]) if tokens else []
             )
@@ -815,6 +834,29 @@ class Redactions:
                 return f"<{category.upper()}>"
 
         return known, tokenize
+
+
+def _lookup_record(
+    tenant: str, subject: str, tokens: Sequence[TokenRecord], by: Caller | None
+) -> AuditRecord:
+    """What the DPO and the subject see of a lookup: who, which tokens, for redaction."""
+    return AuditRecord(
+        tenant,
+        "access",
+        {
+            "caller": by.key_id if by else "operator",
+            "caller_kind": by.kind if by else "operator",
+            "action": "redact",
+            "purpose": "redaction",
+            "categories": sorted({t.category.value for t in tokens}),
+            "tokens": [t.token for t in tokens],
+            "outcome": "allow",
+            "reason": "the subject's own values, read to find them in a transcript; none released",
+            "policies": [],
+            "released": 0,
+        },
+        subject=subject,
+    )
 
 
 class PaymentWindows:

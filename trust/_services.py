@@ -183,7 +183,7 @@ class Services:
             payments,
             webhooks,
             phone,
-            Redactions(vault, phone, model=settings.redaction_model),
+            Redactions(vault, phone, model=settings.redaction_model, audit=audit),
         )
 
     def check_ready(self) -> dict[str, str]:

@@ -73,6 +73,8 @@ def test_tokens_need_the_tokenize_scope_and_known_values_stay_in_their_tenant(
     # No word before the name hands it over: only the subject's own value finds it.
     said = {"text": "dossier aurelien kowalczik", "subject": "c-api"}
     assert client.post("/v1/redact", json=said, headers=both).json()["text"] == "dossier <PERSON>"
+    looked_up = [e for e in services.audit.for_subject(tenant, "c-api") if e["action"] == "redact"]
+    assert [(e["caller_kind"], e["categories"]) for e in looked_up] == [("expert", ["person_name"])]
     elsewhere = issue(other_tenant, [Scope.REDACT])
     r = client.post("/v1/redact", json=said, headers=elsewhere)
     assert r.json()["text"] == "dossier aurelien kowalczik"  # that subject is not theirs

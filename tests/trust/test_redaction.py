@@ -4,10 +4,13 @@ turns, the known subject, the three modes, bad input, and no network at run time
 from __future__ import annotations
 
 import datetime as dt
+import json
 import socket
 
 import pytest
 
+from tessera.storage import Database
+from tessera.trust._audit import AuditLog, AuditUnavailable
 from tessera.trust._redactor import (
     KnownValue,
     NumberWindow,
@@ -21,6 +24,7 @@ from tessera.trust._redactor import (
     shared_redactor,
 )
 from tessera.vault import Vault
+from tests.conftest import Stores
 
 
 @pytest.fixture(scope="session")
@@ -243,6 +247,27 @@ def test_the_subject_s_vaulted_values_are_looked_up(vault: Vault, tenant: str) -
     vault.tokenize(tenant, "Aurélien Kowalczyk", category="person_name", subject="c-known")
     red = Redactions(vault).text(tenant, "Bonjour, ici aurelien kowalczik", subject="c-known")
     assert red.text == "Bonjour, ici <PERSON>"
+
+
+def test_the_lookup_is_in_the_audit_log_before_any_value_is_read(
+    vault: Vault, tenant: str, shared_stores: Stores
+) -> None:
+    name = vault.tokenize(tenant, "Aurélien Kowalczyk", category="person_name", subject="c-aud")
+    vault.tokenize(tenant, "4970101234567893", category="card_pan", subject="c-aud")
+    audit = AuditLog(shared_stores.data, vault=vault)
+    red = Redactions(vault, audit=audit).text(tenant, "ici aurelien kowalczik", subject="c-aud")
+    assert red.text == "ici <PERSON>"
+    (entry,) = audit.for_subject(tenant, "c-aud")
+    assert (entry["action"], entry["purpose"], entry["released"]) == ("redact", "redaction", 0)
+    assert entry["tokens"] == [name.token] and entry["categories"] == ["person_name"]
+    assert "Kowalczyk" not in json.dumps(entry)
+    # No subject, or nothing of theirs to look for: nothing read, nothing recorded.
+    Redactions(vault, audit=audit).text(tenant, "ici aurelien", subject="c-nobody")
+    assert audit.for_subject(tenant, "c-nobody") == []
+
+    broken = AuditLog(Database("postgresql+psycopg://postgres@127.0.0.1:1/nowhere"), vault=vault)
+    with pytest.raises(AuditUnavailable):
+        Redactions(vault, audit=broken).text(tenant, "ici aurelien", subject="c-aud")
 
 
 def test_bad_input_gets_clear_errors(redactor: Redactor) -> None:
