@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "trust" / "examples" / "purposes.toml"
 PASSPHRASE = "gateway bench"
 TENANT = "bench"
+PG_URL = os.environ.get("TESSERA_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def free_port() -> int:
@@ -97,7 +98,10 @@ def serve(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
     return proc
 
 
-def setup(workdir: Path) -> tuple[Services, dict[str, str], list[str], str]:
+def setup(
+    workdir: Path, pg_url: str | None = None
+) -> tuple[Services, dict[str, str], list[str], str]:
+    """Services on SQLite files in `workdir`, or on two fresh PostgreSQL schemas."""
     env = {
         **os.environ,
         "TESSERA_DATA_DIR": str(workdir),
@@ -105,7 +109,22 @@ def setup(workdir: Path) -> tuple[Services, dict[str, str], list[str], str]:
         "TESSERA_RATE_LIMIT_PER_SECOND": "1000000",
         "TESSERA_RATE_LIMIT_BURST": "1000000",
     }
-    settings = Settings(data_dir=workdir, keyring_passphrase=SecretStr(PASSPHRASE))
+    if pg_url:
+        schema = f"bench_gw_{secrets.token_hex(3)}"
+        env |= {
+            "TESSERA_DATABASE_URL": pg_url,
+            "TESSERA_DATABASE_SCHEMA": f"{schema}_data",
+            "TESSERA_KEYSTORE_URL": pg_url,
+            "TESSERA_KEYSTORE_SCHEMA": f"{schema}_keys",
+        }
+    settings = Settings(
+        data_dir=workdir,
+        keyring_passphrase=SecretStr(PASSPHRASE),
+        database_url=env.get("TESSERA_DATABASE_URL"),
+        database_schema=env.get("TESSERA_DATABASE_SCHEMA"),
+        keystore_url=env.get("TESSERA_KEYSTORE_URL"),
+        keystore_schema=env.get("TESSERA_KEYSTORE_SCHEMA"),
+    )
     services = Services.from_settings(settings)
     services.identity.create_tenant(TENANT)
     services.catalogue.load(TENANT, load_catalogue_file(EXAMPLE))
@@ -293,17 +312,27 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration per round")
     parser.add_argument("--entries", type=int, default=1_000_000, help="audit entries")
+    parser.add_argument(
+        "--postgresql",
+        action="store_true",
+        help=f"run on PostgreSQL (TESSERA_BENCH_PG_URL, default {PG_URL}) instead of SQLite",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is missing: scripts/install installs it", file=sys.stderr)
         return 1
     workdir = Path(tempfile.mkdtemp(prefix="tessera-gateway-bench-"))
-    services, env, tokens, secret = setup(workdir)
-    local = in_process(services, tokens, secret)
-    http = over_http(env, tokens, secret, args.seconds)
-    scale = checkpoint_at_scale(services, args.entries)
-    services.close()
-    shutil.rmtree(workdir, ignore_errors=True)
+    services, env, tokens, secret = setup(workdir, PG_URL if args.postgresql else None)
+    try:
+        print(f"store: {services.data.describe()}")
+        local = in_process(services, tokens, secret)
+        http = over_http(env, tokens, secret, args.seconds)
+        scale = checkpoint_at_scale(services, args.entries)
+    finally:
+        services.data.drop_schema()
+        services.keys.drop_schema()
+        services.close()
+        shutil.rmtree(workdir, ignore_errors=True)
 
     ratio = local["access_p50_us"] / local["data_floor_p50_us"]
     share = http["share"]

@@ -7,6 +7,7 @@ kept, the middle random), so agents, bots and logs never see the number.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -536,16 +537,29 @@ class Payments:
         return Refund(refund.id, row.id, wanted, refund.state)
 
     def expire_due(self) -> int:
-        """End intents past their expiry, wiping any pending security code; returns how many."""
+        """End intents past their expiry, wiping any pending security code; returns how many.
+        Each is recorded (`expired`): the conversation waiting on it hears that it ended."""
         now = self.clock()
         live = [s.value for s in PaymentState if not s.final and s is not PaymentState.CAPTURED]
-        with self.db.begin() as conn:
-            result = conn.execute(
-                update(PaymentIntentRow)
-                .where(PaymentIntentRow.state.in_(live), PaymentIntentRow.expires_at <= now)
-                .values(state=PaymentState.EXPIRED.value, pending_sad=None, updated_at=now)
-            )
-        return result.rowcount or 0
+        t = PaymentIntentRow
+        with self.db.read() as conn:
+            due = [
+                PaymentIntentRow(**row._mapping)
+                for row in conn.execute(
+                    select(t.__table__).where(t.state.in_(live), t.expires_at <= now)
+                )
+            ]
+        expired = 0
+        for row in due:
+            try:
+                self._expire(row)
+            except IllegalTransition:  # it moved on meanwhile (paid, cancelled): not ours
+                continue
+            expired += 1
+        return expired
+
+    def _expire(self, row: PaymentIntentRow) -> None:
+        self._record(self._update(row, state=PaymentState.EXPIRED, pending_sad=None), "expired")
 
     def report_fraud(self, tenant: str, intent_id: str) -> PaymentIntent:
         """A payment later found fraudulent (a chargeback, a customer's claim): it counts in
@@ -790,7 +804,8 @@ class Payments:
         state = PaymentState(row.state)
         live = not state.final and state is not PaymentState.CAPTURED
         if live and as_utc(row.expires_at) <= self.clock():
-            self._update(row, state=PaymentState.EXPIRED, pending_sad=None)
+            with contextlib.suppress(IllegalTransition):  # expired by another request meanwhile
+                self._expire(row)
             raise PaymentExpired("the payment expired: create a new one")
         if state is PaymentState.EXPIRED:
             raise PaymentExpired("the payment expired: create a new one")

@@ -60,6 +60,7 @@ _EVENTS = {
     "declined": "payment.failed",
     "captured": "payment.captured",
     "refunded": "payment.refunded",
+    "expired": "payment.expired",
 }
 
 

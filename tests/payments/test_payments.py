@@ -103,7 +103,7 @@ def test_the_low_value_allowance_runs_out_after_100_euros(payments, tenant: str)
 
 
 def test_sca_holds_the_security_code_sealed_until_it_expires(
-    payments, tenant: str, clock, shared_stores
+    payments, tenant: str, clock, shared_stores, ledger
 ) -> None:
     from tessera.payments._tables import PaymentIntentRow
 
@@ -118,12 +118,28 @@ def test_sca_holds_the_security_code_sealed_until_it_expires(
             ).scalar()
 
     sealed = pending()
-    assert sealed is not None and b"737" not in sealed
+    # Sealed: "dek id.ciphertext" (the id is random hex, and may hold "737" by chance).
+    assert sealed is not None and b"737" not in sealed.split(b".", 1)[1]
     clock.advance(minutes=16)
     assert payments.expire_due() >= 1
     assert payments.get(tenant, big.id).state is PaymentState.EXPIRED and pending() is None
+    assert ledger.kinds(big.id)[-1] == "expired"  # the conversation hears that it ended
+    assert payments.expire_due() == 0  # once
     with pytest.raises(PaymentExpired):
         payments.pay_with_card(tenant, big.id, card())
+    assert ledger.kinds(big.id).count("expired") == 1
+
+
+def test_a_payment_found_overdue_is_expired_and_recorded_once(
+    payments, tenant: str, clock, ledger
+) -> None:
+    waiting = intent(payments, tenant, "12.00")
+    clock.advance(minutes=16)
+    for _ in range(2):
+        with pytest.raises(PaymentExpired):
+            payments.pay_with_card(tenant, waiting.id, card())
+    assert payments.get(tenant, waiting.id).state is PaymentState.EXPIRED
+    assert ledger.kinds(waiting.id).count("expired") == 1
 
 
 def test_declines_fail_the_payment_and_charge_nothing(

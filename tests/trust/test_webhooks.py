@@ -289,3 +289,41 @@ def test_the_conversation_hears_of_a_payment_through_http(
     problem(client.get("/v1/webhooks", headers=issue(tenant, FLOW)), 403, "permission-denied")
     assert client.delete(f"/v1/webhooks/{endpoint['id']}", headers=headers).status_code == 204
     assert client.get("/v1/webhooks", headers=headers).json() == []
+
+
+def test_a_payment_that_expires_is_heard_of_and_audited(
+    client: TestClient, issue, tenant: str, services: Services, inbox
+) -> None:
+    from sqlalchemy import update
+
+    from tessera.payments._tables import PaymentIntentRow
+
+    url, box = inbox
+    box.clear()
+    headers = issue(tenant, [*FLOW, Scope.WEBHOOKS])
+    endpoint = client.post(
+        "/v1/webhooks", json={"url": url, "events": ["payment.expired"]}, headers=headers
+    ).json()
+    created = create_payment(client, headers, 1250, "left-waiting")
+    with services.data.begin() as conn:  # the customer never came: its 15 minutes are over
+        conn.execute(
+            update(PaymentIntentRow)
+            .where(PaymentIntentRow.id == created["id"])
+            .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
+        )
+    assert services.payments.expire_due() >= 1
+    services.webhooks.deliver_due()
+    receiver = WebhookReceiver(endpoint["secret"])
+    events = [
+        receiver.receive(body, h[SIGNATURE_HEADER.lower()], now=dt.datetime.now(dt.UTC))
+        for h, body in box.received
+    ]
+    mine = [e for e in events if e["data"]["payment"] == created["id"]]
+    assert [(e["type"], e["data"]["state"]) for e in mine] == [("payment.expired", "expired")]
+    recorded = [
+        e
+        for e in services.audit.export(tenant)["entries"]
+        if created["id"] in e["body"] and '"event":"expired"' in e["body"]
+    ]
+    assert len(recorded) == 1
+    client.delete(f"/v1/webhooks/{endpoint['id']}", headers=headers)
