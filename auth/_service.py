@@ -8,7 +8,6 @@ the customer's profile. PSD2 RTS limits apply: 5 consecutive failures block for 
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -27,7 +26,7 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from tessera.policies import Assurance
+from tessera import Assurance, b64url_decode, b64url_encode
 from tessera.storage import Database, as_utc, utcnow
 from tessera.vault import DataCategory, InvalidValue, Vault, check_subject, check_tenant, mask
 
@@ -226,13 +225,9 @@ def _new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(12)}"
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def _unb64url(text: str) -> bytes:
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return b64url_decode(text)
     except (ValueError, TypeError):
         raise InvalidSignal("not base64url") from None
 
@@ -776,7 +771,7 @@ class Authenticator:
             raw = secrets.token_bytes(32)
             if binding is not None:  # derived from the transaction, as SPC does
                 raw = hashlib.sha256(binding + raw).digest()
-            secret = _b64url(raw)
+            secret = b64url_encode(raw)
             options = self._webauthn_request(raw, factors, wanted)
             payload = {"uv": wanted >= Assurance.HIGH}
         if binding is not None:
@@ -1247,7 +1242,7 @@ class Authenticator:
             subject,
             "enrol-webauthn",
             target=Assurance.HIGH,
-            secret=_b64url(raw),
+            secret=b64url_encode(raw),
             payload={"label": _label(label)},
             session_sha256=session.id_sha256,
         )
@@ -1295,7 +1290,7 @@ class Authenticator:
                             kind="webauthn",
                             label=json.loads(row.payload).get("label", "passkey"),
                             status="active",
-                            credential_id=_b64url(verified.credential_id),
+                            credential_id=b64url_encode(verified.credential_id),
                             public_key=verified.credential_public_key,
                             sign_count=verified.sign_count,
                             last_step=0,

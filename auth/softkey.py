@@ -4,7 +4,6 @@ never used to authenticate anyone in production."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import secrets
@@ -15,13 +14,11 @@ import cbor2
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from tessera import b64url_encode
+
 __all__ = ["SoftPasskey"]
 
 _UP, _UV, _AT = 0x01, 0x04, 0x40
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 class SoftPasskey:
@@ -63,12 +60,12 @@ class SoftPasskey:
         client_data = self._client_data("webauthn.create", options["challenge"], origin)
         attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data})
         return {
-            "id": _b64(self.credential_id),
-            "rawId": _b64(self.credential_id),
+            "id": b64url_encode(self.credential_id),
+            "rawId": b64url_encode(self.credential_id),
             "type": "public-key",
             "response": {
-                "clientDataJSON": _b64(client_data),
-                "attestationObject": _b64(attestation),
+                "clientDataJSON": b64url_encode(client_data),
+                "attestationObject": b64url_encode(attestation),
             },
             "clientExtensionResults": {},
         }
@@ -91,13 +88,13 @@ class SoftPasskey:
             auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256())
         )
         return {
-            "id": _b64(self.credential_id),
-            "rawId": _b64(self.credential_id),
+            "id": b64url_encode(self.credential_id),
+            "rawId": b64url_encode(self.credential_id),
             "type": "public-key",
             "response": {
-                "clientDataJSON": _b64(client_data),
-                "authenticatorData": _b64(auth_data),
-                "signature": _b64(signature),
+                "clientDataJSON": b64url_encode(client_data),
+                "authenticatorData": b64url_encode(auth_data),
+                "signature": b64url_encode(signature),
                 "userHandle": None,
             },
             "clientExtensionResults": {},

@@ -31,11 +31,8 @@ from sqlalchemy import insert, select
 
 from tessera.consent import canonical, load_catalogue_file
 from tessera.policies import Assurance
-from tessera.trust import Scope, Services, Settings
-from tessera.trust._audit import AuditLog
-from tessera.trust._gateway import AccessRequest, AuthContext
-from tessera.trust._merkle import leaf_hash
-from tessera.trust._models import AuditEntryRow, AuditHead
+from tessera.trust import AccessRequest, AuditLog, AuthContext, Scope, Services, Settings
+from tessera.trust.audit import AuditEntryRow, AuditHead, leaf_hash
 from tessera.vault import TokenizeRequest
 from tessera.vault._models import VaultItem
 
@@ -292,7 +289,7 @@ def checkpoint_at_scale(services: Services, entries: int) -> dict[str, float]:
     cp = audit.checkpoint(tenant)
     elapsed = time.perf_counter() - t0
     proof = audit.inclusion_proof(tenant, entries // 3, entries)
-    from tessera.trust._audit import verify_inclusion_proof
+    from tessera.trust import verify_inclusion_proof
 
     t0 = time.perf_counter()
     for _ in range(1000):

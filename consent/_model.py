@@ -7,6 +7,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from tessera import Channel
+
 __all__ = [
     "Channel",
     "ConsentDecision",
@@ -27,21 +29,6 @@ class LegalBasis(enum.StrEnum):
     VITAL_INTEREST = "vital_interest"
     PUBLIC_TASK = "public_task"
     LEGITIMATE_INTEREST = "legitimate_interest"
-
-
-class Channel(enum.StrEnum):
-    """Where the customer expressed the choice: a first-class fact of every event."""
-
-    WEB = "web"
-    APP = "app"
-    CHAT = "chat"
-    MESSAGING = "messaging"
-    SMS = "sms"
-    VOICE_IVR = "voice_ivr"
-    VOICE_AGENT = "voice_agent"
-    VOICE_ASSISTANT = "voice_assistant"
-    EMAIL = "email"
-    IN_PERSON = "in_person"
 
 
 class EventKind(enum.StrEnum):

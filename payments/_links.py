@@ -8,7 +8,6 @@ the tenant. Pure functions; the service checks the nonce and the single use agai
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import re
 import secrets
@@ -16,6 +15,8 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, hmac
+
+from tessera import b64url_decode, b64url_encode
 
 from ._errors import InvalidLink, LinkExpired
 
@@ -43,10 +44,6 @@ class LinkClaims:
     nonce: str
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _mac(secret: bytes, tenant: str, payment: str, exp: int, nonce: str) -> hmac.HMAC:
     mac = hmac.HMAC(secret, hashes.SHA256())
     mac.update(f"tessera/payment-link/1\x1f{tenant}\x1f{payment}\x1f{exp}\x1f{nonce}".encode())
@@ -62,7 +59,7 @@ def sign_link(
 ) -> PaymentLink:
     """A link named by `nonce` for the payment, valid until `expires_at` (to the second)."""
     exp = int(expires_at.timestamp())
-    mac = _b64(_mac(secret, tenant, payment_id, exp, nonce).finalize())
+    mac = b64url_encode(_mac(secret, tenant, payment_id, exp, nonce).finalize())
     return PaymentLink(
         payment_id,
         f"{payment_id}.{exp}.{nonce}.{mac}",
@@ -84,8 +81,8 @@ def read_link(secret: bytes, tenant: str, token: str, *, now: dt.datetime) -> Li
     link_payment(token)
     payment, exp, nonce, mac = token.split(".")
     try:
-        given = base64.urlsafe_b64decode(mac + "=")
-        if _b64(given) != mac:
+        given = b64url_decode(mac)
+        if b64url_encode(given) != mac:
             # base64 lets the last character's spare bits vary: one MAC, one spelling
             raise ValueError("not the canonical encoding")
         _mac(secret, tenant, payment, int(exp), nonce).verify(given)

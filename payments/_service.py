@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from tessera import Channel
 from tessera.auth import Authenticator, Challenge, Observation, RiskAction, RiskDecision
 from tessera.consent import ConsentLedger
 from tessera.storage import Database, as_utc, utcnow
@@ -65,9 +66,8 @@ __all__ = [
     "Refund",
 ]
 
-_CHANNELS = frozenset(
-    {"web", "app", "chat", "messaging", "sms", "voice_agent", "voice_ivr", "voice_assistant"}
-)
+# A payment is taken in a conversation: every channel but e-mail and a visit in person.
+_CHANNELS = frozenset(c.value for c in Channel) - {Channel.EMAIL.value, Channel.IN_PERSON.value}
 # What Art. 16's running totals count: remote payments made without SCA. Telephone orders and
 # merchant-initiated payments are outside the RTS, so they neither count nor reset anything.
 _COUNTED = [

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from tessera import Assurance
+
 __all__ = [
     "AccessContext",
     "Action",
@@ -36,23 +38,6 @@ class Action(enum.StrEnum):
     EXPORT = "export"
     ERASE = "erase"
     PAY = "pay"
-
-
-class Assurance(enum.IntEnum):
-    """Authentication assurance of the session (eIDAS LoA / NIST AAL in spirit)."""
-
-    LOW = 1
-    SUBSTANTIAL = 2
-    HIGH = 3
-
-    @classmethod
-    def parse(cls, name: str) -> Assurance:
-        try:
-            return cls[name.strip().upper()]
-        except KeyError:
-            raise ValueError(
-                f"unknown assurance level {name[:20]!r}; expected low, substantial or high"
-            ) from None
 
 
 @dataclass(frozen=True, slots=True)

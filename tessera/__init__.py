@@ -1,13 +1,17 @@
 """Tessera: the trust layer in front of all customer data of a contact centre.
 
-The root package holds only what every layer shares: the version and the base
-of the exception hierarchy. Each capability lives in its own subpackage
+The root package holds only what every layer shares: the version, the base
+of the exception hierarchy, the shared vocabulary (`Channel`, `Assurance`) and
+base64url. Each capability lives in its own subpackage
 (`tessera.vault`, `tessera.consent`, …) with a small public API.
 """
 
 from __future__ import annotations
 
-__all__ = ["TesseraError", "__version__"]
+from ._encoding import b64url_decode, b64url_encode
+from ._vocabulary import Assurance, Channel
+
+__all__ = ["Assurance", "Channel", "TesseraError", "__version__", "b64url_decode", "b64url_encode"]
 
 __version__ = "0.1.0"
 

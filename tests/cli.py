@@ -1,4 +1,8 @@
-"""Run the installed `tessera` command as an operator would, in its own process."""
+"""Run the `tessera` command as an operator would.
+
+`run` invokes it in this process through Typer's `CliRunner` (the same entry, errors and
+output, without a second interpreter's start-up); `run_process` and `kill_when` start the
+installed script, for what needs a real process: a `kill -9`, a server, a signal."""
 
 from __future__ import annotations
 
@@ -6,7 +10,9 @@ import os
 import signal
 import subprocess
 import sys
+import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 TESSERA = str(Path(sys.executable).parent / "tessera")
@@ -25,9 +31,40 @@ def cli_env(
     return env
 
 
-def run(
+@dataclass(frozen=True)
+class Done:
+    """What a run left: as `subprocess.CompletedProcess` has it."""
+
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(args: list[str], env: dict[str, str], *, check: bool = True) -> Done:
+    """`tessera ARGS` in this process, with exactly `env` as its `TESSERA_*` environment."""
+    from typer.testing import CliRunner
+
+    from tessera.trust.cli import app
+
+    unset: dict[str, str | None] = {
+        k: None for k in os.environ if k.startswith("TESSERA_") and k not in env
+    }
+    result = CliRunner().invoke(app, args, env={**unset, **env})
+    stderr = result.stderr
+    if result.exc_info is not None and not isinstance(result.exception, SystemExit):
+        # What the process would have printed: the tests look for it.
+        stderr += "".join(traceback.format_exception(*result.exc_info))
+    done = Done(args, result.exit_code, result.stdout, stderr)
+    if check and done.returncode != 0:
+        raise AssertionError(f"tessera {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def run_process(
     args: list[str], env: dict[str, str], *, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
+    """`tessera ARGS` as its own process (the installed script)."""
     done = subprocess.run(
         [TESSERA, *args],
         env=env,

@@ -1,18 +1,40 @@
+"""Every error of the trust package, under one base: `TrustError`.
+
+One module so that the problem mapping, the CLI and integrators catch them from one place; the
+rooms (identity, audit, gateway, redaction, webhooks) raise them.
+"""
+
 from __future__ import annotations
 
 from tessera import TesseraError
 
 __all__ = [
+    "AuditTampered",
+    "AuditUnavailable",
+    "AuthContextRequired",
     "AuthenticationRequired",
+    "DuplicateWebhook",
+    "InvalidWebhookSignature",
+    "MalformedTranscript",
     "PermissionDenied",
+    "RateLimited",
+    "RedactionError",
+    "ReplayedRequest",
     "RequestTooLarge",
+    "TextTooLarge",
     "TrustError",
+    "UnknownLanguage",
     "UnknownTenant",
+    "UnknownWebhook",
 ]
 
 
 class TrustError(TesseraError):
-    """Base of the gateway's and service identity's errors."""
+    """Base of the errors of the gateway, the audit log, service identity, redaction and
+    webhooks."""
+
+
+# --- service identity -------------------------------------------------------------------------
 
 
 class AuthenticationRequired(TrustError):
@@ -31,5 +53,73 @@ class UnknownTenant(TrustError):
     """No tenant with this id."""
 
 
+class RateLimited(TrustError):
+    """Too many requests from this caller; `retry_after` says when to come back (seconds)."""
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class RequestTooLarge(TrustError):
     """The request body exceeds the documented limit."""
+
+
+# --- audit log --------------------------------------------------------------------------------
+
+
+class AuditTampered(TrustError):
+    """The log (or an export of it) does not verify; names the first entry that fails."""
+
+    def __init__(self, detail: str, *, seq: int | None = None) -> None:
+        super().__init__(detail)
+        self.seq = seq
+
+
+class AuditUnavailable(TrustError):
+    """The audit record could not be written: nothing is released (fail closed)."""
+
+
+class ReplayedRequest(TrustError):
+    """This request id was already used by this tenant: a replay is refused."""
+
+
+# --- gateway ----------------------------------------------------------------------------------
+
+
+class AuthContextRequired(TrustError):
+    """The action needs the end user's authentication context, and none was given."""
+
+
+# --- redaction --------------------------------------------------------------------------------
+
+
+class RedactionError(TrustError):
+    """A text or a conversation that can't be redacted as asked."""
+
+
+class UnknownLanguage(RedactionError):
+    """Only French (fr) and English (en) are redacted."""
+
+
+class TextTooLarge(RedactionError):
+    """Above the documented limit for one text: stream it, or redact the file with the CLI."""
+
+
+class MalformedTranscript(RedactionError):
+    """A transcript file that is not what its suffix says."""
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+
+
+class UnknownWebhook(TrustError):
+    """No such webhook endpoint or delivery for this tenant."""
+
+
+class InvalidWebhookSignature(TrustError):
+    """A delivery whose signature is missing, wrong, or outside the replay window."""
+
+
+class DuplicateWebhook(TrustError):
+    """A delivery of an event already received (a retry after a lost answer)."""

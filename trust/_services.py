@@ -13,6 +13,19 @@ from tessera.consent import Catalogue, ConsentLedger, DataSubjectRights, Receipt
 from tessera.payments import HttpProcessor, Payments, PaymentsSettings, PhonePayments
 from tessera.policies import DEFAULT_POLICY_DIR, CedarPolicyEngine
 from tessera.storage import Database, StorageError, Store, current_revision, head_revision, migrate
+from tessera.trust._settings import Settings
+from tessera.trust.audit import AuditLog
+from tessera.trust.gateway import (
+    AuditAuthRecorder,
+    AuditConsentObserver,
+    AuditPaymentRecorder,
+    ConsentObservers,
+    Gateway,
+    PaymentRecorders,
+)
+from tessera.trust.identity import ServiceIdentity
+from tessera.trust.redaction import Redactions
+from tessera.trust.webhooks import WebhookPaymentRecorder, Webhooks
 from tessera.vault import (
     KeyProvider,
     KeyProviderError,
@@ -21,20 +34,6 @@ from tessera.vault import (
     Vault,
     VaultLimits,
 )
-
-from ._audit import AuditLog
-from ._gateway import (
-    AuditAuthRecorder,
-    AuditConsentObserver,
-    AuditPaymentRecorder,
-    ConsentObservers,
-    Gateway,
-    PaymentRecorders,
-)
-from ._identity import ServiceIdentity
-from ._redactor import Redactions
-from ._settings import Settings
-from ._webhooks import WebhookPaymentRecorder, Webhooks
 
 __all__ = ["Services", "build_key_provider", "open_stores"]
 

@@ -9,7 +9,7 @@ under `VaultError`. Everything else is private.
 from __future__ import annotations
 
 from ._bulk import BulkReport, tokenize_file
-from ._categories import DataCategory, mask
+from ._categories import DataCategory, mask, parse_category
 from ._errors import (
     InvalidToken,
     InvalidValue,
@@ -68,6 +68,7 @@ __all__ = [
     "check_tenant",
     "key_status",
     "mask",
+    "parse_category",
     "rotate_keys",
     "tokenize_file",
 ]

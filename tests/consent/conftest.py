@@ -14,7 +14,7 @@ from tessera.consent import (
 from tessera.vault import Vault
 from tests.conftest import Clock, Stores
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "trust" / "examples" / "purposes.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "trust" / "cli" / "examples" / "purposes.toml"
 
 
 @pytest.fixture

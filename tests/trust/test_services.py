@@ -69,7 +69,7 @@ def test_rate_limit_per_caller_answers_429_with_retry_after(
 def test_checkpoints_are_signed_periodically_by_the_server(services: Services, tenant: str) -> None:
     import time
 
-    from tessera.trust._audit import AuditRecord
+    from tessera.trust import AuditRecord
 
     fast = dataclasses.replace(
         services,

@@ -1,0 +1,305 @@
+"""`/v1/payments` through HTTP: an exempt chat payment end to end, SCA with a passkey bound to
+amount and payee, and problems for bad, replayed, declined and cross-tenant input."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.testclient import TestClient
+
+from tessera.auth.softkey import SoftPasskey
+from tessera.payments.simulator import DECLINED
+from tessera.trust import Scope, Services
+from tests.trust.http.test_api import problem
+from tests.trust.http.test_api_auth import HOME, _customer, _sign_in
+
+FLOW = [Scope.PAYMENTS, Scope.PAYMENTS_CARD, Scope.AUTH, Scope.AUTH_MANAGE, Scope.TOKENIZE]
+CARD = {"number": "4242 4242 4242 4242", "expiry": "12/34", "cvc": "123"}
+
+
+def create_payment(
+    client: TestClient,
+    headers,
+    amount: int,
+    key: str,
+    subject: str = "c-pay",
+    channel: str = "chat",
+) -> dict:
+    body = {"subject": subject, "amount": amount, "currency": "EUR", "payee": "Boutique"}
+    r = client.post(
+        "/v1/payments",
+        json={**body, "channel": channel},
+        headers={**headers, "Idempotency-Key": key},
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def with_passkey(
+    client: TestClient,
+    services: Services,
+    headers,
+    subject: str,
+    origin: str = "http://localhost:8700",
+) -> SoftPasskey:
+    """A customer with a phone for codes, signed in strongly once, holding a passkey."""
+    _customer(client, headers, subject)
+    session = _sign_in(client, services, headers, subject)["session_id"]
+    key = SoftPasskey(rp_id="localhost", origin=origin)
+    r = client.post(
+        "/v1/auth/factors/passkey/begin",
+        json={"session_id": session, "label": "phone"},
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    begun = r.json()
+    r = client.post(
+        "/v1/auth/factors/passkey/complete",
+        json={"challenge_id": begun["challenge_id"], "credential": key.register(begun["options"])},
+        headers=headers,
+    )
+    assert r.status_code in (200, 201), r.text
+    return key
+
+
+def test_an_exempt_chat_payment_end_to_end(client: TestClient, issue, tenant: str, services):
+    headers = issue(tenant, FLOW)
+    created = create_payment(client, headers, 1250, "order-1")
+    assert created["state"] == "created" and created["display_amount"] == "12.50 EUR"
+    assert create_payment(client, headers, 1250, "order-1")["id"] == created["id"]  # idempotent
+    r = client.post(f"/v1/payments/{created['id']}/card", json=CARD, headers=headers)
+    assert r.status_code == 200, r.text
+    paid = r.json()
+    assert paid["state"] == "authorized" and paid["sca"]["exemption"] == "low_value"
+    assert paid["card"].startswith("visa") and "4242424242424242" not in r.text
+    assert "123" not in r.text.replace(paid["id"], "")  # the security code is never echoed
+    r = client.post(f"/v1/payments/{created['id']}/capture", json={}, headers=headers)
+    assert r.json()["state"] == "captured"
+    refund = {"amount": {"amount": 250, "currency": "EUR"}}
+    r = client.post(
+        f"/v1/payments/{created['id']}/refunds",
+        json=refund,
+        headers={**headers, "Idempotency-Key": "refund-1"},
+    )
+    assert r.status_code == 201 and r.json()["amount"] == 250
+    again = client.post(
+        f"/v1/payments/{created['id']}/refunds",
+        json=refund,
+        headers={**headers, "Idempotency-Key": "refund-1"},
+    )
+    assert again.json()["id"] == r.json()["id"]
+    assert client.get(f"/v1/payments/{created['id']}", headers=headers).json()["refunded"] == 250
+    # The SCA decision and every money movement are in the audit trail, without the card.
+    bodies = [json.loads(e["body"]) for e in services.audit.export(tenant)["entries"]]
+    events = [b for b in bodies if b.get("payment") == created["id"]]
+    assert [e["event"] for e in events] == [
+        "created", "sca_decided", "authorized", "captured", "refunded",
+    ]  # fmt: skip
+    assert events[1]["exemption"] == "low_value" and events[1]["article"].startswith("RTS Art. 16")
+    assert "4242424242424242" not in repr(bodies)
+
+
+def test_a_large_payment_with_a_passkey_bound_to_amount_and_payee(
+    client: TestClient, issue, tenant: str, services: Services
+) -> None:
+    headers = issue(tenant, FLOW)
+    key = with_passkey(client, services, headers, "c-big")
+
+    created = create_payment(client, headers, 15_000, "order-big", subject="c-big")
+    card = {**CARD, "observation": HOME}
+    pending = client.post(f"/v1/payments/{created['id']}/card", json=card, headers=headers).json()
+    assert pending["state"] == "authenticating" and pending["sca"]["required"]
+    base = f"/v1/payments/{created['id']}/authentication"
+    challenge = client.post(f"{base}/begin", json={"factor": "webauthn"}, headers=headers).json()
+    assertion = key.assert_(challenge["options"])
+    # The amount changes after the payer signed: refused, nothing charged.
+    r = client.post(
+        f"/v1/payments/{created['id']}/amend",
+        json={"amount": {"amount": 150_000, "currency": "EUR"}},
+        headers=headers,
+    )
+    assert r.status_code == 200
+    body = {"challenge_id": challenge["challenge_id"], "credential": assertion}
+    refused = client.post(f"{base}/complete", json=body, headers=headers)
+    assert problem(refused, 403, "step-up-failed")["detail"].startswith("the transaction changed")
+    challenge = client.post(f"{base}/begin", json={"factor": "webauthn"}, headers=headers).json()
+    body = {
+        "challenge_id": challenge["challenge_id"],
+        "credential": key.assert_(challenge["options"]),
+    }
+    r = client.post(f"{base}/complete", json=body, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "authorized" and r.json()["authenticated"]
+
+
+def test_bad_payment_input_gets_clear_problems(
+    client: TestClient, issue, tenant: str, other_tenant: str
+) -> None:
+    headers = issue(tenant, FLOW)
+    created = create_payment(client, headers, 1250, "order-bad")
+    url = f"/v1/payments/{created['id']}"
+    for amount, currency, slug in [
+        (0, "EUR", "invalid-amount"),
+        (-5, "EUR", "invalid-amount"),
+        (10**16, "EUR", "invalid-amount"),
+        (100, "EUX", "unknown-currency"),
+        (100, "XAU", "unknown-currency"),
+    ]:
+        r = client.post(
+            "/v1/payments",
+            json={"subject": "c", "amount": amount, "currency": currency, "payee": "B"},
+            headers={**headers, "Idempotency-Key": f"k-{amount}-{currency}"},
+        )
+        problem(r, 422, slug)
+    for amount in (12.5, "1250", True):
+        r = client.post(
+            "/v1/payments",
+            json={"subject": "c", "amount": amount, "currency": "EUR", "payee": "B"},
+            headers={**headers, "Idempotency-Key": "k-float"},
+        )
+        problem(r, 422, "validation-error")
+    no_key = client.post(
+        "/v1/payments",
+        json={"subject": "c", "amount": 100, "currency": "EUR", "payee": "B"},
+        headers=headers,
+    )
+    problem(no_key, 422, "validation-error")
+    reused = client.post(
+        "/v1/payments",
+        json={"subject": "c-pay", "amount": 9999, "currency": "EUR", "payee": "Boutique"},
+        headers={**headers, "Idempotency-Key": "order-bad"},
+    )
+    problem(reused, 409, "idempotency-conflict")
+    for card, slug in [
+        ({**CARD, "number": "4242 4242 4242 4241"}, "invalid-card"),
+        ({**CARD, "expiry": "01/20"}, "invalid-card"),
+        ({**CARD, "cvc": "12"}, "invalid-card"),
+    ]:
+        r = client.post(f"{url}/card", json=card, headers=headers)
+        body = problem(r, 422, slug)
+        assert "4242" not in r.text and "detail" in body
+    problem(client.post(f"{url}/capture", json={}, headers=headers), 409, "invalid-transition")
+    problem(client.get(url, headers=issue(other_tenant, FLOW)), 404, "unknown-payment")
+    agent = issue(tenant, [Scope.PAYMENTS])  # an agent desktop: never the card step
+    problem(client.post(f"{url}/card", json=CARD, headers=agent), 403, "permission-denied")
+
+    declined = create_payment(client, headers, 1250, "order-declined")
+    r = client.post(
+        f"/v1/payments/{declined['id']}/card", json={**CARD, "number": DECLINED}, headers=headers
+    )
+    body = problem(r, 402, "payment-declined")
+    assert body["code"] == "card_declined"
+    assert client.get(f"/v1/payments/{declined['id']}", headers=headers).json()["state"] == "failed"
+    # What was stored is intact after all that bad input.
+    assert client.get(url, headers=headers).json()["state"] == "created"
+
+
+def test_an_agent_assisted_phone_payment_never_shows_the_card(
+    client: TestClient, issue, tenant: str, other_tenant: str, services: Services
+) -> None:
+    agent = issue(tenant, [Scope.PAYMENTS], "agent")
+    telephony = issue(tenant, [Scope.PAYMENTS_CARD], "service")
+    payment = create_payment(client, agent, 45_000, "phone-1", "c-phone", "voice_agent")["id"]
+    r = client.post(f"/v1/payments/{payment}/keypad", headers=agent)
+    assert r.status_code == 201, r.text
+    pad = r.json()["id"]
+    seen = []
+    for keys in ("4242424242", "424242#", "1234", "12"):
+        r = client.post(f"/v1/payments/keypads/{pad}/keys", json={"keys": keys}, headers=telephony)
+        assert r.status_code == 200, r.text
+        seen.append(client.get(f"/v1/payments/keypads/{pad}", headers=agent))
+    shown = seen[-1].json()["view"]
+    assert shown == {
+        "field": "cvc",
+        "number_digits": 16,
+        "number_luhn_valid": True,
+        "brand": "visa",
+        "expiry_digits": 4,
+        "cvc_digits": 2,
+        "rejected": 0,
+        "complete": False,
+    }
+    assert all("4242424242" not in s.text and "1234" not in s.text for s in seen)
+    # The agent's key cannot key digits; another tenant cannot see the keypad.
+    problem(
+        client.post(f"/v1/payments/keypads/{pad}/keys", json={"keys": "3"}, headers=agent),
+        403,
+        "permission-denied",
+    )
+    problem(
+        client.get(f"/v1/payments/keypads/{pad}", headers=issue(other_tenant, [Scope.PAYMENTS])),
+        404,
+        "unknown-payment",
+    )
+    for bad in ({"keys": "12x"}, {"keys": "1" * 65}, {"keys": 12}, {}):
+        r = client.post(f"/v1/payments/keypads/{pad}/keys", json=bad, headers=telephony)
+        assert r.status_code == 422, r.text
+    r = client.post(f"/v1/payments/keypads/{pad}/keys", json={"keys": "3"}, headers=telephony)
+    done = r.json()
+    assert done["state"] == "submitted" and done["payment"]["state"] == "authorized"
+    assert done["payment"]["sca"]["exemption"] == "moto"
+    assert done["payment"]["card"] == "visa •••• 4242"
+    bodies = [json.loads(e["body"]) for e in services.audit.export(tenant)["entries"]]
+    events = [b for b in bodies if b.get("payment") == payment]
+    assert [e["event"] for e in events] == [
+        "created", "keypad_started", "sca_decided", "authorized",
+    ]  # fmt: skip
+    assert "4242424242424242" not in repr(bodies)
+
+
+def test_a_card_on_file_pays_in_one_tap_with_a_passkey_and_goes_with_the_consent(
+    client: TestClient, issue, tenant: str, services: Services, other_tenant: str
+) -> None:
+    headers = issue(tenant, [*FLOW, Scope.CONSENT_WRITE])
+    key = with_passkey(client, services, headers, "c-tap")
+    first = create_payment(client, headers, 900, "tap-1", subject="c-tap")
+    saving = {**CARD, "save_card": True}
+    r = client.post(f"/v1/payments/{first['id']}/card", json=saving, headers=headers)
+    problem(r, 403, "no-card-on-file-consent")
+    assert client.get(f"/v1/payments/{first['id']}", headers=headers).json()["card"] is None
+    given = {"subject": "c-tap", "purpose": "card_on_file", "kind": "given", "channel": "chat"}
+    assert client.post("/v1/consents", json=given, headers=headers).status_code == 201
+    r = client.post(f"/v1/payments/{first['id']}/card", json=saving, headers=headers)
+    assert r.status_code == 200 and r.json()["state"] == "authorized", r.text
+
+    r = client.get("/v1/payments/subjects/c-tap/cards", headers=headers)
+    (kept,) = r.json()
+    assert kept["card"] == "visa •••• 4242" and "4242424242424242" not in r.text
+
+    second = create_payment(client, headers, 1200, "tap-2", subject="c-tap")
+    url = f"/v1/payments/{second['id']}"
+    for bad, status, slug in [
+        ({"card_id": "card_nope"}, 404, "unknown-card"),
+        ({"card_id": 42}, 422, "validation-error"),
+        ({}, 422, "validation-error"),
+    ]:
+        problem(client.post(f"{url}/card-on-file", json=bad, headers=headers), status, slug)
+    r = client.post(f"{url}/card-on-file", json={"card_id": kept["id"]}, headers=headers)
+    assert r.status_code == 200 and r.json()["state"] == "authenticating", r.text
+    otp = client.post(f"{url}/authentication/begin", json={"factor": "otp"}, headers=headers)
+    problem(otp, 422, "invalid-value")
+    begun = client.post(
+        f"{url}/authentication/begin", json={"factor": "webauthn"}, headers=headers
+    ).json()
+    body = {"challenge_id": begun["challenge_id"], "credential": key.assert_(begun["options"])}
+    r = client.post(f"{url}/authentication/complete", json=body, headers=headers)
+    assert r.status_code == 200 and r.json()["state"] == "authorized", r.text
+    assert r.json()["sca"]["article"] == "RTS Art. 4, 5"
+
+    # Another tenant sees none of it.
+    elsewhere = issue(other_tenant, FLOW)
+    assert client.get("/v1/payments/subjects/c-tap/cards", headers=elsewhere).json() == []
+    gone = client.delete(f"/v1/payments/subjects/c-tap/cards/{kept['id']}", headers=elsewhere)
+    problem(gone, 404, "unknown-card")
+
+    # The customer withdraws the consent: the card goes with it.
+    withdrawn = {**given, "kind": "withdrawn"}
+    assert client.post("/v1/consents", json=withdrawn, headers=headers).status_code == 201
+    assert client.get("/v1/payments/subjects/c-tap/cards", headers=headers).json() == []
+    third = create_payment(client, headers, 1200, "tap-3", subject="c-tap")
+    r = client.post(
+        f"/v1/payments/{third['id']}/card-on-file", json={"card_id": kept["id"]}, headers=headers
+    )
+    problem(r, 403, "no-card-on-file-consent")
+    r = client.delete(f"/v1/payments/subjects/c-tap/cards/{kept['id']}", headers=headers)
+    problem(r, 404, "unknown-card")

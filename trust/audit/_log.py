@@ -1,0 +1,404 @@
+"""The audit log: every access decision and consent event, hash-chained, with signed Merkle
+checkpoints (RFC 9162) that a DPO verifies offline.
+
+Entries hold tokens, categories, ids and outcomes, never a value in clear. Appends go through
+group commit; each group locks the tenant's head. A checkpoint signs (Ed25519, JWS) the tree
+size and root; consistency proofs show that each checkpoint extends the previous one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from joserfc import jws
+from joserfc.jwk import OKPKey
+from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from tessera.consent import canonical, signing_jwk, tenant_signing_key
+from tessera.storage import Database, GroupCommit, HotStatement, utcnow, write_by_tenant
+from tessera.trust._errors import AuditTampered, AuditUnavailable, ReplayedRequest
+from tessera.vault import Vault
+
+from ._merkle import MerkleTree, leaf_hash
+from ._tables import AuditCheckpoint, AuditEntryRow, AuditHead
+from ._verify import (
+    ALG,
+    CHECKPOINT_TYPE,
+    EXPORT_FORMAT,
+    GENESIS,
+    chain_hash,
+    check_entries,
+    check_roots,
+    verify_export,
+)
+
+__all__ = ["AuditLog", "AuditRecord"]
+
+_ENTRIES = AuditEntryRow.__table__
+_HEADS = AuditHead.__table__
+_CHECKPOINTS = AuditCheckpoint.__table__
+# The three statements of every append, run on the driver's cursor.
+_LOCK_HEAD = HotStatement(
+    update(_HEADS)
+    .where(_HEADS.c.tenant_id == bindparam("tenant"))
+    .values(size=_HEADS.c.size)
+    .returning(_HEADS.c.size, _HEADS.c.chain_hash)
+)
+_INSERT_ENTRIES = HotStatement(
+    insert(_ENTRIES).values({c.key: bindparam(c.key) for c in _ENTRIES.columns})
+)
+_MOVE_HEAD = HotStatement(
+    update(_HEADS)
+    .where(_HEADS.c.tenant_id == bindparam("tenant"))
+    .values(size=bindparam("new_size"), chain_hash=bindparam("new_chain"))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """What to record; `subject` and `request_id` are indexed, the rest lives in `facts`."""
+
+    tenant: str
+    kind: str  # "access", "consent", "auth" or "payment"
+    facts: dict[str, Any]
+    subject: str = ""
+    request_id: str | None = None
+
+
+def _unavailable(exc: BaseException) -> BaseException:
+    """Fail closed, and say so without leaking internals (a replay is said as such)."""
+    if isinstance(exc, ReplayedRequest | AuditUnavailable):
+        return exc
+    error = AuditUnavailable(
+        f"the audit record could not be written ({type(exc).__name__}): nothing was released"
+    )
+    error.__cause__ = exc
+    return error
+
+
+def _encode(facts: dict[str, Any]) -> bytes:
+    """Deterministic JSON. The log hashes the bytes it stores and verifiers hash the same
+    bytes, never a re-encoding, so the C encoder serves (JCS is for receipts' signatures)."""
+    return json.dumps(facts, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class AuditLog:
+    def __init__(
+        self, db: Database, *, vault: Vault, clock: Callable[[], dt.datetime] = utcnow
+    ) -> None:
+        self.db = db
+        self.vault = vault
+        self.clock = clock
+        self._commits: GroupCommit[AuditRecord, int] = GroupCommit(self._write_group)
+        self._soon: dict[
+            asyncio.AbstractEventLoop, list[tuple[AuditRecord, asyncio.Future[int]]]
+        ] = {}
+
+    # ------------------------------------------------------------------ appends
+    def record(self, records: Sequence[AuditRecord]) -> list[int]:
+        """Append; returns each entry's seq. Raises `AuditUnavailable` or `ReplayedRequest`."""
+        try:
+            return self._commits.submit(list(records))
+        except (ReplayedRequest, AuditUnavailable):
+            raise
+        except Exception as exc:
+            raise _unavailable(exc) from exc
+
+    async def record_soon(self, record: AuditRecord) -> int:
+        """Append from an event loop: the records the loop's requests hand in before it next
+        comes round are written together, then each request resumes with its seq."""
+        loop = asyncio.get_running_loop()
+        waiting = loop.create_future()
+        batch = self._soon.setdefault(loop, [])
+        batch.append((record, waiting))
+        if len(batch) == 1:
+            loop.call_soon(self._write_soon, loop)
+        return int(await waiting)
+
+    def _write_soon(self, loop: asyncio.AbstractEventLoop) -> None:
+        batch = self._soon.pop(loop, [])
+        try:
+            outcomes = self._commits.submit_each([record for record, _ in batch])
+        except Exception as exc:  # pragma: no cover - submit_each reports errors per item
+            outcomes = [exc] * len(batch)
+        for (_, waiting), outcome in zip(batch, outcomes, strict=True):
+            if waiting.done():  # the request went away; its record stays written
+                continue
+            if isinstance(outcome, BaseException):
+                waiting.set_exception(_unavailable(outcome))
+            else:
+                waiting.set_result(outcome)
+
+    def append_in(self, conn: Any, tenant: str, records: list[AuditRecord]) -> list[int]:
+        """Append inside the caller's transaction (consent events: both written, or neither)."""
+        outcomes = self._append(conn, tenant, records)
+        for outcome in outcomes.values():
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return [int(outcomes[id(r)]) for r in records]  # type: ignore[arg-type]
+
+    def _write_group(self, group: list[AuditRecord]) -> list[int | BaseException]:
+        return write_by_tenant(self.db, group, self._append, tenant_of=lambda r: r.tenant)
+
+    def _append(
+        self, conn: Any, tenant: str, records: list[AuditRecord]
+    ) -> dict[int, int | BaseException]:
+        head = _LOCK_HEAD.first(conn, {"tenant": tenant})
+        if head is None:
+            conn.execute(insert(_HEADS).values(tenant_id=tenant, size=0, chain_hash=GENESIS))
+            size, chain = 0, GENESIS
+        else:
+            size, chain = int(head.size), str(head.chain_hash)
+        ids = [r.request_id for r in records if r.request_id]
+        seen = set()
+        if ids:
+            seen = {
+                row.request_id
+                for row in conn.execute(
+                    select(_ENTRIES.c.request_id).where(
+                        _ENTRIES.c.tenant_id == tenant, _ENTRIES.c.request_id.in_(ids)
+                    )
+                )
+            }
+        outcomes: dict[int, int | BaseException] = {}
+        rows = []
+        now = self.clock()
+        for record in records:
+            if record.request_id and record.request_id in seen:
+                outcomes[id(record)] = ReplayedRequest(
+                    "this request id was already used: a replayed request is refused"
+                )
+                continue
+            if record.request_id:
+                seen.add(record.request_id)
+            body = _encode(
+                {
+                    "v": 1,
+                    "tenant": tenant,
+                    "seq": size,
+                    "kind": record.kind,
+                    "at": now.isoformat(),
+                    "subject": record.subject,
+                    "request_id": record.request_id,
+                    **record.facts,
+                }
+            )
+            leaf = leaf_hash(body).hex()
+            chain = chain_hash(chain, leaf)
+            rows.append(
+                dict(
+                    tenant_id=tenant,
+                    seq=size,
+                    kind=record.kind,
+                    subject_id=record.subject,
+                    request_id=record.request_id,
+                    recorded_at=now,
+                    body=body.decode("utf-8"),
+                    leaf_hash=leaf,
+                    chain_hash=chain,
+                )
+            )
+            outcomes[id(record)] = size
+            size += 1
+        if rows:
+            _INSERT_ENTRIES.execute_many(conn, rows)
+            _MOVE_HEAD.execute(conn, {"tenant": tenant, "new_size": size, "new_chain": chain})
+        return outcomes
+
+    # ------------------------------------------------------------------ reading
+    def size(self, tenant: str) -> int:
+        with self.db.read() as conn:
+            head = conn.execute(select(_HEADS.c.size).where(_HEADS.c.tenant_id == tenant)).first()
+        return int(head.size) if head else 0
+
+    def _rows(self, tenant: str, *, below: int | None = None, page: int = 20_000) -> Iterator[Any]:
+        after = -1
+        while True:
+            query = (
+                select(_ENTRIES)
+                .where(_ENTRIES.c.tenant_id == tenant, _ENTRIES.c.seq > after)
+                .order_by(_ENTRIES.c.seq)
+                .limit(page)
+            )
+            if below is not None:
+                query = query.where(_ENTRIES.c.seq < below)
+            with self.db.read() as conn:
+                rows = conn.execute(query).all()
+            if not rows:
+                return
+            yield from rows
+            after = rows[-1].seq
+
+    def for_subject(self, tenant: str, subject: str) -> list[dict[str, Any]]:
+        """Who accessed this subject's data, when, for which purpose, under which policy."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(_ENTRIES.c.body)
+                .where(
+                    _ENTRIES.c.tenant_id == tenant,
+                    _ENTRIES.c.subject_id == subject,
+                    _ENTRIES.c.kind == "access",
+                )
+                .order_by(_ENTRIES.c.seq)
+            ).all()
+        return [json.loads(r.body) for r in rows]
+
+    # ------------------------------------------------------------------ checkpoints
+    def _key(self, tenant: str) -> OKPKey:
+        return tenant_signing_key(self.vault, tenant, "audit")
+
+    def public_jwk(self, tenant: str) -> dict[str, Any]:
+        return signing_jwk(self._key(tenant))
+
+    def _tree(self, tenant: str, size: int | None = None) -> tuple[MerkleTree, list[Any]]:
+        """The log's tree, after checking every entry and every signed root it must extend:
+        a tampered log is reported, never signed."""
+        rows = list(self._rows(tenant, below=size))
+        leaves = check_entries(((r.seq, r.body, r.leaf_hash, r.chain_hash) for r in rows), tenant)
+        tree = MerkleTree(leaves)
+        if size is None:
+            check_roots(
+                tree, {c["size"]: bytes.fromhex(c["root"]) for c in self.checkpoints(tenant)}
+            )
+        return tree, rows
+
+    def checkpoint(self, tenant: str) -> dict[str, Any]:
+        """Sign the current tree head (size, root); returns it. Idempotent for a size."""
+        return self._sign(tenant, self._tree(tenant)[0])
+
+    def _sign(self, tenant: str, tree: MerkleTree) -> dict[str, Any]:
+        """Sign a tree that `_tree` has just checked, unless its size is signed already."""
+        latest = self.latest_checkpoint(tenant)
+        if latest and latest["size"] == tree.size:
+            return latest
+        key = self._key(tenant)
+        now = self.clock()
+        statement = {
+            "tenant": tenant,
+            "size": tree.size,
+            "root": tree.root().hex(),
+            "at": now.isoformat(),
+        }
+        signed = jws.serialize_compact(
+            {"alg": ALG, "typ": CHECKPOINT_TYPE, "kid": key.thumbprint()},
+            canonical(statement),
+            key,
+            algorithms=[ALG],
+        )
+        try:
+            with self.db.begin() as conn:
+                conn.execute(
+                    insert(_CHECKPOINTS).values(
+                        tenant_id=tenant,
+                        size=tree.size,
+                        root_hash=statement["root"],
+                        signed=signed,
+                        created_at=now,
+                    )
+                )
+        except IntegrityError:  # another process signed this size meanwhile
+            return self.latest_checkpoint(tenant) or {}
+        return {"size": tree.size, "root": statement["root"], "signed": signed}
+
+    def checkpoint_all(self) -> list[dict[str, Any]]:
+        """Sign a checkpoint for every tenant whose log grew since its last one."""
+        latest = (
+            select(_CHECKPOINTS.c.tenant_id, func.max(_CHECKPOINTS.c.size).label("size"))
+            .group_by(_CHECKPOINTS.c.tenant_id)
+            .subquery()
+        )
+        with self.db.read() as conn:
+            tenants = [
+                row.tenant_id
+                for row in conn.execute(
+                    select(_HEADS.c.tenant_id)
+                    .select_from(_HEADS.outerjoin(latest, latest.c.tenant_id == _HEADS.c.tenant_id))
+                    .where(or_(latest.c.size.is_(None), latest.c.size < _HEADS.c.size))
+                )
+            ]
+        return [self.checkpoint(tenant) for tenant in tenants]
+
+    def checkpoints(self, tenant: str) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(_CHECKPOINTS)
+                .where(_CHECKPOINTS.c.tenant_id == tenant)
+                .order_by(_CHECKPOINTS.c.size)
+            ).all()
+        return [{"size": r.size, "root": r.root_hash, "signed": r.signed} for r in rows]
+
+    def latest_checkpoint(self, tenant: str) -> dict[str, Any] | None:
+        found = self.checkpoints(tenant)
+        return found[-1] if found else None
+
+    def inclusion_proof(self, tenant: str, seq: int, size: int) -> dict[str, Any]:
+        tree, rows = self._tree(tenant, size)
+        if not 0 <= seq < tree.size or tree.size != size:
+            raise AuditTampered(f"no entry {seq} in a log of {size}")
+        return {
+            "seq": seq,
+            "size": size,
+            "leaf_hash": rows[seq].leaf_hash,
+            "proof": [p.hex() for p in tree.inclusion_proof(seq, size)],
+            "root": tree.root(size).hex(),
+        }
+
+    def consistency_proof(self, tenant: str, first: int, second: int) -> dict[str, Any]:
+        tree, _ = self._tree(tenant, second)
+        if tree.size != second or not 0 < first <= second:
+            raise AuditTampered(f"no consistency proof from {first} to {second}")
+        return {
+            "first": first,
+            "second": second,
+            "proof": [p.hex() for p in tree.consistency_proof(first, second)],
+        }
+
+    # ------------------------------------------------------------------ export and verify
+    def export(
+        self, tenant: str, *, on_progress: Callable[[int, int], None] | None = None
+    ) -> dict[str, Any]:
+        """The log up to a fresh checkpoint, every earlier checkpoint, and the proofs that
+        each checkpoint extends the one before it."""
+        tree, rows = self._tree(tenant)  # read and checked once, then signed
+        self._sign(tenant, tree)
+        checkpoints = [c for c in self.checkpoints(tenant) if c["size"] <= tree.size]
+        consistency = []
+        for older, newer in itertools.pairwise(checkpoints):
+            if older["size"] > 0:
+                consistency.append(
+                    {
+                        "first": older["size"],
+                        "second": newer["size"],
+                        "proof": [
+                            p.hex() for p in tree.consistency_proof(older["size"], newer["size"])
+                        ],
+                    }
+                )
+        entries = []
+        for i, r in enumerate(rows):
+            entries.append(
+                {"seq": r.seq, "body": r.body, "leaf_hash": r.leaf_hash, "chain_hash": r.chain_hash}
+            )
+            if on_progress and (i + 1) % 10_000 == 0:
+                on_progress(i + 1, len(rows))
+        if on_progress:
+            on_progress(len(rows), len(rows))
+        return {
+            "format": EXPORT_FORMAT,
+            "tenant": tenant,
+            "entries": entries,
+            "checkpoints": checkpoints,
+            "consistency": consistency,
+        }
+
+    def verify(self, tenant: str) -> dict[str, Any]:
+        """Check the stored log as a DPO would check an export (signatures included)."""
+        export = self.export(tenant)
+        return verify_export(export, self.public_jwk(tenant))

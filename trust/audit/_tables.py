@@ -1,0 +1,50 @@
+"""The audit log's tables: entries (canonical JSON, leaf and chain hashes), heads, checkpoints."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+__all__ = ["AuditCheckpoint", "AuditEntryRow", "AuditHead"]
+
+
+class AuditEntryRow(SQLModel, table=True):
+    """One entry of the audit log: canonical JSON, its Merkle leaf hash and its chain hash."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "request_id", name="uq_audit_entries_request"),
+        Index("ix_audit_entries_subject", "tenant_id", "subject_id"),
+    )
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    kind: str = Field(max_length=16)
+    subject_id: str = Field(default="", max_length=128)
+    request_id: str | None = Field(default=None, max_length=160)
+    recorded_at: dt.datetime
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    leaf_hash: str = Field(max_length=64)
+    chain_hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    __tablename__ = "audit_heads"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    size: int
+    chain_hash: str = Field(max_length=64)
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """A signed tree head: the Merkle root of the first `size` entries, as in RFC 9162."""
+
+    __tablename__ = "audit_checkpoints"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    size: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    root_hash: str = Field(max_length=64)
+    signed: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: dt.datetime

@@ -1,0 +1,69 @@
+"""`tessera` command line: operators' entry point. Errors are one line on stderr, exit code 1."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from tessera import TesseraError
+
+from . import _audit, _auth, _consent, _identity, _keys, _payments, _policy, _tokens, _webhooks
+from ._common import err, out
+from ._redact import redact
+from ._serve import demo, serve, version
+
+__all__ = ["app", "main"]
+
+
+class _OneLineErrors(TyperGroup):
+    """Tessera's errors end any command the same way, in a process or in-process (the tests'
+    `CliRunner`): `error: <detail>` on stderr, exit code 1, no traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        columns = os.environ.get("COLUMNS", "")
+        for console in (out, err):  # read at each run: one process may run several
+            console.width = int(columns) if columns.isdigit() else None  # type: ignore[assignment]
+        try:
+            return super().invoke(ctx)
+        except TesseraError as exc:
+            # Plain print: one line, never wrapped to the terminal's width.
+            print(f"error: {exc.detail}", file=sys.stderr)
+            ctx.exit(1)
+
+
+app = typer.Typer(
+    cls=_OneLineErrors,
+    help="Tessera: privacy, consent and payment trust for contact centres.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(version)
+app.command()(serve)
+app.command()(demo)
+app.add_typer(_keys.db_app, name="db")
+app.add_typer(_keys.keys_app, name="keys")
+app.add_typer(_identity.tenants_app, name="tenants")
+app.add_typer(_identity.apikeys_app, name="apikeys")
+app.add_typer(_tokens.tokens_app, name="tokens")
+app.add_typer(_consent.consent_app, name="consent")
+app.add_typer(_consent.dsr_app, name="dsr")
+app.add_typer(_policy.policy_app, name="policy")
+app.add_typer(_audit.audit_app, name="audit")
+app.add_typer(_auth.auth_app, name="auth")
+app.add_typer(_payments.payments_app, name="payments")
+app.add_typer(_webhooks.webhooks_app, name="webhooks")
+app.command("redact")(redact)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise SystemExit(130) from None

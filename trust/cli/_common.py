@@ -1,0 +1,65 @@
+"""What every command group shares: the consoles, progress, and the services of one invocation.
+
+Nothing heavy is imported here: `tessera --help` must not load FastAPI, SQLAlchemy or spaCy.
+Each command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
+
+import click
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from tessera.trust._services import Services
+
+__all__ = ["TenantOpt", "err", "open_services", "out", "progress"]
+
+out = Console()
+err = Console(stderr=True)
+
+TenantOpt = Annotated[str, typer.Option("--tenant", help="The tenant.")]
+
+
+@contextmanager
+def progress(verb: str, title: str, *, unit: str = "") -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on a terminal; elsewhere (CI, logs) one plain line per step."""
+    if not sys.stderr.isatty():
+
+        def line(done: int, total: int) -> None:
+            print(f"{verb} {done}/{total}{unit}", file=sys.stderr, flush=True)
+
+        yield line
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(
+        TextColumn(title), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
+    )
+    task = bar.add_task(title, total=None)
+    with bar:
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def open_services() -> Services:
+    """The services of this invocation, from `TESSERA_*` settings; closed when it ends (the
+    same process may run several invocations: the tests, or a program embedding the CLI)."""
+    from tessera.trust._services import Services
+    from tessera.trust._settings import Settings
+
+    built = Services.from_settings(Settings())
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.find_root().call_on_close(built.close)
+    return built

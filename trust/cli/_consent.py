@@ -1,0 +1,139 @@
+"""`tessera consent` and `tessera dsr`: purposes, the ledger, receipts, requests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ._common import TenantOpt, open_services, out, progress
+
+__all__ = ["consent_app", "dsr_app"]
+
+consent_app = typer.Typer(help="Purposes, the consent ledger and receipts.", no_args_is_help=True)
+dsr_app = typer.Typer(help="Data-subject requests.", no_args_is_help=True)
+
+
+@consent_app.command("load")
+def consent_load(
+    catalogue: Annotated[Path, typer.Argument(help="TOML: [controller] and [[purpose]] tables.")],
+    tenant: TenantOpt,
+) -> None:
+    """Load or update a tenant's purpose catalogue; changed notices get new versions."""
+    from tessera.consent import load_catalogue_file
+
+    spec = load_catalogue_file(catalogue)
+    services = open_services()
+    services.identity.get_tenant(tenant)
+    for purpose in services.catalogue.load(tenant, spec):
+        out.print(
+            f"{purpose.id}: {purpose.legal_basis.value}, notice v{purpose.notice_version}"
+            f" (material v{purpose.material_version})"
+        )
+
+
+@consent_app.command("verify")
+def consent_verify(
+    tenant: TenantOpt,
+    deep: Annotated[bool, typer.Option(help="Also check indexed columns against content.")] = False,
+) -> None:
+    """Verify the tenant's hash chain; names the first event that fails."""
+    services = open_services()
+    with progress("verified", "verifying the consent ledger") as on_progress:
+        report = services.consents.verify(tenant, deep=deep, on_progress=on_progress)
+    out.print(f"ledger intact: {report.events} events, head {report.head}")
+
+
+@consent_app.command("rebuild")
+def consent_rebuild(tenant: TenantOpt) -> None:
+    """Recompute the current-state projection from the ledger alone."""
+    count = open_services().consents.rebuild(tenant)
+    out.print(f"projection rebuilt from {count} events")
+
+
+@consent_app.command("export")
+def consent_export(
+    tenant: TenantOpt,
+    output: Annotated[Path, typer.Option(help="JSON lines: one event with its receipt a line.")],
+) -> None:
+    """Export the tenant's whole ledger for a DPO, each event with its signed receipt."""
+    import json
+
+    services = open_services()
+    total = services.consents.count(tenant)
+    with (
+        output.open("w", encoding="utf-8") as fh,
+        progress("exported", "exporting the consent ledger") as on_progress,
+    ):
+        on_progress(0, total)
+        for done, event in enumerate(services.consents.events(tenant), start=1):
+            fh.write(
+                json.dumps(
+                    {
+                        **event.body(),
+                        "prev_hash": event.prev_hash,
+                        "hash": event.hash,
+                        "receipt": services.receipts.issue(tenant, event),
+                    }
+                )
+                + "\n"
+            )
+            if done % 1000 == 0 or done == total:
+                on_progress(done, total)
+    out.print(f"{total} events exported to {output}")
+
+
+@consent_app.command("public-key")
+def consent_public_key(tenant: TenantOpt) -> None:
+    """Print the tenant's receipt-verification key (JWK) for offline checks."""
+    import json
+
+    print(json.dumps(open_services().receipts.public_jwk(tenant), indent=2))
+
+
+@consent_app.command("verify-receipt")
+def consent_verify_receipt(
+    receipt: Annotated[Path, typer.Argument(help="A file holding the receipt (compact JWS).")],
+    public_key: Annotated[Path, typer.Option(help="The tenant's public key (JWK JSON).")],
+) -> None:
+    """Check a receipt offline: no database, no passphrase, only the public key."""
+    import json
+
+    from tessera.consent import InvalidReceipt, verify_receipt
+
+    try:
+        jwk = json.loads(public_key.read_text("utf-8"))
+        token = receipt.read_text("utf-8").strip()
+    except (OSError, ValueError) as exc:
+        raise InvalidReceipt(f"cannot read the receipt or the key: {type(exc).__name__}") from None
+    record = verify_receipt(token, jwk)
+    event = record.get("event", {})
+    out.print(
+        f"receipt valid: {record.get('consentReceiptID')} - {event.get('type')} "
+        f"{record['services'][0]['service']} on {event.get('channel')} at "
+        f"{event.get('occurredAt')} (ledger seq {record.get('ledger', {}).get('seq')})"
+    )
+
+
+@dsr_app.command("list")
+def dsr_list(
+    tenant: TenantOpt,
+    overdue: Annotated[bool, typer.Option(help="Only requests past their due date.")] = False,
+) -> None:
+    """Data-subject requests, soonest due first."""
+    services = open_services()
+    now = services.dsr.clock()
+    table = Table("id", "subject", "kind", "state", "received", "due", "overdue")
+    for r in services.dsr.list(tenant, overdue=overdue):
+        table.add_row(
+            r.id,
+            r.subject,
+            r.kind.value,
+            r.state.value,
+            r.received_at.date().isoformat(),
+            r.due_at.date().isoformat(),
+            "yes" if r.overdue(now) else "",
+        )
+    out.print(table)

@@ -1,0 +1,92 @@
+"""`tessera db` and `tessera keys`: the schema of both stores, and the key-encryption keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ._common import open_services, out, progress
+
+__all__ = ["db_app", "keys_app"]
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="Key-encryption keys and data keys.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply schema migrations to the data store and the key store."""
+    from tessera.storage import Store, current_revision, migrate
+    from tessera.trust._services import open_stores
+    from tessera.trust._settings import Settings
+
+    settings = Settings()
+    data, keys = open_stores(settings)
+    migrate(data, Store.DATA)
+    migrate(keys, Store.KEYS)
+    out.print(f"data store at {current_revision(data)}, key store at {current_revision(keys)}")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Show each store's schema revision against the newest one."""
+    from tessera.storage import Store, current_revision, head_revision
+    from tessera.trust._services import open_stores
+    from tessera.trust._settings import Settings
+
+    settings = Settings()
+    for db, store in zip(open_stores(settings), (Store.DATA, Store.KEYS), strict=True):
+        out.print(
+            f"{store.value}: {db.describe()} at {current_revision(db)} "
+            f"(head {head_revision(store)})"
+        )
+
+
+@keys_app.command("init")
+def keys_init() -> None:
+    """Create the keyring (or first PKCS#11 key) if there is none."""
+    from tessera.trust._services import build_key_provider
+    from tessera.trust._settings import Settings
+
+    settings = Settings()
+    provider = build_key_provider(settings, create=True)
+    out.print(f"{provider.name}: current key-encryption key version {provider.current_version()}")
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """KEK versions and how many data keys still wait for a rewrap."""
+    from tessera.vault import key_status
+
+    services = open_services()
+    status = key_status(services.keys, services.key_provider)
+    out.print(
+        f"provider {status.provider}, current version {status.current_version}, "
+        f"versions {status.versions}, data keys {status.data_keys}, "
+        f"pending rewrap {status.pending_rewrap}"
+    )
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    batch_size: Annotated[int, typer.Option(min=1, help="Data keys per transaction.")] = 500,
+    pause: Annotated[float, typer.Option(min=0.0, help="Seconds between batches.")] = 0.0,
+) -> None:
+    """Add a KEK version and rewrap every data key under it. Resumes an unfinished rotation."""
+    from tessera.vault import rotate_keys
+
+    services = open_services()
+    with progress("rewrapped", "rewrapping data keys") as on_progress:
+        report = rotate_keys(
+            services.keys,
+            services.key_provider,
+            batch_size=batch_size,
+            pause=pause,
+            on_progress=on_progress,
+        )
+    verb = "resumed and finished" if report.resumed else "finished"
+    out.print(
+        f"rotation to KEK version {report.target_version} {verb}: "
+        f"{report.rewrapped} data keys rewrapped, {report.total} in all"
+    )

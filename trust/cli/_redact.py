@@ -1,0 +1,53 @@
+"""`tessera redact`: transcript files redacted into a folder, resumable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._common import err, out, progress
+
+__all__ = ["redact"]
+
+
+def redact(
+    source: Annotated[Path, typer.Argument(help="A transcript file or a folder of them.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the redacted files.")],
+    language: Annotated[str, typer.Option(help="fr or en (a turn may say its own).")] = "fr",
+    mode: Annotated[str, typer.Option(help="tag (<CARD>) or mask (•••).")] = "tag",
+    workers: Annotated[
+        int, typer.Option(min=1, max=32, help="Processes (each loads the model).")
+    ] = 1,
+) -> None:
+    """Redact transcripts (.txt, .jsonl turns, .vtt, .srt) into OUTPUT, the same tree; run it
+    again after an interruption and it goes on where it stopped."""
+    from tessera.trust._settings import Settings
+    from tessera.trust.redaction import RedactionJob, RedactionMode
+
+    if mode not in ("tag", "mask"):
+        raise typer.BadParameter("tag or mask (token mode needs a tenant: use the API)")
+    if language not in ("fr", "en"):
+        raise typer.BadParameter("fr or en")
+    job = RedactionJob(
+        source,
+        output,
+        language=language,
+        mode=RedactionMode(mode),
+        model=Settings().redaction_model,
+        workers=workers,
+    )
+    with progress("redacted", f"redacting {source.name}", unit=" files") as on_progress:
+        outcomes = job.run(on_progress=on_progress)
+    done = [o for o in outcomes if o.status == "redacted"]
+    skipped = [o for o in outcomes if o.status == "skipped"]
+    failed = [o for o in outcomes if o.status == "failed"]
+    out.print(
+        f"{len(done)} redacted ({sum(o.findings for o in done)} findings), "
+        f"{len(skipped)} already done, {len(failed)} failed"
+    )
+    for o in failed:
+        err.print(f"{o.source}: {o.error}")
+    if failed:
+        raise typer.Exit(1)

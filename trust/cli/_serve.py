@@ -1,0 +1,67 @@
+"""`tessera version`, `tessera serve` and `tessera demo`."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from tessera import __version__
+
+from ._common import err, open_services, out
+
+__all__ = ["demo", "serve", "version"]
+
+
+def version() -> None:
+    """Print the version."""
+    out.print(__version__)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8700).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Processes; the API is stateless.")] = 1,
+    access_log: Annotated[
+        bool | None,
+        typer.Option(help="A log line per request (default: TESSERA_ACCESS_LOG, off)."),
+    ] = None,
+) -> None:
+    """Run the HTTP API with uvicorn (several worker processes with --workers)."""
+    import uvicorn
+
+    from tessera.trust.http import create_app
+
+    services = open_services()  # also migrates, and checks the key provider opens
+    settings = services.settings
+    err.print(
+        f"Tessera {__version__}: data {services.data.describe()}, "
+        f"keys via {services.key_provider.name}, {workers} worker(s)"
+    )
+    common = dict(
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+        access_log=settings.access_log if access_log is None else access_log,
+        server_header=False,
+    )
+    if workers == 1:
+        uvicorn.run(create_app(services), **common)  # type: ignore[arg-type]
+    else:
+        services.close()
+        # Each worker builds its services from the same environment. Several processes on one
+        # SQLite file wait for each other's write lock: not on the event loop.
+        os.environ.setdefault("TESSERA_ACCESS_ON_EVENT_LOOP", "false")
+        uvicorn.run(
+            "tessera.trust.http:app_from_environment", factory=True, workers=workers, **common
+        )  # type: ignore[arg-type]
+
+
+def demo(
+    keep: Annotated[bool, typer.Option(help="Keep the demo's data directory.")] = False,
+) -> None:
+    """A scripted walk-through of Tessera on a throw-away embedded database."""
+    from ._demo import run_demo
+
+    run_demo(out, keep=keep)

@@ -1,0 +1,26 @@
+"""The gateway: every access to customer data goes through `Gateway.access`, which decides by
+purpose, consent, policy and assurance, records the decision, and only then releases."""
+
+from __future__ import annotations
+
+from ._gateway import AccessRequest, AccessResult, AuthContext, Gateway, ReleasedItem
+from ._recorders import (
+    AuditAuthRecorder,
+    AuditConsentObserver,
+    AuditPaymentRecorder,
+    ConsentObservers,
+    PaymentRecorders,
+)
+
+__all__ = [
+    "AccessRequest",
+    "AccessResult",
+    "AuditAuthRecorder",
+    "AuditConsentObserver",
+    "AuditPaymentRecorder",
+    "AuthContext",
+    "ConsentObservers",
+    "Gateway",
+    "PaymentRecorders",
+    "ReleasedItem",
+]

@@ -1,0 +1,322 @@
+"""The gateway: every access to customer data, in-process or over HTTP, goes through `access`.
+
+caller identity and tenant → purpose limitation → legal basis and consent → policy (Cedar) →
+required assurance (a step-up challenge, not a denial) → vault → audit record. The audit record
+is written before anything is released: if it cannot be written, nothing is (fail closed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+
+from tessera.auth import Authenticator
+from tessera.consent import Catalogue, Channel, ConsentLedger
+from tessera.policies import (
+    AccessContext,
+    Action,
+    Assurance,
+    CallerKind,
+    PolicyEngine,
+    PolicyOutcome,
+    Principal,
+    Resource,
+)
+from tessera.storage import utcnow
+from tessera.trust._errors import AuthContextRequired
+from tessera.trust.audit import AuditLog, AuditRecord
+from tessera.trust.identity import Caller, Scope
+from tessera.vault import InvalidValue, Sealed, Vault, mask, parse_category
+
+__all__ = [
+    "AccessRequest",
+    "AccessResult",
+    "AuthContext",
+    "Gateway",
+    "ReleasedItem",
+]
+
+# Actions that change or reveal more than a masked view need the session's assurance.
+_NEEDS_AUTH = frozenset({Action.DETOKENIZE, Action.EXPORT, Action.ERASE, Action.PAY})
+_MAX_ITEMS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class AuthContext:
+    """The end user's authentication: a Tessera session id (its assurance is looked up), or
+    an assurance level asserted by a trusted identity provider (scope `auth:assert`)."""
+
+    assurance: Assurance | None = None
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRequest:
+    action: Action | str
+    purpose: str
+    channel: Channel | str
+    subject: str | None = None
+    categories: tuple[str, ...] = ()
+    tokens: tuple[str, ...] = ()
+    auth: AuthContext | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReleasedItem:
+    token: str
+    category: str
+    subject: str | None
+    value: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AccessResult:
+    """Released values, or a structured refusal: the reason and the deciding policies."""
+
+    outcome: PolicyOutcome
+    reason: str
+    policy_ids: tuple[str, ...]
+    items: tuple[ReleasedItem, ...] = ()
+    required_assurance: Assurance | None = None
+    audit_seq: int | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome is PolicyOutcome.ALLOW
+
+
+def principal_of(caller: Caller) -> Principal:
+    return Principal(
+        id=caller.key_id, tenant=caller.tenant, kind=CallerKind(caller.kind), roles=caller.roles
+    )
+
+
+class Gateway:
+    def __init__(
+        self,
+        *,
+        vault: Vault,
+        catalogue: Catalogue,
+        consents: ConsentLedger,
+        policies: PolicyEngine,
+        audit: AuditLog,
+        sessions: Authenticator | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.sessions = sessions
+        self.vault = vault
+        self.catalogue = catalogue
+        self.consents = consents
+        self.policies = policies
+        self.audit = audit
+        self.clock = clock
+
+    def access(self, caller: Caller, request: AccessRequest) -> AccessResult:
+        result, record = self._decide(caller, request)
+        return _with_seq(result, self.audit.record([record])[0])
+
+    async def access_soon(self, caller: Caller, request: AccessRequest) -> AccessResult:
+        """`access` on an event loop: decided here, its audit record committed with those of
+        the loop's other requests decided meanwhile (one transaction for them all)."""
+        result, record = self._decide(caller, request)
+        return _with_seq(result, await self.audit.record_soon(record))
+
+    def _decide(self, caller: Caller, request: AccessRequest) -> tuple[AccessResult, AuditRecord]:
+        """The result and its audit record; the caller records, then releases the result:
+        without the audit record, nothing leaves."""
+        tenant = caller.tenant
+        action = _parse(Action, request.action, "action")
+        channel = _parse(Channel, request.channel, "channel")
+        purpose = self.catalogue.get(tenant, request.purpose)
+        if action is Action.PAY:
+            raise InvalidValue("payments go through the payments API, not the gateway")
+        if action in _NEEDS_AUTH and request.auth is None:
+            raise AuthContextRequired(
+                f"{action.value} needs the end user's auth context (assurance of the session)"
+            )
+        assurance, session_subject = self._assurance(caller, request.auth)
+        sealed = self._targets(tenant, request)
+        records = [item.record for item in sealed]
+        categories = sorted({r.category.value for r in records} | set(request.categories))
+        subjects = sorted(
+            {r.subject or "" for r in records} | ({request.subject} if request.subject else set())
+        )
+        facts = {
+            "caller": caller.key_id,
+            "caller_kind": caller.kind,
+            "action": action.value,
+            "purpose": purpose.id,
+            "channel": channel.value,
+            "categories": categories,
+            "tokens": [r.token for r in records],
+            "assurance": assurance.name.lower(),
+            "session": session_subject is not None,
+        }
+
+        def finish(result: AccessResult) -> tuple[AccessResult, AuditRecord]:
+            return result, AuditRecord(
+                tenant,
+                "access",
+                {
+                    **facts,
+                    "outcome": result.outcome.value,
+                    "reason": result.reason,
+                    "policies": list(result.policy_ids),
+                    "required_assurance": (
+                        result.required_assurance.name.lower()
+                        if result.required_assurance
+                        else None
+                    ),
+                    "released": len(result.items),
+                },
+                subject=subjects[0] if len(subjects) == 1 else "",
+                request_id=f"{caller.key_id}:{request.request_id}" if request.request_id else None,
+            )
+
+        outside = [c for c in categories if c not in purpose.data_categories]
+        if outside:
+            return finish(
+                AccessResult(
+                    PolicyOutcome.DENY,
+                    f"purpose limitation: {purpose.id} does not use {', '.join(outside)}",
+                    ("purpose-limitation",),
+                )
+            )
+
+        if session_subject is not None and subjects != [session_subject]:
+            return finish(
+                AccessResult(
+                    PolicyOutcome.DENY,
+                    "the end user's session belongs to another customer",
+                    ("session-subject",),
+                )
+            )
+
+        principal = principal_of(caller)
+        policy_ids: set[str] = set()
+        contexts: dict[str, AccessContext] = {}
+        for subject in subjects:
+            decision = self.consents.may_we(tenant, subject, purpose.id)
+            if not decision.allowed:
+                return finish(
+                    AccessResult(
+                        PolicyOutcome.DENY,
+                        decision.reason,
+                        (f"legal-basis:{decision.legal_basis.value}",),
+                    )
+                )
+            latest = decision.deciding_event
+            contexts[subject] = AccessContext(
+                purpose=purpose.id,
+                channel=channel.value,
+                assurance=assurance,
+                legal_basis=decision.legal_basis.value,
+                consent=latest.kind.value if latest else "none",
+                lawful=True,
+                hour=self.clock().hour,
+            )
+        for subject in subjects:
+            mine = [
+                c
+                for c in categories
+                if any((r.subject or "") == subject and r.category.value == c for r in records)
+                or request.subject == subject
+            ]
+            decisions = self.policies.decide(
+                principal, action, [Resource(tenant, subject, c) for c in mine], contexts[subject]
+            )
+            denied = [d for d in decisions if d.outcome is PolicyOutcome.DENY]
+            if denied:
+                ids = tuple(sorted({pid for d in denied for pid in d.policy_ids}))
+                return finish(
+                    AccessResult(
+                        PolicyOutcome.DENY, f"no policy allows {action.value} for this caller", ids
+                    )
+                )
+            stepped = [d for d in decisions if d.outcome is PolicyOutcome.STEP_UP]
+            if stepped:
+                level = max(d.required_assurance for d in stepped if d.required_assurance)
+                ids = tuple(sorted({pid for d in stepped for pid in d.policy_ids}))
+                return finish(
+                    AccessResult(
+                        PolicyOutcome.STEP_UP,
+                        f"a step-up to {level.name.lower()} assurance is needed",
+                        ids,
+                        required_assurance=level,
+                    )
+                )
+            policy_ids.update(pid for d in decisions for pid in d.policy_ids)
+        items = self._release(tenant, action, sealed, subjects)
+        return finish(
+            AccessResult(PolicyOutcome.ALLOW, "allowed", tuple(sorted(policy_ids)), items)
+        )
+
+    def _assurance(self, caller: Caller, auth: AuthContext | None) -> tuple[Assurance, str | None]:
+        """The session's assurance (and whose session it is), or a trusted assertion."""
+        if auth is None:
+            return Assurance.LOW, None
+        if auth.session_id is not None:
+            if self.sessions is None:
+                raise AuthContextRequired("sessions are not available in this deployment")
+            info = self.sessions.session(caller.tenant, auth.session_id)
+            return info.assurance, info.subject
+        if auth.assurance is not None and Scope.AUTH_ASSERT in caller.scopes:
+            return auth.assurance, None
+        raise AuthContextRequired(
+            "give the end user's session_id; only an identity provider with the "
+            "auth:assert scope may assert an assurance level"
+        )
+
+    def _targets(self, tenant: str, request: AccessRequest) -> list[Sealed]:
+        """The stored rows the request is about, read once and not decrypted yet."""
+        if request.tokens and (request.subject or request.categories):
+            raise InvalidValue("ask by tokens, or by subject and categories, not both")
+        if request.tokens:
+            if len(request.tokens) > _MAX_ITEMS:
+                raise InvalidValue(f"at most {_MAX_ITEMS} tokens per access")
+            return self.vault.fetch(tenant, list(request.tokens))
+        if not request.subject or not request.categories:
+            raise InvalidValue("name the tokens, or the subject and the data categories")
+        wanted = {parse_category(c) for c in request.categories}
+        return self.vault.fetch_subject(tenant, request.subject, wanted)
+
+    def _release(
+        self, tenant: str, action: Action, sealed: list[Sealed], subjects: list[str]
+    ) -> tuple[ReleasedItem, ...]:
+        if action is Action.ERASE:
+            for subject in subjects:
+                self.vault.erase_subject(tenant, subject)
+            return ()
+        if not sealed:
+            return ()
+        opened = self.vault.unseal(tenant, sealed)
+        return tuple(
+            ReleasedItem(
+                d.token,
+                d.category.value,
+                d.subject,
+                mask(d.category, d.value) if action is Action.READ_MASKED else d.value,
+            )
+            for d in opened
+        )
+
+
+def _with_seq(result: AccessResult, seq: int) -> AccessResult:
+    return replace(result, audit_seq=seq)
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _parse(enum_type: type[E], value: object, what: str) -> E:
+    try:
+        return enum_type(value)
+    except ValueError:
+        allowed = ", ".join(e.value for e in enum_type)
+        raise InvalidValue(
+            f"unknown {what} {str(value)[:40]!r}; expected one of: {allowed}"
+        ) from None

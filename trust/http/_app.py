@@ -1,0 +1,180 @@
+"""HTTP API: `/v1`, JSON in, JSON or problem+json out, one code path with the in-process API."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tessera import __version__
+from tessera.trust._errors import RequestTooLarge
+from tessera.trust._services import Services
+from tessera.trust.identity import RateLimiter
+
+from ._pay_page import router as pay_page_router
+from ._problems import PROBLEM_JSON, install_problem_handlers, problem_for, problem_response
+from .routes.auth import router as auth_router
+from .routes.consent import router as consent_router
+from .routes.gateway import router as gateway_router
+from .routes.operations import router as operations_router
+from .routes.payments import router as payments_router
+from .routes.redact import router as redact_router
+from .routes.vault import router as vault_router
+from .routes.webhooks import router as webhooks_router
+
+__all__ = ["app_from_environment", "create_app"]
+
+_log = logging.getLogger("tessera.audit")
+
+
+class _BodyLimit:
+    """Refuse bodies over the limit, whether declared by Content-Length or streamed."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+        # Read the body here, up to the limit, so that an oversized stream gets a 413 of ours.
+        chunks: list[bytes] = []
+        seen = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        exc = RequestTooLarge(f"request body exceeds {self.max_bytes} bytes")
+        response = problem_response(problem_for(exc), exc.detail, request)
+        await response(scope, receive, send)
+
+
+class _Checkpointer:
+    """Signs audit checkpoints periodically, in a background thread of the server."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.interval = services.settings.checkpoint_interval_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.interval > 0:
+            self._thread = threading.Thread(target=self._run, name="audit-checkpoints", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.services.audit.checkpoint_all()
+            except Exception as exc:  # a tampered or unreachable log: say so, keep going
+                _log.error("periodic audit checkpoint failed: %s", type(exc).__name__)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+class _Courier:
+    """Delivers due webhooks, in a background thread of the server (leased: several workers
+    or servers never send one delivery twice at once)."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.interval = services.settings.webhook_poll_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.interval > 0:
+            self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.services.webhooks.deliver_due()
+            except Exception as exc:  # the store is down: say so, try again next time
+                _log.error("webhook delivery round failed: %s", type(exc).__name__)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+def create_app(services: Services) -> FastAPI:
+    checkpointer = _Checkpointer(services)
+    courier = _Courier(services)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        checkpointer.start()
+        courier.start()
+        yield
+        courier.stop()
+        checkpointer.stop()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="Tessera",
+        version=__version__,
+        summary="Privacy, consent and payment-trust layer for contact centres.",
+        responses={400: {"content": {PROBLEM_JSON: {}}}},
+    )
+    app.state.services = services
+    inline = services.settings.access_on_event_loop
+    app.state.access_on_event_loop = services.data.is_sqlite if inline is None else inline
+    install_problem_handlers(app)
+    # Routes are matched in order: the gateway, which every data access goes through, first.
+    app.include_router(gateway_router)
+    app.include_router(consent_router)
+    app.include_router(auth_router)
+    app.include_router(payments_router)
+    app.include_router(pay_page_router)
+    app.include_router(webhooks_router)
+    app.include_router(redact_router)
+    app.include_router(vault_router)
+    app.include_router(operations_router)
+    app.state.rate_limiter = RateLimiter(
+        per_second=services.settings.rate_limit_per_second, burst=services.settings.rate_limit_burst
+    )
+    app.add_middleware(_BodyLimit, max_bytes=services.settings.max_body_bytes)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one server worker, its services built from `TESSERA_*` settings."""
+    return create_app(Services.from_settings())

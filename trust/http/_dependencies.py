@@ -1,0 +1,54 @@
+"""What every router shares: the calling service, the services, strict request bodies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from pydantic import BaseModel, ConfigDict
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
+
+from tessera.trust._services import Services
+from tessera.trust.identity import Caller
+
+__all__ = ["CallerDep", "ServicesDep", "Strict", "caller_of"]
+
+
+class Strict(BaseModel):
+    """Request bodies: unknown fields and loose types are errors, not guesses."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# The dependencies are async: FastAPI runs a sync dependency in the thread pool, and each hop
+# there (a handoff and a wake-up under the GIL) cost more than the work of these two.
+async def _services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def _bearer(connection: HTTPConnection) -> str | None:
+    scheme, _, credentials = connection.headers.get("authorization", "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else None
+
+
+def caller_of(connection: HTTPConnection) -> Caller:
+    """The calling service, from `Authorization: Bearer tsk_…` (a request or a WebSocket)."""
+    caller = connection.app.state.services.identity.authenticate(_bearer(connection))
+    connection.app.state.rate_limiter.take(caller.key_id)
+    return caller
+
+
+async def _caller(request: Request) -> Caller:
+    """A key verified moments ago is answered here; otherwise it is read, off the event loop."""
+    identity = request.app.state.services.identity
+    presented = _bearer(request)
+    caller = identity.verified(presented)
+    if caller is None:
+        caller = await run_in_threadpool(identity.authenticate, presented)
+    request.app.state.rate_limiter.take(caller.key_id)
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(_caller)]
+ServicesDep = Annotated[Services, Depends(_services)]

@@ -1,0 +1,68 @@
+"""Request and response models that several routers share: what a channel observed of the end
+user, and a step-up challenge (the auth and payments routers both begin one)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, Field, StrictFloat, StrictInt, StrictStr
+
+from tessera.auth import Challenge, Observation
+from tessera.storage import utcnow
+
+from ._dependencies import Strict
+
+__all__ = ["ChallengeOut", "ObservationIn"]
+
+Short = Field(default=None, max_length=512)
+
+
+class ObservationIn(Strict):
+    """What the channel saw of the end user; each field is optional, none is trusted as safe."""
+
+    channel: StrictStr = Field(max_length=32)
+    ip: StrictStr | None = Field(default=None, max_length=64)
+    user_agent: StrictStr | None = Short
+    device_id: StrictStr | None = Field(default=None, max_length=256)
+    caller_number: StrictStr | None = Field(default=None, max_length=32)
+    attestation: StrictStr | None = Field(default=None, max_length=1)
+    sim_swapped: bool | None = Field(
+        default=None, description="a recent SIM change on the calling line, from the operator"
+    )
+    sender_id: StrictStr | None = Field(default=None, max_length=256)
+    typing_ms: StrictFloat | StrictInt | None = None
+
+    def observed(self) -> Observation:
+        return Observation(
+            channel=self.channel,
+            at=utcnow(),  # the server's clock: a client's time is not evidence
+            ip=self.ip,
+            user_agent=self.user_agent,
+            device_id=self.device_id,
+            caller_number=self.caller_number,
+            attestation=self.attestation,
+            sim_swapped=self.sim_swapped,
+            sender_id=self.sender_id,
+            typing_ms=self.typing_ms,
+        )
+
+
+class ChallengeOut(BaseModel):
+    challenge_id: str
+    factor: str
+    target: str
+    expires_at: dt.datetime
+    options: dict[str, Any] | None = None
+    sent_to: str | None = None
+
+    @classmethod
+    def of(cls, challenge: Challenge) -> ChallengeOut:
+        return cls(
+            challenge_id=challenge.id,
+            factor=challenge.kind,
+            target=challenge.target.name.lower(),
+            expires_at=challenge.expires_at,
+            options=challenge.options,
+            sent_to=challenge.sent_to,
+        )

@@ -1,0 +1,25 @@
+"""Liveness and readiness, for the orchestrator in front of the service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from tessera.trust.http._dependencies import ServicesDep
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(services: ServicesDep) -> dict[str, Any]:
+    """Readiness: both stores reachable and migrated, key provider answering."""
+    return {"status": "ready", "checks": services.check_ready()}

@@ -1,0 +1,104 @@
+"""HTTP API of the vault: `/v1/tokens` (tokenize, in batches, search on the blind index) and a
+subject's tokens and erasure under `/v1/subjects`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, Field, StrictStr
+
+from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
+from tessera.trust.identity import Scope
+from tessera.vault import TokenizeRequest, TokenRecord
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1")
+
+
+class TokenizeIn(Strict):
+    value: StrictStr = Field(description="The value to vault (at most 4 KiB).")
+    category: StrictStr = Field(default="generic", description="Data category, e.g. card_pan.")
+    subject: StrictStr | None = Field(default=None, description="Pseudonymous subject id.")
+
+
+class TokenOut(BaseModel):
+    token: str
+    category: str
+    subject: str | None
+
+    @classmethod
+    def of(cls, record: TokenRecord) -> TokenOut:
+        return cls(token=record.token, category=record.category.value, subject=record.subject)
+
+
+class BatchTokenizeIn(Strict):
+    items: list[TokenizeIn]
+
+
+class TokensOut(BaseModel):
+    tokens: list[TokenOut]
+
+
+class SearchIn(Strict):
+    value: StrictStr
+    category: StrictStr
+
+
+class ErasureOut(BaseModel):
+    subject: str
+    erased_at: str
+    keys_destroyed: int
+    items_destroyed: int
+
+
+@router.post(
+    "/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenOut, tags=["vault"]
+)
+def tokenize(body: TokenizeIn, who: CallerDep, services: ServicesDep) -> TokenOut:
+    """Vault one value; the same value for the same subject returns the same token."""
+    who.require(Scope.TOKENIZE)
+    return TokenOut.of(
+        services.vault.tokenize(
+            who.tenant, body.value, category=body.category, subject=body.subject
+        )
+    )
+
+
+@router.post("/tokens/batch", response_model=TokensOut, tags=["vault"])
+def tokenize_batch(body: BatchTokenizeIn, who: CallerDep, services: ServicesDep) -> TokensOut:
+    """Vault up to 10,000 values; one invalid item rejects the batch and names its index."""
+    who.require(Scope.TOKENIZE)
+    records = services.vault.tokenize_batch(
+        who.tenant, [TokenizeRequest(i.value, i.category, i.subject) for i in body.items]
+    )
+    return TokensOut(tokens=[TokenOut.of(r) for r in records])
+
+
+@router.post("/tokens/search", response_model=TokensOut, tags=["vault"])
+def search(body: SearchIn, who: CallerDep, services: ServicesDep) -> TokensOut:
+    """Tokens holding this value, matched on the blind index (nothing is decrypted)."""
+    who.require(Scope.SEARCH)
+    found = services.vault.find(who.tenant, body.value, category=body.category)
+    return TokensOut(tokens=[TokenOut.of(r) for r in found])
+
+
+@router.get("/subjects/{subject_id}/tokens", response_model=TokensOut, tags=["subjects"])
+def subject_tokens(subject_id: str, who: CallerDep, services: ServicesDep) -> TokensOut:
+    """Every token held for a subject."""
+    who.require(Scope.SEARCH)
+    return TokensOut(
+        tokens=[TokenOut.of(r) for r in services.vault.subject_tokens(who.tenant, subject_id)]
+    )
+
+
+@router.delete("/subjects/{subject_id}", response_model=ErasureOut, tags=["subjects"])
+def erase_subject(subject_id: str, who: CallerDep, services: ServicesDep) -> ErasureOut:
+    """Crypto-shred a subject: its data key is destroyed, every copy becomes unreadable."""
+    who.require(Scope.ERASE)
+    erasure = services.vault.erase_subject(who.tenant, subject_id)
+    return ErasureOut(
+        subject=erasure.subject,
+        erased_at=erasure.erased_at.isoformat(),
+        keys_destroyed=erasure.keys_destroyed,
+        items_destroyed=erasure.items_destroyed,
+    )

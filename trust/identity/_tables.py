@@ -1,0 +1,35 @@
+"""Service identity tables: tenants and their API keys (data store)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Field, SQLModel
+
+__all__ = ["ApiKey", "Tenant"]
+
+
+class Tenant(SQLModel, table=True):
+    __tablename__ = "tenants"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    created_at: dt.datetime
+
+
+class ApiKey(SQLModel, table=True):
+    """A caller's credential. Only the SHA-256 of its secret is stored: it is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: str = Field(primary_key=True, max_length=32)
+    tenant_id: str = Field(index=True, max_length=64)
+    name: str = Field(max_length=200)
+    secret_sha256: str = Field(max_length=64)
+    scopes: str = Field(max_length=1000)
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = None
+    # The policy principal: what the caller is (agent, expert, bot, …) and any extra roles.
+    caller_kind: str = Field(default="service", max_length=16)
+    roles: str = Field(default="", max_length=500)

@@ -1,0 +1,671 @@
+"""Transcript redaction for French and English, typed or spoken: Presidio's analyzer with the
+official French spaCy model, our checksum-validated recognizers, speech-to-text forms, and the
+conversation's own subject.
+
+English has no official spaCy model installable here, so English runs on a blank tokenizer:
+patterns, checksums, context and the known subject find what they can, and names only when the
+subject is known (the evaluation in `benchmarks/redaction/` shows what that costs).
+
+Nothing is downloaded at run time: the French model comes from its installed package, the
+English pipeline is blank, and tldextract (which Presidio's e-mail check would call) is held to
+its bundled public-suffix snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import enum
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from tessera.trust._errors import RedactionError, TextTooLarge, UnknownLanguage
+
+from ._spoken import NAMING_WORDS, SPELLING_WORDS, Normalized, fold, normalize
+
+__all__ = [
+    "MAX_TEXT_CHARS",
+    "Finding",
+    "KnownValue",
+    "NumberWindow",
+    "Redacted",
+    "RedactionMode",
+    "RedactionStream",
+    "Redactor",
+    "Released",
+    "Turn",
+    "shared_redactor",
+]
+
+MAX_TEXT_CHARS = 100_000  # one text; a longer transcript goes through the stream or the CLI
+LANGUAGES = ("fr", "en")
+FRENCH_MODEL = "fr_core_news_sm"
+# NER needs only these: the parser, lemmatizer and morphologizer cost time and find nothing.
+_SPACY_EXCLUDE = ["parser", "lemmatizer", "morphologizer", "attribute_ruler", "senter"]
+_NER_ENTITIES = {"PERSON"}  # what we take from spaCy (cities alone are not addresses)
+_MASK = "•••"
+# Between the telephony's clock and ours, and the speech-to-text's timing of an utterance.
+WINDOW_MARGIN = dt.timedelta(seconds=10)
+_NUMBER = re.compile(r"\d(?:[\s.\-/]*\d)*")
+
+logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+
+
+class RedactionMode(enum.StrEnum):
+    MASK = "mask"  # •••
+    TAG = "tag"  # <CARD>
+    TOKEN = "token"  # noqa: S105  (a vault token, reversible only through the gateway)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing found, with who decided and why: what a reviewer needs, never the value."""
+
+    start: int
+    end: int
+    entity: str
+    score: float
+    recognizer: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Redacted:
+    text: str
+    findings: tuple[Finding, ...]
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    speaker: str
+    text: str
+    language: str | None = None
+    at: dt.datetime | None = None  # when it was said (aware), to place it in a NumberWindow
+
+
+@dataclass(frozen=True, slots=True)
+class NumberWindow:
+    """A time in the conversation when every number said is taken for a card: a keypad was
+    open for a phone payment, so the digits heard then are the card's, whatever their form."""
+
+    start: dt.datetime
+    end: dt.datetime | None  # still open
+    why: str
+
+    def holds(self, at: dt.datetime) -> bool:
+        return self.start - WINDOW_MARGIN <= at and (
+            self.end is None or at <= self.end + WINDOW_MARGIN
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class KnownValue:
+    """A value of the conversation's own subject (from the vault), to be found even when the
+    speech-to-text got its case, accents or a letter wrong."""
+
+    entity: str  # PERSON, EMAIL, PHONE, ADDRESS
+    value: str = field(repr=False)
+
+
+# The vault category a found entity is tokenized under (token mode).
+VAULT_CATEGORY = {
+    "CARD": "card_pan",
+    "IBAN": "iban",
+    "PHONE": "phone",
+    "EMAIL": "email",
+    "PERSON": "person_name",
+    "ADDRESS": "postal_address",
+    "DATE_OF_BIRTH": "date_of_birth",
+    "NIR": "national_id",
+}
+
+Tokenizer = Callable[[str, str], str]  # (vault category, value) → token
+
+
+def _offline_tldextract() -> None:
+    """Presidio's e-mail check calls tldextract, whose default would fetch the public suffix
+    list: use the snapshot bundled in the package, and no cache on disk."""
+    import tldextract.tldextract as tld
+
+    tld.TLD_EXTRACTOR = tld.TLDExtract(
+        cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True
+    )
+
+
+class Redactor:
+    """Built once per process (loading the French model takes seconds), then shared: it holds
+    no state between calls."""
+
+    def __init__(self, *, model: str = FRENCH_MODEL, max_chars: int = MAX_TEXT_CHARS) -> None:
+        _offline_tldextract()
+        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+        from presidio_analyzer.nlp_engine import NerModelConfiguration
+
+        from ._recognizers import model_names, recognizers
+
+        self.max_chars = max_chars
+        self.model = model
+        engine = _spacy_engine(
+            [
+                {"lang_code": "fr", "model_name": model},
+                {"lang_code": "en", "model_name": "blank"},
+            ],
+            NerModelConfiguration(
+                model_to_presidio_entity_mapping={"PER": "PERSON", "PERSON": "PERSON"},
+                labels_to_ignore=["LOC", "ORG", "MISC", "GPE", "NORP", "DATE", "TIME"],
+                low_score_entity_names=[],
+            ),
+        )
+        registry = RecognizerRegistry(supported_languages=list(LANGUAGES))
+        for language in LANGUAGES:
+            for recognizer in recognizers(language):
+                registry.add_recognizer(recognizer)
+        registry.add_recognizer(model_names("fr"))
+        self._nlp = engine
+        self._analyzer = AnalyzerEngine(
+            registry=registry, nlp_engine=engine, supported_languages=list(LANGUAGES)
+        )
+
+    # ------------------------------------------------------------------ analysis
+    def analyze(
+        self, text: str, *, language: str = "fr", known: Sequence[KnownValue] = ()
+    ) -> list[Finding]:
+        """Spans of the original text, the longest and surest when two overlap."""
+        return self._analyze_many([text], self._check(text, language), known)[0]
+
+    def _analyze_many(
+        self, texts: Sequence[str], language: str, known: Sequence[KnownValue]
+    ) -> list[list[Finding]]:
+        """Checked texts of one language; the model reads them in one `nlp.pipe` batch, which
+        is where most of the time goes."""
+        spoken = [normalize(text) for text in texts]
+        out: list[list[Finding]] = [[] for _ in texts]
+        todo = [i for i, text in enumerate(texts) if text.strip()]
+        if not todo:
+            return out
+        batch = self._nlp.process_batch(  # type: ignore[attr-defined]
+            [spoken[i].text for i in todo], language, batch_size=64
+        )
+        for i, (_, artifacts) in zip(todo, batch, strict=True):
+            results = self._analyzer.analyze(
+                text=spoken[i].text, language=language, nlp_artifacts=artifacts
+            )
+            found = [_finding(r, spoken[i]) for r in results if r.entity_type in _WANTED]
+            out[i] = _resolve(found + _known(spoken[i], known))
+        return out
+
+    def redact(
+        self,
+        text: str,
+        *,
+        language: str = "fr",
+        modes: Mapping[str, RedactionMode] | None = None,
+        default: RedactionMode = RedactionMode.TAG,
+        known: Sequence[KnownValue] = (),
+        tokenize: Tokenizer | None = None,
+    ) -> Redacted:
+        findings = self.analyze(text, language=language, known=known)
+        return Redacted(
+            _apply(text, findings, modes or {}, default, tokenize), tuple(findings), language
+        )
+
+    def redact_conversation(
+        self,
+        turns: Sequence[Turn],
+        *,
+        language: str = "fr",
+        modes: Mapping[str, RedactionMode] | None = None,
+        default: RedactionMode = RedactionMode.TAG,
+        known: Sequence[KnownValue] = (),
+        tokenize: Tokenizer | None = None,
+        windows: Sequence[NumberWindow] = (),
+    ) -> list[Redacted]:
+        """Each speaker's turns are read together while a number (or the word naming a value)
+        may run on into their next turn, so a number dictated over several utterances (the
+        agent saying "yes" in between) is still one number. A turn said in one of `windows`
+        has every number in it taken for a card. `stream()` gives the same, turn by turn."""
+        plan = _Plan(language, modes or {}, default, tuple(known), tokenize, tuple(windows))
+        languages = [self._check_turn(turn, plan) for turn in turns]
+        out: list[Redacted | None] = [None] * len(turns)
+        streams: dict[tuple[str, str], list[int]] = {}
+        for i, (turn, lang) in enumerate(zip(turns, languages, strict=True)):
+            streams.setdefault((turn.speaker, lang), []).append(i)
+        by_language: dict[str, list[list[int]]] = {}
+        for (_speaker, lang), indexes in streams.items():
+            for segment in _segments([turns[i].text for i in indexes]):
+                by_language.setdefault(lang, []).append([indexes[j] for j in segment])
+        for lang, segments in by_language.items():
+            for chosen, done in zip(
+                segments, self._segments_of(turns, segments, lang, plan), strict=True
+            ):
+                for i, redacted in zip(chosen, done, strict=True):
+                    out[i] = redacted
+        return [r for r in out if r is not None]
+
+    def stream(
+        self,
+        *,
+        language: str = "fr",
+        modes: Mapping[str, RedactionMode] | None = None,
+        default: RedactionMode = RedactionMode.TAG,
+        known: Sequence[KnownValue] = (),
+        tokenize: Tokenizer | None = None,
+        windows: Callable[[], Sequence[NumberWindow]] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> RedactionStream:
+        """A conversation fed turn by turn, released as soon as each turn is decided.
+        `windows` is read again at each turn: in a live call the keypad opens mid-way;
+        once there is one, every turn needs its time."""
+        self._check("", language)
+        plan = _Plan(language, modes or {}, default, tuple(known), tokenize, ())
+        return RedactionStream(self, plan, clock, windows)
+
+    def _check_turn(self, turn: Turn, plan: _Plan) -> str:
+        if not isinstance(turn, Turn) or not isinstance(turn.speaker, str):
+            raise RedactionError("a turn has a speaker and a text")
+        language = self._check(turn.text, turn.language or plan.language)
+        if plan.windows and (turn.at is None or turn.at.utcoffset() is None):
+            raise RedactionError(
+                "a conversation with a keypad window needs each turn's time (at), "
+                "with its time zone"
+            )
+        return language
+
+    def _segments_of(
+        self, turns: Sequence[Turn], segments: Sequence[list[int]], language: str, plan: _Plan
+    ) -> list[list[Redacted]]:
+        """Segments of one language, the model reading them in one batch."""
+        joined = [_join([turns[i].text for i in chosen]) for chosen in segments]
+        analyzed = self._analyze_many([text for text, _ in joined], language, plan.known)
+        return [
+            self._segment([turns[i] for i in chosen], starts, found, language, plan)
+            for chosen, (_, starts), found in zip(segments, joined, analyzed, strict=True)
+        ]
+
+    def _segment(
+        self,
+        turns: Sequence[Turn],
+        starts: Sequence[int],
+        analyzed: Sequence[Finding],
+        language: str,
+        plan: _Plan,
+    ) -> list[Redacted]:
+        """One speaker's consecutive turns, read as one text (`analyzed`), each redacted in
+        its own."""
+        findings: list[list[Finding]] = [[] for _ in turns]
+        for f in analyzed:
+            for i, (turn, start) in enumerate(zip(turns, starts, strict=True)):
+                end = start + len(turn.text)
+                if f.start < end and f.end > start:
+                    findings[i].append(
+                        _shifted(f, max(f.start, start) - start, min(f.end, end) - start)
+                    )
+        out = []
+        for turn, found in zip(turns, findings, strict=True):
+            held = [w for w in plan.windows if turn.at is not None and w.holds(turn.at)]
+            if held:
+                found = _resolve(found + _numbers(turn.text, held[0].why))
+            text = _apply(turn.text, found, plan.modes, plan.default, plan.tokenize)
+            out.append(Redacted(text, tuple(found), language))
+        return out
+
+    def _check(self, text: object, language: object) -> str:
+        if not isinstance(text, str):
+            raise RedactionError("the text must be a string")
+        if not isinstance(language, str) or language.lower()[:2] not in LANGUAGES:
+            raise UnknownLanguage(f"unknown language {str(language)[:16]!r}: expected fr or en")
+        if len(text) > self.max_chars:
+            raise TextTooLarge(
+                f"a text is at most {self.max_chars} characters: stream longer transcripts"
+            )
+        return language.lower()[:2]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How a conversation is redacted, fixed when it starts."""
+
+    language: str
+    modes: Mapping[str, RedactionMode]
+    default: RedactionMode
+    known: tuple[KnownValue, ...]
+    tokenize: Tokenizer | None
+    windows: tuple[NumberWindow, ...]
+
+
+# A speaker's run of turns read together is cut at these, whatever its last turn says: what a
+# stream holds stays small.
+MAX_SEGMENT_TURNS = 12
+MAX_SEGMENT_CHARS = 4_000
+_TAIL_WORDS = 4  # how far back in a turn a naming word still holds it
+
+
+def may_run_on(text: str) -> bool:
+    """Whether the same speaker's next turn may finish what this one ends with: a number (in
+    digits or words), an e-mail being spelled, or a word naming a value still to come."""
+    said = normalize(text[-200:]).text.rstrip(" \t\r\n.,;:!…")
+    if said[-1:].isdigit():
+        return True
+    if said.endswith("?"):  # a question hands over: what it names comes from the other party
+        return False
+    words = fold(said).split()[-_TAIL_WORDS:]
+    if not words:
+        return False
+    return words[-1] in SPELLING_WORDS or _NAMING.search(" ".join(words)) is not None
+
+
+# A naming word at a word's start ("expir" names "expire"); a short one whole.
+_NAMING = re.compile(
+    "|".join(
+        rf"(?<![a-z]){re.escape(w)}" + ("(?![a-z])" if len(w) <= 3 else "") for w in NAMING_WORDS
+    )
+)
+
+
+def _segment_ends(texts: Sequence[str]) -> bool:
+    return (
+        len(texts) >= MAX_SEGMENT_TURNS
+        or sum(map(len, texts)) >= MAX_SEGMENT_CHARS
+        or not may_run_on(texts[-1])
+    )
+
+
+def _segments(texts: Sequence[str]) -> list[list[int]]:
+    """A speaker's turns cut where no number can run on: the batch and the stream cut alike."""
+    out: list[list[int]] = []
+    current: list[int] = []
+    for i in range(len(texts)):
+        current.append(i)
+        if _segment_ends([texts[j] for j in current]):
+            out.append(current)
+            current = []
+    if current:
+        out.append(current)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    """A turn of a stream, redacted: `seq` is its place in the stream (from 0), as turns are
+    released when decided, not always in the order they came."""
+
+    seq: int
+    speaker: str
+    redacted: Redacted
+
+
+class RedactionStream:
+    """A conversation fed utterance by utterance. A turn is released as soon as no later turn
+    can change it; only a turn ending with what may run on (a number, a spelled e-mail, a word
+    naming a value) is held, until the same speaker's next turn, `close()`, or `due()` after
+    `hold_seconds` without one. Without `due()`, the result is the batch's, span for span."""
+
+    def __init__(
+        self,
+        redactor: Redactor,
+        plan: _Plan,
+        clock: Callable[[], float],
+        windows: Callable[[], Sequence[NumberWindow]] | None = None,
+    ) -> None:
+        self._redactor = redactor
+        self._plan = plan
+        self._clock = clock
+        self._windows = windows
+        self._held: dict[tuple[str, str], list[tuple[int, Turn]]] = {}
+        self._last: dict[tuple[str, str], float] = {}
+        self._seq = 0
+        self.closed = False
+
+    @property
+    def held(self) -> int:
+        return sum(map(len, self._held.values()))
+
+    def feed(self, turn: Turn) -> list[Released]:
+        """A bad turn raises and leaves the stream as it was."""
+        if self.closed:
+            raise RedactionError("this stream is closed")
+        plan = self._current()
+        language = self._redactor._check_turn(turn, plan)
+        key = (turn.speaker, language)
+        held = self._held.setdefault(key, [])
+        held.append((self._seq, turn))
+        self._seq += 1
+        self._last[key] = self._clock()
+        if _segment_ends([t.text for _, t in held]):
+            return self._release([key], plan)
+        return []
+
+    def due(self, hold_seconds: float) -> list[Released]:
+        """Release what a speaker has left held for `hold_seconds`: the number did not go on."""
+        now = self._clock()
+        late = [k for k, at in self._last.items() if k in self._held and now - at >= hold_seconds]
+        return self._release(late, self._current()) if late else []
+
+    def next_due(self, hold_seconds: float) -> float | None:
+        """Seconds until `due()` has something to release, None when nothing is held."""
+        if not self._held:
+            return None
+        now = self._clock()
+        return max(0.0, min(self._last[k] + hold_seconds - now for k in self._held))
+
+    def close(self) -> list[Released]:
+        """Everything held, released: the conversation ended."""
+        self.closed = True
+        return self._release(list(self._held), self._current()) if self._held else []
+
+    def _current(self) -> _Plan:
+        """The plan with the keypad windows as they are now (read once per call: in a live
+        call the keypad opens mid-way)."""
+        if self._windows is None:
+            return self._plan
+        return replace(self._plan, windows=tuple(self._windows()))
+
+    def _release(self, keys: Sequence[tuple[str, str]], plan: _Plan) -> list[Released]:
+        """The held segments of `keys`, in the order their turns came."""
+        out = []
+        for key in keys:
+            held = self._held.pop(key)
+            (done,) = self._redactor._segments_of(
+                [t for _, t in held], [list(range(len(held)))], key[1], plan
+            )
+            out += [Released(seq, t.speaker, r) for (seq, t), r in zip(held, done, strict=True)]
+        return sorted(out, key=lambda r: r.seq)
+
+
+def _join(texts: Sequence[str]) -> tuple[str, list[int]]:
+    starts, parts, at = [], [], 0
+    for text in texts:
+        starts.append(at)
+        parts.append(text)
+        at += len(text) + 1
+    return " ".join(parts), starts
+
+
+def _shifted(f: Finding, start: int, end: int) -> Finding:
+    return Finding(start, end, f.entity, f.score, f.recognizer, f.reason)
+
+
+def _numbers(text: str, why: str) -> list[Finding]:
+    """Every number in the text, in digits or in words, as a card."""
+    spoken = normalize(text)
+    return [
+        Finding(*spoken.span(m.start(), m.end()), "CARD", 1.0, "tessera_keypad_window", why)
+        for m in _NUMBER.finditer(spoken.text)
+    ]
+
+
+# ---------------------------------------------------------------------- findings
+_OURS = (
+    "CARD", "CVV", "CARD_EXPIRY", "IBAN", "NIR", "SIREN", "SIRET", "PHONE", "EMAIL",
+    "DATE_OF_BIRTH", "PASSPORT", "ID_CARD", "ADDRESS",
+)  # fmt: skip
+_WANTED = set(_OURS) | _NER_ENTITIES
+
+
+def _finding(result, spoken: Normalized) -> Finding:
+    start, end = spoken.span(result.start, result.end)
+    meta = result.recognition_metadata or {}
+    ner = meta.get("recognizer_name") == "SpacyRecognizer"
+    reason = str(meta.get("tessera_reason") or ("named entity" if ner else ""))
+    if spoken.changed and spoken.text[result.start : result.end] != spoken.original[start:end]:
+        reason = f"{reason}; spoken".lstrip("; ")
+    return Finding(
+        start,
+        end,
+        result.entity_type,
+        round(float(result.score), 3),
+        str(meta.get("recognizer_name", "")),
+        reason or "",
+    )
+
+
+def _merged(found: Iterable[Finding]) -> list[Finding]:
+    """Overlapping findings of one type as one, over both spans, under the surer one's
+    recognizer: the model's "claudine" and our "claudine lambert" are one name."""
+    out: list[Finding] = []
+    for f in sorted(found, key=lambda f: (f.entity, f.start)):
+        last = out[-1] if out else None
+        if last is not None and last.entity == f.entity and f.start < last.end:
+            surer = last if last.score >= f.score else f
+            out[-1] = replace(surer, start=last.start, end=max(last.end, f.end))
+        else:
+            out.append(f)
+    return out
+
+
+def _resolve(found: Iterable[Finding]) -> list[Finding]:
+    """Keep the surest, then the longest, of overlapping findings; in text order."""
+    kept: list[Finding] = []
+    for f in sorted(_merged(found), key=lambda f: (-f.score, -(f.end - f.start), f.start)):
+        if f.end > f.start and all(f.end <= k.start or f.start >= k.end for k in kept):
+            kept.append(f)
+    return sorted(kept, key=lambda f: f.start)
+
+
+def _apply(
+    text: str,
+    findings: Sequence[Finding],
+    modes: Mapping[str, RedactionMode],
+    default: RedactionMode,
+    tokenize: Tokenizer | None,
+) -> str:
+    out, at = [], 0
+    for f in findings:
+        out.append(text[at : f.start])
+        mode = modes.get(f.entity, default)
+        if mode is RedactionMode.TOKEN and tokenize is not None and f.entity in VAULT_CATEGORY:
+            out.append(tokenize(VAULT_CATEGORY[f.entity], _value(text[f.start : f.end])))
+        elif mode is RedactionMode.MASK:
+            out.append(_MASK)
+        else:
+            out.append(f"<{f.entity}>")
+        at = f.end
+    out.append(text[at:])
+    return "".join(out)
+
+
+def _value(said: str) -> str:
+    """What to vault for a span: the digits a spoken number says, the address a spelled
+    e-mail says, else the text as it is."""
+    spoken = normalize(said)
+    return spoken.text.strip() if spoken.changed else said
+
+
+# ---------------------------------------------------------------------- the known subject
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def _known(spoken: Normalized, known: Sequence[KnownValue]) -> list[Finding]:
+    if not known:
+        return []
+    found: list[Finding] = []
+    original = spoken.original
+    words = [(m.start(), m.end(), fold(m[0])) for m in _TOKEN.finditer(original)]
+    digits = re.sub(r"\D", "", spoken.text)
+    for item in known:
+        if item.entity == "PHONE":
+            want = re.sub(r"\D", "", item.value)[-9:]
+            if len(want) == 9 and want in digits:
+                found += _digit_span(spoken, want, item)
+            continue
+        target = [fold(t) for t in _TOKEN.findall(item.value)]
+        if not target:
+            continue
+        n = len(target)
+        joined = " ".join(target)
+        for i in range(len(words) - n + 1):
+            window = " ".join(w[2] for w in words[i : i + n])
+            ratio = max(
+                difflib.SequenceMatcher(None, window, joined).ratio(),
+                difflib.SequenceMatcher(None, _sorted(window), _sorted(joined)).ratio(),
+            )
+            if ratio >= (1.0 if len(joined) < 5 else 0.84):
+                found.append(
+                    Finding(
+                        words[i][0],
+                        words[i + n - 1][1],
+                        item.entity,
+                        0.99,
+                        "tessera_known_subject",
+                        f"the subject's own value ({ratio:.2f})",
+                    )
+                )
+    return found
+
+
+def _sorted(words: str) -> str:
+    """The words in order, so "Lefèvre Marie" is "Marie Lefèvre"."""
+    return " ".join(sorted(words.split()))
+
+
+def _digit_span(spoken: Normalized, want: str, item: KnownValue) -> list[Finding]:
+    """Where the subject's phone number (its last nine digits) is said, spaced or not."""
+    prefix = r"(?:(?:\+|00)\d{1,3}[\s.\-]?(?:\(0\)[\s.\-]?)?|0)?"
+    pattern = prefix + r"[\s.\-]?".join(want)
+    why = "the subject's own value"
+    found = []
+    for m in re.finditer(pattern, spoken.text):
+        start, end = spoken.span(m.start(), m.end())
+        found.append(Finding(start, end, item.entity, 0.99, "tessera_known_subject", why))
+    return found
+
+
+def _spacy_engine(models: list[dict[str, str]], config: object) -> object:
+    """Presidio's spaCy engine, loading only installed models (it would download a missing
+    one) and only the components NER needs; English is a blank tokenizer. Built here, not at
+    import, so that importing the API does not import spaCy."""
+    import spacy
+    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+
+    class InstalledSpacy(SpacyNlpEngine):
+        def load(self) -> None:
+            self.nlp = {}
+            for model in self.models:
+                name = model["model_name"]
+                if name == "blank":
+                    self.nlp[model["lang_code"]] = spacy.blank(model["lang_code"])
+                elif not spacy.util.is_package(name):
+                    raise RedactionError(f"the spaCy model {name} is not installed: pip install it")
+                else:
+                    self.nlp[model["lang_code"]] = spacy.load(name, exclude=_SPACY_EXCLUDE)
+
+    engine = InstalledSpacy(models=models, ner_model_configuration=config)
+    engine.load()
+    return engine
+
+
+_SHARED: dict[str, Redactor] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_redactor(model: str = FRENCH_MODEL) -> Redactor:
+    """One redactor per process and model: it loads in seconds and is safe to share."""
+    with _SHARED_LOCK:
+        if model not in _SHARED:
+            _SHARED[model] = Redactor(model=model)
+        return _SHARED[model]
