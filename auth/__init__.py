@@ -8,6 +8,7 @@ Public face: `Authenticator` (assess, step-up, sessions, enrolment), the pure ri
 
 from __future__ import annotations
 
+from ._authenticator import Authenticator
 from ._errors import (
     AccountLocked,
     AuthError,
@@ -38,9 +39,9 @@ from ._risk import (
     explain,
     thresholds_table,
 )
-from ._service import (
+from ._signals import NetworkIntel, Observation, extract
+from ._types import (
     Assessment,
-    Authenticator,
     AuthRecorder,
     AuthSettings,
     Challenge,
@@ -52,7 +53,6 @@ from ._service import (
     TotpEnrolment,
     TransactionAuth,
 )
-from ._signals import NetworkIntel, Observation, extract
 
 __all__ = [
     "DEFAULT_THRESHOLDS",

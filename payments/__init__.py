@@ -49,15 +49,9 @@ from ._sca import (
     decide_sca,
     fraud_rate,
 )
-from ._service import (
-    LinkedPayment,
-    PaymentIntent,
-    PaymentRecorder,
-    Payments,
-    PaymentsSettings,
-    Refund,
-)
+from ._service import Payments
 from ._states import PaymentState, advance
+from ._types import LinkedPayment, PaymentIntent, PaymentRecorder, PaymentsSettings, Refund
 
 __all__ = [
     "CARD_ON_FILE",

@@ -22,9 +22,10 @@ from tessera.vault import InvalidValue
 from ._card import CardDetails
 from ._dtmf import KeypadState, KeypadView, expiry_text, press, view
 from ._errors import IllegalTransition, InvalidCard, PaymentDeclined, UnknownPayment
-from ._service import PaymentIntent, Payments
+from ._service import Payments
 from ._states import PaymentState
 from ._tables import PaymentKeypadRow
+from ._types import PaymentIntent
 
 __all__ = ["Keypad", "KeypadWindow", "PhonePayments"]
 

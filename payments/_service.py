@@ -10,126 +10,55 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import hmac
 import json
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from tessera import Channel
-from tessera.auth import Authenticator, Challenge, Observation, RiskAction, RiskDecision
+from tessera.auth import Authenticator, Challenge, Observation
 from tessera.consent import ConsentLedger
 from tessera.storage import Database, as_utc, utcnow
 from tessera.vault import DataCategory, InvalidValue, Vault, check_subject, check_tenant, mask
 
+from ._by_link import _PayByLink
 from ._card import CardDetails
 from ._cards_on_file import CardsOnFile
 from ._errors import (
     IdempotencyConflict,
     IllegalTransition,
-    InvalidCard,
-    InvalidLink,
-    LinkUsed,
     NoCardOnFileConsent,
     PaymentDeclined,
     PaymentExpired,
-    ProcessorUnavailable,
     RefundTooLarge,
-    UnknownCard,
     UnknownPayment,
 )
-from ._links import PaymentLink, link_payment, new_nonce, read_link, sign_link
 from ._money import Money
 from ._processor import PaymentProcessor
 from ._sca import (
     ScaDecision,
     ScaExemption,
-    ScaHistory,
     ScaRequest,
     decide_sca,
-    fraud_rate,
 )
+from ._sca_inputs import _ScaInputs
 from ._states import PaymentState, advance, illegal
 from ._tables import PaymentIntentRow, PaymentRefundRow
+from ._types import (
+    PaymentIntent,
+    PaymentRecorder,
+    PaymentsSettings,
+    Refund,
+)
 
-__all__ = [
-    "LinkedPayment",
-    "PaymentIntent",
-    "PaymentRecorder",
-    "Payments",
-    "PaymentsSettings",
-    "Refund",
-]
+__all__ = ["Payments"]
 
 # A payment is taken in a conversation: every channel but e-mail and a visit in person.
 _CHANNELS = frozenset(c.value for c in Channel) - {Channel.EMAIL.value, Channel.IN_PERSON.value}
-# What Art. 16's running totals count: remote payments made without SCA. Telephone orders and
-# merchant-initiated payments are outside the RTS, so they neither count nor reset anything.
-_COUNTED = [
-    e.value
-    for e in ScaExemption
-    if e not in (ScaExemption.MAIL_OR_TELEPHONE_ORDER, ScaExemption.MERCHANT_INITIATED)
-]
 _TEXT_LIMITS = {"payee": 128, "reference": 140, "idempotency_key": 128}
-
-
-class PaymentRecorder(Protocol):
-    """Where SCA decisions and money movements are answered for (the audit trail, via trust).
-    Called before the processor: when it fails, nothing is charged (fail closed)."""
-
-    def payment_recorded(self, tenant: str, subject: str, facts: dict[str, Any]) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentsSettings:
-    intent_ttl: dt.timedelta = dt.timedelta(minutes=15)  # a link or call waiting for a card
-    link_ttl: dt.timedelta = dt.timedelta(minutes=15)  # never beyond the payment's own expiry
-    capture_window: dt.timedelta = dt.timedelta(days=7)  # an authorization not captured lapses
-    fraud_window: dt.timedelta = dt.timedelta(days=90)  # RTS Art. 19(1)
-    # Euros per unit of each currency, for the RTS's euro limits; a currency without a rate
-    # gets no value-based exemption. Set by the operator (no call leaves the machine).
-    eur_rates: Mapping[str, Decimal] = field(default_factory=lambda: {"EUR": Decimal(1)})
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentIntent:
-    id: str
-    subject: str
-    amount: Money
-    payee: str
-    reference: str
-    channel: str
-    state: PaymentState
-    card: str | None  # masked, e.g. "visa •••• 4242"
-    sca: ScaDecision | None
-    authenticated: bool
-    captured: int
-    refunded: int
-    failure_code: str | None
-    created_at: dt.datetime
-    expires_at: dt.datetime
-    card_on_file: str | None = None  # the id of the card on file it is paid with
-
-
-@dataclass(frozen=True, slots=True)
-class LinkedPayment:
-    """The payment a link opens, with its tenant (the customer's page has no API key)."""
-
-    tenant: str
-    intent: PaymentIntent
-
-
-@dataclass(frozen=True, slots=True)
-class Refund:
-    id: str
-    intent_id: str
-    amount: Money
-    state: str
 
 
 def _new_id(prefix: str) -> str:
@@ -144,7 +73,7 @@ def _text(value: object, name: str, *, required: bool = True) -> str:
     return value.strip()
 
 
-class Payments:
+class Payments(_ScaInputs, _PayByLink):
     def __init__(
         self,
         *,
@@ -286,96 +215,6 @@ class Payments:
         kept = self.cards.card(tenant, row.subject_id, card_id)
         card = {"card_token": kept.card_token, "card_brand": kept.brand, "card_expiry": kept.expiry}
         return self._decide(row, card | {"saved_card_id": kept.id}, None, observation=observation)
-
-    # ------------------------------------------------------------------ links
-    def issue_link(self, tenant: str, intent_id: str) -> PaymentLink:
-        """A signed, single-use link to the card page, for a chat, a messaging thread or an
-        SMS. Issuing another one replaces it (the older link stops working)."""
-        row = self._live(tenant, intent_id)
-        if row.link_used_at is not None or PaymentState(row.state) not in (
-            PaymentState.CREATED,
-            PaymentState.AWAITING_CUSTOMER,
-        ):
-            raise illegal(row.state, PaymentState.AWAITING_CUSTOMER)
-        expires_at = min(self.clock() + self.settings.link_ttl, as_utc(row.expires_at))
-        nonce = new_nonce()
-        link = sign_link(self._link_secret(tenant), tenant, row.id, expires_at, nonce)
-        row = self._update(row, state=PaymentState.AWAITING_CUSTOMER, link_nonce=nonce)
-        self._record(row, "link_issued", link_expires_at=link.expires_at.isoformat())
-        return link
-
-    def open_link(self, token: str) -> LinkedPayment:
-        """The payment behind a link that is genuine, in force, unexpired and unused."""
-        row = self._linked(token)
-        return LinkedPayment(row.tenant_id, self._intent(self._still_live(row)))
-
-    def pay_by_link(
-        self,
-        token: str,
-        card: CardDetails,
-        *,
-        observation: Observation | None = None,
-        save_card: bool = False,
-    ) -> tuple[LinkedPayment, str]:
-        """Use the link (once) to pay by card. Returns the payment and a step key, which the
-        page alone holds, for the authentication that may follow (`link_session`)."""
-        return self._use_link(
-            token,
-            lambda row: self.pay_with_card(
-                row.tenant_id, row.id, card, observation=observation, save_card=save_card
-            ),
-        )
-
-    def pay_by_link_on_file(
-        self, token: str, card_id: str, *, observation: Observation | None = None
-    ) -> tuple[LinkedPayment, str]:
-        """Use the link (once) to pay with a card on file: the page then asks for the passkey."""
-        return self._use_link(
-            token,
-            lambda row: self.pay_with_card_on_file(
-                row.tenant_id, row.id, card_id, observation=observation
-            ),
-        )
-
-    def _use_link(
-        self, token: str, pay: Callable[[PaymentIntentRow], PaymentIntent]
-    ) -> tuple[LinkedPayment, str]:
-        row = self._still_live(self._linked(token))
-        step = secrets.token_urlsafe(24)
-        t = PaymentIntentRow
-        with self.db.begin() as conn:
-            taken = conn.execute(
-                update(t)
-                .where(t.id == row.id, t.link_nonce == row.link_nonce, t.link_used_at.is_(None))
-                .values(link_used_at=self.clock(), link_step=_sha256(step))
-            ).rowcount
-        if not taken:
-            raise LinkUsed("this payment link was already used")
-        try:
-            intent = pay(row)
-        except (ProcessorUnavailable, NoCardOnFileConsent, UnknownCard, InvalidCard):
-            # Nothing is settled yet: give the link back so the customer can try again (the
-            # processor sees the same idempotency key, so a charge it made is not repeated; a
-            # card on file that can't be used leaves the link for a typed card).
-            with self.db.begin() as conn:
-                conn.execute(
-                    update(t)
-                    .where(t.id == row.id, t.link_step == _sha256(step))
-                    .values(link_used_at=None, link_step=None)
-                )
-            raise
-        return LinkedPayment(row.tenant_id, intent), step
-
-    def link_session(self, token: str, step: str) -> LinkedPayment:
-        """The payment whose card this page submitted, for the steps after the card."""
-        row = self._linked(token, used=True)
-        if (
-            not isinstance(step, str)
-            or row.link_step is None
-            or not hmac.compare_digest(row.link_step, _sha256(step))
-        ):
-            raise InvalidLink("this page's session is not valid: open the link again")
-        return LinkedPayment(row.tenant_id, self._intent(row))
 
     def amend(
         self, tenant: str, intent_id: str, *, amount: Money | None = None, payee: str | None = None
@@ -624,28 +463,6 @@ class Payments:
             return self._intent(row)
         return self._authorize(row, cvc)
 
-    def _link_secret(self, tenant: str) -> bytes:
-        return self.vault.tenant_secret(tenant, "payment-links")
-
-    def _linked(self, token: str, *, used: bool = False) -> PaymentIntentRow:
-        """Genuine (MAC), unexpired, the link in force; unused unless `used`."""
-        payment = link_payment(token)
-        with self.db.read() as conn:
-            found = conn.execute(
-                select(PaymentIntentRow.__table__).where(PaymentIntentRow.id == payment)
-            ).first()
-        if found is None:
-            raise InvalidLink("this payment link is not valid")
-        row = PaymentIntentRow(**found._mapping)
-        claims = read_link(self._link_secret(row.tenant_id), row.tenant_id, token, now=self.clock())
-        if row.link_nonce != claims.nonce:
-            raise InvalidLink("this payment link was replaced by a newer one")
-        if (row.link_used_at is not None) is not used:
-            if used:
-                raise InvalidLink("this payment link has not been used yet")
-            raise LinkUsed("this payment link was already used")
-        return row
-
     def _pending_cvc(self, row: PaymentIntentRow) -> str | None:
         if row.pending_sad is None:
             return None
@@ -709,64 +526,6 @@ class Payments:
             reference=row.reference,
             key=f"{row.id}:authorize",
         )
-
-    def _risk(
-        self, tenant: str, row: PaymentIntentRow, observation: Observation | None
-    ) -> tuple[RiskDecision | None, str | None]:
-        if observation is None or self.authenticator is None:
-            return None, None
-        assessed = self.authenticator.assess(
-            tenant, row.subject_id, observation, action=RiskAction.PAY, scope="payment"
-        )
-        return assessed.decision, assessed.decision_id
-
-    def _history(self, tenant: str, subject: str) -> ScaHistory:
-        """Payments authorized without SCA since this payer's last authenticated one."""
-        t = PaymentIntentRow
-        done = [
-            PaymentState.AUTHORIZED.value,
-            PaymentState.CAPTURED.value,
-            PaymentState.REFUNDED.value,
-        ]
-        with self.db.read() as conn:
-            last_sca = conn.execute(
-                select(func.max(t.created_at)).where(
-                    t.tenant_id == tenant, t.subject_id == subject, t.authenticated.is_(True)
-                )
-            ).scalar()
-            query = select(func.count(), func.coalesce(func.sum(t.amount_eur), 0)).where(
-                t.tenant_id == tenant,
-                t.subject_id == subject,
-                t.state.in_(done),
-                t.authenticated.is_(False),
-                t.sca_exemption.in_(_COUNTED),
-            )
-            if last_sca is not None:
-                query = query.where(t.created_at > last_sca)
-            count, total = conn.execute(query).one()
-        return ScaHistory(int(count), int(total))
-
-    def _fraud_rate(self, tenant: str) -> Decimal | None:
-        t = PaymentIntentRow
-        since = self.clock() - self.settings.fraud_window
-        with self.db.read() as conn:
-            total, fraud = conn.execute(
-                select(
-                    func.coalesce(func.sum(t.amount_eur), 0),
-                    func.coalesce(func.sum(t.amount_eur).filter(t.fraudulent.is_(True)), 0),
-                ).where(
-                    t.tenant_id == tenant,
-                    t.created_at >= since,
-                    t.state.in_([PaymentState.CAPTURED.value, PaymentState.REFUNDED.value]),
-                )
-            ).one()
-        return fraud_rate(int(fraud), int(total))
-
-    def _in_euro_cents(self, amount: Money) -> int | None:
-        rate = self.settings.eur_rates.get(amount.currency)
-        if rate is None:
-            return None
-        return int((amount.decimal() * rate * 100).to_integral_value(ROUND_HALF_UP))
 
     def _by_key(self, tenant: str, key: str) -> PaymentIntentRow | None:
         with self.db.read() as conn:
@@ -890,10 +649,6 @@ def _binding(row: PaymentIntentRow) -> bytes:
         ["tessera/payment/1", row.id, row.amount, row.currency, row.payee, row.sca_nonce],
         ensure_ascii=False,
     ).encode()
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _replaced(row: PaymentIntentRow, values: Mapping[str, Any]) -> PaymentIntentRow:

@@ -25,17 +25,17 @@ from ._errors import (
 from ._keys import KeyProvider, LocalKeyring, Pkcs11KeyProvider, WrappedKey
 from ._models import KEYSTORE_TABLES
 from ._rotation import KeyStatus, RotationReport, key_status, rotate_keys
-from ._vault import (
+from ._types import (
     Detokenized,
     Erasure,
     Sealed,
     TokenizeRequest,
     TokenRecord,
-    Vault,
     VaultLimits,
     check_subject,
     check_tenant,
 )
+from ._vault import Vault
 
 __all__ = [
     "KEYSTORE_TABLES",

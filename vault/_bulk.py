@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ._errors import InvalidValue, VaultError
-from ._vault import TokenizeRequest, Vault
+from ._types import TokenizeRequest
+from ._vault import Vault
 
 __all__ = ["BulkReport", "tokenize_file"]
 

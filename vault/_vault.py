@@ -6,7 +6,7 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from cachetools import TTLCache
@@ -24,78 +24,24 @@ from ._keys import KeyProvider, WrappedKey
 from ._keys import data_key_aad as _dek_aad
 from ._models import DataKey, SubjectErasure, VaultItem
 from ._tokens import check_token_shape, new_opaque_token, new_pan_token
+from ._types import (
+    Detokenized,
+    Erasure,
+    Sealed,
+    TokenizeRequest,
+    TokenRecord,
+    VaultLimits,
+    check_subject,
+    check_tenant,
+)
 
-__all__ = [
-    "Detokenized",
-    "Erasure",
-    "Sealed",
-    "TokenRecord",
-    "TokenizeRequest",
-    "Vault",
-    "VaultLimits",
-    "check_subject",
-    "check_tenant",
-]
+__all__ = ["Vault"]
 
 _NONCE = 12
-_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
-_TENANT = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 _SEP = "\x1f"
 _RESERVED_SCOPES = frozenset({"tenant", "subject", "index"})
 _SECRET_NAME = re.compile(r"^[a-z][a-z0-9\-]{1,15}$")
 _CHUNK = 2000
-
-
-@dataclass(frozen=True, slots=True)
-class VaultLimits:
-    """Documented limits: a value is at most 4 KiB, a batch at most 10,000 values."""
-
-    max_value_bytes: int = 4096
-    max_batch_items: int = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class TokenizeRequest:
-    value: str
-    category: DataCategory | str = DataCategory.GENERIC
-    subject: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TokenRecord:
-    """What other systems keep instead of the value."""
-
-    token: str
-    category: DataCategory
-    subject: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Detokenized:
-    token: str
-    category: DataCategory
-    subject: str | None
-    value: str = field(repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Erasure:
-    """The record of a crypto-shredding: counts and time, never the data."""
-
-    tenant: str
-    subject: str
-    erased_at: Any
-    keys_destroyed: int
-    items_destroyed: int
-
-
-@dataclass(frozen=True, slots=True)
-class Sealed:
-    """A vaulted value as stored, not yet decrypted: what a decision is made on."""
-
-    record: TokenRecord
-    dek_id: str
-    ciphertext: bytes = field(repr=False)
 
 
 _ITEMS = VaultItem.__table__
@@ -122,24 +68,6 @@ class _Dek:
     id: str
     aead: AESGCM
     raw: bytes
-
-
-def check_tenant(tenant: str) -> str:
-    if not isinstance(tenant, str) or not _TENANT.match(tenant):
-        raise InvalidValue("tenant id must be 1-64 characters of a-z, 0-9, '-' or '_'")
-    return tenant
-
-
-def check_subject(subject: str | None, *, index: int | None = None) -> str:
-    """Subjects are pseudonymous ids chosen by the caller ('' means no subject)."""
-    if subject is None:
-        return ""
-    if not isinstance(subject, str) or not _ID.match(subject):
-        raise InvalidValue(
-            "subject id must be 1-128 characters of letters, digits, '_', '.', ':' or '-'",
-            index=index,
-        )
-    return subject
 
 
 def _item_aad(tenant: str, subject: str, category: str, dek_id: str, token: str) -> bytes:

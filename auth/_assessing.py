@@ -1,0 +1,245 @@
+"""Assessing a sign-in or an action: device keys, signals, the risk decision, and what a passed
+step-up teaches the profile."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from dataclasses import replace
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+from sqlalchemy import insert, select, update
+
+from tessera import Assurance
+from tessera.storage import as_utc
+from tessera.vault import InvalidValue, check_subject, check_tenant
+
+from ._common import _new_id, _stored_signals, _unb64url
+from ._errors import InvalidSignal
+from ._risk import RiskAction, RiskDecision, Signals, assess
+from ._signals import Observation, extract
+from ._tables import (
+    AuthChallengeRow,
+    AuthDecisionRow,
+    AuthFactorRow,
+    AuthPopulationRow,
+    AuthProfileRow,
+)
+from ._types import _SCOPES, Assessment, Challenge, DeviceProof
+
+__all__ = ["_Assessing"]
+
+
+class _Assessing:
+    """Part of `Authenticator` (see `_authenticator`); state lives there."""
+
+    # ------------------------------------------------------------------ assess
+    def device_nonce(self, tenant: str, subject: str) -> Challenge:
+        """A nonce for the app to sign with its device-bound key, single use, 2 minutes."""
+        check_tenant(tenant)
+        subject = check_subject(subject)
+        challenge_id = _new_id("non")
+        nonce = secrets.token_urlsafe(24)
+        expires = self._store_challenge(
+            challenge_id,
+            tenant,
+            subject,
+            "device-nonce",
+            target=0,
+            secret=nonce,
+            ttl=dt.timedelta(minutes=2),
+        )
+        return Challenge(challenge_id, "device-nonce", expires, Assurance.LOW, {"nonce": nonce})
+
+    def _check_device(self, tenant: str, subject: str, proof: DeviceProof) -> bool:
+        """True when a registered device key signed a fresh nonce; False when it did not."""
+        ct, ft = AuthChallengeRow.__table__, AuthFactorRow.__table__
+        now = self.clock()
+        with self.db.begin() as conn:
+            taken = conn.execute(
+                update(ct)
+                .where(
+                    ct.c.id == proof.nonce_id,
+                    ct.c.tenant_id == tenant,
+                    ct.c.subject_id == subject,
+                    ct.c.kind == "device-nonce",
+                    ct.c.consumed_at.is_(None),
+                    ct.c.expires_at > now,
+                )
+                .values(consumed_at=now)
+                .returning(ct.c.secret)
+            ).first()
+            key = conn.execute(
+                select(ft.c.public_key).where(
+                    ft.c.id == proof.key_id,
+                    ft.c.tenant_id == tenant,
+                    ft.c.subject_id == subject,
+                    ft.c.kind == "device",
+                    ft.c.status == "active",
+                )
+            ).first()
+        if taken is None or key is None:
+            return False
+        message = f"tessera-device/1|{tenant}|{subject}|{taken.secret}".encode()
+        try:
+            public = load_der_public_key(key.public_key)
+            signature = _unb64url(proof.signature)
+            if isinstance(public, ed25519.Ed25519PublicKey):
+                public.verify(signature, message)
+            elif isinstance(public, ec.EllipticCurvePublicKey):
+                public.verify(signature, message, ec.ECDSA(SHA256()))
+            else:
+                return False
+        except (InvalidSignature, InvalidSignal, ValueError):
+            return False
+        return True
+
+    def assess(
+        self,
+        tenant: str,
+        subject: str,
+        observation: Observation,
+        *,
+        action: RiskAction | str = RiskAction.LOGIN,
+        scope: str = "account",
+        device_proof: DeviceProof | None = None,
+    ) -> Assessment:
+        """Score a sign-in or a sensitive action; open a session when the risk is low."""
+        check_tenant(tenant)
+        subject = check_subject(subject)
+        if not subject:
+            raise InvalidValue("subject is required")
+        try:
+            action = RiskAction(action)
+        except ValueError:
+            raise InvalidValue(
+                f"unknown action; expected one of: {', '.join(a.value for a in RiskAction)}"
+            ) from None
+        if scope not in _SCOPES:
+            raise InvalidValue("scope must be account or payment")
+        if device_proof is not None:
+            ok = self._check_device(tenant, subject, device_proof)
+            observation = replace(observation, device_key=ok)
+        now = self.clock()
+        key = self._key(tenant)
+        with self.db.read() as conn:
+            self._check_lock(conn, tenant, subject)
+            profile, row = self._profile(conn, tenant, subject)
+            population = self._population(conn, tenant)
+            bound = self._bound_senders(conn, tenant, subject)
+            registered = self._registered_number(conn, tenant, subject)
+            draft = extract(
+                observation,
+                key=key,
+                intel=self.intel,
+                registered_number=registered,
+                bound_senders=bound,
+                last_country=row.last_country if row else None,
+                last_at=as_utc(row.last_auth_at) if row and row.last_auth_at else None,
+            )
+            failures = self._failures(
+                conn, tenant, self._failure_keys(tenant, subject, draft.values())
+            )
+        recent = max((f.consecutive for f in failures.values()), default=0)
+        signals = replace(draft, recent_failures=recent)
+        limits = self.settings.thresholds_for(tenant)
+        result = assess(signals, profile, population, action=action, thresholds=limits)
+        decision_id = _new_id("dec")
+        session = None
+        status = {
+            RiskDecision.ALLOW: "allowed",
+            RiskDecision.STEP_UP: "pending",
+            RiskDecision.DENY: "denied",
+        }[result.decision]
+        with self.db.begin() as conn:
+            conn.execute(
+                insert(AuthDecisionRow.__table__).values(
+                    id=decision_id,
+                    tenant_id=tenant,
+                    subject_id=subject,
+                    action=action.value,
+                    channel=(signals.channel or "")[:32],
+                    scope=scope,
+                    score=round(result.score, 4),
+                    decision=result.decision.value,
+                    contributions=json.dumps(
+                        {k: round(v, 3) for k, v in result.contributions.items()}
+                    ),
+                    explanation=result.explanation[:500],
+                    signals=json.dumps(_stored_signals(signals)),
+                    status=status,
+                    created_at=now,
+                    resolved_at=now if status != "pending" else None,
+                )
+            )
+            if result.decision is RiskDecision.ALLOW:
+                self._learn(conn, tenant, subject, signals)
+                session = self._open_session(
+                    conn, tenant, subject, Assurance.LOW, scope, ("risk",), decision_id
+                )
+            factors = self._factor_kinds(conn, tenant, subject)
+        self._record(
+            tenant,
+            subject,
+            event="assess",
+            decision_id=decision_id,
+            action=action.value,
+            channel=signals.channel,
+            decision=result.decision.value,
+            score=round(result.score, 3),
+            explanation=result.explanation,
+            assurance=Assurance.LOW.name.lower() if session else None,
+        )
+        return Assessment(
+            decision_id,
+            result.decision,
+            result.score,
+            result.explanation,
+            result.contributions,
+            session,
+            factors if result.decision is RiskDecision.STEP_UP else (),
+        )
+
+    def _bound_senders(self, conn: Any, tenant: str, subject: str) -> frozenset[str]:
+        return frozenset(
+            r.credential_id for r in self._active_factors(conn, tenant, subject, "sender")
+        )
+
+    def _registered_number(self, conn: Any, tenant: str, subject: str) -> str | None:
+        rows = self._active_factors(conn, tenant, subject, "caller")
+        return rows[0].credential_id if rows else None
+
+    def _factor_kinds(self, conn: Any, tenant: str, subject: str) -> tuple[str, ...]:
+        rows = self._active_factors(conn, tenant, subject, "totp", "webauthn", "otp")
+        return tuple(sorted({r.kind for r in rows}))
+
+    def _learn(self, conn: Any, tenant: str, subject: str, signals: Signals) -> None:
+        """Teach the profile and the population; only called after a passed authentication."""
+        now = self.clock()
+        profile, _ = self._profile(conn, tenant, subject)
+        learnt = profile.learn(signals)
+        pt = AuthProfileRow.__table__
+        values = {
+            "sessions": learnt.sessions,
+            "counts": json.dumps(learnt.counts, sort_keys=True),
+            "updated_at": now,
+        }
+        if signals.country:  # where and when they last authenticated: for impossible travel
+            values |= {"last_country": signals.country, "last_auth_at": now}
+        self._put(conn, pt, {"tenant_id": tenant, "subject_id": subject}, values)
+        population = self._population(conn, tenant).learn(signals)
+        self._put(
+            conn,
+            AuthPopulationRow.__table__,
+            {"tenant_id": tenant},
+            {
+                "sessions": population.sessions,
+                "counts": json.dumps(population.counts, sort_keys=True),
+                "updated_at": now,
+            },
+        )

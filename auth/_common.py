@@ -1,0 +1,107 @@
+"""Small helpers the authenticator's parts share: ids, digests, rows to values."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import update
+
+from tessera import Assurance, b64url_decode
+from tessera.storage import as_utc
+from tessera.vault import InvalidValue
+
+from ._errors import InvalidSignal, ReplayedCode, StepUpFailed
+from ._risk import Signals
+from ._tables import AuthChallengeRow
+from ._types import SessionInfo
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+def _unb64url(text: str) -> bytes:
+    try:
+        return b64url_decode(text)
+    except (ValueError, TypeError):
+        raise InvalidSignal("not base64url") from None
+
+
+def _consume(conn: Any, challenge_id: str, now: dt.datetime) -> None:
+    """Mark a challenge used, once: a second use (a replay, a race) is refused."""
+    ct = AuthChallengeRow.__table__
+    used = conn.execute(
+        update(ct)
+        .where(ct.c.id == challenge_id, ct.c.consumed_at.is_(None))
+        .values(consumed_at=now)
+    ).rowcount
+    if not used:
+        raise ReplayedCode("this challenge was already used")
+
+
+def _session_info(row: Any, *, last_seen: dt.datetime | None = None) -> SessionInfo:
+    return SessionInfo(
+        row.subject_id,
+        Assurance(row.assurance),
+        row.scope,
+        tuple(f for f in row.factors.split(",") if f),
+        as_utc(row.created_at),
+        last_seen or as_utc(row.last_seen_at),
+        as_utc(row.expires_at),
+        as_utc(row.strong_at) if row.strong_at else None,
+    )
+
+
+def _label(label: str) -> str:
+    if not isinstance(label, str):
+        raise InvalidValue("label must be text")
+    return label.strip()[:100] or "factor"
+
+
+def _short(error: Exception) -> str:
+    return str(error).splitlines()[0][:160] if str(error) else type(error).__name__
+
+
+def _credential(credential: Mapping[str, Any] | str | None) -> Mapping[str, Any]:
+    if isinstance(credential, str):
+        try:
+            credential = json.loads(credential)
+        except ValueError:
+            raise StepUpFailed("the credential is not JSON") from None
+    if not isinstance(credential, Mapping):
+        raise StepUpFailed("a WebAuthn credential (JSON object) is required")
+    return credential
+
+
+def _stored_signals(signals: Signals) -> dict[str, Any]:
+    """What the decision keeps to learn from later: the minimized values only."""
+    return (
+        {k: v for k, v in signals.values().items() if v is not None}
+        | ({"hour": signals.hour} if signals.hour is not None else {})
+        | ({"weekday": signals.weekday} if signals.weekday is not None else {})
+        | ({"typing_ms": signals.typing_ms} if signals.typing_ms is not None else {})
+    )
+
+
+def _signals_from(stored: Mapping[str, Any]) -> Signals:
+    return Signals(
+        device=stored.get("device"),
+        ua_family=stored.get("ua_family"),
+        os_family=stored.get("os_family"),
+        network=stored.get("network"),
+        asn=stored.get("asn"),
+        country=stored.get("country"),
+        hour=stored.get("hour"),
+        weekday=stored.get("weekday"),
+        channel=stored.get("channel"),
+        typing_ms=stored.get("typing_ms"),
+    )

@@ -1,0 +1,291 @@
+"""Enrolling factors: TOTP, passkeys, device keys, code destinations, bound caller numbers."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+import pyotp
+import segno
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from tessera import Assurance, b64url_encode
+from tessera.storage import as_utc
+from tessera.vault import DataCategory, InvalidValue, check_subject, check_tenant
+
+from ._common import _consume, _credential, _label, _new_id, _short, _unb64url
+from ._errors import FactorNotEnrolled, ReplayedCode, StepUpFailed, StrongAuthRequired
+from ._signals import keyed, phone_e164
+from ._tables import AuthChallengeRow, AuthFactorRow
+from ._types import _OTP_CHANNELS, Challenge, FactorInfo, TotpEnrolment
+
+__all__ = ["_Enrolment"]
+
+
+class _Enrolment:
+    """Part of `Authenticator` (see `_authenticator`); state lives there."""
+
+    # ------------------------------------------------------------------ enrolment
+    def _strong_session(self, tenant: str, session_id: str) -> Any:
+        with self.db.read() as conn:
+            row = self._live_session(conn, tenant, session_id)
+        fresh = (
+            row.strong_at and self.clock() - as_utc(row.strong_at) <= self.settings.enrol_freshness
+        )
+        if row.assurance < Assurance.SUBSTANTIAL or not fresh:
+            raise StrongAuthRequired(
+                "enrolling a factor needs a strong authentication in the last "
+                f"{int(self.settings.enrol_freshness.total_seconds() // 60)} minutes"
+            )
+        return row
+
+    def enrol_totp(
+        self, tenant: str, session_id: str, label: str = "authenticator app"
+    ) -> TotpEnrolment:
+        """A pending TOTP factor; it becomes active once a first code confirms it."""
+        check_tenant(tenant)
+        session = self._strong_session(tenant, session_id)
+        factor_id = _new_id("fac")
+        seed = pyotp.random_base32()
+        now = self.clock()
+        with self.db.begin() as conn:
+            conn.execute(
+                insert(AuthFactorRow.__table__).values(
+                    id=factor_id,
+                    tenant_id=tenant,
+                    subject_id=session.subject_id,
+                    kind="totp",
+                    label=_label(label),
+                    status="pending",
+                    secret=self.vault.seal_secret(
+                        tenant, session.subject_id, f"totp:{factor_id}", seed.encode()
+                    ),
+                    sign_count=0,
+                    last_step=0,
+                    created_at=now,
+                )
+            )
+        uri = pyotp.TOTP(seed).provisioning_uri(
+            name=_label(label), issuer_name=self.settings.issuer
+        )
+        svg = segno.make(uri, error="m").svg_inline(scale=4)
+        return TotpEnrolment(factor_id, uri, seed, svg)
+
+    def confirm_totp(self, tenant: str, session_id: str, factor_id: str, code: str) -> FactorInfo:
+        check_tenant(tenant)
+        session = self._strong_session(tenant, session_id)
+        factor = self._factor_row(tenant, factor_id)
+        if factor.subject_id != session.subject_id or factor.status != "pending":
+            raise FactorNotEnrolled("no pending TOTP factor with this id for this customer")
+        step = self._totp_step(tenant, factor, code)
+        t = AuthFactorRow.__table__
+        with self.db.begin() as conn:
+            conn.execute(
+                update(t)
+                .where(t.c.id == factor.id)
+                .values(status="active", last_step=step, last_used_at=self.clock())
+            )
+        return self.factors(tenant, session.subject_id, only=factor.id)[0]
+
+    def begin_passkey(self, tenant: str, session_id: str, label: str = "passkey") -> Challenge:
+        from webauthn import generate_registration_options, options_to_json
+        from webauthn.helpers.structs import (
+            AuthenticatorSelectionCriteria,
+            PublicKeyCredentialDescriptor,
+            ResidentKeyRequirement,
+            UserVerificationRequirement,
+        )
+
+        check_tenant(tenant)
+        session = self._strong_session(tenant, session_id)
+        subject = session.subject_id
+        raw = secrets.token_bytes(32)
+        with self.db.read() as conn:
+            existing = self._active_factors(conn, tenant, subject, "webauthn")
+        options = generate_registration_options(
+            rp_id=self.settings.rp_id,
+            rp_name=self.settings.rp_name,
+            # The user handle is a keyed hash: the authenticator never holds our subject id.
+            user_id=bytes.fromhex(keyed(self._key(tenant), "user", subject)),
+            user_name=_label(label),
+            challenge=raw,
+            exclude_credentials=[
+                PublicKeyCredentialDescriptor(id=_unb64url(f.credential_id)) for f in existing
+            ],
+            authenticator_selection=AuthenticatorSelectionCriteria(
+                resident_key=ResidentKeyRequirement.PREFERRED,
+                user_verification=UserVerificationRequirement.REQUIRED,
+            ),
+        )
+        challenge_id = _new_id("chl")
+        expires = self._store_challenge(
+            challenge_id,
+            tenant,
+            subject,
+            "enrol-webauthn",
+            target=Assurance.HIGH,
+            secret=b64url_encode(raw),
+            payload={"label": _label(label)},
+            session_sha256=session.id_sha256,
+        )
+        return Challenge(
+            challenge_id, "webauthn", expires, Assurance.HIGH, json.loads(options_to_json(options))
+        )
+
+    def complete_passkey(
+        self, tenant: str, challenge_id: str, credential: Mapping[str, Any] | str
+    ) -> FactorInfo:
+        from webauthn import verify_registration_response
+        from webauthn.helpers.exceptions import WebAuthnException
+
+        check_tenant(tenant)
+        with self.db.read() as conn:
+            row = self._take_challenge(conn, tenant, challenge_id, ("enrol-webauthn",))
+        parsed = _credential(credential)
+        try:
+            verified = verify_registration_response(
+                credential=dict(parsed),
+                expected_challenge=_unb64url(row.secret),
+                expected_rp_id=self.settings.rp_id,
+                expected_origin=list(self.settings.origins),
+                require_user_verification=True,
+            )
+        except WebAuthnException as failed:
+            self._spend(row)
+            raise StepUpFailed(
+                f"the passkey registration does not verify: {_short(failed)}"
+            ) from None
+        except (ValueError, TypeError, KeyError):
+            self._spend(row)
+            raise StepUpFailed("the passkey registration is malformed") from None
+        now = self.clock()
+        factor_id = _new_id("fac")
+        with self.db.begin() as conn:
+            _consume(conn, row.id, now)
+            try:
+                with conn.begin_nested():
+                    conn.execute(
+                        insert(AuthFactorRow.__table__).values(
+                            id=factor_id,
+                            tenant_id=tenant,
+                            subject_id=row.subject_id,
+                            kind="webauthn",
+                            label=json.loads(row.payload).get("label", "passkey"),
+                            status="active",
+                            credential_id=b64url_encode(verified.credential_id),
+                            public_key=verified.credential_public_key,
+                            sign_count=verified.sign_count,
+                            last_step=0,
+                            created_at=now,
+                        )
+                    )
+            except IntegrityError:  # the unique index: a credential registered twice
+                raise ReplayedCode("this passkey is already registered") from None
+        return self.factors(tenant, row.subject_id, only=factor_id)[0]
+
+    def _spend(self, row: Any) -> None:
+        ct = AuthChallengeRow.__table__
+        with self.db.begin() as conn:
+            conn.execute(update(ct).where(ct.c.id == row.id).values(consumed_at=self.clock()))
+
+    def register_device_key(
+        self, tenant: str, session_id: str, public_key_der: bytes, label: str = "app"
+    ) -> FactorInfo:
+        """Bind an app installation's key (Ed25519 or P-256, DER SubjectPublicKeyInfo)."""
+        check_tenant(tenant)
+        session = self._strong_session(tenant, session_id)
+        try:
+            public = load_der_public_key(public_key_der)
+        except (ValueError, TypeError):
+            raise InvalidValue("the device key must be a DER SubjectPublicKeyInfo") from None
+        if not isinstance(public, ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey):
+            raise InvalidValue("device keys are Ed25519 or ECDSA P-256")
+        return self._add_factor(
+            tenant, session.subject_id, "device", label=label, public_key=public_key_der
+        )
+
+    def register_destination(
+        self, tenant: str, subject: str, channel: str, token: str, label: str = ""
+    ) -> FactorInfo:
+        """An operator binds a vaulted phone or email as a one-time-code destination."""
+        check_tenant(tenant)
+        subject = check_subject(subject)
+        if channel not in _OTP_CHANNELS:
+            raise InvalidValue("channel must be sms, messaging or email")
+        record = self.vault.describe(tenant, [token])[0]
+        wanted = DataCategory.EMAIL if channel == "email" else DataCategory.PHONE
+        if record.category is not wanted or record.subject != subject:
+            raise InvalidValue(f"the token must be this subject's {wanted.value}")
+        return self._add_factor(
+            tenant, subject, "otp", label=label or channel, destination=token, channel=channel
+        )
+
+    def bind_caller(self, tenant: str, subject: str, kind: str, identifier: str) -> FactorInfo:
+        """An operator registers a caller number (voice) or a messaging sender id."""
+        check_tenant(tenant)
+        subject = check_subject(subject)
+        if kind not in ("caller", "sender"):
+            raise InvalidValue("kind must be caller or sender")
+        if kind == "caller":
+            number, _ = phone_e164(identifier)
+            if number is None:
+                raise InvalidValue("not a phone number")
+            hashed = keyed(self._key(tenant), "phone", number)
+        else:
+            hashed = keyed(self._key(tenant), "sender", identifier.strip())
+        return self._add_factor(tenant, subject, kind, label=kind, credential_id=hashed)
+
+    def _add_factor(self, tenant: str, subject: str, kind: str, **values: Any) -> FactorInfo:
+        factor_id = _new_id("fac")
+        values["label"] = _label(values.get("label") or kind)
+        with self.db.begin() as conn:
+            conn.execute(
+                insert(AuthFactorRow.__table__).values(
+                    id=factor_id,
+                    tenant_id=tenant,
+                    subject_id=subject,
+                    kind=kind,
+                    status="active",
+                    sign_count=0,
+                    last_step=0,
+                    created_at=self.clock(),
+                    **values,
+                )
+            )
+        return self.factors(tenant, subject, only=factor_id)[0]
+
+    def factors(self, tenant: str, subject: str, *, only: str | None = None) -> list[FactorInfo]:
+        t = AuthFactorRow.__table__
+        query = select(t).where(t.c.tenant_id == tenant, t.c.subject_id == subject)
+        if only:
+            query = query.where(t.c.id == only)
+        with self.db.read() as conn:
+            rows = conn.execute(query.order_by(t.c.created_at)).all()
+        return [
+            FactorInfo(
+                r.id,
+                r.kind,
+                r.label,
+                r.status,
+                r.channel,
+                as_utc(r.created_at),
+                as_utc(r.last_used_at) if r.last_used_at else None,
+            )
+            for r in rows
+        ]
+
+    def revoke_factor(self, tenant: str, subject: str, factor_id: str) -> None:
+        t = AuthFactorRow.__table__
+        with self.db.begin() as conn:
+            done = conn.execute(
+                update(t)
+                .where(t.c.id == factor_id, t.c.tenant_id == tenant, t.c.subject_id == subject)
+                .values(status="revoked")
+            ).rowcount
+        if not done:
+            raise FactorNotEnrolled("no such factor for this customer")

@@ -1,0 +1,139 @@
+"""Checking a second factor: TOTP, one-time codes, and WebAuthn assertions."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import pyotp
+from sqlalchemy import and_, select, update
+
+from tessera import Assurance
+
+from ._common import _credential, _short, _unb64url
+from ._errors import FactorNotEnrolled, ReplayedCode, StepUpFailed
+from ._tables import AuthFactorRow
+
+__all__ = ["_FactorChecks"]
+
+
+class _FactorChecks:
+    """Part of `Authenticator` (see `_authenticator`); state lives there."""
+
+    # ------------------------------------------------------------------ TOTP
+    def _verify_totp(self, tenant: str, row: Any, code: str | None) -> Assurance:
+        factor = self._factor_row(tenant, row.factor_id)
+        step = self._totp_step(tenant, factor, code)
+        ft = AuthFactorRow.__table__
+        with self.db.begin() as conn:
+            moved = conn.execute(
+                update(ft)
+                .where(ft.c.id == factor.id, ft.c.last_step < step)
+                .values(last_step=step, last_used_at=self.clock())
+            ).rowcount
+        if not moved:
+            raise ReplayedCode("this code was already used; wait for the next one")
+        return Assurance.SUBSTANTIAL
+
+    def _totp_step(self, tenant: str, factor: Any, code: str | None) -> int:
+        if not isinstance(code, str) or not code.isdigit() or len(code) != 6:
+            raise StepUpFailed("the code must be 6 digits")
+        seed = self.vault.open_secret(tenant, factor.subject_id, f"totp:{factor.id}", factor.secret)
+        totp = pyotp.TOTP(seed.decode())
+        now = self.clock()
+        current = totp.timecode(now)
+        for step in (current, current - 1, current + 1):
+            if hmac.compare_digest(totp.generate_otp(step), code):
+                if step <= factor.last_step:
+                    raise ReplayedCode("this code was already used; wait for the next one")
+                return step
+        raise StepUpFailed("the code is wrong or out of date")
+
+    def _factor_row(self, tenant: str, factor_id: str | None) -> Any:
+        t = AuthFactorRow.__table__
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(t).where(t.c.id == str(factor_id), t.c.tenant_id == tenant)
+            ).first()
+        if row is None or row.status == "revoked":
+            raise FactorNotEnrolled("the factor no longer exists")
+        return row
+
+    def _verify_otp(self, tenant: str, row: Any, code: str | None) -> Assurance:
+        if not isinstance(code, str) or not code.isdigit() or len(code) != 6:
+            raise StepUpFailed("the code must be 6 digits")
+        if not hmac.compare_digest(self._code_hash(tenant, row.id, code), row.secret):
+            raise StepUpFailed("the code is wrong")
+        return Assurance.SUBSTANTIAL
+
+    # ------------------------------------------------------------------ WebAuthn
+    def _webauthn_request(self, challenge: bytes, factors: list[Any], target: Assurance) -> dict:
+        from webauthn import generate_authentication_options, options_to_json
+        from webauthn.helpers.structs import (
+            PublicKeyCredentialDescriptor,
+            UserVerificationRequirement,
+        )
+
+        options = generate_authentication_options(
+            rp_id=self.settings.rp_id,
+            challenge=challenge,
+            allow_credentials=[
+                PublicKeyCredentialDescriptor(id=_unb64url(f.credential_id)) for f in factors
+            ],
+            user_verification=UserVerificationRequirement.REQUIRED
+            if target >= Assurance.HIGH
+            else UserVerificationRequirement.PREFERRED,
+        )
+        return json.loads(options_to_json(options))
+
+    def _verify_webauthn(
+        self, tenant: str, row: Any, credential: Mapping[str, Any] | str | None
+    ) -> Assurance:
+        from webauthn import verify_authentication_response
+        from webauthn.helpers.exceptions import WebAuthnException
+
+        parsed = _credential(credential)
+        credential_id = str(parsed.get("rawId") or parsed.get("id") or "")
+        t = AuthFactorRow.__table__
+        with self.db.read() as conn:
+            factor = conn.execute(
+                select(t).where(
+                    t.c.tenant_id == tenant,
+                    t.c.credential_id == credential_id,
+                    t.c.kind == "webauthn",
+                    t.c.status == "active",
+                )
+            ).first()
+        if factor is None or factor.subject_id != row.subject_id:
+            raise StepUpFailed("this passkey is not registered for this customer")
+        require_uv = json.loads(row.payload).get("uv", False)
+        try:
+            verified = verify_authentication_response(
+                credential=dict(parsed),
+                expected_challenge=_unb64url(row.secret),
+                expected_rp_id=self.settings.rp_id,
+                expected_origin=list(self.settings.origins),
+                credential_public_key=factor.public_key,
+                credential_current_sign_count=factor.sign_count,
+                require_user_verification=require_uv,
+            )
+        except WebAuthnException as failed:
+            raise StepUpFailed(f"the passkey assertion does not verify: {_short(failed)}") from None
+        except (ValueError, TypeError, KeyError):
+            raise StepUpFailed("the passkey assertion is malformed") from None
+        with self.db.begin() as conn:
+            moved = conn.execute(
+                update(t)
+                .where(
+                    t.c.id == factor.id,
+                    # Authenticators that keep no counter send 0 each time; others must grow.
+                    (t.c.sign_count < verified.new_sign_count)
+                    | and_(t.c.sign_count == 0, verified.new_sign_count == 0),
+                )
+                .values(sign_count=verified.new_sign_count, last_used_at=self.clock())
+            ).rowcount
+        if not moved:
+            raise StepUpFailed("the passkey's counter went backwards (a cloned authenticator?)")
+        return Assurance.HIGH if verified.user_verified else Assurance.SUBSTANTIAL

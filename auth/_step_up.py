@@ -1,0 +1,479 @@
+"""Step-ups and transaction authentication: challenges, their completion, and the lockout after
+consecutive failures (RTS Art. 4(3)(b))."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+
+from tessera import Assurance, b64url_encode
+from tessera.storage import as_utc
+from tessera.vault import DataCategory, InvalidValue, check_subject, check_tenant, mask
+
+from ._common import _consume, _new_id, _session_info, _sha256, _signals_from
+from ._errors import (
+    ChallengeExpired,
+    FactorNotEnrolled,
+    ReplayedCode,
+    StepUpFailed,
+    UnknownChallenge,
+    UnknownDecision,
+)
+from ._risk import RiskDecision
+from ._signals import keyed
+from ._tables import (
+    AuthChallengeRow,
+    AuthDecisionRow,
+    AuthFactorRow,
+    AuthFailureRow,
+    AuthSessionRow,
+)
+from ._types import _FACTOR_CEILING, Challenge, IssuedSession, SessionInfo, TransactionAuth
+
+__all__ = ["_StepUps"]
+
+
+class _StepUps:
+    """Part of `Authenticator` (see `_authenticator`); state lives there."""
+
+    # ------------------------------------------------------------------ step-up
+    def begin_step_up(
+        self,
+        tenant: str,
+        factor: str,
+        *,
+        decision_id: str | None = None,
+        session_id: str | None = None,
+        target: Assurance | None = None,
+        channel: str | None = None,
+        message: str | None = None,
+    ) -> Challenge:
+        """Start a second factor, for a risk decision that asked for one or to raise a session."""
+        check_tenant(tenant)
+        if (decision_id is None) == (session_id is None):
+            raise InvalidValue("name a decision_id or a session_id, exactly one")
+        if factor not in ("totp", "webauthn", "otp"):
+            raise InvalidValue("factor must be totp, webauthn or otp")
+        session_hash = None
+        with self.db.read() as conn:
+            if decision_id is not None:
+                subject = self._pending_decision(conn, tenant, decision_id).subject_id
+            else:
+                row = self._live_session(conn, tenant, str(session_id))
+                subject, session_hash = row.subject_id, row.id_sha256
+            self._check_lock(conn, tenant, subject)
+            factors = self._active_factors(conn, tenant, subject, factor)
+        return self._challenge(
+            tenant,
+            subject,
+            factor,
+            factors,
+            kind=f"step-up-{factor}",
+            target=target,
+            channel=channel,
+            message=message,
+            decision_id=decision_id,
+            session_hash=session_hash,
+        )
+
+    def begin_transaction(
+        self,
+        tenant: str,
+        subject: str,
+        factor: str,
+        *,
+        binding: bytes,
+        message: str,
+        channel: str | None = None,
+    ) -> Challenge:
+        """Authenticate one transaction, bound to what it is (PSD2 RTS Art. 5, dynamic linking).
+
+        `binding` names the transaction (for a payment: its id, amount, currency, payee and a
+        nonce). A passkey signs a challenge derived from it, as Secure Payment Confirmation
+        does; a one-time code is sent with `message` stating the amount and the payee. Either
+        completes only against the same binding: a changed amount or payee is refused.
+        """
+        check_tenant(tenant)
+        subject = check_subject(subject)
+        if factor not in ("webauthn", "otp"):
+            raise InvalidValue("a transaction is authenticated with webauthn or otp")
+        if not isinstance(binding, bytes) or not binding or len(binding) > 4096:
+            raise InvalidValue("a transaction binding is required")
+        with self.db.read() as conn:
+            self._check_lock(conn, tenant, subject)
+            factors = self._active_factors(conn, tenant, subject, factor)
+        return self._challenge(
+            tenant,
+            subject,
+            factor,
+            factors,
+            kind=f"transaction-{factor}",
+            target=Assurance.HIGH if factor == "webauthn" else None,
+            channel=channel,
+            message=message,
+            binding=binding,
+        )
+
+    def complete_transaction(
+        self,
+        tenant: str,
+        challenge_id: str,
+        *,
+        binding: bytes,
+        code: str | None = None,
+        credential: Mapping[str, Any] | str | None = None,
+        decision_id: str | None = None,
+    ) -> TransactionAuth:
+        """Check the factor and that the transaction is still the one it was bound to.
+
+        `decision_id` names the risk decision that asked for this authentication: once passed,
+        its signals teach the customer's profile, as a passed step-up does (a device that
+        confirmed a payment strongly is a known device the next time)."""
+        check_tenant(tenant)
+        with self.db.read() as conn:
+            kinds = ("transaction-otp", "transaction-webauthn")
+            row = self._take_challenge(conn, tenant, challenge_id, kinds)
+        kind = row.kind.removeprefix("transaction-")
+        bound = json.loads(row.payload).get("binding", "")
+        try:
+            if not hmac.compare_digest(bound, hashlib.sha256(binding).hexdigest()):
+                raise StepUpFailed(
+                    "the transaction changed since it was authenticated (amount or payee)"
+                )
+            if kind == "otp":
+                granted = self._verify_otp(tenant, row, code)
+            else:
+                granted = self._verify_webauthn(tenant, row, credential)
+        except StepUpFailed as failed:
+            self._fail(tenant, row)
+            self._record(
+                tenant, row.subject_id, event="transaction_auth", factor=kind, outcome="failed"
+            )
+            raise StepUpFailed(failed.detail, attempts_left=self._attempts_left(row)) from None
+        now = self.clock()
+        with self.db.begin() as conn:
+            _consume(conn, row.id, now)
+            self._reset_failures(conn, tenant, row.subject_id)
+            if decision_id is not None:
+                self._pass_decision(conn, tenant, row.subject_id, str(decision_id)[:40], now)
+        assurance = min(granted, Assurance(row.target))
+        self._record(
+            tenant,
+            row.subject_id,
+            event="transaction_auth",
+            factor=kind,
+            outcome="passed",
+            assurance=assurance.name.lower(),
+        )
+        return TransactionAuth(row.subject_id, kind, assurance)
+
+    def _challenge(
+        self,
+        tenant: str,
+        subject: str,
+        factor: str,
+        factors: list[Any],
+        *,
+        kind: str,
+        target: Assurance | None,
+        channel: str | None,
+        message: str | None,
+        decision_id: str | None = None,
+        session_hash: str | None = None,
+        binding: bytes | None = None,
+    ) -> Challenge:
+        wanted = target or (Assurance.HIGH if factor == "webauthn" else Assurance.SUBSTANTIAL)
+        ceiling = _FACTOR_CEILING.get(factor, Assurance.HIGH)
+        if wanted > ceiling:
+            raise InvalidValue(f"{factor} gives {ceiling.name.lower()} assurance at most")
+        if not factors:
+            raise FactorNotEnrolled(f"no {factor} factor is enrolled for this customer")
+        challenge_id = _new_id("chl")
+        secret, payload, options, sent_to, factor_id = "", {}, None, None, None
+        if factor == "totp":
+            factor_id = factors[0].id
+        elif factor == "otp":
+            chosen = [f for f in factors if channel in (None, f.channel)]
+            if not chosen:
+                raise FactorNotEnrolled(f"no one-time-code destination on {channel}")
+            destination = chosen[0]
+            factor_id = destination.id
+            code = f"{secrets.randbelow(10**6):06d}"
+            secret = self._code_hash(tenant, challenge_id, code)
+            value = self.vault.detokenize(tenant, destination.destination).value
+            minutes = int(self.settings.challenge_ttl.total_seconds() // 60)
+            text = message or "Your verification code"
+            self.notifier.send(
+                tenant,
+                destination.channel,
+                value,
+                f"{text}: {code}. It expires in {minutes} minutes. Never share it.",
+            )
+            category = DataCategory.EMAIL if destination.channel == "email" else DataCategory.PHONE
+            sent_to = mask(category, value)
+        else:
+            raw = secrets.token_bytes(32)
+            if binding is not None:  # derived from the transaction, as SPC does
+                raw = hashlib.sha256(binding + raw).digest()
+            secret = b64url_encode(raw)
+            options = self._webauthn_request(raw, factors, wanted)
+            payload = {"uv": wanted >= Assurance.HIGH}
+        if binding is not None:
+            payload["binding"] = hashlib.sha256(binding).hexdigest()
+        expires = self._store_challenge(
+            challenge_id,
+            tenant,
+            subject,
+            kind,
+            target=wanted,
+            secret=secret,
+            payload=payload,
+            decision_id=decision_id,
+            session_sha256=session_hash,
+            factor_id=factor_id,
+        )
+        return Challenge(challenge_id, factor, expires, wanted, options, sent_to)
+
+    def _store_challenge(
+        self,
+        challenge_id: str,
+        tenant: str,
+        subject: str,
+        kind: str,
+        *,
+        target: int,
+        secret: str,
+        payload: Mapping[str, Any] | None = None,
+        ttl: dt.timedelta | None = None,
+        **links: str | None,
+    ) -> dt.datetime:
+        """Store one pending challenge (single use, short-lived); returns its expiry."""
+        now = self.clock()
+        expires = now + (ttl or self.settings.challenge_ttl)
+        with self.db.begin() as conn:
+            conn.execute(
+                insert(AuthChallengeRow.__table__).values(
+                    id=challenge_id,
+                    tenant_id=tenant,
+                    subject_id=subject,
+                    kind=kind,
+                    target=int(target),
+                    secret=secret,
+                    payload=json.dumps(payload or {}),
+                    attempts=0,
+                    created_at=now,
+                    expires_at=expires,
+                    **links,
+                )
+            )
+        return expires
+
+    def _pending_decision(self, conn: Any, tenant: str, decision_id: str) -> Any:
+        t = AuthDecisionRow.__table__
+        row = conn.execute(
+            select(t).where(t.c.id == str(decision_id)[:40], t.c.tenant_id == tenant)
+        ).first()
+        if row is None:
+            raise UnknownDecision("no such risk decision")
+        if row.decision == RiskDecision.DENY.value:
+            raise InvalidValue("a denied decision cannot be stepped up")
+        if row.status == "allowed":
+            raise InvalidValue("this decision allowed the sign-in; step up its session instead")
+        if row.status != "pending":
+            raise ReplayedCode("this decision was already resolved")
+        if self.clock() - as_utc(row.created_at) > self.settings.decision_ttl:
+            raise ChallengeExpired("the risk decision expired; assess again")
+        return row
+
+    def _active_factors(self, conn: Any, tenant: str, subject: str, *kinds: str) -> list[Any]:
+        t = AuthFactorRow.__table__
+        return list(
+            conn.execute(
+                select(t)
+                .where(
+                    t.c.tenant_id == tenant,
+                    t.c.subject_id == subject,
+                    t.c.kind.in_(kinds),
+                    t.c.status == "active",
+                )
+                .order_by(t.c.created_at)
+            ).all()
+        )
+
+    def _code_hash(self, tenant: str, challenge_id: str, code: str) -> str:
+        return keyed(self.vault.tenant_secret(tenant, "auth-codes"), challenge_id, code)
+
+    def _take_challenge(self, conn: Any, tenant: str, challenge_id: str, kinds: tuple[str, ...]):  # type: ignore[no-untyped-def]
+        t = AuthChallengeRow.__table__
+        row = conn.execute(
+            select(t).where(t.c.id == str(challenge_id)[:40], t.c.tenant_id == tenant)
+        ).first()
+        if row is None or row.kind not in kinds:
+            raise UnknownChallenge("no such challenge")
+        if row.consumed_at is not None:
+            raise ReplayedCode("this challenge was already used")
+        if as_utc(row.expires_at) <= self.clock():
+            raise ChallengeExpired("the challenge expired; begin again")
+        self._check_lock(conn, tenant, row.subject_id)
+        return row
+
+    def complete_step_up(
+        self,
+        tenant: str,
+        challenge_id: str,
+        *,
+        code: str | None = None,
+        credential: Mapping[str, Any] | str | None = None,
+        factor: str | None = None,
+    ) -> tuple[IssuedSession | None, SessionInfo]:
+        """Check the factor; a passed step-up opens (or raises) the session and teaches the
+        profile. Returns the new bearer session for a decision, and the session's state."""
+        check_tenant(tenant)
+        with self.db.read() as conn:
+            kinds = ("step-up-totp", "step-up-otp", "step-up-webauthn")
+            row = self._take_challenge(
+                conn, tenant, challenge_id, (f"step-up-{factor}",) if factor else kinds
+            )
+        kind = row.kind.removeprefix("step-up-")
+        try:
+            if kind == "totp":
+                granted = self._verify_totp(tenant, row, code)
+            elif kind == "otp":
+                granted = self._verify_otp(tenant, row, code)
+            else:
+                granted = self._verify_webauthn(tenant, row, credential)
+        except StepUpFailed as failed:
+            self._fail(tenant, row)
+            self._record(
+                tenant,
+                row.subject_id,
+                event="step_up",
+                factor=kind,
+                decision_id=row.decision_id,
+                outcome="failed",
+            )
+            raise StepUpFailed(failed.detail, attempts_left=self._attempts_left(row)) from None
+        return self._pass(
+            tenant,
+            row,
+            min(granted, Assurance(row.target)) if kind != "webauthn" else granted,
+            kind,
+        )
+
+    def _pass_decision(
+        self, conn: Any, tenant: str, subject: str, decision_id: str, now: dt.datetime
+    ) -> str | None:
+        """Mark a pending risk decision passed and let its signals teach the profile (the
+        factor proved the customer); its scope, or None if it was not pending."""
+        dt_ = AuthDecisionRow.__table__
+        decision = conn.execute(
+            update(dt_)
+            .where(
+                dt_.c.id == decision_id,
+                dt_.c.tenant_id == tenant,
+                dt_.c.subject_id == subject,
+                dt_.c.status == "pending",
+            )
+            .values(status="passed", resolved_at=now)
+            .returning(dt_.c.signals, dt_.c.scope)
+        ).first()
+        if decision is None:
+            return None
+        self._learn(conn, tenant, subject, _signals_from(json.loads(decision.signals)))
+        return str(decision.scope)
+
+    def _attempts_left(self, row: Any) -> int:
+        return max(self.settings.challenge_attempts - row.attempts - 1, 0)
+
+    def _pass(
+        self, tenant: str, row: Any, assurance: Assurance, kind: str
+    ) -> tuple[IssuedSession | None, SessionInfo]:
+        now = self.clock()
+        st = AuthSessionRow.__table__
+        issued = None
+        with self.db.begin() as conn:
+            _consume(conn, row.id, now)
+            self._reset_failures(conn, tenant, row.subject_id)
+            if row.decision_id is not None:
+                scope = self._pass_decision(conn, tenant, row.subject_id, row.decision_id, now)
+                if scope is None:
+                    raise ReplayedCode("this decision was already resolved")
+                issued = self._open_session(
+                    conn,
+                    tenant,
+                    row.subject_id,
+                    assurance,
+                    scope,
+                    ("risk", kind),
+                    row.decision_id,
+                )
+                session_hash = _sha256(issued.id)
+            else:
+                session_hash = row.session_sha256
+                current = conn.execute(select(st).where(st.c.id_sha256 == session_hash)).first()
+                factors = ",".join(dict.fromkeys([*current.factors.split(","), kind]))
+                conn.execute(
+                    update(st)
+                    .where(st.c.id_sha256 == session_hash)
+                    .values(
+                        assurance=max(int(assurance), current.assurance),
+                        factors=factors[:200],
+                        strong_at=now,
+                        last_seen_at=now,
+                    )
+                )
+            fresh = conn.execute(select(st).where(st.c.id_sha256 == session_hash)).first()
+        self._record(
+            tenant,
+            row.subject_id,
+            event="step_up",
+            factor=kind,
+            decision_id=row.decision_id,
+            outcome="passed",
+            assurance=Assurance(fresh.assurance).name.lower(),
+        )
+        return issued, _session_info(fresh)
+
+    def _fail(self, tenant: str, row: Any) -> None:
+        """Count a failed attempt on the challenge, the account, its device and network."""
+        now = self.clock()
+        ct, ft = AuthChallengeRow.__table__, AuthFailureRow.__table__
+        signals: dict[str, Any] = {}
+        with self.db.begin() as conn:
+            values: dict[str, Any] = {"attempts": ct.c.attempts + 1}
+            if row.attempts + 1 >= self.settings.challenge_attempts:
+                values["consumed_at"] = now  # this challenge is spent
+            conn.execute(update(ct).where(ct.c.id == row.id).values(**values))
+            if row.decision_id:
+                dt_ = AuthDecisionRow.__table__
+                found = conn.execute(
+                    select(dt_.c.signals).where(dt_.c.id == row.decision_id)
+                ).first()
+                signals = json.loads(found.signals) if found else {}
+            keys = self._failure_keys(tenant, row.subject_id, signals)
+            known = self._failures(conn, tenant, keys)
+            for key in keys:
+                count = (known[key].consecutive if key in known else 0) + 1
+                locked = (
+                    now + self.settings.lock_for
+                    if key.startswith("account:") and count >= self.settings.max_failures
+                    else (known[key].locked_until if key in known else None)
+                )
+                self._put(
+                    conn,
+                    ft,
+                    {"tenant_id": tenant, "key": key},
+                    {"consecutive": count, "last_at": now, "locked_until": locked},
+                )
+
+    def _reset_failures(self, conn: Any, tenant: str, subject: str) -> None:
+        ft = AuthFailureRow.__table__
+        account = f"account:{keyed(self._key(tenant), 'account', subject)}"
+        conn.execute(delete(ft).where(ft.c.tenant_id == tenant, ft.c.key == account))

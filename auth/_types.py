@@ -1,0 +1,162 @@
+"""The authenticator's value types and settings: what it is given and what it answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from tessera import Assurance
+from tessera.vault import DataCategory
+
+from ._risk import DEFAULT_THRESHOLDS, RiskAction, RiskDecision, Thresholds
+
+__all__ = [
+    "Assessment",
+    "AuthRecorder",
+    "AuthSettings",
+    "Challenge",
+    "DecisionRecord",
+    "DeviceProof",
+    "FactorInfo",
+    "IssuedSession",
+    "SessionInfo",
+    "TotpEnrolment",
+    "TransactionAuth",
+]
+
+
+class AuthRecorder(Protocol):
+    """Where decisions and step-up outcomes are answered for (the audit trail, wired by trust)."""
+
+    def auth_recorded(self, tenant: str, subject: str, facts: dict[str, Any]) -> None: ...
+
+
+_OTP_CHANNELS = {"sms": DataCategory.PHONE, "messaging": DataCategory.PHONE, "email": None}
+_FACTOR_CEILING = {"totp": Assurance.SUBSTANTIAL, "otp": Assurance.SUBSTANTIAL}
+_SCOPES = frozenset({"account", "payment"})
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    rp_id: str = "localhost"
+    rp_name: str = "Tessera"
+    origins: tuple[str, ...] = ("http://localhost:8000",)
+    issuer: str = "Tessera"
+    session_idle: dt.timedelta = dt.timedelta(minutes=30)
+    payment_idle: dt.timedelta = dt.timedelta(minutes=5)  # PSD2 RTS Art. 4(3)(d)
+    session_max: dt.timedelta = dt.timedelta(hours=12)
+    max_failures: int = 5  # PSD2 RTS Art. 4(3)(b)
+    lock_for: dt.timedelta = dt.timedelta(minutes=30)
+    challenge_ttl: dt.timedelta = dt.timedelta(minutes=5)
+    challenge_attempts: int = 3
+    decision_ttl: dt.timedelta = dt.timedelta(minutes=10)
+    enrol_freshness: dt.timedelta = dt.timedelta(minutes=10)
+    retention: dt.timedelta = dt.timedelta(days=180)
+    thresholds: Mapping[RiskAction, Thresholds] = field(
+        default_factory=lambda: dict(DEFAULT_THRESHOLDS)
+    )
+    # Per tenant, whole tables (build them with `thresholds_table`): a bank's contact centre
+    # may step up payments sooner than a retailer's sharing the same deployment.
+    tenant_thresholds: Mapping[str, Mapping[RiskAction, Thresholds]] = field(default_factory=dict)
+
+    def thresholds_for(self, tenant: str) -> Mapping[RiskAction, Thresholds]:
+        return self.tenant_thresholds.get(tenant, self.thresholds)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceProof:
+    """The app's device-bound key signed a nonce Tessera issued (`device_nonce`)."""
+
+    key_id: str
+    nonce_id: str
+    signature: str  # base64url
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedSession:
+    id: str = field(repr=False)
+    subject: str
+    assurance: Assurance
+    scope: str
+    expires_at: dt.datetime
+    idle_timeout_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    subject: str
+    assurance: Assurance
+    scope: str
+    factors: tuple[str, ...]
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    expires_at: dt.datetime
+    strong_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    decision_id: str
+    decision: RiskDecision
+    score: float
+    explanation: str
+    contributions: dict[str, float]
+    session: IssuedSession | None = None
+    factors: tuple[str, ...] = ()  # what the customer can step up with
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionAuth:
+    """A transaction authenticated by its payer, bound to what it was (dynamic linking)."""
+
+    subject: str
+    factor: str
+    assurance: Assurance
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    id: str
+    kind: str
+    expires_at: dt.datetime
+    target: Assurance
+    options: dict[str, Any] | None = None  # WebAuthn options for the browser
+    sent_to: str | None = None  # masked destination of a one-time code
+
+
+@dataclass(frozen=True, slots=True)
+class TotpEnrolment:
+    factor_id: str
+    uri: str = field(repr=False)
+    secret: str = field(repr=False)
+    qr_svg: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class FactorInfo:
+    id: str
+    kind: str
+    label: str
+    status: str
+    channel: str | None
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    id: str
+    tenant: str
+    subject: str
+    action: str
+    channel: str
+    scope: str
+    score: float
+    decision: str
+    status: str
+    explanation: str
+    contributions: dict[str, float]
+    created_at: dt.datetime
+    resolved_at: dt.datetime | None
