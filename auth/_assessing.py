@@ -16,27 +16,26 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 from sqlalchemy import insert, select, update
 
 from tessera import Assurance
-from tessera.storage import as_utc
+from tessera.storage import as_utc, table_of
 from tessera.vault import InvalidValue, check_subject, check_tenant
 
+from ._challenges import _Challenges
 from ._common import _new_id, _stored_signals, _unb64url
 from ._errors import InvalidSignal
-from ._risk import RiskAction, RiskDecision, Signals, assess
+from ._risk import RiskAction, RiskDecision, assess
 from ._signals import Observation, extract
 from ._tables import (
     AuthChallengeRow,
     AuthDecisionRow,
     AuthFactorRow,
-    AuthPopulationRow,
-    AuthProfileRow,
 )
 from ._types import _SCOPES, Assessment, Challenge, DeviceProof
 
 __all__ = ["_Assessing"]
 
 
-class _Assessing:
-    """Part of `Authenticator` (see `_authenticator`); state lives there."""
+class _Assessing(_Challenges):
+    """Part of `Authenticator`, built on the parts below it (_Challenges)."""
 
     # ------------------------------------------------------------------ assess
     def device_nonce(self, tenant: str, subject: str) -> Challenge:
@@ -58,7 +57,7 @@ class _Assessing:
 
     def _check_device(self, tenant: str, subject: str, proof: DeviceProof) -> bool:
         """True when a registered device key signed a fresh nonce; False when it did not."""
-        ct, ft = AuthChallengeRow.__table__, AuthFactorRow.__table__
+        ct, ft = table_of(AuthChallengeRow), table_of(AuthFactorRow)
         now = self.clock()
         with self.db.begin() as conn:
             taken = conn.execute(
@@ -158,7 +157,7 @@ class _Assessing:
         }[result.decision]
         with self.db.begin() as conn:
             conn.execute(
-                insert(AuthDecisionRow.__table__).values(
+                insert(table_of(AuthDecisionRow)).values(
                     id=decision_id,
                     tenant_id=tenant,
                     subject_id=subject,
@@ -217,29 +216,3 @@ class _Assessing:
     def _factor_kinds(self, conn: Any, tenant: str, subject: str) -> tuple[str, ...]:
         rows = self._active_factors(conn, tenant, subject, "totp", "webauthn", "otp")
         return tuple(sorted({r.kind for r in rows}))
-
-    def _learn(self, conn: Any, tenant: str, subject: str, signals: Signals) -> None:
-        """Teach the profile and the population; only called after a passed authentication."""
-        now = self.clock()
-        profile, _ = self._profile(conn, tenant, subject)
-        learnt = profile.learn(signals)
-        pt = AuthProfileRow.__table__
-        values = {
-            "sessions": learnt.sessions,
-            "counts": json.dumps(learnt.counts, sort_keys=True),
-            "updated_at": now,
-        }
-        if signals.country:  # where and when they last authenticated: for impossible travel
-            values |= {"last_country": signals.country, "last_auth_at": now}
-        self._put(conn, pt, {"tenant_id": tenant, "subject_id": subject}, values)
-        population = self._population(conn, tenant).learn(signals)
-        self._put(
-            conn,
-            AuthPopulationRow.__table__,
-            {"tenant_id": tenant},
-            {
-                "sessions": population.sessions,
-                "counts": json.dumps(population.counts, sort_keys=True),
-                "updated_at": now,
-            },
-        )

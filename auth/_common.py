@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import update
 
 from tessera import Assurance, b64url_decode
-from tessera.storage import as_utc
+from tessera.storage import as_utc, table_of
 from tessera.vault import InvalidValue
 
 from ._errors import InvalidSignal, ReplayedCode, StepUpFailed
@@ -38,7 +38,7 @@ def _unb64url(text: str) -> bytes:
 
 def _consume(conn: Any, challenge_id: str, now: dt.datetime) -> None:
     """Mark a challenge used, once: a second use (a replay, a race) is refused."""
-    ct = AuthChallengeRow.__table__
+    ct = table_of(AuthChallengeRow)
     used = conn.execute(
         update(ct)
         .where(ct.c.id == challenge_id, ct.c.consumed_at.is_(None))

@@ -15,20 +15,21 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tessera import Assurance, b64url_encode
-from tessera.storage import as_utc
+from tessera.storage import as_utc, table_of
 from tessera.vault import DataCategory, InvalidValue, check_subject, check_tenant
 
 from ._common import _consume, _credential, _label, _new_id, _short, _unb64url
 from ._errors import FactorNotEnrolled, ReplayedCode, StepUpFailed, StrongAuthRequired
 from ._signals import keyed, phone_e164
+from ._step_up import _StepUps
 from ._tables import AuthChallengeRow, AuthFactorRow
 from ._types import _OTP_CHANNELS, Challenge, FactorInfo, TotpEnrolment
 
 __all__ = ["_Enrolment"]
 
 
-class _Enrolment:
-    """Part of `Authenticator` (see `_authenticator`); state lives there."""
+class _Enrolment(_StepUps):
+    """Part of `Authenticator`, built on the parts below it (_StepUps)."""
 
     # ------------------------------------------------------------------ enrolment
     def _strong_session(self, tenant: str, session_id: str) -> Any:
@@ -55,7 +56,7 @@ class _Enrolment:
         now = self.clock()
         with self.db.begin() as conn:
             conn.execute(
-                insert(AuthFactorRow.__table__).values(
+                insert(table_of(AuthFactorRow)).values(
                     id=factor_id,
                     tenant_id=tenant,
                     subject_id=session.subject_id,
@@ -83,7 +84,7 @@ class _Enrolment:
         if factor.subject_id != session.subject_id or factor.status != "pending":
             raise FactorNotEnrolled("no pending TOTP factor with this id for this customer")
         step = self._totp_step(tenant, factor, code)
-        t = AuthFactorRow.__table__
+        t = table_of(AuthFactorRow)
         with self.db.begin() as conn:
             conn.execute(
                 update(t)
@@ -170,7 +171,7 @@ class _Enrolment:
             try:
                 with conn.begin_nested():
                     conn.execute(
-                        insert(AuthFactorRow.__table__).values(
+                        insert(table_of(AuthFactorRow)).values(
                             id=factor_id,
                             tenant_id=tenant,
                             subject_id=row.subject_id,
@@ -189,7 +190,7 @@ class _Enrolment:
         return self.factors(tenant, row.subject_id, only=factor_id)[0]
 
     def _spend(self, row: Any) -> None:
-        ct = AuthChallengeRow.__table__
+        ct = table_of(AuthChallengeRow)
         with self.db.begin() as conn:
             conn.execute(update(ct).where(ct.c.id == row.id).values(consumed_at=self.clock()))
 
@@ -245,7 +246,7 @@ class _Enrolment:
         values["label"] = _label(values.get("label") or kind)
         with self.db.begin() as conn:
             conn.execute(
-                insert(AuthFactorRow.__table__).values(
+                insert(table_of(AuthFactorRow)).values(
                     id=factor_id,
                     tenant_id=tenant,
                     subject_id=subject,
@@ -260,7 +261,7 @@ class _Enrolment:
         return self.factors(tenant, subject, only=factor_id)[0]
 
     def factors(self, tenant: str, subject: str, *, only: str | None = None) -> list[FactorInfo]:
-        t = AuthFactorRow.__table__
+        t = table_of(AuthFactorRow)
         query = select(t).where(t.c.tenant_id == tenant, t.c.subject_id == subject)
         if only:
             query = query.where(t.c.id == only)
@@ -280,7 +281,7 @@ class _Enrolment:
         ]
 
     def revoke_factor(self, tenant: str, subject: str, factor_id: str) -> None:
-        t = AuthFactorRow.__table__
+        t = table_of(AuthFactorRow)
         with self.db.begin() as conn:
             done = conn.execute(
                 update(t)

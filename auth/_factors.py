@@ -11,7 +11,9 @@ import pyotp
 from sqlalchemy import and_, select, update
 
 from tessera import Assurance
+from tessera.storage import table_of
 
+from ._challenges import _Challenges
 from ._common import _credential, _short, _unb64url
 from ._errors import FactorNotEnrolled, ReplayedCode, StepUpFailed
 from ._tables import AuthFactorRow
@@ -19,14 +21,14 @@ from ._tables import AuthFactorRow
 __all__ = ["_FactorChecks"]
 
 
-class _FactorChecks:
-    """Part of `Authenticator` (see `_authenticator`); state lives there."""
+class _FactorChecks(_Challenges):
+    """Part of `Authenticator`, built on the parts below it (_Challenges)."""
 
     # ------------------------------------------------------------------ TOTP
     def _verify_totp(self, tenant: str, row: Any, code: str | None) -> Assurance:
         factor = self._factor_row(tenant, row.factor_id)
         step = self._totp_step(tenant, factor, code)
-        ft = AuthFactorRow.__table__
+        ft = table_of(AuthFactorRow)
         with self.db.begin() as conn:
             moved = conn.execute(
                 update(ft)
@@ -52,7 +54,7 @@ class _FactorChecks:
         raise StepUpFailed("the code is wrong or out of date")
 
     def _factor_row(self, tenant: str, factor_id: str | None) -> Any:
-        t = AuthFactorRow.__table__
+        t = table_of(AuthFactorRow)
         with self.db.read() as conn:
             row = conn.execute(
                 select(t).where(t.c.id == str(factor_id), t.c.tenant_id == tenant)
@@ -96,7 +98,7 @@ class _FactorChecks:
 
         parsed = _credential(credential)
         credential_id = str(parsed.get("rawId") or parsed.get("id") or "")
-        t = AuthFactorRow.__table__
+        t = table_of(AuthFactorRow)
         with self.db.read() as conn:
             factor = conn.execute(
                 select(t).where(

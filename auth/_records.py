@@ -7,9 +7,10 @@ import json
 
 from sqlalchemy import delete, select
 
-from tessera.storage import as_utc
+from tessera.storage import as_utc, table_of
 
 from ._errors import UnknownDecision
+from ._state import _State
 from ._tables import (
     AuthChallengeRow,
     AuthDecisionRow,
@@ -22,12 +23,12 @@ from ._types import DecisionRecord
 __all__ = ["_Records"]
 
 
-class _Records:
-    """Part of `Authenticator` (see `_authenticator`); state lives there."""
+class _Records(_State):
+    """Part of `Authenticator`, built on the parts below it (_State)."""
 
     # ------------------------------------------------------------------ records
     def decision(self, tenant: str, decision_id: str) -> DecisionRecord:
-        t = AuthDecisionRow.__table__
+        t = table_of(AuthDecisionRow)
         with self.db.read() as conn:
             row = conn.execute(
                 select(t).where(t.c.id == str(decision_id)[:40], t.c.tenant_id == tenant)
@@ -55,13 +56,13 @@ class _Records:
         cutoff = before or self.clock() - self.settings.retention
         with self.db.begin() as conn:
             n = conn.execute(
-                delete(AuthDecisionRow.__table__).where(
-                    AuthDecisionRow.__table__.c.created_at < cutoff
+                delete(table_of(AuthDecisionRow)).where(
+                    table_of(AuthDecisionRow).c.created_at < cutoff
                 )
             ).rowcount
             conn.execute(
-                delete(AuthChallengeRow.__table__).where(
-                    AuthChallengeRow.__table__.c.expires_at < self.clock()
+                delete(table_of(AuthChallengeRow)).where(
+                    table_of(AuthChallengeRow).c.expires_at < self.clock()
                 )
             )
         return n
@@ -76,5 +77,5 @@ class _Records:
                 AuthFactorRow,
                 AuthChallengeRow,
             ):
-                t = table.__table__
+                t = table_of(table)
                 conn.execute(delete(t).where(t.c.tenant_id == tenant, t.c.subject_id == subject))

@@ -10,19 +10,20 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from tessera import Assurance
-from tessera.storage import as_utc
+from tessera.storage import as_utc, table_of
 from tessera.vault import check_tenant
 
 from ._common import _session_info, _sha256
 from ._errors import SessionExpired, UnknownSession
+from ._state import _State
 from ._tables import AuthSessionRow
 from ._types import IssuedSession, SessionInfo
 
 __all__ = ["_Sessions"]
 
 
-class _Sessions:
-    """Part of `Authenticator` (see `_authenticator`); state lives there."""
+class _Sessions(_State):
+    """Part of `Authenticator`, built on the parts below it (_State)."""
 
     # ------------------------------------------------------------------ sessions
     def _open_session(
@@ -39,7 +40,7 @@ class _Sessions:
         bearer = "ses_" + secrets.token_urlsafe(24)
         expires = now + self.settings.session_max
         conn.execute(
-            insert(AuthSessionRow.__table__).values(
+            insert(table_of(AuthSessionRow)).values(
                 id_sha256=_sha256(bearer),
                 tenant_id=tenant,
                 subject_id=subject,
@@ -63,7 +64,7 @@ class _Sessions:
     def _live_session(self, conn: Any, tenant: str, session_id: str) -> Any:
         if not isinstance(session_id, str) or not session_id.startswith("ses_"):
             raise UnknownSession("no such session")
-        t = AuthSessionRow.__table__
+        t = table_of(AuthSessionRow)
         row = conn.execute(
             select(t).where(t.c.id_sha256 == _sha256(session_id), t.c.tenant_id == tenant)
         ).first()
@@ -84,7 +85,7 @@ class _Sessions:
     def session(self, tenant: str, session_id: str, *, touch: bool = True) -> SessionInfo:
         """The live session behind a bearer id; each use counts as activity."""
         check_tenant(tenant)
-        t = AuthSessionRow.__table__
+        t = table_of(AuthSessionRow)
         with self.db.begin() as conn:
             row = self._live_session(conn, tenant, session_id)
             now = self.clock()
@@ -96,7 +97,7 @@ class _Sessions:
 
     def end_session(self, tenant: str, session_id: str) -> None:
         check_tenant(tenant)
-        t = AuthSessionRow.__table__
+        t = table_of(AuthSessionRow)
         with self.db.begin() as conn:
             row = self._live_session(conn, tenant, session_id)
             conn.execute(

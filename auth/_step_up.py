@@ -7,41 +7,35 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 
-from tessera import Assurance, b64url_encode
-from tessera.storage import as_utc
-from tessera.vault import DataCategory, InvalidValue, check_subject, check_tenant, mask
+from tessera import Assurance
+from tessera.storage import table_of
+from tessera.vault import InvalidValue, check_subject, check_tenant
 
-from ._common import _consume, _new_id, _session_info, _sha256, _signals_from
+from ._common import _consume, _session_info, _sha256, _signals_from
 from ._errors import (
-    ChallengeExpired,
-    FactorNotEnrolled,
     ReplayedCode,
     StepUpFailed,
-    UnknownChallenge,
-    UnknownDecision,
 )
-from ._risk import RiskDecision
+from ._factors import _FactorChecks
 from ._signals import keyed
 from ._tables import (
     AuthChallengeRow,
     AuthDecisionRow,
-    AuthFactorRow,
     AuthFailureRow,
     AuthSessionRow,
 )
-from ._types import _FACTOR_CEILING, Challenge, IssuedSession, SessionInfo, TransactionAuth
+from ._types import Challenge, IssuedSession, SessionInfo, TransactionAuth
 
 __all__ = ["_StepUps"]
 
 
-class _StepUps:
-    """Part of `Authenticator` (see `_authenticator`); state lives there."""
+class _StepUps(_FactorChecks):
+    """Part of `Authenticator`, built on the parts below it (_FactorChecks)."""
 
     # ------------------------------------------------------------------ step-up
     def begin_step_up(
@@ -174,156 +168,6 @@ class _StepUps:
         )
         return TransactionAuth(row.subject_id, kind, assurance)
 
-    def _challenge(
-        self,
-        tenant: str,
-        subject: str,
-        factor: str,
-        factors: list[Any],
-        *,
-        kind: str,
-        target: Assurance | None,
-        channel: str | None,
-        message: str | None,
-        decision_id: str | None = None,
-        session_hash: str | None = None,
-        binding: bytes | None = None,
-    ) -> Challenge:
-        wanted = target or (Assurance.HIGH if factor == "webauthn" else Assurance.SUBSTANTIAL)
-        ceiling = _FACTOR_CEILING.get(factor, Assurance.HIGH)
-        if wanted > ceiling:
-            raise InvalidValue(f"{factor} gives {ceiling.name.lower()} assurance at most")
-        if not factors:
-            raise FactorNotEnrolled(f"no {factor} factor is enrolled for this customer")
-        challenge_id = _new_id("chl")
-        secret, payload, options, sent_to, factor_id = "", {}, None, None, None
-        if factor == "totp":
-            factor_id = factors[0].id
-        elif factor == "otp":
-            chosen = [f for f in factors if channel in (None, f.channel)]
-            if not chosen:
-                raise FactorNotEnrolled(f"no one-time-code destination on {channel}")
-            destination = chosen[0]
-            factor_id = destination.id
-            code = f"{secrets.randbelow(10**6):06d}"
-            secret = self._code_hash(tenant, challenge_id, code)
-            value = self.vault.detokenize(tenant, destination.destination).value
-            minutes = int(self.settings.challenge_ttl.total_seconds() // 60)
-            text = message or "Your verification code"
-            self.notifier.send(
-                tenant,
-                destination.channel,
-                value,
-                f"{text}: {code}. It expires in {minutes} minutes. Never share it.",
-            )
-            category = DataCategory.EMAIL if destination.channel == "email" else DataCategory.PHONE
-            sent_to = mask(category, value)
-        else:
-            raw = secrets.token_bytes(32)
-            if binding is not None:  # derived from the transaction, as SPC does
-                raw = hashlib.sha256(binding + raw).digest()
-            secret = b64url_encode(raw)
-            options = self._webauthn_request(raw, factors, wanted)
-            payload = {"uv": wanted >= Assurance.HIGH}
-        if binding is not None:
-            payload["binding"] = hashlib.sha256(binding).hexdigest()
-        expires = self._store_challenge(
-            challenge_id,
-            tenant,
-            subject,
-            kind,
-            target=wanted,
-            secret=secret,
-            payload=payload,
-            decision_id=decision_id,
-            session_sha256=session_hash,
-            factor_id=factor_id,
-        )
-        return Challenge(challenge_id, factor, expires, wanted, options, sent_to)
-
-    def _store_challenge(
-        self,
-        challenge_id: str,
-        tenant: str,
-        subject: str,
-        kind: str,
-        *,
-        target: int,
-        secret: str,
-        payload: Mapping[str, Any] | None = None,
-        ttl: dt.timedelta | None = None,
-        **links: str | None,
-    ) -> dt.datetime:
-        """Store one pending challenge (single use, short-lived); returns its expiry."""
-        now = self.clock()
-        expires = now + (ttl or self.settings.challenge_ttl)
-        with self.db.begin() as conn:
-            conn.execute(
-                insert(AuthChallengeRow.__table__).values(
-                    id=challenge_id,
-                    tenant_id=tenant,
-                    subject_id=subject,
-                    kind=kind,
-                    target=int(target),
-                    secret=secret,
-                    payload=json.dumps(payload or {}),
-                    attempts=0,
-                    created_at=now,
-                    expires_at=expires,
-                    **links,
-                )
-            )
-        return expires
-
-    def _pending_decision(self, conn: Any, tenant: str, decision_id: str) -> Any:
-        t = AuthDecisionRow.__table__
-        row = conn.execute(
-            select(t).where(t.c.id == str(decision_id)[:40], t.c.tenant_id == tenant)
-        ).first()
-        if row is None:
-            raise UnknownDecision("no such risk decision")
-        if row.decision == RiskDecision.DENY.value:
-            raise InvalidValue("a denied decision cannot be stepped up")
-        if row.status == "allowed":
-            raise InvalidValue("this decision allowed the sign-in; step up its session instead")
-        if row.status != "pending":
-            raise ReplayedCode("this decision was already resolved")
-        if self.clock() - as_utc(row.created_at) > self.settings.decision_ttl:
-            raise ChallengeExpired("the risk decision expired; assess again")
-        return row
-
-    def _active_factors(self, conn: Any, tenant: str, subject: str, *kinds: str) -> list[Any]:
-        t = AuthFactorRow.__table__
-        return list(
-            conn.execute(
-                select(t)
-                .where(
-                    t.c.tenant_id == tenant,
-                    t.c.subject_id == subject,
-                    t.c.kind.in_(kinds),
-                    t.c.status == "active",
-                )
-                .order_by(t.c.created_at)
-            ).all()
-        )
-
-    def _code_hash(self, tenant: str, challenge_id: str, code: str) -> str:
-        return keyed(self.vault.tenant_secret(tenant, "auth-codes"), challenge_id, code)
-
-    def _take_challenge(self, conn: Any, tenant: str, challenge_id: str, kinds: tuple[str, ...]):  # type: ignore[no-untyped-def]
-        t = AuthChallengeRow.__table__
-        row = conn.execute(
-            select(t).where(t.c.id == str(challenge_id)[:40], t.c.tenant_id == tenant)
-        ).first()
-        if row is None or row.kind not in kinds:
-            raise UnknownChallenge("no such challenge")
-        if row.consumed_at is not None:
-            raise ReplayedCode("this challenge was already used")
-        if as_utc(row.expires_at) <= self.clock():
-            raise ChallengeExpired("the challenge expired; begin again")
-        self._check_lock(conn, tenant, row.subject_id)
-        return row
-
     def complete_step_up(
         self,
         tenant: str,
@@ -372,7 +216,7 @@ class _StepUps:
     ) -> str | None:
         """Mark a pending risk decision passed and let its signals teach the profile (the
         factor proved the customer); its scope, or None if it was not pending."""
-        dt_ = AuthDecisionRow.__table__
+        dt_ = table_of(AuthDecisionRow)
         decision = conn.execute(
             update(dt_)
             .where(
@@ -396,7 +240,7 @@ class _StepUps:
         self, tenant: str, row: Any, assurance: Assurance, kind: str
     ) -> tuple[IssuedSession | None, SessionInfo]:
         now = self.clock()
-        st = AuthSessionRow.__table__
+        st = table_of(AuthSessionRow)
         issued = None
         with self.db.begin() as conn:
             _consume(conn, row.id, now)
@@ -444,7 +288,7 @@ class _StepUps:
     def _fail(self, tenant: str, row: Any) -> None:
         """Count a failed attempt on the challenge, the account, its device and network."""
         now = self.clock()
-        ct, ft = AuthChallengeRow.__table__, AuthFailureRow.__table__
+        ct, ft = table_of(AuthChallengeRow), table_of(AuthFailureRow)
         signals: dict[str, Any] = {}
         with self.db.begin() as conn:
             values: dict[str, Any] = {"attempts": ct.c.attempts + 1}
@@ -452,7 +296,7 @@ class _StepUps:
                 values["consumed_at"] = now  # this challenge is spent
             conn.execute(update(ct).where(ct.c.id == row.id).values(**values))
             if row.decision_id:
-                dt_ = AuthDecisionRow.__table__
+                dt_ = table_of(AuthDecisionRow)
                 found = conn.execute(
                     select(dt_.c.signals).where(dt_.c.id == row.decision_id)
                 ).first()
@@ -474,6 +318,6 @@ class _StepUps:
                 )
 
     def _reset_failures(self, conn: Any, tenant: str, subject: str) -> None:
-        ft = AuthFailureRow.__table__
+        ft = table_of(AuthFailureRow)
         account = f"account:{keyed(self._key(tenant), 'account', subject)}"
         conn.execute(delete(ft).where(ft.c.tenant_id == tenant, ft.c.key == account))

@@ -27,7 +27,7 @@ from sqlalchemy import (
     update,
 )
 
-from tessera.storage import Database, GroupCommit, HotStatement, utcnow, write_by_tenant
+from tessera.storage import Database, GroupCommit, HotStatement, table_of, utcnow, write_by_tenant
 from tessera.vault import InvalidValue, check_subject, check_tenant
 
 from ._catalogue import Catalogue
@@ -75,10 +75,10 @@ _MAX_EVIDENCE_BYTES = 2048
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
 _RETRIES = 8
 
-_EVENTS = ConsentEventRow.__table__
-_HEADS = ChainHead.__table__
-_STATE = ConsentState.__table__
-_RESTRICTIONS = SubjectRestriction.__table__
+_EVENTS = table_of(ConsentEventRow)
+_HEADS = table_of(ChainHead)
+_STATE = table_of(ConsentState)
+_RESTRICTIONS = table_of(SubjectRestriction)
 
 
 @dataclass(frozen=True, slots=True)

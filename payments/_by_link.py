@@ -10,7 +10,7 @@ from collections.abc import Callable
 from sqlalchemy import select, update
 
 from tessera.auth import Observation
-from tessera.storage import as_utc
+from tessera.storage import as_utc, table_of
 
 from ._card import CardDetails
 from ._errors import (
@@ -130,7 +130,7 @@ class _PayByLink:
         payment = link_payment(token)
         with self.db.read() as conn:
             found = conn.execute(
-                select(PaymentIntentRow.__table__).where(PaymentIntentRow.id == payment)
+                select(table_of(PaymentIntentRow)).where(PaymentIntentRow.id == payment)
             ).first()
         if found is None:
             raise InvalidLink("this payment link is not valid")

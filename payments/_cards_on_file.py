@@ -18,7 +18,7 @@ from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tessera.consent import ConsentEvent, ConsentLedger, EventKind, UnknownPurpose
-from tessera.storage import Database, as_utc, utcnow
+from tessera.storage import Database, as_utc, table_of, utcnow
 from tessera.vault import DataCategory, Vault, check_subject, check_tenant, mask
 
 from ._errors import InvalidCard, NoCardOnFileConsent, UnknownCard
@@ -27,7 +27,7 @@ from ._tables import PaymentCardRow
 __all__ = ["CARD_ON_FILE", "CardOnFile", "CardsOnFile"]
 
 CARD_ON_FILE = "card_on_file"  # the purpose a customer consents to for their card to be kept
-_CARDS = PaymentCardRow.__table__
+_CARDS = table_of(PaymentCardRow)
 
 
 @dataclass(frozen=True, slots=True)

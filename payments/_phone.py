@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
 
-from tessera.storage import as_utc
+from tessera.storage import as_utc, table_of
 from tessera.vault import InvalidValue
 
 from ._card import CardDetails
@@ -65,7 +65,7 @@ class PhonePayments:
         keypad_id = f"kp_{secrets.token_urlsafe(16)}"
         with p.db.begin() as conn:
             conn.execute(
-                update(PaymentKeypadRow.__table__)  # one keypad per payment at a time
+                update(table_of(PaymentKeypadRow))  # one keypad per payment at a time
                 .where(
                     PaymentKeypadRow.intent_id == row.id,
                     PaymentKeypadRow.tenant_id == tenant,
@@ -74,7 +74,7 @@ class PhonePayments:
                 .values(state="ended", sealed=None, updated_at=now)
             )
             conn.execute(
-                insert(PaymentKeypadRow.__table__).values(
+                insert(table_of(PaymentKeypadRow)).values(
                     id=keypad_id,
                     tenant_id=tenant,
                     intent_id=row.id,
@@ -210,7 +210,7 @@ class PhonePayments:
             raise UnknownPayment("no such keypad")
         with self.payments.db.read() as conn:
             found = conn.execute(
-                select(PaymentKeypadRow.__table__).where(
+                select(table_of(PaymentKeypadRow)).where(
                     PaymentKeypadRow.tenant_id == tenant, PaymentKeypadRow.id == keypad_id
                 )
             ).first()

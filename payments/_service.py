@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from tessera import Channel
 from tessera.auth import Authenticator, Challenge, Observation
 from tessera.consent import ConsentLedger
-from tessera.storage import Database, as_utc, utcnow
+from tessera.storage import Database, as_utc, table_of, utcnow
 from tessera.vault import DataCategory, InvalidValue, Vault, check_subject, check_tenant, mask
 
 from ._by_link import _PayByLink
@@ -385,7 +385,7 @@ class Payments(_ScaInputs, _PayByLink):
             due = [
                 PaymentIntentRow(**row._mapping)
                 for row in conn.execute(
-                    select(t.__table__).where(t.state.in_(live), t.expires_at <= now)
+                    select(table_of(t)).where(t.state.in_(live), t.expires_at <= now)
                 )
             ]
         expired = 0
@@ -530,7 +530,7 @@ class Payments(_ScaInputs, _PayByLink):
     def _by_key(self, tenant: str, key: str) -> PaymentIntentRow | None:
         with self.db.read() as conn:
             found = conn.execute(
-                select(PaymentIntentRow.__table__).where(
+                select(table_of(PaymentIntentRow)).where(
                     PaymentIntentRow.tenant_id == tenant, PaymentIntentRow.idempotency_key == key
                 )
             ).first()
@@ -547,7 +547,7 @@ class Payments(_ScaInputs, _PayByLink):
             raise UnknownPayment("no such payment")
         with self.db.read() as conn:
             found = conn.execute(
-                select(PaymentIntentRow.__table__).where(
+                select(table_of(PaymentIntentRow)).where(
                     PaymentIntentRow.tenant_id == tenant, PaymentIntentRow.id == intent_id
                 )
             ).first()

@@ -12,6 +12,7 @@ from ._database import Database, StorageError, as_utc, utcnow
 from ._group_commit import GroupCommit, write_by_tenant
 from ._hot import HotStatement
 from ._migrations import Store, current_revision, head_revision, migrate
+from ._tables import table_of
 
 __all__ = [
     "Database",
@@ -23,6 +24,7 @@ __all__ = [
     "current_revision",
     "head_revision",
     "migrate",
+    "table_of",
     "utcnow",
     "write_by_tenant",
 ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 
-from tessera.storage import Database
+from tessera.storage import Database, table_of
 
 from ._keys import KeyProvider, WrappedKey, data_key_aad
 from ._models import DataKey
@@ -40,7 +40,7 @@ class RotationReport:
 
 
 def key_status(keys: Database, provider: KeyProvider) -> KeyStatus:
-    t = DataKey.__table__
+    t = table_of(DataKey)
     current = provider.current_version()
     with keys.begin() as conn:
         total = conn.execute(select(func.count()).select_from(t)).scalar_one()
@@ -68,7 +68,7 @@ def rotate_keys(
     status = key_status(keys, provider)
     resumed = status.pending_rewrap > 0
     target = status.current_version if resumed else provider.rotate()
-    t = DataKey.__table__
+    t = table_of(DataKey)
     with keys.begin() as conn:
         total = int(conn.execute(select(func.count()).select_from(t)).scalar_one())
         done = total - int(

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from tessera.storage import Database, HotStatement, utcnow
+from tessera.storage import Database, HotStatement, table_of, utcnow
 
 from ._categories import DataCategory, PreparedValue, mask, prepare
 from ._errors import InvalidToken, InvalidValue, UnknownSubject, ValueTooLarge
@@ -44,7 +44,7 @@ _SECRET_NAME = re.compile(r"^[a-z][a-z0-9\-]{1,15}$")
 _CHUNK = 2000
 
 
-_ITEMS = VaultItem.__table__
+_ITEMS = table_of(VaultItem)
 # Built once: statement construction is a large share of a single read's cost.
 _SEALED = select(
     _ITEMS.c.token, _ITEMS.c.subject_id, _ITEMS.c.category, _ITEMS.c.dek_id, _ITEMS.c.ciphertext
@@ -138,7 +138,7 @@ class Vault:
                 found[subject] = dek
         if not missing:
             return found
-        t = DataKey.__table__
+        t = table_of(DataKey)
         for chunk in _chunks(missing):
             with self.keys.read() as conn:
                 rows = conn.execute(
@@ -192,7 +192,7 @@ class Vault:
                     missing.append(dek_id)
                 else:
                     found[dek_id] = dek
-        t = DataKey.__table__
+        t = table_of(DataKey)
         for chunk in _chunks(missing):
             with self.keys.read() as conn:
                 rows = conn.execute(
@@ -363,7 +363,7 @@ class Vault:
     def _existing_tokens(
         self, tenant: str, blinds: set[bytes]
     ) -> dict[tuple[str, str, bytes], str]:
-        t = VaultItem.__table__
+        t = table_of(VaultItem)
         found: dict[tuple[str, str, bytes], str] = {}
         with self.data.read() as conn:
             for chunk in _chunks(list(blinds)):
@@ -382,7 +382,7 @@ class Vault:
 
         Returns the token each row finally holds, in order.
         """
-        t = VaultItem.__table__
+        t = table_of(VaultItem)
         try:
             with self.data.begin() as conn:
                 conn.execute(insert(t), rows)
@@ -395,7 +395,7 @@ class Vault:
     def _insert_one(
         self, conn: Connection, tenant: str, row: dict[str, Any], deks: dict[str, _Dek]
     ) -> str:
-        t = VaultItem.__table__
+        t = table_of(VaultItem)
         for _attempt in range(64):
             twin = conn.execute(
                 select(t.c.token).where(
@@ -470,7 +470,7 @@ class Vault:
         """A subject's stored rows in these categories, still encrypted."""
         check_tenant(tenant)
         subject = check_subject(subject)
-        t = VaultItem.__table__
+        t = table_of(VaultItem)
         with self.data.read() as conn:
             rows = conn.execute(
                 select(t.c.token, t.c.subject_id, t.c.category, t.c.dek_id, t.c.ciphertext)
@@ -519,7 +519,7 @@ class Vault:
     def find(self, tenant: str, value: str, *, category: DataCategory | str) -> list[TokenRecord]:
         """Tokens holding `value` (equality on the blind index), without decrypting anything."""
         category, blind = self._blind_of(tenant, value, category)
-        t = VaultItem.__table__
+        t = table_of(VaultItem)
         with self.data.read() as conn:
             rows = conn.execute(
                 select(t.c.token, t.c.subject_id)
@@ -556,7 +556,7 @@ class Vault:
         """
         check_tenant(tenant)
         check_token_shape(token)
-        t = VaultItem.__table__
+        t = table_of(VaultItem)
         with self.data.read() as conn:
             row = conn.execute(
                 select(t.c.subject_id, t.c.category).where(
@@ -597,7 +597,7 @@ class Vault:
         subject = check_subject(subject)
         if not subject:
             raise InvalidValue("subject id is required")
-        kt = DataKey.__table__
+        kt = table_of(DataKey)
         with self.keys.begin() as conn:
             keys_destroyed = conn.execute(
                 delete(kt).where(
@@ -612,7 +612,7 @@ class Vault:
             # Old page images in the write-ahead log still hold the key: fold and truncate it.
             with self.keys.engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        it, et = VaultItem.__table__, SubjectErasure.__table__
+        it, et = table_of(VaultItem), table_of(SubjectErasure)
         with self.data.begin() as conn:
             items_destroyed = conn.execute(
                 delete(it).where(it.c.tenant_id == tenant, it.c.subject_id == subject)
@@ -649,7 +649,7 @@ class Vault:
         """Every token held for a subject (for access and export requests)."""
         check_tenant(tenant)
         subject = check_subject(subject)
-        t = VaultItem.__table__
+        t = table_of(VaultItem)
         with self.data.read() as conn:
             rows = conn.execute(
                 select(t.c.token, t.c.category)
@@ -659,7 +659,7 @@ class Vault:
         return [TokenRecord(r.token, DataCategory(r.category), subject) for r in rows]
 
     def count_items(self, tenant: str) -> int:
-        t = VaultItem.__table__
+        t = table_of(VaultItem)
         with self.data.read() as conn:
             return int(
                 conn.execute(

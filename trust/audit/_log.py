@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tessera.consent import canonical, signing_jwk, tenant_signing_key
-from tessera.storage import Database, GroupCommit, HotStatement, utcnow, write_by_tenant
+from tessera.storage import Database, GroupCommit, HotStatement, table_of, utcnow, write_by_tenant
 from tessera.trust._errors import AuditTampered, AuditUnavailable, ReplayedRequest
 from tessera.vault import Vault
 
@@ -41,9 +41,9 @@ from ._verify import (
 
 __all__ = ["AuditLog", "AuditRecord"]
 
-_ENTRIES = AuditEntryRow.__table__
-_HEADS = AuditHead.__table__
-_CHECKPOINTS = AuditCheckpoint.__table__
+_ENTRIES = table_of(AuditEntryRow)
+_HEADS = table_of(AuditHead)
+_CHECKPOINTS = table_of(AuditCheckpoint)
 # The three statements of every append, run on the driver's cursor.
 _LOCK_HEAD = HotStatement(
     update(_HEADS)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from tessera.policies import CallerKind
-from tessera.storage import Database, as_utc, utcnow
+from tessera.storage import Database, as_utc, table_of, utcnow
 from tessera.trust._errors import AuthenticationRequired, PermissionDenied, UnknownTenant
 from tessera.vault import InvalidValue, check_tenant
 
@@ -252,7 +252,7 @@ class ServiceIdentity:
         cached = self._remembered(key_id, digest)
         if cached is not None:
             return cached
-        table = ApiKey.__table__
+        table = table_of(ApiKey)
         with self.db.read() as conn:  # one round trip, no ORM session: this is every request
             key = conn.execute(select(table).where(table.c.id == key_id)).first()
         if key is None or key.revoked_at is not None:

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import hashes, hmac
 from sqlalchemy import insert, select, update
 
 from tessera import b64url_encode
-from tessera.storage import Database, as_utc, utcnow
+from tessera.storage import Database, as_utc, table_of, utcnow
 from tessera.trust._errors import UnknownWebhook
 from tessera.vault import DataCategory, InvalidValue, Vault, check_tenant, mask
 
@@ -150,7 +150,7 @@ class Webhooks:
 
     def endpoints(self, tenant: str) -> list[WebhookEndpoint]:
         check_tenant(tenant)
-        t = WebhookEndpointRow.__table__
+        t = table_of(WebhookEndpointRow)
         with self.db.read() as conn:
             rows = conn.execute(
                 select(t)
@@ -164,7 +164,7 @@ class Webhooks:
 
     def remove_endpoint(self, tenant: str, endpoint_id: str) -> None:
         check_tenant(tenant)
-        t = WebhookEndpointRow.__table__
+        t = table_of(WebhookEndpointRow)
         with self.db.begin() as conn:
             done = conn.execute(
                 update(t)
@@ -193,7 +193,7 @@ class Webhooks:
         if wanted:
             with self.db.begin() as conn:
                 conn.execute(
-                    insert(WebhookDeliveryRow.__table__),
+                    insert(table_of(WebhookDeliveryRow)),
                     [
                         {
                             "id": f"whd_{secrets.token_urlsafe(16)}",
@@ -214,7 +214,7 @@ class Webhooks:
 
     def deliveries(self, tenant: str, *, state: str | None = None) -> list[WebhookDelivery]:
         check_tenant(tenant)
-        t = WebhookDeliveryRow.__table__
+        t = table_of(WebhookDeliveryRow)
         query = select(t).where(t.c.tenant_id == tenant)
         if state is not None:
             query = query.where(t.c.state == state)
@@ -225,7 +225,7 @@ class Webhooks:
     def redeliver(self, tenant: str, delivery_id: str) -> WebhookDelivery:
         """Send a failed (or delivered) event again, with the same event id."""
         check_tenant(tenant)
-        t = WebhookDeliveryRow.__table__
+        t = table_of(WebhookDeliveryRow)
         with self.db.begin() as conn:
             row = conn.execute(
                 update(t)
@@ -241,7 +241,7 @@ class Webhooks:
         """Try every delivery that is due, once; returns how many were delivered. Safe to run
         from several processes: each delivery is leased before it is sent."""
         now = self.clock()
-        t, et = WebhookDeliveryRow.__table__, WebhookEndpointRow.__table__
+        t, et = table_of(WebhookDeliveryRow), table_of(WebhookEndpointRow)
         with self.db.read() as conn:
             due = conn.execute(
                 select(t, et.c.url, et.c.disabled_at)
@@ -262,7 +262,7 @@ class Webhooks:
 
     # ------------------------------------------------------------------ internals
     def _lease(self, row: Any, now: dt.datetime) -> bool:
-        t = WebhookDeliveryRow.__table__
+        t = table_of(WebhookDeliveryRow)
         with self.db.begin() as conn:
             return bool(
                 conn.execute(
@@ -312,7 +312,7 @@ class Webhooks:
         return ceiling * (0.5 + secrets.randbelow(1000) / 2000)
 
     def _retry_later(self, delivery_id: str, attempts: int, status: int | None, error: str | None):
-        t = WebhookDeliveryRow.__table__
+        t = table_of(WebhookDeliveryRow)
         with self.db.begin() as conn:
             conn.execute(
                 update(t)
@@ -325,7 +325,7 @@ class Webhooks:
             )
 
     def _finish(self, delivery_id: str, *, state: str, status: int | None, error: str | None):
-        t = WebhookDeliveryRow.__table__
+        t = table_of(WebhookDeliveryRow)
         now = self.clock()
         with self.db.begin() as conn:
             conn.execute(

@@ -1,0 +1,1 @@
+../../tessera/__init__.py

@@ -1,0 +1,1 @@
+../../tessera/_encoding.py
