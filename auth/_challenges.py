@@ -16,7 +16,7 @@ from tessera import Assurance, b64url_encode
 from tessera.storage import as_utc, table_of
 from tessera.vault import DataCategory, InvalidValue, mask
 
-from ._common import _new_id
+from ._common import _new_id, _unb64url
 from ._errors import (
     ChallengeExpired,
     FactorNotEnrolled,
@@ -62,7 +62,8 @@ class _Challenges(_Sessions):
         if not factors:
             raise FactorNotEnrolled(f"no {factor} factor is enrolled for this customer")
         challenge_id = _new_id("chl")
-        secret, payload, options, sent_to, factor_id = "", {}, None, None, None
+        secret, options, sent_to, factor_id = "", None, None, None
+        payload: dict[str, Any] = {}
         if factor == "totp":
             factor_id = factors[0].id
         elif factor == "otp":
@@ -176,7 +177,9 @@ class _Challenges(_Sessions):
     def _code_hash(self, tenant: str, challenge_id: str, code: str) -> str:
         return keyed(self.vault.tenant_secret(tenant, "auth-codes"), challenge_id, code)
 
-    def _take_challenge(self, conn: Any, tenant: str, challenge_id: str, kinds: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    def _take_challenge(
+        self, conn: Any, tenant: str, challenge_id: str, kinds: tuple[str, ...]
+    ) -> Any:
         t = table_of(AuthChallengeRow)
         row = conn.execute(
             select(t).where(t.c.id == str(challenge_id)[:40], t.c.tenant_id == tenant)
@@ -189,3 +192,25 @@ class _Challenges(_Sessions):
             raise ChallengeExpired("the challenge expired; begin again")
         self._check_lock(conn, tenant, row.subject_id)
         return row
+
+    def _webauthn_request(
+        self, challenge: bytes, factors: list[Any], target: Assurance
+    ) -> dict[str, Any]:
+        from webauthn import generate_authentication_options, options_to_json
+        from webauthn.helpers.structs import (
+            PublicKeyCredentialDescriptor,
+            UserVerificationRequirement,
+        )
+
+        options = generate_authentication_options(
+            rp_id=self.settings.rp_id,
+            challenge=challenge,
+            allow_credentials=[
+                PublicKeyCredentialDescriptor(id=_unb64url(f.credential_id)) for f in factors
+            ],
+            user_verification=UserVerificationRequirement.REQUIRED
+            if target >= Assurance.HIGH
+            else UserVerificationRequirement.PREFERRED,
+        )
+        options_json: dict[str, Any] = json.loads(options_to_json(options))
+        return options_json

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pyotp
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, false, select, true, update
 
 from tessera import Assurance
 from tessera.storage import table_of
@@ -71,25 +71,6 @@ class _FactorChecks(_Challenges):
         return Assurance.SUBSTANTIAL
 
     # ------------------------------------------------------------------ WebAuthn
-    def _webauthn_request(self, challenge: bytes, factors: list[Any], target: Assurance) -> dict:
-        from webauthn import generate_authentication_options, options_to_json
-        from webauthn.helpers.structs import (
-            PublicKeyCredentialDescriptor,
-            UserVerificationRequirement,
-        )
-
-        options = generate_authentication_options(
-            rp_id=self.settings.rp_id,
-            challenge=challenge,
-            allow_credentials=[
-                PublicKeyCredentialDescriptor(id=_unb64url(f.credential_id)) for f in factors
-            ],
-            user_verification=UserVerificationRequirement.REQUIRED
-            if target >= Assurance.HIGH
-            else UserVerificationRequirement.PREFERRED,
-        )
-        return json.loads(options_to_json(options))
-
     def _verify_webauthn(
         self, tenant: str, row: Any, credential: Mapping[str, Any] | str | None
     ) -> Assurance:
@@ -132,7 +113,9 @@ class _FactorChecks(_Challenges):
                     t.c.id == factor.id,
                     # Authenticators that keep no counter send 0 each time; others must grow.
                     (t.c.sign_count < verified.new_sign_count)
-                    | and_(t.c.sign_count == 0, verified.new_sign_count == 0),
+                    | and_(
+                        t.c.sign_count == 0, true() if verified.new_sign_count == 0 else false()
+                    ),
                 )
                 .values(sign_count=verified.new_sign_count, last_used_at=self.clock())
             ).rowcount

@@ -18,6 +18,7 @@ import math
 import threading
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import phonenumbers
 
@@ -72,7 +73,7 @@ class NetworkIntel:
         self._db = None
         self.hosting_names = hosting_names if hosting_names is not None else _hosting_names()
 
-    def _load(self):  # type: ignore[no-untyped-def]
+    def _load(self) -> Any:  # geoip2fast ships no types
         with self._lock:
             if self._db is None:
                 from geoip2fast import GeoIP2Fast

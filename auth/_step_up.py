@@ -234,7 +234,7 @@ class _StepUps(_FactorChecks):
         return str(decision.scope)
 
     def _attempts_left(self, row: Any) -> int:
-        return max(self.settings.challenge_attempts - row.attempts - 1, 0)
+        return max(self.settings.challenge_attempts - int(row.attempts) - 1, 0)
 
     def _pass(
         self, tenant: str, row: Any, assurance: Assurance, kind: str
@@ -261,7 +261,7 @@ class _StepUps(_FactorChecks):
                 session_hash = _sha256(issued.id)
             else:
                 session_hash = row.session_sha256
-                current = conn.execute(select(st).where(st.c.id_sha256 == session_hash)).first()
+                current = conn.execute(select(st).where(st.c.id_sha256 == session_hash)).one()
                 factors = ",".join(dict.fromkeys([*current.factors.split(","), kind]))
                 conn.execute(
                     update(st)
@@ -273,7 +273,7 @@ class _StepUps(_FactorChecks):
                         last_seen_at=now,
                     )
                 )
-            fresh = conn.execute(select(st).where(st.c.id_sha256 == session_hash)).first()
+            fresh = conn.execute(select(st).where(st.c.id_sha256 == session_hash)).one()
         self._record(
             tenant,
             row.subject_id,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import select
+from sqlmodel import col, select
 
 from tessera.storage import Database, utcnow
 from tessera.vault import DataCategory
@@ -248,7 +248,7 @@ class Catalogue:
         if cached and time.monotonic() - cached[0] < self.cache_seconds:
             return cached[1]
         with self.db.session() as s:
-            rows = s.exec(select(PurposeRow).where(PurposeRow.tenant_id == tenant)).scalars().all()
+            rows = s.exec(select(PurposeRow).where(col(PurposeRow.tenant_id) == tenant)).all()
         purposes = {row.id: _purpose(row) for row in rows}
         with self._lock:
             self._cache[tenant] = (time.monotonic(), purposes)
@@ -266,7 +266,9 @@ class Catalogue:
             return list(
                 s.exec(
                     select(NoticeRow)
-                    .where(NoticeRow.tenant_id == tenant, NoticeRow.purpose_id == purpose_id)
-                    .order_by(NoticeRow.version)
-                ).scalars()
+                    .where(
+                        col(NoticeRow.tenant_id) == tenant, col(NoticeRow.purpose_id) == purpose_id
+                    )
+                    .order_by(col(NoticeRow.version))
+                )
             )

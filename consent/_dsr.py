@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import select
+from sqlmodel import col, select
 
 from tessera.storage import Database, utcnow
 from tessera.vault import UnknownSubject, Vault, check_subject, check_tenant
@@ -196,16 +196,16 @@ class DataSubjectRights:
     def list(
         self, tenant: str, *, overdue: bool = False, subject: str | None = None
     ) -> list[DsrRequest]:
-        query = select(DsrRequestRow).where(DsrRequestRow.tenant_id == tenant)
+        query = select(DsrRequestRow).where(col(DsrRequestRow.tenant_id) == tenant)
         if subject is not None:
-            query = query.where(DsrRequestRow.subject_id == subject)
+            query = query.where(col(DsrRequestRow.subject_id) == subject)
         if overdue:
             query = query.where(
-                DsrRequestRow.state.in_([s.value for s in _OPEN]),
-                DsrRequestRow.due_at < self.clock(),
+                col(DsrRequestRow.state).in_([s.value for s in _OPEN]),
+                col(DsrRequestRow.due_at) < self.clock(),
             )
         with self.db.session() as s:
-            rows = s.exec(query.order_by(DsrRequestRow.due_at)).scalars().all()
+            rows = s.exec(query.order_by(col(DsrRequestRow.due_at))).all()
         return [_request(r) for r in rows]
 
     def _move(self, tenant: str, dsr_id: str, to: DsrState, **changes: Any) -> DsrRequest:

@@ -391,7 +391,9 @@ class ConsentLedger:
             ).all()
         return [event_from_row(r) for r in rows]
 
-    def _pages(self, tenant: str, *, after_seq: int = 0, size: int = 5000) -> Iterator[list[Any]]:
+    def _pages(
+        self, tenant: str, *, after_seq: int = 0, size: int = 5000
+    ) -> Iterator[Sequence[Any]]:
         """The tenant's ledger rows in order, a page per short read (no long transaction)."""
         while True:
             with self.db.read() as conn:

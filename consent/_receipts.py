@@ -140,7 +140,7 @@ def verify_receipt(receipt: str, public_jwk: dict[str, Any]) -> dict[str, Any]:
     if obj.protected.get("typ") != RECEIPT_TYPE:
         raise InvalidReceipt("not a Tessera consent receipt")
     try:
-        record = json.loads(obj.payload)
+        record: dict[str, Any] = json.loads(obj.payload)
     except ValueError:
         raise InvalidReceipt("the receipt's content is not JSON") from None
     return record

@@ -3,14 +3,17 @@ page, used once."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import secrets
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
 from tessera.auth import Observation
-from tessera.storage import as_utc, table_of
+from tessera.storage import Database, as_utc, table_of
+from tessera.vault import Vault
 
 from ._card import CardDetails
 from ._errors import (
@@ -24,13 +27,43 @@ from ._errors import (
 from ._links import PaymentLink, link_payment, new_nonce, read_link, sign_link
 from ._states import PaymentState, illegal
 from ._tables import PaymentIntentRow
-from ._types import LinkedPayment, PaymentIntent, sha256_hex
+from ._types import LinkedPayment, PaymentIntent, PaymentsSettings, sha256_hex
 
 __all__ = ["_PayByLink"]
 
 
 class _PayByLink:
-    """Part of `Payments`; the state it uses lives there."""
+    """Part of `Payments`: what it needs of the rest is declared here, and `Payments` has it."""
+
+    if TYPE_CHECKING:
+        db: Database
+        vault: Vault
+        settings: PaymentsSettings
+        clock: Callable[[], dt.datetime]
+
+        def _live(self, tenant: str, intent_id: str) -> PaymentIntentRow: ...
+        def _still_live(self, row: PaymentIntentRow) -> PaymentIntentRow: ...
+        def _update(self, row: PaymentIntentRow, **changes: Any) -> PaymentIntentRow: ...
+        def _record(self, row: PaymentIntentRow, event: str, **extra: Any) -> None: ...
+        def _intent(self, row: PaymentIntentRow) -> PaymentIntent: ...
+        def pay_with_card(
+            self,
+            tenant: str,
+            intent_id: str,
+            card: CardDetails,
+            *,
+            observation: Observation | None = None,
+            telephone_order: bool = False,
+            save_card: bool = False,
+        ) -> PaymentIntent: ...
+        def pay_with_card_on_file(
+            self,
+            tenant: str,
+            intent_id: str,
+            card_id: str,
+            *,
+            observation: Observation | None = None,
+        ) -> PaymentIntent: ...
 
     # ------------------------------------------------------------------ links
     def issue_link(self, tenant: str, intent_id: str) -> PaymentLink:
@@ -87,10 +120,11 @@ class _PayByLink:
     ) -> tuple[LinkedPayment, str]:
         row = self._still_live(self._linked(token))
         step = secrets.token_urlsafe(24)
-        t = PaymentIntentRow
+        table = table_of(PaymentIntentRow)
+        t = table.c
         with self.db.begin() as conn:
             taken = conn.execute(
-                update(t)
+                update(table)
                 .where(t.id == row.id, t.link_nonce == row.link_nonce, t.link_used_at.is_(None))
                 .values(link_used_at=self.clock(), link_step=sha256_hex(step))
             ).rowcount
@@ -104,7 +138,7 @@ class _PayByLink:
             # card on file that can't be used leaves the link for a typed card).
             with self.db.begin() as conn:
                 conn.execute(
-                    update(t)
+                    update(table)
                     .where(t.id == row.id, t.link_step == sha256_hex(step))
                     .values(link_used_at=None, link_step=None)
                 )
@@ -130,7 +164,7 @@ class _PayByLink:
         payment = link_payment(token)
         with self.db.read() as conn:
             found = conn.execute(
-                select(table_of(PaymentIntentRow)).where(PaymentIntentRow.id == payment)
+                select(intents := table_of(PaymentIntentRow)).where(intents.c.id == payment)
             ).first()
         if found is None:
             raise InvalidLink("this payment link is not valid")

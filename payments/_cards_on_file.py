@@ -13,6 +13,7 @@ import datetime as dt
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -175,7 +176,7 @@ class CardsOnFile:
         return [PaymentCardRow(**r._mapping) for r in found]
 
     @staticmethod
-    def _of(tenant: str, subject: str) -> tuple:
+    def _of(tenant: str, subject: str) -> tuple[Any, Any]:
         return (_CARDS.c.tenant_id == tenant, _CARDS.c.subject_id == subject)
 
 

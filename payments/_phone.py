@@ -67,9 +67,9 @@ class PhonePayments:
             conn.execute(
                 update(table_of(PaymentKeypadRow))  # one keypad per payment at a time
                 .where(
-                    PaymentKeypadRow.intent_id == row.id,
-                    PaymentKeypadRow.tenant_id == tenant,
-                    PaymentKeypadRow.state == "keying",
+                    table_of(PaymentKeypadRow).c.intent_id == row.id,
+                    table_of(PaymentKeypadRow).c.tenant_id == tenant,
+                    table_of(PaymentKeypadRow).c.state == "keying",
                 )
                 .values(state="ended", sealed=None, updated_at=now)
             )
@@ -127,12 +127,12 @@ class PhonePayments:
     def windows(self, tenant: str, intent_id: str) -> list[KeypadWindow]:
         """Every time a keypad was open for this payment, for the transcript's redaction."""
         intent = self.payments._row(tenant, intent_id)
-        t = PaymentKeypadRow
+        t = table_of(PaymentKeypadRow)
         with self.payments.db.read() as conn:
             rows = conn.execute(
-                select(t.id, t.state, t.created_at, t.updated_at, t.expires_at)
-                .where(t.tenant_id == tenant, t.intent_id == intent.id)
-                .order_by(t.created_at)
+                select(t.c.id, t.c.state, t.c.created_at, t.c.updated_at, t.c.expires_at)
+                .where(t.c.tenant_id == tenant, t.c.intent_id == intent.id)
+                .order_by(t.c.created_at)
             ).all()
         now = self.payments.clock()
         return [
@@ -182,11 +182,11 @@ class PhonePayments:
         return KeypadState(number, expiry, cvc, field, rejected)
 
     def _save(self, pad: PaymentKeypadRow, tenant: str, subject: str, state: KeypadState) -> None:
-        t = PaymentKeypadRow
+        t = table_of(PaymentKeypadRow)
         with self.payments.db.begin() as conn:
             done = conn.execute(
                 update(t)
-                .where(t.id == pad.id, t.version == pad.version, t.state == "keying")
+                .where(t.c.id == pad.id, t.c.version == pad.version, t.c.state == "keying")
                 .values(
                     sealed=self._seal(tenant, subject, pad.id, state),
                     version=pad.version + 1,
@@ -197,11 +197,11 @@ class PhonePayments:
             raise IllegalTransition("another key press came first: send it again", state="keying")
 
     def _close(self, pad: PaymentKeypadRow, state: str) -> None:
-        t = PaymentKeypadRow
+        t = table_of(PaymentKeypadRow)
         with self.payments.db.begin() as conn:
             conn.execute(
                 update(t)
-                .where(t.id == pad.id)
+                .where(t.c.id == pad.id)
                 .values(state=state, sealed=None, updated_at=self.payments.clock())
             )
 
@@ -211,7 +211,8 @@ class PhonePayments:
         with self.payments.db.read() as conn:
             found = conn.execute(
                 select(table_of(PaymentKeypadRow)).where(
-                    PaymentKeypadRow.tenant_id == tenant, PaymentKeypadRow.id == keypad_id
+                    table_of(PaymentKeypadRow).c.tenant_id == tenant,
+                    table_of(PaymentKeypadRow).c.id == keypad_id,
                 )
             ).first()
         if found is None:

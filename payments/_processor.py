@@ -66,7 +66,7 @@ class HttpProcessor:
     def authorize(
         self, card: CardDetails, amount: Money, *, payee: str, reference: str, key: str
     ) -> ProcessorResult:
-        body = {
+        body: dict[str, object] = {
             "pan": card.pan,
             "expiry": card.expiry,
             "cvc": card.cvc,

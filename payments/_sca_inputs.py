@@ -4,16 +4,21 @@ euro."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from tessera.auth import Observation, RiskAction, RiskDecision
+from tessera.auth import Authenticator, Observation, RiskAction, RiskDecision
+from tessera.storage import Database, table_of
 
 from ._money import Money
 from ._sca import ScaExemption, ScaHistory, fraud_rate
 from ._states import PaymentState
 from ._tables import PaymentIntentRow
+from ._types import PaymentsSettings
 
 __all__ = ["_ScaInputs"]
 
@@ -27,7 +32,13 @@ _COUNTED = [
 
 
 class _ScaInputs:
-    """Part of `Payments`; the state it uses lives there."""
+    """Part of `Payments`: what it needs of the rest is declared here, and `Payments` has it."""
+
+    if TYPE_CHECKING:
+        db: Database
+        settings: PaymentsSettings
+        authenticator: Authenticator | None
+        clock: Callable[[], dt.datetime]
 
     def _risk(
         self, tenant: str, row: PaymentIntentRow, observation: Observation | None
@@ -41,7 +52,7 @@ class _ScaInputs:
 
     def _history(self, tenant: str, subject: str) -> ScaHistory:
         """Payments authorized without SCA since this payer's last authenticated one."""
-        t = PaymentIntentRow
+        t = table_of(PaymentIntentRow).c
         done = [
             PaymentState.AUTHORIZED.value,
             PaymentState.CAPTURED.value,
@@ -66,7 +77,7 @@ class _ScaInputs:
         return ScaHistory(int(count), int(total))
 
     def _fraud_rate(self, tenant: str) -> Decimal | None:
-        t = PaymentIntentRow
+        t = table_of(PaymentIntentRow).c
         since = self.clock() - self.settings.fraud_window
         with self.db.read() as conn:
             total, fraud = conn.execute(

@@ -37,7 +37,7 @@ from ._errors import (
     UnknownPayment,
 )
 from ._money import Money
-from ._processor import PaymentProcessor
+from ._processor import PaymentProcessor, ProcessorResult
 from ._sca import (
     ScaDecision,
     ScaExemption,
@@ -335,8 +335,8 @@ class Payments(_ScaInputs, _PayByLink):
         row = self._row(tenant, intent_id)
         with self.db.read() as conn:
             seen = conn.execute(
-                select(PaymentRefundRow).where(
-                    PaymentRefundRow.tenant_id == tenant, PaymentRefundRow.idempotency_key == key
+                select(refunds := table_of(PaymentRefundRow)).where(
+                    refunds.c.tenant_id == tenant, refunds.c.idempotency_key == key
                 )
             ).first()
         if seen is not None:
@@ -380,13 +380,11 @@ class Payments(_ScaInputs, _PayByLink):
         Each is recorded (`expired`): the conversation waiting on it hears that it ended."""
         now = self.clock()
         live = [s.value for s in PaymentState if not s.final and s is not PaymentState.CAPTURED]
-        t = PaymentIntentRow
+        t = table_of(PaymentIntentRow)
         with self.db.read() as conn:
             due = [
                 PaymentIntentRow(**row._mapping)
-                for row in conn.execute(
-                    select(table_of(t)).where(t.state.in_(live), t.expires_at <= now)
-                )
+                for row in conn.execute(select(t).where(t.c.state.in_(live), t.c.expires_at <= now))
             ]
         expired = 0
         for row in due:
@@ -515,7 +513,7 @@ class Payments(_ScaInputs, _PayByLink):
             return
         self._record(row, "card_kept", card_on_file=kept.id)
 
-    def _forward(self, row: PaymentIntentRow, cvc: str | None):
+    def _forward(self, row: PaymentIntentRow, cvc: str | None) -> ProcessorResult:
         """The one place a PAN leaves the vault: straight to the processor, never stored."""
         pan = self.vault.detokenize(row.tenant_id, str(row.card_token)).value
         card = CardDetails(pan, str(row.card_expiry), cvc)
@@ -531,7 +529,8 @@ class Payments(_ScaInputs, _PayByLink):
         with self.db.read() as conn:
             found = conn.execute(
                 select(table_of(PaymentIntentRow)).where(
-                    PaymentIntentRow.tenant_id == tenant, PaymentIntentRow.idempotency_key == key
+                    table_of(PaymentIntentRow).c.tenant_id == tenant,
+                    table_of(PaymentIntentRow).c.idempotency_key == key,
                 )
             ).first()
         return PaymentIntentRow(**found._mapping) if found else None
@@ -548,7 +547,8 @@ class Payments(_ScaInputs, _PayByLink):
         with self.db.read() as conn:
             found = conn.execute(
                 select(table_of(PaymentIntentRow)).where(
-                    PaymentIntentRow.tenant_id == tenant, PaymentIntentRow.id == intent_id
+                    table_of(PaymentIntentRow).c.tenant_id == tenant,
+                    table_of(PaymentIntentRow).c.id == intent_id,
                 )
             ).first()
         if found is None:
@@ -575,11 +575,11 @@ class Payments(_ScaInputs, _PayByLink):
         values = {
             k: (v.value if isinstance(v, PaymentState) else v) for k, v in changes.items()
         } | {"updated_at": self.clock()}
-        t = PaymentIntentRow
+        t = table_of(PaymentIntentRow)
         with self.db.begin() as conn:
             done = conn.execute(
                 update(t)
-                .where(t.tenant_id == row.tenant_id, t.id == row.id, t.state == row.state)
+                .where(t.c.tenant_id == row.tenant_id, t.c.id == row.id, t.c.state == row.state)
                 .values(**values)
             ).rowcount
         if not done:

@@ -23,6 +23,7 @@ import hashlib
 import json
 import secrets
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Header, HTTPException, Request
@@ -41,7 +42,9 @@ def create_simulator(*, slow_seconds: float = 2.0) -> FastAPI:
     charges: dict[str, dict[str, Any]] = {}
     answers: dict[str, tuple[str, dict[str, Any]]] = {}  # key → (body digest, answer)
 
-    def once(key: str | None, body: dict[str, Any], make) -> tuple[dict[str, Any], bool]:
+    def once(
+        key: str | None, body: dict[str, Any], make: Callable[[], dict[str, Any]]
+    ) -> tuple[dict[str, Any], bool]:
         """The first answer for `key`, and whether it was made just now."""
         if not key:
             raise HTTPException(400, "an Idempotency-Key header is required")

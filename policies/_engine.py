@@ -165,7 +165,7 @@ class CedarPolicyEngine:
                     self._decisions.move_to_end(key)
         missing = [i for i, d in enumerate(known) if d is None]
         if not missing:
-            return known  # type: ignore[return-value]
+            return [d for d in known if d is not None]
         fresh = self._evaluate(
             compiled, principal, action, [resources[i] for i in missing], context
         )
@@ -176,7 +176,7 @@ class CedarPolicyEngine:
                     self._decisions[keys[i]] = decision
             while len(self._decisions) > self.remember:
                 self._decisions.popitem(last=False)
-        return known  # type: ignore[return-value]
+        return [d for d in known if d is not None]  # every one is decided now
 
     def _evaluate(
         self,

@@ -144,11 +144,9 @@ class Database:
 
         `where` receives the `excluded` pseudo-row and returns the condition for replacing.
         """
-        if self.is_postgresql:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        stmt = dialect_insert(table)
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        stmt = (postgresql.insert if self.is_postgresql else sqlite.insert)(table)
         return stmt.on_conflict_do_update(
             index_elements=key,
             set_={c: stmt.excluded[c] for c in update},

@@ -12,10 +12,11 @@ under the GIL those wake-ups cost more than the writes.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -32,6 +33,11 @@ class _Slot(Generic[T, R]):
     done: bool = False
     result: R | None = None
     error: BaseException | None = None
+
+    def outcome(self) -> R | BaseException:
+        if self.error is not None:
+            return self.error
+        return cast("R", self.result)  # set by the group that wrote it
 
 
 class GroupCommit(Generic[T, R]):
@@ -53,13 +59,18 @@ class GroupCommit(Generic[T, R]):
         self._writing = False
         self._last_group = 1
 
+    def _holds(self, size: int) -> bool:
+        return len(self._queue) >= size
+
     def submit(self, items: Sequence[T]) -> list[R]:
         """Write `items` (in this order, in one or more groups); raise the first item's error."""
         outcomes = self.submit_each(items)
+        results: list[R] = []
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
-        return outcomes  # type: ignore[return-value]
+            results.append(outcome)
+        return results
 
     def submit_each(self, items: Sequence[T]) -> list[R | BaseException]:
         """Write `items` like `submit`; each item's result, or its own error, in their order."""
@@ -71,7 +82,7 @@ class GroupCommit(Generic[T, R]):
             self._queue.extend(mine)
             self._grown.notify()
         self._drive(mine, woken)
-        return [slot.error if slot.error is not None else slot.result for slot in mine]  # type: ignore[misc]
+        return [slot.outcome() for slot in mine]
 
     def _drive(self, mine: list[_Slot[T, R]], woken: threading.Event) -> None:
         while True:
@@ -86,7 +97,7 @@ class GroupCommit(Generic[T, R]):
                     self._writing = True
                     target = min(self._last_group, self.max_group)
                     if len(self._queue) < target:
-                        self._grown.wait_for(lambda t=target: len(self._queue) >= t, self.delay)
+                        self._grown.wait_for(functools.partial(self._holds, target), self.delay)
                     group = self._queue[: self.max_group]
                     self._queue = self._queue[self.max_group :]
                     self._last_group = len(group)

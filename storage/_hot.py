@@ -15,12 +15,13 @@ from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, NoResultFound
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 __all__ = ["HotStatement"]
 
@@ -46,7 +47,7 @@ class HotStatement:
     datetime, and so on); driver errors are raised as SQLAlchemy's, with the parameters hidden.
     """
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
         self._plans: dict[Dialect, _Plan] = {}
         self._lock = threading.Lock()
@@ -60,7 +61,7 @@ class HotStatement:
         return plan
 
     def _compile(self, dialect: Dialect) -> _Plan:
-        compiled = self.statement.compile(dialect=dialect)
+        compiled = cast(SQLCompiler, self.statement.compile(dialect=dialect))
         binds = compiled.binds
         if any(b.expanding for b in binds.values()):
             raise ValueError("a hot statement cannot hold an expanding IN")
@@ -70,9 +71,12 @@ class HotStatement:
             if process is not None:
                 processors.append((name, process))
         columns = list(getattr(self.statement, "exported_columns", ()))
-        row = results = None
+        row: Any = None
+        results = None
         if columns:
-            row = namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
+            # A named tuple whose fields are the statement's columns, known only at run time.
+            make_row: Callable[..., Any] = namedtuple
+            row = make_row("Row", [c.key for c in columns])
             found = tuple(
                 c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
             )

@@ -8,6 +8,8 @@ import os
 import sys
 from dataclasses import dataclass
 
+from pydantic import SecretStr
+
 from tessera.auth import Authenticator, AuthSettings, Outbox, thresholds_table
 from tessera.consent import Catalogue, ConsentLedger, DataSubjectRights, Receipts
 from tessera.payments import HttpProcessor, Payments, PaymentsSettings, PhonePayments
@@ -38,9 +40,9 @@ from tessera.vault import (
 __all__ = ["Services", "build_key_provider", "open_stores"]
 
 
-def _secret(value: object | None, env_name: str, prompt: str) -> str:
+def _secret(value: SecretStr | None, env_name: str, prompt: str) -> str:
     if value is not None:
-        return value.get_secret_value()  # type: ignore[attr-defined]
+        return value.get_secret_value()
     if sys.stdin.isatty() and not os.environ.get("CI"):
         return getpass.getpass(prompt)
     raise KeyProviderError(f"set {env_name} (it is read from the environment, never from a file)")

@@ -131,7 +131,7 @@ def tokenize_file(
     fingerprint = _fingerprint(source)
     total = source.stat().st_size
 
-    state = {
+    state: dict[str, Any] = {
         "fingerprint": fingerprint,
         "input": 0,
         "output": 0,

@@ -303,7 +303,7 @@ class Pkcs11KeyProvider:
         )
 
     def _params(self, nonce: bytes, aad: bytes) -> Any:
-        from pkcs11.mechanisms import GCMParams  # type: ignore[import-untyped]
+        from pkcs11.mechanisms import GCMParams
 
         return GCMParams(nonce, aad, 128)
 

@@ -139,10 +139,13 @@ class AuditLog:
     def append_in(self, conn: Any, tenant: str, records: list[AuditRecord]) -> list[int]:
         """Append inside the caller's transaction (consent events: both written, or neither)."""
         outcomes = self._append(conn, tenant, records)
-        for outcome in outcomes.values():
+        seqs = []
+        for r in records:
+            outcome = outcomes[id(r)]
             if isinstance(outcome, BaseException):
                 raise outcome
-        return [int(outcomes[id(r)]) for r in records]  # type: ignore[arg-type]
+            seqs.append(int(outcome))
+        return seqs
 
     def _write_group(self, group: list[AuditRecord]) -> list[int | BaseException]:
         return write_by_tenant(self.db, group, self._append, tenant_of=lambda r: r.tenant)

@@ -27,6 +27,7 @@ class _OneLineErrors(TyperGroup):
     def invoke(self, ctx: click.Context) -> Any:
         columns = os.environ.get("COLUMNS", "")
         for console in (out, err):  # read at each run: one process may run several
+            # None: rich measures the terminal again (its setter is typed int only).
             console.width = int(columns) if columns.isdigit() else None  # type: ignore[assignment]
         try:
             return super().invoke(ctx)

@@ -60,6 +60,14 @@ def run_demo(console: Console, *, keep: bool = False) -> None:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _found(pattern: str, text: str) -> str:
+    """The first group of `pattern` in a page the demo reads (the demo stops if it is not there)."""
+    match = re.search(pattern, text)
+    if match is None:
+        raise RuntimeError(f"the page has no {pattern!r}")
+    return match[1]
+
+
 def _step(console: Console, title: str) -> None:
     console.rule(f"[bold]{title}")
 
@@ -477,9 +485,9 @@ def _payment_steps(console: Console, services: Services, admin: TestClient) -> N
     page = link(first["id"])
     console.print(f"the bot sends a single-use link (15 minutes): {page[:34]}…")
     shown = browser.post(page, data=CARD_FORM)
-    step = re.search(r'name="step" value="([^"]+)"', shown.text)[1]  # type: ignore[index]
+    step = _found(r'name="step" value="([^"]+)"', shown.text)
     sent = browser.post(page + "/code/send", data={"step": step})
-    challenge = re.search(r'name="challenge_id" value="([^"]+)"', sent.text)[1]  # type: ignore[index]
+    challenge = _found(r'name="challenge_id" value="([^"]+)"', sent.text)
     sms = services.authenticator.notifier.last()
     console.print(
         "first payment from this browser: the risk analysis asks to confirm; SMS: "
@@ -536,7 +544,7 @@ def _payment_steps(console: Console, services: Services, admin: TestClient) -> N
     page = link(big["id"])
     # The customer ticks "keep this card": their consent for card_on_file, recorded on the page.
     shown = browser.post(page, data={**CARD_FORM, "save_card": "1"})
-    step = re.search(r'data-step="([^"]+)"', shown.text)[1]  # type: ignore[index]
+    step = _found(r'data-step="([^"]+)"', shown.text)
     options = _ok(browser.post(page + "/passkey/begin", json={"step": step}))
     assertion = key.assert_(options["options"])
     _ok(

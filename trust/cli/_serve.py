@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -39,7 +39,7 @@ def serve(
         f"Tessera {__version__}: data {services.data.describe()}, "
         f"keys via {services.key_provider.name}, {workers} worker(s)"
     )
-    common = dict(
+    common: dict[str, Any] = dict(
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",
@@ -47,7 +47,7 @@ def serve(
         server_header=False,
     )
     if workers == 1:
-        uvicorn.run(create_app(services), **common)  # type: ignore[arg-type]
+        uvicorn.run(create_app(services), **common)
     else:
         services.close()
         # Each worker builds its services from the same environment. Several processes on one
@@ -55,7 +55,7 @@ def serve(
         os.environ.setdefault("TESSERA_ACCESS_ON_EVENT_LOOP", "false")
         uvicorn.run(
             "tessera.trust.http:app_from_environment", factory=True, workers=workers, **common
-        )  # type: ignore[arg-type]
+        )
 
 
 def demo(

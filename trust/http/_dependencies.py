@@ -24,7 +24,8 @@ class Strict(BaseModel):
 # The dependencies are async: FastAPI runs a sync dependency in the thread pool, and each hop
 # there (a handoff and a wake-up under the GIL) cost more than the work of these two.
 async def _services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
+    services: Services = request.app.state.services
+    return services
 
 
 def _bearer(connection: HTTPConnection) -> str | None:

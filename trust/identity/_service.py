@@ -278,9 +278,9 @@ class ServiceIdentity:
     @staticmethod
     def _parse(presented: str | None) -> tuple[str, str]:
         match = _KEY.match(presented) if presented else None
-        if match is None:
+        if presented is None or match is None:
             raise _failure()
-        return match.group(1), _digest(presented)  # type: ignore[arg-type]
+        return match.group(1), _digest(presented)
 
     def _check_expiry(self, expires_at: dt.datetime | None) -> None:
         if expires_at is not None and expires_at <= self.clock():

@@ -169,7 +169,8 @@ def _nir(value: str) -> bool:
 
 
 def _expiry(value: str) -> bool:
-    month = int(re.match(r"\d{1,2}", value)[0])  # type: ignore[index]
+    found = re.match(r"\d{1,2}", value)
+    month = int(found[0]) if found else 0
     return 1 <= month <= 12
 
 

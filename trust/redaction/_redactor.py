@@ -188,6 +188,7 @@ class Redactor:
         todo = [i for i, text in enumerate(texts) if text.strip()]
         if not todo:
             return out
+        # Presidio's NlpEngine base declares no process_batch; SpacyNlpEngine has it.
         batch = self._nlp.process_batch(  # type: ignore[attr-defined]
             [spoken[i].text for i in todo], language, batch_size=64
         )
