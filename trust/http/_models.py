@@ -6,16 +6,23 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, Field, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from tessera.auth import Challenge, Observation
 from tessera.storage import utcnow
 
 from ._dependencies import Strict
 
-__all__ = ["ChallengeOut", "ObservationIn"]
+__all__ = ["ChallengeOut", "FromDomain", "ObservationIn"]
 
 Short = Field(default=None, max_length=512)
+
+
+class FromDomain(BaseModel):
+    """A response read off a domain object's attributes of the same names, not copied field by
+    field: a field added to both is answered without touching the route."""
+
+    model_config = ConfigDict(from_attributes=True)
 
 
 class ObservationIn(Strict):

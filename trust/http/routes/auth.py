@@ -17,13 +17,12 @@ from pydantic import BaseModel, Field, StrictStr
 from tessera.auth import (
     Assessment,
     DeviceProof,
-    FactorInfo,
     IssuedSession,
     SessionInfo,
 )
 from tessera.policies import Assurance
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
-from tessera.trust.http._models import ChallengeOut, ObservationIn
+from tessera.trust.http._models import ChallengeOut, FromDomain, ObservationIn
 from tessera.trust.identity import Scope
 from tessera.vault import InvalidValue
 
@@ -131,7 +130,7 @@ class DeviceKeyIn(Strict):
     label: StrictStr = Field(default="app", max_length=100)
 
 
-class FactorOut(BaseModel):
+class FactorOut(FromDomain):
     id: str
     kind: str
     label: str
@@ -195,18 +194,6 @@ def _state_out(info: SessionInfo) -> SessionStateOut:
         factors=list(info.factors),
         expires_at=info.expires_at,
         last_seen_at=info.last_seen_at,
-    )
-
-
-def _factor_out(factor: FactorInfo) -> FactorOut:
-    return FactorOut(
-        id=factor.id,
-        kind=factor.kind,
-        label=factor.label,
-        status=factor.status,
-        channel=factor.channel,
-        created_at=factor.created_at,
-        last_used_at=factor.last_used_at,
     )
 
 
@@ -312,7 +299,7 @@ def enrol_totp(body: EnrolIn, who: CallerDep, services: ServicesDep) -> TotpOut:
 @router.post("/factors/totp/confirm", response_model=FactorOut)
 def confirm_totp(body: TotpConfirmIn, who: CallerDep, services: ServicesDep) -> FactorOut:
     who.require(Scope.AUTH)
-    return _factor_out(
+    return FactorOut.model_validate(
         services.authenticator.confirm_totp(who.tenant, body.session_id, body.factor_id, body.code)
     )
 
@@ -328,7 +315,7 @@ def begin_passkey(body: EnrolIn, who: CallerDep, services: ServicesDep) -> Chall
 @router.post("/factors/passkey/complete", response_model=FactorOut, status_code=201)
 def complete_passkey(body: PasskeyCompleteIn, who: CallerDep, services: ServicesDep) -> FactorOut:
     who.require(Scope.AUTH)
-    return _factor_out(
+    return FactorOut.model_validate(
         services.authenticator.complete_passkey(who.tenant, body.challenge_id, body.credential)
     )
 
@@ -341,7 +328,7 @@ def register_device(body: DeviceKeyIn, who: CallerDep, services: ServicesDep) ->
         der = base64.b64decode(body.public_key, validate=True)
     except ValueError:
         raise InvalidValue("public_key must be base64 (DER SubjectPublicKeyInfo)") from None
-    return _factor_out(
+    return FactorOut.model_validate(
         services.authenticator.register_device_key(who.tenant, body.session_id, der, body.label)
     )
 
@@ -350,7 +337,7 @@ def register_device(body: DeviceKeyIn, who: CallerDep, services: ServicesDep) ->
 def register_destination(body: DestinationIn, who: CallerDep, services: ServicesDep) -> FactorOut:
     """Bind the customer's vaulted phone or email as a one-time-code destination."""
     who.require(Scope.AUTH_MANAGE)
-    return _factor_out(
+    return FactorOut.model_validate(
         services.authenticator.register_destination(
             who.tenant, body.subject, body.channel, body.token, body.label
         )
@@ -361,7 +348,7 @@ def register_destination(body: DestinationIn, who: CallerDep, services: Services
 def bind(body: BindingIn, who: CallerDep, services: ServicesDep) -> FactorOut:
     """Register the customer's caller number (voice) or messaging sender id (kept hashed)."""
     who.require(Scope.AUTH_MANAGE)
-    return _factor_out(
+    return FactorOut.model_validate(
         services.authenticator.bind_caller(who.tenant, body.subject, body.kind, body.identifier)
     )
 
@@ -369,7 +356,9 @@ def bind(body: BindingIn, who: CallerDep, services: ServicesDep) -> FactorOut:
 @router.get("/subjects/{subject_id}/factors", response_model=list[FactorOut])
 def list_factors(subject_id: str, who: CallerDep, services: ServicesDep) -> list[FactorOut]:
     who.require(Scope.AUTH_MANAGE)
-    return [_factor_out(f) for f in services.authenticator.factors(who.tenant, subject_id)]
+    return [
+        FactorOut.model_validate(f) for f in services.authenticator.factors(who.tenant, subject_id)
+    ]
 
 
 @router.delete("/subjects/{subject_id}/factors/{factor_id}", status_code=204)

@@ -13,10 +13,10 @@ from typing import Any
 from fastapi import APIRouter, Header
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
-from tessera.payments import CardDetails, CardOnFile, Keypad, Money, PaymentIntent, Refund
+from tessera.payments import CardDetails, Keypad, Money, PaymentIntent, Refund
 from tessera.storage import utcnow
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
-from tessera.trust.http._models import ChallengeOut, ObservationIn
+from tessera.trust.http._models import ChallengeOut, FromDomain, ObservationIn
 from tessera.trust.identity import Scope
 
 __all__ = ["router"]
@@ -113,7 +113,7 @@ class KeysIn(Strict):
     keys: StrictStr = Field(max_length=64, description="DTMF: 0-9, * (clear field), # (end)")
 
 
-class KeypadViewOut(BaseModel):
+class KeypadViewOut(FromDomain):
     field: str
     number_digits: int
     number_luhn_valid: bool | None
@@ -138,7 +138,7 @@ class LinkOut(BaseModel):
     expires_at: dt.datetime
 
 
-class CardOnFileOut(BaseModel):
+class CardOnFileOut(FromDomain):
     id: str
     subject: str
     card: str = Field(description="masked: brand, BIN and last four")
@@ -262,23 +262,14 @@ def pay_with_card_on_file(
     )
 
 
-def _card_out(card: CardOnFile) -> CardOnFileOut:
-    return CardOnFileOut(
-        id=card.id,
-        subject=card.subject,
-        card=card.card,
-        brand=card.brand,
-        expiry=card.expiry,
-        created_at=card.created_at,
-        last_used_at=card.last_used_at,
-    )
-
-
 @router.get("/subjects/{subject_id}/cards", response_model=list[CardOnFileOut])
 def cards_on_file(subject_id: str, who: CallerDep, services: ServicesDep) -> list[CardOnFileOut]:
     """The customer's cards on file, masked (none without their consent, none expired)."""
     who.require(Scope.PAYMENTS)
-    return [_card_out(c) for c in services.payments.cards.cards(who.tenant, subject_id)]
+    return [
+        CardOnFileOut.model_validate(c)
+        for c in services.payments.cards.cards(who.tenant, subject_id)
+    ]
 
 
 @router.delete("/subjects/{subject_id}/cards/{card_id}", status_code=204)
@@ -302,20 +293,10 @@ def issue_link(payment_id: str, who: CallerDep, services: ServicesDep) -> LinkOu
 
 
 def _keypad_out(pad: Keypad) -> KeypadOut:
-    v = pad.view
     return KeypadOut(
         id=pad.id,
         state=pad.state,
-        view=KeypadViewOut(
-            field=v.field,
-            number_digits=v.number_digits,
-            number_luhn_valid=v.number_luhn_valid,
-            brand=v.brand,
-            expiry_digits=v.expiry_digits,
-            cvc_digits=v.cvc_digits,
-            rejected=v.rejected,
-            complete=v.complete,
-        ),
+        view=KeypadViewOut.model_validate(pad.view),
         payment=_out(pad.payment),
     )
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field, StrictStr
+from pydantic import Field, StrictStr
 
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
+from tessera.trust.http._models import FromDomain
 from tessera.trust.identity import Scope
-from tessera.trust.webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = ["router"]
 
@@ -21,7 +21,7 @@ class EndpointIn(Strict):
     events: list[StrictStr] = Field(default=["*"], max_length=16)
 
 
-class EndpointOut(BaseModel):
+class EndpointOut(FromDomain):
     id: str
     url: str
     events: list[str]
@@ -29,7 +29,7 @@ class EndpointOut(BaseModel):
     secret: str | None = Field(None, description="shown once, at creation: verify signatures")
 
 
-class DeliveryOut(BaseModel):
+class DeliveryOut(FromDomain):
     id: str
     event_id: str
     endpoint_id: str
@@ -41,37 +41,19 @@ class DeliveryOut(BaseModel):
     last_error: str | None
 
 
-def _endpoint(e: WebhookEndpoint) -> EndpointOut:
-    return EndpointOut(
-        id=e.id, url=e.url, events=list(e.events), created_at=e.created_at, secret=e.secret
-    )
-
-
-def _delivery(d: WebhookDelivery) -> DeliveryOut:
-    return DeliveryOut(
-        id=d.id,
-        event_id=d.event_id,
-        endpoint_id=d.endpoint_id,
-        type=d.type,
-        state=d.state,
-        attempts=d.attempts,
-        next_attempt_at=d.next_attempt_at,
-        last_status=d.last_status,
-        last_error=d.last_error,
-    )
-
-
 @router.post("", response_model=EndpointOut, status_code=201)
 def add_endpoint(body: EndpointIn, who: CallerDep, services: ServicesDep) -> EndpointOut:
     """Register an endpoint; its signing secret is in this answer and nowhere else."""
     who.require(Scope.WEBHOOKS)
-    return _endpoint(services.webhooks.add_endpoint(who.tenant, body.url, body.events))
+    return EndpointOut.model_validate(
+        services.webhooks.add_endpoint(who.tenant, body.url, body.events)
+    )
 
 
 @router.get("", response_model=list[EndpointOut])
 def list_endpoints(who: CallerDep, services: ServicesDep) -> list[EndpointOut]:
     who.require(Scope.WEBHOOKS)
-    return [_endpoint(e) for e in services.webhooks.endpoints(who.tenant)]
+    return [EndpointOut.model_validate(e) for e in services.webhooks.endpoints(who.tenant)]
 
 
 @router.delete("/{endpoint_id}", status_code=204)
@@ -89,11 +71,13 @@ def deliveries(
     state: str | None = Query(None, pattern="^(pending|delivered|failed)$"),
 ) -> list[DeliveryOut]:
     who.require(Scope.WEBHOOKS)
-    return [_delivery(d) for d in services.webhooks.deliveries(who.tenant, state=state)]
+    return [
+        DeliveryOut.model_validate(d) for d in services.webhooks.deliveries(who.tenant, state=state)
+    ]
 
 
 @router.post("/deliveries/{delivery_id}/redeliver", response_model=DeliveryOut)
 def redeliver(delivery_id: str, who: CallerDep, services: ServicesDep) -> DeliveryOut:
     """Queue an event again, with its event id (receivers drop what they already have)."""
     who.require(Scope.WEBHOOKS)
-    return _delivery(services.webhooks.redeliver(who.tenant, delivery_id))
+    return DeliveryOut.model_validate(services.webhooks.redeliver(who.tenant, delivery_id))
