@@ -46,24 +46,9 @@ class _PayByLink:
         def _update(self, row: PaymentIntentRow, **changes: Any) -> PaymentIntentRow: ...
         def _record(self, row: PaymentIntentRow, event: str, **extra: Any) -> None: ...
         def _intent(self, row: PaymentIntentRow) -> PaymentIntent: ...
-        def pay_with_card(
-            self,
-            tenant: str,
-            intent_id: str,
-            card: CardDetails,
-            *,
-            observation: Observation | None = None,
-            telephone_order: bool = False,
-            save_card: bool = False,
-        ) -> PaymentIntent: ...
-        def pay_with_card_on_file(
-            self,
-            tenant: str,
-            intent_id: str,
-            card_id: str,
-            *,
-            observation: Observation | None = None,
-        ) -> PaymentIntent: ...
+        # The card flows of `Payments` (`pay_with_card`, `pay_with_card_on_file`).
+        pay_with_card: Callable[..., PaymentIntent]
+        pay_with_card_on_file: Callable[..., PaymentIntent]
 
     # ------------------------------------------------------------------ links
     def issue_link(self, tenant: str, intent_id: str) -> PaymentLink:
