@@ -7,13 +7,12 @@ import datetime as dt
 import json
 import secrets
 from dataclasses import replace
-from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.serialization import load_der_public_key
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from tessera import Assurance
 from tessera.storage import as_utc, table_of
@@ -204,15 +203,15 @@ class _Assessing(_Challenges):
             factors if result.decision is RiskDecision.STEP_UP else (),
         )
 
-    def _bound_senders(self, conn: Any, tenant: str, subject: str) -> frozenset[str]:
+    def _bound_senders(self, conn: Connection, tenant: str, subject: str) -> frozenset[str]:
         return frozenset(
             r.credential_id for r in self._active_factors(conn, tenant, subject, "sender")
         )
 
-    def _registered_number(self, conn: Any, tenant: str, subject: str) -> str | None:
+    def _registered_number(self, conn: Connection, tenant: str, subject: str) -> str | None:
         rows = self._active_factors(conn, tenant, subject, "caller")
         return rows[0].credential_id if rows else None
 
-    def _factor_kinds(self, conn: Any, tenant: str, subject: str) -> tuple[str, ...]:
+    def _factor_kinds(self, conn: Connection, tenant: str, subject: str) -> tuple[str, ...]:
         rows = self._active_factors(conn, tenant, subject, "totp", "webauthn", "otp")
         return tuple(sorted({r.kind for r in rows}))

@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 
 from tessera import Assurance, b64url_encode
 from tessera.storage import as_utc, table_of
@@ -142,7 +142,7 @@ class _Challenges(_Sessions):
             )
         return expires
 
-    def _pending_decision(self, conn: Any, tenant: str, decision_id: str) -> Any:
+    def _pending_decision(self, conn: Connection, tenant: str, decision_id: str) -> Any:
         t = table_of(AuthDecisionRow)
         row = conn.execute(
             select(t).where(t.c.id == str(decision_id)[:40], t.c.tenant_id == tenant)
@@ -159,7 +159,9 @@ class _Challenges(_Sessions):
             raise ChallengeExpired("the risk decision expired; assess again")
         return row
 
-    def _active_factors(self, conn: Any, tenant: str, subject: str, *kinds: str) -> list[Any]:
+    def _active_factors(
+        self, conn: Connection, tenant: str, subject: str, *kinds: str
+    ) -> list[Any]:
         t = table_of(AuthFactorRow)
         return list(
             conn.execute(
@@ -178,7 +180,7 @@ class _Challenges(_Sessions):
         return keyed(self.vault.tenant_secret(tenant, "auth-codes"), challenge_id, code)
 
     def _take_challenge(
-        self, conn: Any, tenant: str, challenge_id: str, kinds: tuple[str, ...]
+        self, conn: Connection, tenant: str, challenge_id: str, kinds: tuple[str, ...]
     ) -> Any:
         t = table_of(AuthChallengeRow)
         row = conn.execute(

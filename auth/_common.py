@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Connection, update
 
 from tessera import Assurance, b64url_decode
 from tessera.storage import as_utc, table_of
@@ -36,7 +36,7 @@ def _unb64url(text: str) -> bytes:
         raise InvalidSignal("not base64url") from None
 
 
-def _consume(conn: Any, challenge_id: str, now: dt.datetime) -> None:
+def _consume(conn: Connection, challenge_id: str, now: dt.datetime) -> None:
     """Mark a challenge used, once: a second use (a replay, a race) is refused."""
     ct = table_of(AuthChallengeRow)
     used = conn.execute(

@@ -7,7 +7,7 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from tessera import Assurance
 from tessera.storage import as_utc, table_of
@@ -28,7 +28,7 @@ class _Sessions(_State):
     # ------------------------------------------------------------------ sessions
     def _open_session(
         self,
-        conn: Any,
+        conn: Connection,
         tenant: str,
         subject: str,
         assurance: Assurance,
@@ -61,7 +61,7 @@ class _Sessions(_State):
     def _idle(self, scope: str) -> dt.timedelta:
         return self.settings.payment_idle if scope == "payment" else self.settings.session_idle
 
-    def _live_session(self, conn: Any, tenant: str, session_id: str) -> Any:
+    def _live_session(self, conn: Connection, tenant: str, session_id: str) -> Any:
         if not isinstance(session_id, str) or not session_id.startswith("ses_"):
             raise UnknownSession("no such session")
         t = table_of(AuthSessionRow)

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from tessera.storage import Database, as_utc, table_of, utcnow
 from tessera.vault import Vault
@@ -54,7 +54,7 @@ class _State:
     def _key(self, tenant: str) -> bytes:
         return self.vault.tenant_secret(tenant, "auth-signals")
 
-    def _profile(self, conn: Any, tenant: str, subject: str) -> tuple[Profile, Any]:
+    def _profile(self, conn: Connection, tenant: str, subject: str) -> tuple[Profile, Any]:
         t = table_of(AuthProfileRow)
         row = conn.execute(
             select(t).where(t.c.tenant_id == tenant, t.c.subject_id == subject)
@@ -63,7 +63,7 @@ class _State:
             return Profile(), None
         return Profile(row.sessions, json.loads(row.counts)), row
 
-    def _population(self, conn: Any, tenant: str) -> Population:
+    def _population(self, conn: Connection, tenant: str) -> Population:
         t = table_of(AuthPopulationRow)
         row = conn.execute(select(t).where(t.c.tenant_id == tenant)).first()
         if row is None:
@@ -71,7 +71,7 @@ class _State:
         counts = json.loads(row.counts)
         return Population(row.sessions, counts, {f: len(counts.get(f, {})) for f in FEATURES})
 
-    def _failures(self, conn: Any, tenant: str, keys: list[str]) -> dict[str, Any]:
+    def _failures(self, conn: Connection, tenant: str, keys: list[str]) -> dict[str, Any]:
         t = table_of(AuthFailureRow)
         rows = conn.execute(select(t).where(t.c.tenant_id == tenant, t.c.key.in_(keys))).all()
         return {row.key: row for row in rows}
@@ -84,7 +84,7 @@ class _State:
             keys.append(f"net:{keyed(self._key(tenant), 'net', signals['network'])}")
         return keys
 
-    def _check_lock(self, conn: Any, tenant: str, subject: str) -> None:
+    def _check_lock(self, conn: Connection, tenant: str, subject: str) -> None:
         account = f"account:{keyed(self._key(tenant), 'account', subject)}"
         row = self._failures(conn, tenant, [account]).get(account)
         now = self.clock()
@@ -95,11 +95,13 @@ class _State:
                 retry_after=wait,
             )
 
-    def _put(self, conn: Any, table: Any, key: dict[str, Any], values: dict[str, Any]) -> None:
+    def _put(
+        self, conn: Connection, table: Any, key: dict[str, Any], values: dict[str, Any]
+    ) -> None:
         statement = self.db.upsert(table, key=list(key), update=list(values))
         conn.execute(statement, [key | values])
 
-    def _learn(self, conn: Any, tenant: str, subject: str, signals: Signals) -> None:
+    def _learn(self, conn: Connection, tenant: str, subject: str, signals: Signals) -> None:
         """Teach the profile and the population; only called after a passed authentication."""
         now = self.clock()
         profile, _ = self._profile(conn, tenant, subject)

@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from tessera import Assurance
 from tessera.storage import table_of
@@ -212,7 +212,7 @@ class _StepUps(_FactorChecks):
         )
 
     def _pass_decision(
-        self, conn: Any, tenant: str, subject: str, decision_id: str, now: dt.datetime
+        self, conn: Connection, tenant: str, subject: str, decision_id: str, now: dt.datetime
     ) -> str | None:
         """Mark a pending risk decision passed and let its signals teach the profile (the
         factor proved the customer); its scope, or None if it was not pending."""
@@ -317,7 +317,7 @@ class _StepUps(_FactorChecks):
                     {"consecutive": count, "last_at": now, "locked_until": locked},
                 )
 
-    def _reset_failures(self, conn: Any, tenant: str, subject: str) -> None:
+    def _reset_failures(self, conn: Connection, tenant: str, subject: str) -> None:
         ft = table_of(AuthFailureRow)
         account = f"account:{keyed(self._key(tenant), 'account', subject)}"
         conn.execute(delete(ft).where(ft.c.tenant_id == tenant, ft.c.key == account))
