@@ -24,6 +24,7 @@ from ._dsr import (
     DsrKind,
     DsrRequest,
     DsrState,
+    SubjectData,
     due_date,
     export_csv,
 )
@@ -92,6 +93,7 @@ __all__ = [
     "Purpose",
     "PurposeSpec",
     "Receipts",
+    "SubjectData",
     "UnknownPurpose",
     "canonical",
     "decide",

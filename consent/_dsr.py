@@ -3,6 +3,10 @@
 received → identity_verified → in_progress → completed, or rejected (with a reason) from any
 open state. The answer is due one month after receipt (Art. 12(3)), extendable once by two
 months with a reason. Nothing is released for a request whose identity is not verified.
+
+This module never opens or destroys a subject's data itself: `SubjectData` does, and the one
+the service wires in is the gateway, which decides by policy and records before it acts. An
+access request's export is released once, by `export`.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import enum
 import io
 import json
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,7 +25,7 @@ from dateutil.relativedelta import relativedelta
 from sqlmodel import col, select
 
 from tessera.storage import Database, utcnow
-from tessera.vault import UnknownSubject, Vault, check_subject, check_tenant
+from tessera.vault import check_subject, check_tenant
 
 from ._errors import DsrNotFound, IdentityNotVerified, InvalidEvent, InvalidTransition
 from ._ledger import ConsentLedger, ConsentRequest
@@ -29,7 +33,14 @@ from ._model import Channel, EventKind
 from ._receipts import Receipts
 from ._tables import DsrRequestRow
 
-__all__ = ["AccessHistory", "DataSubjectRights", "DsrKind", "DsrRequest", "DsrState"]
+__all__ = [
+    "AccessHistory",
+    "DataSubjectRights",
+    "DsrKind",
+    "DsrRequest",
+    "DsrState",
+    "SubjectData",
+]
 
 
 class DsrKind(enum.StrEnum):
@@ -63,6 +74,23 @@ class AccessHistory(Protocol):
     """Who accessed a subject's data: provided by the audit trail (trust), wired in at start-up."""
 
     def for_subject(self, tenant: str, subject: str) -> list[dict[str, Any]]: ...
+
+
+class SubjectData(Protocol):
+    """Opens and destroys a subject's data for a request: the gateway, bound to the caller and
+    their authentication, which decides by policy and records before it releases or erases."""
+
+    def release(self, request: DsrRequest) -> list[dict[str, str]]:
+        """Every value held for the subject: token, category and value."""
+        ...
+
+    def erase(self, request: DsrRequest) -> dict[str, Any]:
+        """Crypto-shred the subject; counts and time, never data."""
+        ...
+
+    def rectify(self, request: DsrRequest, token: str, value: str) -> dict[str, Any]:
+        """Replace the value behind one of the subject's tokens."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +145,12 @@ class DataSubjectRights:
         self,
         db: Database,
         *,
-        vault: Vault,
         ledger: ConsentLedger,
         receipts: Receipts,
         clock: Callable[[], dt.datetime] = utcnow,
         access_history: AccessHistory | None = None,
     ) -> None:
         self.db = db
-        self.vault = vault
         self.ledger = ledger
         self.receipts = receipts
         self.clock = clock
@@ -138,7 +164,9 @@ class DataSubjectRights:
         kind: DsrKind | str,
         *,
         details: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
     ) -> DsrRequest:
+        """`request_id`: chosen beforehand (see `new_id`), so that its record can come first."""
         check_tenant(tenant)
         subject = check_subject(subject)
         if not subject:
@@ -154,7 +182,7 @@ class DataSubjectRights:
         self._check_details(kind, details)
         now = self.clock()
         row = DsrRequestRow(
-            id="dsr_" + secrets.token_hex(10),
+            id=request_id or self.new_id(),
             tenant_id=tenant,
             subject_id=subject,
             kind=kind.value,
@@ -167,6 +195,10 @@ class DataSubjectRights:
         with self.db.session() as s:
             s.add(row)
         return _request(row)
+
+    @staticmethod
+    def new_id() -> str:
+        return "dsr_" + secrets.token_hex(10)
 
     @staticmethod
     def _check_details(kind: DsrKind, details: dict[str, Any]) -> None:
@@ -224,9 +256,10 @@ class DataSubjectRights:
             return _request(row)
 
     def verify_identity(self, tenant: str, dsr_id: str, *, verified_by: str) -> DsrRequest:
-        """Set by a caller allowed to vouch (an agent after checks; the auth step-up later)."""
+        """How the identity was proven (a session's factors and assurance, or a DPO's evidence).
+        Whether that proof holds is decided above this package, by authentication and policy."""
         if not verified_by.strip():
-            raise InvalidEvent("say who verified the identity")
+            raise InvalidEvent("say how the identity was verified")
         return self._move(
             tenant,
             dsr_id,
@@ -265,8 +298,9 @@ class DataSubjectRights:
             return _request(row)
 
     # ------------------------------------------------------------------ the work
-    def execute(self, tenant: str, dsr_id: str) -> dict[str, Any]:
-        """Do what the request asks and complete it; returns the result (the export for access)."""
+    def execute(self, tenant: str, dsr_id: str, *, data: SubjectData) -> dict[str, Any]:
+        """Do what the request asks and complete it; returns what was done. An access or
+        portability request is then ready for its export, released once by `export`."""
         request = self.get(tenant, dsr_id)
         if request.state is DsrState.RECEIVED:
             raise IdentityNotVerified(
@@ -276,7 +310,7 @@ class DataSubjectRights:
             request = self._move(tenant, dsr_id, DsrState.IN_PROGRESS)
         elif request.state is not DsrState.IN_PROGRESS:
             raise InvalidTransition(f"a request {request.state.value} cannot be executed")
-        result = self._perform(request)
+        result = self._perform(request, data)
         self._move(
             tenant,
             dsr_id,
@@ -286,8 +320,8 @@ class DataSubjectRights:
         )
         return result
 
-    def export(self, tenant: str, dsr_id: str) -> dict[str, Any]:
-        """The access/portability export of a completed, verified request (re-made on demand)."""
+    def export(self, tenant: str, dsr_id: str, *, data: SubjectData) -> dict[str, Any]:
+        """The access/portability export of a completed, verified request, released once."""
         request = self.get(tenant, dsr_id)
         if request.identity_verified_at is None:
             raise IdentityNotVerified(
@@ -297,23 +331,33 @@ class DataSubjectRights:
             raise InvalidTransition(f"a {request.kind.value} request has no export")
         if request.state is not DsrState.COMPLETED:
             raise InvalidTransition("the request is not completed yet")
-        return self._subject_export(tenant, request.subject, request.id)
+        delivered = request.details.get("delivered_at")
+        if delivered:
+            raise InvalidTransition(
+                f"the export was delivered at {delivered}: a new copy needs a new request"
+            )
+        export = self._subject_export(tenant, request.subject, request.id, data.release(request))
+        self._note(tenant, dsr_id, delivered_at=self.clock().isoformat())
+        return export
 
-    def _perform(self, request: DsrRequest) -> dict[str, Any]:
+    def _note(self, tenant: str, dsr_id: str, **facts: Any) -> None:
+        with self.db.session() as s:
+            row = s.get(DsrRequestRow, dsr_id, with_for_update=True)
+            if row is None or row.tenant_id != tenant:
+                raise DsrNotFound(f"no request {dsr_id[:40]!r}")
+            if json.loads(row.details).get("delivered_at"):
+                raise InvalidTransition("the export was delivered already")
+            row.details = json.dumps({**json.loads(row.details), **facts})
+            row.updated_at = self.clock()
+            s.add(row)
+
+    def _perform(self, request: DsrRequest, data: SubjectData) -> dict[str, Any]:
         tenant, subject = request.tenant, request.subject
         match request.kind:
             case DsrKind.ACCESS | DsrKind.PORTABILITY:
-                return self._subject_export(tenant, subject, request.id)
+                return {"export": "ready"}
             case DsrKind.ERASURE:
-                try:
-                    erasure = self.vault.erase_subject(tenant, subject)
-                    return {
-                        "erased_at": erasure.erased_at.isoformat(),
-                        "keys_destroyed": erasure.keys_destroyed,
-                        "items_destroyed": erasure.items_destroyed,
-                    }
-                except UnknownSubject:
-                    return {"erased_at": None, "keys_destroyed": 0, "items_destroyed": 0}
+                return data.erase(request)
             case DsrKind.RESTRICTION:
                 if request.details.get("lift"):
                     return {"restriction_lifted": self.ledger.lift_restriction(tenant, subject)}
@@ -337,14 +381,11 @@ class DataSubjectRights:
                 )
                 return {"objections": [e.id for e in events]}
             case DsrKind.RECTIFICATION:
-                record = self.vault.rectify(
-                    tenant, request.details["token"], request.details["value"], subject=subject
-                )
-                return {"rectified": record.token, "category": record.category.value}
+                return data.rectify(request, request.details["token"], request.details["value"])
 
-    def _subject_export(self, tenant: str, subject: str, dsr_id: str) -> dict[str, Any]:
-        tokens = self.vault.subject_tokens(tenant, subject)
-        values = self.vault.detokenize_batch(tenant, [t.token for t in tokens]) if tokens else []
+    def _subject_export(
+        self, tenant: str, subject: str, dsr_id: str, values: Sequence[Mapping[str, str]]
+    ) -> dict[str, Any]:
         history = self.ledger.history(tenant, subject)
         current = self.ledger.current(tenant, subject)
         restricted = self.ledger.restricted_at(tenant, subject)
@@ -354,9 +395,7 @@ class DataSubjectRights:
             "subject": subject,
             "request": dsr_id,
             "generated_at": self.clock().isoformat(),
-            "personal_data": [
-                {"token": v.token, "category": v.category.value, "value": v.value} for v in values
-            ],
+            "personal_data": [dict(v) for v in values],
             "consents": {
                 "current": {
                     purpose: {

@@ -38,6 +38,11 @@ class Action(enum.StrEnum):
     EXPORT = "export"
     ERASE = "erase"
     PAY = "pay"
+    # Data-subject requests (GDPR Art. 15-21); the resource's category is `request:<kind>`.
+    OPEN_REQUEST = "open_request"
+    VERIFY_IDENTITY = "verify_identity"  # by hand, with evidence (a request on paper or by phone)
+    MANAGE_REQUEST = "manage_request"  # extend (Art. 12(3)) or reject, with a reason
+    EXECUTE_REQUEST = "execute_request"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import pytest
 
 from tessera.auth import AuthRecorder, Notifier, Outbox
-from tessera.consent import AccessHistory, ConsentObserver
+from tessera.consent import AccessHistory, ConsentObserver, SubjectData
 from tessera.payments import CardsOnFile, HttpProcessor, PaymentProcessor, PaymentRecorder
 from tessera.policies import CedarPolicyEngine, PolicyEngine
 from tessera.trust import AuditLog
@@ -21,6 +21,7 @@ from tessera.trust.gateway import (
     ConsentObservers,
     PaymentRecorders,
 )
+from tessera.trust.gateway._requests import _ThroughTheGateway
 from tessera.trust.webhooks import WebhookPaymentRecorder
 from tessera.vault import KeyProvider, LocalKeyring, Pkcs11KeyProvider
 
@@ -34,6 +35,7 @@ IMPLEMENTATIONS: list[tuple[type[Any], type[Any]]] = [
     (ConsentObserver, ConsentObservers),
     (ConsentObserver, CardsOnFile),
     (AccessHistory, AuditLog),
+    (SubjectData, _ThroughTheGateway),
     (AuthRecorder, AuditAuthRecorder),
     (PaymentRecorder, AuditPaymentRecorder),
     (PaymentRecorder, WebhookPaymentRecorder),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._errors import (
+        AccessDenied,
         AuditTampered,
         AuditUnavailable,
         AuthContextRequired,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
         RedactionError,
         ReplayedRequest,
         RequestTooLarge,
+        StepUpRequired,
         TextTooLarge,
         TrustError,
         UnknownLanguage,
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 
 _WHERE = {
     "._errors": (
+        "AccessDenied",
         "AuditTampered",
         "AuditUnavailable",
         "AuthContextRequired",
@@ -57,6 +60,7 @@ _WHERE = {
         "RedactionError",
         "ReplayedRequest",
         "RequestTooLarge",
+        "StepUpRequired",
         "TextTooLarge",
         "TrustError",
         "UnknownLanguage",
@@ -76,6 +80,7 @@ _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names
 
 __all__ = [
     "PROBLEM_JSON",
+    "AccessDenied",
     "AccessRequest",
     "AccessResult",
     "AuditLog",
@@ -105,6 +110,7 @@ __all__ = [
     "ServiceIdentity",
     "Services",
     "Settings",
+    "StepUpRequired",
     "TextTooLarge",
     "TrustError",
     "UnknownLanguage",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from tessera import TesseraError
 
 __all__ = [
+    "AccessDenied",
     "AuditTampered",
     "AuditUnavailable",
     "AuthContextRequired",
@@ -21,6 +22,7 @@ __all__ = [
     "RedactionError",
     "ReplayedRequest",
     "RequestTooLarge",
+    "StepUpRequired",
     "TextTooLarge",
     "TrustError",
     "UnknownLanguage",
@@ -123,3 +125,27 @@ class InvalidWebhookSignature(TrustError):
 
 class DuplicateWebhook(TrustError):
     """A delivery of an event already received (a retry after a lost answer)."""
+
+
+class AccessDenied(TrustError):
+    """No policy allows this caller to do this (the refusal is recorded in the audit log)."""
+
+    def __init__(self, detail: str, *, policy_ids: tuple[str, ...], audit_seq: int | None) -> None:
+        super().__init__(detail)
+        self.policy_ids = list(policy_ids)
+        self.audit_seq = audit_seq
+
+
+class StepUpRequired(AccessDenied):
+    """Allowed once the end user's session is raised to `required_assurance`."""
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        policy_ids: tuple[str, ...],
+        audit_seq: int | None,
+        required_assurance: str,
+    ) -> None:
+        super().__init__(detail, policy_ids=policy_ids, audit_seq=audit_seq)
+        self.required_assurance = required_assurance

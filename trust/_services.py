@@ -24,6 +24,7 @@ from tessera.trust.gateway import (
     ConsentObservers,
     Gateway,
     PaymentRecorders,
+    RequestDesk,
 )
 from tessera.trust.identity import ServiceIdentity
 from tessera.trust.redaction import Redactions
@@ -85,6 +86,7 @@ class Services:
     policies: CedarPolicyEngine
     audit: AuditLog
     gateway: Gateway
+    requests: RequestDesk
     authenticator: Authenticator
     payments: Payments
     webhooks: Webhooks
@@ -116,9 +118,7 @@ class Services:
         consents = ConsentLedger(data, catalogue)
         receipts = Receipts(vault, catalogue)
         audit = AuditLog(data, vault=vault)
-        dsr = DataSubjectRights(
-            data, vault=vault, ledger=consents, receipts=receipts, access_history=audit
-        )
+        dsr = DataSubjectRights(data, ledger=consents, receipts=receipts, access_history=audit)
         policies = CedarPolicyEngine(settings.policy_dir or DEFAULT_POLICY_DIR)
         authenticator = Authenticator(
             db=data,
@@ -180,6 +180,7 @@ class Services:
             policies,
             audit,
             gateway,
+            RequestDesk(gateway=gateway, dsr=dsr, sessions=authenticator),
             authenticator,
             payments,
             webhooks,

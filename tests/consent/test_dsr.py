@@ -54,10 +54,11 @@ def verified(dsr: DataSubjectRights, tenant: str, kind: DsrKind, subject: str = 
 
 
 def test_access_export_holds_everything_of_the_subject_and_nothing_else(
-    dsr: DataSubjectRights, populated, receipts, tenant: str
+    dsr: DataSubjectRights, data, populated, receipts, tenant: str
 ) -> None:
     request = verified(dsr, tenant, DsrKind.ACCESS)
-    export = dsr.execute(tenant, request.id)
+    assert dsr.execute(tenant, request.id, data=data) == {"export": "ready"}
+    export = dsr.export(tenant, request.id, data=data)
     assert sorted(v["value"] for v in export["personal_data"]) == [
         "+33612345678",
         "jean.dupont@example.fr",
@@ -72,27 +73,28 @@ def test_access_export_holds_everything_of_the_subject_and_nothing_else(
         assert verify_receipt(e["receipt"], export["public_key"])["piiPrincipalId"] == S
     assert "marie" not in str(export) and OTHER not in str(export)
     assert dsr.get(tenant, request.id).state is DsrState.COMPLETED
-    assert dsr.export(tenant, request.id)["personal_data"] == export["personal_data"]
+    with pytest.raises(InvalidTransition, match="delivered"):  # released once
+        dsr.export(tenant, request.id, data=data)
     csv_text = export_csv(export)
     assert "withdrawn,chat" in csv_text and "jean.dupont@example.fr" in csv_text
 
 
 def test_nothing_is_released_before_identity_is_verified(
-    dsr: DataSubjectRights, populated, tenant: str
+    dsr: DataSubjectRights, data, populated, tenant: str
 ) -> None:
     request = dsr.open(tenant, S, "portability")
     with pytest.raises(IdentityNotVerified):
-        dsr.execute(tenant, request.id)
+        dsr.execute(tenant, request.id, data=data)
     with pytest.raises(IdentityNotVerified):
-        dsr.export(tenant, request.id)
+        dsr.export(tenant, request.id, data=data)
     assert dsr.get(tenant, request.id).state is DsrState.RECEIVED
 
 
 def test_erasure_request_crypto_shreds(
-    dsr: DataSubjectRights, populated, vault: Vault, ledger: ConsentLedger, tenant: str
+    dsr: DataSubjectRights, data, populated, vault: Vault, ledger: ConsentLedger, tenant: str
 ) -> None:
     tokens = [t.token for t in vault.subject_tokens(tenant, S)]
-    result = dsr.execute(tenant, verified(dsr, tenant, DsrKind.ERASURE).id)
+    result = dsr.execute(tenant, verified(dsr, tenant, DsrKind.ERASURE).id, data=data)
     assert result["items_destroyed"] == 2
     with pytest.raises(InvalidToken):
         vault.detokenize(tenant, tokens[0])
@@ -100,44 +102,44 @@ def test_erasure_request_crypto_shreds(
 
 
 def test_restriction_blocks_processing_until_lifted(
-    dsr: DataSubjectRights, populated, ledger: ConsentLedger, tenant: str
+    dsr: DataSubjectRights, data, populated, ledger: ConsentLedger, tenant: str
 ) -> None:
     assert ledger.may_we(tenant, S, "customer_service").allowed
-    dsr.execute(tenant, verified(dsr, tenant, DsrKind.RESTRICTION).id)
+    dsr.execute(tenant, verified(dsr, tenant, DsrKind.RESTRICTION).id, data=data)
     decision = ledger.may_we(tenant, S, "customer_service")
     assert not decision.allowed and "Art. 18" in decision.reason
-    dsr.execute(tenant, verified(dsr, tenant, DsrKind.RESTRICTION, lift=True).id)
+    dsr.execute(tenant, verified(dsr, tenant, DsrKind.RESTRICTION, lift=True).id, data=data)
     assert ledger.may_we(tenant, S, "customer_service").allowed
 
 
 def test_objection_records_objected_events(
-    dsr: DataSubjectRights, populated, ledger: ConsentLedger, tenant: str
+    dsr: DataSubjectRights, data, populated, ledger: ConsentLedger, tenant: str
 ) -> None:
     request = verified(dsr, tenant, DsrKind.OBJECTION, purposes=["fraud_prevention"])
-    dsr.execute(tenant, request.id)
+    dsr.execute(tenant, request.id, data=data)
     decision = ledger.may_we(tenant, S, "fraud_prevention")
     assert not decision.allowed and "Art. 21" in decision.reason
 
 
 def test_rectification_keeps_the_token(
-    dsr: DataSubjectRights, populated, vault: Vault, tenant: str
+    dsr: DataSubjectRights, data, populated, vault: Vault, tenant: str
 ) -> None:
     email = next(t for t in vault.subject_tokens(tenant, S) if t.category.value == "email")
     request = verified(
         dsr, tenant, DsrKind.RECTIFICATION, token=email.token, value="jean.dupont@example.com"
     )
-    dsr.execute(tenant, request.id)
+    dsr.execute(tenant, request.id, data=data)
     assert vault.detokenize(tenant, email.token).value == "jean.dupont@example.com"
     assert vault.find(tenant, "jean.dupont@example.com", category="email")[0].token == email.token
 
 
 def test_rectification_of_another_subjects_token_is_refused(
-    dsr: DataSubjectRights, populated, vault: Vault, tenant: str
+    dsr: DataSubjectRights, data, populated, vault: Vault, tenant: str
 ) -> None:
     theirs = vault.subject_tokens(tenant, OTHER)[0]
     request = verified(dsr, tenant, DsrKind.RECTIFICATION, token=theirs.token, value="x@y.fr")
     with pytest.raises(InvalidToken):
-        dsr.execute(tenant, request.id)
+        dsr.execute(tenant, request.id, data=data)
     assert vault.detokenize(tenant, theirs.token).value == "marie@example.fr"
 
 

@@ -247,7 +247,7 @@ class AuditLog:
                 .where(
                     _ENTRIES.c.tenant_id == tenant,
                     _ENTRIES.c.subject_id == subject,
-                    _ENTRIES.c.kind == "access",
+                    _ENTRIES.c.kind.in_(("access", "dsr")),
                 )
                 .order_by(_ENTRIES.c.seq)
             ).all()

@@ -5,9 +5,7 @@ Each capability adds its own step here as it lands.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import re
 import secrets
 import shutil
 import tempfile
@@ -25,13 +23,15 @@ from tessera.trust._errors import AuditTampered
 from tessera.trust._services import Services
 from tessera.trust._settings import Settings
 from tessera.trust.audit import verify_export
-from tessera.trust.http import create_app, serve_in_thread
+from tessera.trust.http import serve_in_thread
 from tessera.trust.identity import Scope
 from tessera.vault import key_status, rotate_keys
 
+from ._demo_kit import APP, ATTACKER, CUSTOMER, READ, client_for, observation, ok, step
+from ._demo_payments import payment_steps
+
 __all__ = ["run_demo"]
 
-CUSTOMER = "cust-0001"
 EXAMPLE_CATALOGUE = Path(__file__).parent / "examples" / "purposes.toml"
 
 
@@ -60,43 +60,36 @@ def run_demo(console: Console, *, keep: bool = False) -> None:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _found(pattern: str, text: str) -> str:
-    """The first group of `pattern` in a page the demo reads (the demo stops if it is not there)."""
-    match = re.search(pattern, text)
-    if match is None:
-        raise RuntimeError(f"the page has no {pattern!r}")
-    return match[1]
-
-
-def _step(console: Console, title: str) -> None:
-    console.rule(f"[bold]{title}")
-
-
 def _walk(console: Console, services: Services) -> None:
     console.print("[bold]Tessera demo[/bold]: a contact centre's data, vaulted and answered for.\n")
-    _step(console, "1. A tenant, its purposes, and the services that call Tessera")
+    step(console, "1. A tenant, its purposes, and the services that call Tessera")
     services.identity.create_tenant("demo-bank", name="Demo Bank")
     catalogue = tomllib.loads(EXAMPLE_CATALOGUE.read_text("utf-8"))
-    admin = _client(services, list(Scope), "service", "crm-backend")
-    purposes = _ok(admin.put("/v1/purposes", json=catalogue))
+    admin = client_for(services, list(Scope), "service", "crm-backend")
+    purposes = ok(admin.put("/v1/purposes", json=catalogue))
     console.print(
         f"{len(purposes)} purposes: "
         + ", ".join(f"{p['id']} ({p['legal_basis']})" for p in purposes)
     )
     callers = {
-        "agent desktop": _client(services, [Scope.ACCESS], "agent", "agent-desktop"),
-        "chatbot": _client(services, [Scope.ACCESS], "bot", "chatbot"),
-        "expert desk": _client(services, [Scope.ACCESS], "expert", "expert-desk"),
-        "analytics job": _client(services, [Scope.ACCESS], "analytics", "analytics"),
+        "agent desktop": client_for(services, [Scope.ACCESS], "agent", "agent-desktop"),
+        "chatbot": client_for(services, [Scope.ACCESS], "bot", "chatbot"),
+        "expert desk": client_for(services, [Scope.ACCESS], "expert", "expert-desk"),
+        "analytics job": client_for(services, [Scope.ACCESS], "analytics", "analytics"),
     }
-    dpo = _client(services, [Scope.AUDIT], "dpo", "dpo-console")
+    dpo = client_for(
+        services,
+        [Scope.AUDIT, Scope.DSR, Scope.ERASE, Scope.SEARCH, Scope.AUTH_ASSERT],
+        "dpo",
+        "dpo-console",
+    )
     console.print(
         "API keys (shown once, stored as hashes) for: crm-backend, "
         + ", ".join(callers)
         + ", dpo-console"
     )
 
-    _step(console, "2. Tokenize a customer's data (POST /v1/tokens/batch)")
+    step(console, "2. Tokenize a customer's data (POST /v1/tokens/batch)")
     values = [
         ("4970 1012 3456 7893", "card_pan"),
         ("Jean.Dupont@example.fr", "email"),
@@ -104,7 +97,7 @@ def _walk(console: Console, services: Services) -> None:
         ("FR14 2004 1010 0505 0001 3M02 606", "iban"),
         ("Jean Dupont", "person_name"),
     ]
-    reply = _ok(
+    reply = ok(
         admin.post(
             "/v1/tokens/batch",
             json={"items": [{"value": v, "category": c, "subject": CUSTOMER} for v, c in values]},
@@ -117,7 +110,7 @@ def _walk(console: Console, services: Services) -> None:
     console.print(table)
     console.print("The card token keeps BIN and last four for routing, and fails the Luhn check.")
 
-    _step(console, "3. Card rules: CVV and invalid card numbers are refused")
+    step(console, "3. Card rules: CVV and invalid card numbers are refused")
     for body in (
         {"value": "123", "category": "cvv"},
         {"value": "4970 1012 3456 7890", "category": "card_pan"},
@@ -133,17 +126,17 @@ def _walk(console: Console, services: Services) -> None:
     _gateway_steps(console, callers, sessions)
     _audit_steps(console, services, dpo)
 
-    _step(console, "11. Match without seeing: blind-index search (POST /v1/tokens/search)")
-    found = _ok(
+    step(console, "11. Match without seeing: blind-index search (POST /v1/tokens/search)")
+    found = ok(
         admin.post(
             "/v1/tokens/search", json={"value": "jean.dupont@EXAMPLE.fr", "category": "email"}
         )
     )
     console.print(f"'jean.dupont@EXAMPLE.fr' matches {[t['token'] for t in found['tokens']]}")
 
-    _dsr_step(console, admin)
+    _dsr_step(console, services, admin, sessions["substantial"])
 
-    _step(console, "13. Key rotation: new KEK version, every data key rewrapped")
+    step(console, "13. Key rotation: new KEK version, every data key rewrapped")
     report = rotate_keys(services.keys, services.key_provider)
     status = key_status(services.keys, services.key_provider)
     console.print(
@@ -151,8 +144,17 @@ def _walk(console: Console, services: Services) -> None:
         f"{status.pending_rewrap} pending"
     )
 
-    _step(console, "14. Right to erasure: crypto-shredding (DELETE /v1/subjects/…)")
-    erasure = _ok(admin.delete(f"/v1/subjects/{CUSTOMER}"))
+    step(console, "14. Right to erasure: crypto-shredding (DELETE /v1/subjects/…)")
+    refused = admin.delete(f"/v1/subjects/{CUSTOMER}", headers={"Tessera-Assurance": "high"})
+    console.print(
+        f"the CRM backend's key, every scope but no policy: [red]{refused.json()['title']}[/red] "
+        f"(recorded as audit entry {refused.json()['audit_seq']})"
+    )
+    erasure = ok(dpo.delete(f"/v1/subjects/{CUSTOMER}", headers={"Tessera-Assurance": "high"}))
+    console.print(
+        f"the DPO console at high assurance: decided by policy, recorded as entry "
+        f"{erasure['audit_seq']}, then the key destroyed"
+    )
     console.print(
         f"subject {erasure['subject']}: {erasure['keys_destroyed']} key destroyed, "
         f"{erasure['items_destroyed']} values made unreadable"
@@ -169,54 +171,30 @@ def _walk(console: Console, services: Services) -> None:
         f"consent ledger ({consent_report.events} events) and audit log "
         f"({audit_report['entries']} entries) still verify: proof is kept"
     )
-    _payment_steps(console, services, admin)
+    payment_steps(console, services, admin)
     console.print("\n[green]Demo complete.[/green] Next: `tessera serve` and the API at /docs.")
-
-
-READ = {"action": "read_masked", "purpose": "customer_service", "channel": "chat"}
-
-
-def _client(services: Services, scopes: list[Scope], kind: str, name: str) -> TestClient:
-    issued = services.identity.issue_key("demo-bank", scopes=scopes, name=name, kind=kind)
-    client = TestClient(create_app(services), raise_server_exceptions=True)
-    client.headers["Authorization"] = f"Bearer {issued.secret}"
-    return client
-
-
-APP = {
-    "channel": "app",
-    "ip": "86.200.12.34",  # Orange, France
-    "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) Mobile/15E148",
-    "device_id": "install-7f3a",
-}
-ATTACKER = {
-    "channel": "web",
-    "ip": "51.38.12.34",  # OVH: a hosting network
-    "user_agent": "python-requests/2.32",
-    "device_id": "fresh-cookie",
-}
 
 
 def _auth_steps(
     console: Console, services: Services, app: TestClient, *, phone_token: str
 ) -> dict[str, str]:
-    _step(console, "7. Invisible strong authentication (POST /v1/auth/…)")
-    _ok(
+    step(console, "7. Invisible strong authentication (POST /v1/auth/…)")
+    ok(
         app.post(
             "/v1/auth/destinations",
             json={"subject": CUSTOMER, "channel": "sms", "token": phone_token},
         )
     )
-    first = _ok(app.post("/v1/auth/assess", json={"subject": CUSTOMER, "observation": APP}))
+    first = ok(app.post("/v1/auth/assess", json={"subject": CUSTOMER, "observation": APP}))
     console.print(
         f"first sign-in: [yellow]{first['decision']}[/yellow] ({first['explanation']}); "
         f"factors: {', '.join(first['step_up_factors'])}"
     )
-    challenge = _ok(
+    challenge = ok(
         app.post("/v1/auth/step-up/otp/begin", json={"decision_id": first["decision_id"]})
     )
     code = services.authenticator.notifier.last().message.split(": ")[1][:6]
-    done = _ok(
+    done = ok(
         app.post(
             "/v1/auth/step-up/otp/complete",
             json={"challenge_id": challenge["challenge_id"], "code": code},
@@ -227,14 +205,14 @@ def _auth_steps(
         f"[green]{done['state']['assurance']}[/green] assurance; the profile learns this sign-in"
     )
     for _ in range(12):  # a dozen usual evenings at home teach the customer's habits
-        services.authenticator.assess("demo-bank", CUSTOMER, _observation(APP))
-    usual = _ok(app.post("/v1/auth/assess", json={"subject": CUSTOMER, "observation": APP}))
+        services.authenticator.assess("demo-bank", CUSTOMER, observation(APP))
+    usual = ok(app.post("/v1/auth/assess", json={"subject": CUSTOMER, "observation": APP}))
     console.print(
         f"a usual sign-in, from the app at home: [green]{usual['decision']}[/green], silently "
         f"(score {usual['score']}: {usual['explanation']}); session at "
         f"{usual['session']['assurance']} assurance"
     )
-    attack = _ok(app.post("/v1/auth/assess", json={"subject": CUSTOMER, "observation": ATTACKER}))
+    attack = ok(app.post("/v1/auth/assess", json={"subject": CUSTOMER, "observation": ATTACKER}))
     console.print(
         f"the same password from a script on a hosting network: [red]{attack['decision']}[/red] "
         f"(score {attack['score']}: {attack['explanation']})"
@@ -242,17 +220,10 @@ def _auth_steps(
     return {"low": usual["session"]["session_id"], "substantial": done["session"]["session_id"]}
 
 
-def _observation(seen: dict[str, str]) -> Any:
-    from tessera.auth import Observation
-    from tessera.storage import utcnow
-
-    return Observation(at=utcnow(), **seen)
-
-
 def _gateway_steps(
     console: Console, callers: dict[str, TestClient], sessions: dict[str, str]
 ) -> None:
-    _step(
+    step(
         console, "8. Every access through the gateway (POST /v1/access): policy, consent, assurance"
     )
     asks = [
@@ -310,8 +281,8 @@ def _gateway_steps(
 
 
 def _audit_steps(console: Console, services: Services, dpo: TestClient) -> None:
-    _step(console, "9. The DPO asks: who accessed this customer's data? (GET /v1/audit/…)")
-    history = _ok(dpo.get(f"/v1/audit/subjects/{CUSTOMER}"))
+    step(console, "9. The DPO asks: who accessed this customer's data? (GET /v1/audit/…)")
+    history = ok(dpo.get(f"/v1/audit/subjects/{CUSTOMER}"))
     for entry in history:
         console.print(
             f"  #{entry['seq']} {entry['caller_kind']:<9} {entry['action']:<11} "
@@ -319,9 +290,9 @@ def _audit_steps(console: Console, services: Services, dpo: TestClient) -> None:
             f"{entry['outcome']:<8} {', '.join(entry['policies'])}"
         )
 
-    _step(console, "10. The audit log, exported and verified offline (Merkle checkpoints)")
-    export = _ok(dpo.get("/v1/audit/export"))
-    key = _ok(dpo.get("/v1/audit/public-key"))
+    step(console, "10. The audit log, exported and verified offline (Merkle checkpoints)")
+    export = ok(dpo.get("/v1/audit/export"))
+    key = ok(dpo.get("/v1/audit/public-key"))
     report = verify_export(export, key)
     console.print(
         f"export of {report['entries']} entries, signed checkpoint root "
@@ -342,8 +313,8 @@ def _audit_steps(console: Console, services: Services, dpo: TestClient) -> None:
 def _consent_steps(
     console: Console, services: Services, http: TestClient
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    _step(console, "4. Consent per purpose and channel (POST /v1/consents)")
-    given = _ok(
+    step(console, "4. Consent per purpose and channel (POST /v1/consents)")
+    given = ok(
         http.post(
             "/v1/consents",
             json={
@@ -357,13 +328,13 @@ def _consent_steps(
         )
     )["event"]
     console.print(f"IVR: consent given to marketing_sms (ledger seq {given['seq']})")
-    decision = _ok(
+    decision = ok(
         http.get(f"/v1/consents/{CUSTOMER}/decision", params={"purpose": "marketing_sms"})
     )
     console.print(
         f"  may we send SMS offers? [green]{decision['allowed']}[/green] - {decision['reason']}"
     )
-    withdrawn = _ok(
+    withdrawn = ok(
         http.post(
             "/v1/consents",
             json={
@@ -376,14 +347,14 @@ def _consent_steps(
         )
     )["event"]
     console.print(f"chat: consent withdrawn (ledger seq {withdrawn['seq']})")
-    decision = _ok(
+    decision = ok(
         http.get(f"/v1/consents/{CUSTOMER}/decision", params={"purpose": "marketing_sms"})
     )
     console.print(
         f"  may we send SMS offers? [red]{decision['allowed']}[/red] - "
         f"{decision['reason']} (event {decision['deciding_event']['seq']})"
     )
-    gpc = _ok(
+    gpc = ok(
         http.post(
             "/v1/consents/gpc",
             json={"subject": CUSTOMER, "channel": "web"},
@@ -394,8 +365,8 @@ def _consent_steps(
         f"web visit with Sec-GPC: 1 -> objections to {', '.join(e['purpose'] for e in gpc)}"
     )
 
-    _step(console, "5. Signed receipts, checked offline; the hash chain verified")
-    key = _ok(http.get("/v1/consents/receipt-key"))
+    step(console, "5. Signed receipts, checked offline; the hash chain verified")
+    key = ok(http.get("/v1/consents/receipt-key"))
     for event in (given, withdrawn):
         record = verify_receipt(event["receipt"], key)
         signer = record["piiControllers"][0]["piiController"]
@@ -405,281 +376,54 @@ def _consent_steps(
         )
     report = services.consents.verify("demo-bank", deep=True)
     console.print(f"ledger: {report.events} events, head {report.head[:16]}… intact")
-    _step(console, "6. Policies in force (Cedar, deny by default)")
+    step(console, "6. Policies in force (Cedar, deny by default)")
     console.print(", ".join(services.policies.policies_for("demo-bank").policy_ids))
 
 
-def _dsr_step(console: Console, http: TestClient) -> None:
-    _step(console, "12. Right of access: a data-subject request (POST /v1/dsr)")
-    request = _ok(http.post("/v1/dsr", json={"subject": CUSTOMER, "kind": "access"}))
-    console.print(f"request {request['id']} received, due {request['due_at'][:10]}")
-    refused = http.post(f"/v1/dsr/{request['id']}/execute").json()
+def _dsr_step(console: Console, services: Services, crm: TestClient, session: str) -> None:
+    step(console, "12. Right of access: a data-subject request, step by step through the gateway")
+    phone = client_for(services, [Scope.DSR], "agent", "agent-phone")
+    portal = client_for(services, [Scope.DSR], "customer", "privacy-portal")
+    on_call = {"subject": CUSTOMER, "kind": "access", "channel": "voice_agent"}
+    request = ok(phone.post("/v1/dsr", json=on_call))
+    console.print(f"the agent opens {request['id']} for the caller, due {request['due_at'][:10]}")
+    refused = crm.post(f"/v1/dsr/{request['id']}/execute", json={}).json()
     console.print(f"before identity is verified: [red]{refused['title']}[/red]")
-    _ok(
-        http.post(
+    ok(
+        portal.post(
             f"/v1/dsr/{request['id']}/verify-identity",
-            json={"verified_by": "agent-7 (security questions)"},
+            json={"session_id": session, "channel": "app"},
         )
     )
-    export = _ok(http.post(f"/v1/dsr/{request['id']}/execute"))
+    verified = ok(portal.get(f"/v1/dsr/{request['id']}"))
     console.print(
-        f"export: {len(export['personal_data'])} values in clear for the customer, "
+        f"the customer proves who they are by their step-up: verified by "
+        f"[green]{verified['verified_by']}[/green]"
+    )
+    stolen = crm.post(
+        f"/v1/dsr/{request['id']}/execute", json={"auth_context": {"assurance": "high"}}
+    ).json()
+    console.print(
+        f"the CRM backend's key tries to carry it out: [red]{stolen['title']}[/red] "
+        f"({stolen['detail']}; recorded as entry {stolen['audit_seq']})"
+    )
+    own = {"auth_context": {"session_id": session}, "channel": "app"}
+    ok(portal.post(f"/v1/dsr/{request['id']}/execute", json=own))
+    export = ok(portal.post(f"/v1/dsr/{request['id']}/export", json=own))
+    console.print(
+        f"export, released once to the customer's own session: "
+        f"{len(export['personal_data'])} values (the card masked), "
         f"{len(export['consents']['history'])} consent events with their receipts, "
-        f"{len(export['access_history'])} accesses to their data"
+        f"{len(export['access_history'])} accesses and steps"
     )
-
-
-def _ok(response: Any) -> Any:
-    if response.status_code >= 400:
-        raise RuntimeError(f"demo step failed: {response.status_code} {response.text}")
-    return response.json()
-
-
-PAYER = "cust-0002"
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
-CARD_FORM = {"number": "4242 4242 4242 4242", "expiry": "12/34", "cvc": "123"}
-
-
-def _payment_steps(console: Console, services: Services, admin: TestClient) -> None:
-    from tessera.auth.softkey import SoftPasskey
-
-    payments = _client(services, [Scope.PAYMENTS], "bot", "chatbot-payments")
-    browser = TestClient(
-        create_app(services),
-        client=("86.200.12.34", 50000),  # the customer's home connection
-        headers={"user-agent": BROWSER, "accept-language": "fr-FR"},
-    )
-    phone = _ok(
-        admin.post(
-            "/v1/tokens", json={"value": "07 11 22 33 44", "category": "phone", "subject": PAYER}
-        )
-    )["token"]
-    _ok(
-        admin.post(
-            "/v1/auth/destinations", json={"subject": PAYER, "channel": "sms", "token": phone}
-        )
-    )
-
-    def intent(amount: int, key: str, channel: str = "chat") -> dict[str, Any]:
-        return _ok(
-            payments.post(
-                "/v1/payments",
-                json={
-                    "subject": PAYER,
-                    "amount": amount,
-                    "currency": "EUR",
-                    "payee": "Boutique Lumière",
-                    "reference": key,
-                    "channel": channel,
-                },
-                headers={"Idempotency-Key": key},
+    table = Table("#", "caller", "step", "outcome", "policies")
+    for entry in services.audit.for_subject("demo-bank", CUSTOMER):
+        if entry["purpose"] == "dsr":
+            table.add_row(
+                str(entry["seq"]),
+                f"{entry['caller_kind']}",
+                entry["action"],
+                entry["outcome"],
+                ", ".join(entry["policies"]),
             )
-        )
-
-    def link(payment: str) -> str:
-        url = _ok(payments.post(f"/v1/payments/{payment}/link"))["url"]
-        return "/pay/" + url.rsplit("/pay/", 1)[1]
-
-    _step(console, "15. A payment link in the chat: the card page, SCA only when needed")
-    first = intent(2490, "order-1")
-    page = link(first["id"])
-    console.print(f"the bot sends a single-use link (15 minutes): {page[:34]}…")
-    shown = browser.post(page, data=CARD_FORM)
-    step = _found(r'name="step" value="([^"]+)"', shown.text)
-    sent = browser.post(page + "/code/send", data={"step": step})
-    challenge = _found(r'name="challenge_id" value="([^"]+)"', sent.text)
-    sms = services.authenticator.notifier.last()
-    console.print(
-        "first payment from this browser: the risk analysis asks to confirm; SMS: "
-        f"[cyan]{sms.message.split(':')[0]}[/cyan]"
-    )
-    code = sms.message.split(": ")[1][:6]
-    form = {"step": step, "challenge_id": challenge, "code": code}
-    done = browser.post(page + "/code", data=form)
-    if "Paiement accepté" not in done.text:
-        raise RuntimeError("demo step failed: the card page did not accept the payment")
-    console.print("the code typed on the card page: [green]Paiement accepté[/green]")
-    second = intent(1250, "order-2")
-    browser.post(link(second["id"]), data=CARD_FORM)
-    paid = _ok(payments.get(f"/v1/payments/{second['id']}"))
-    console.print(
-        f"a second, small payment from the same browser: [green]{paid['state']}[/green] with no "
-        f"code: {paid['sca']['exemption']} ({paid['sca']['article']}); the bot sees "
-        f"{paid['card']}, never the number"
-    )
-
-    _step(console, "16. A larger payment with a passkey bound to amount and payee; then one tap")
-    assessed = _ok(admin.post("/v1/auth/assess", json={"subject": PAYER, "observation": APP}))
-    # Enrolling a passkey asks for a strong session: a code by SMS lifts this one.
-    begin = (
-        {"session_id": assessed["session"]["session_id"]}
-        if assessed["session"]
-        else {"decision_id": assessed["decision_id"]}
-    )
-    started = _ok(admin.post("/v1/auth/step-up/otp/begin", json=begin))
-    code = services.authenticator.notifier.last().message.split(": ")[1][:6]
-    session = _ok(
-        admin.post(
-            "/v1/auth/step-up/otp/complete",
-            json={"challenge_id": started["challenge_id"], "code": code},
-        )
-    )
-    key = SoftPasskey(rp_id="localhost", origin=services.settings.webauthn_origins[0])
-    begun = _ok(
-        admin.post(
-            "/v1/auth/factors/passkey/begin",
-            json={"session_id": (session["session"] or begin)["session_id"]},
-        )
-    )
-    _ok(
-        admin.post(
-            "/v1/auth/factors/passkey/complete",
-            json={
-                "challenge_id": begun["challenge_id"],
-                "credential": key.register(begun["options"]),
-            },
-        )
-    )
-    big = intent(45_000, "order-3")
-    page = link(big["id"])
-    # The customer ticks "keep this card": their consent for card_on_file, recorded on the page.
-    shown = browser.post(page, data={**CARD_FORM, "save_card": "1"})
-    step = _found(r'data-step="([^"]+)"', shown.text)
-    options = _ok(browser.post(page + "/passkey/begin", json={"step": step}))
-    assertion = key.assert_(options["options"])
-    _ok(
-        browser.post(
-            page + "/passkey/complete",
-            json={"step": step, "challenge_id": options["challenge_id"], "credential": assertion},
-        )
-    )
-    paid = _ok(payments.get(f"/v1/payments/{big['id']}"))
-    console.print(
-        f"€450.00: {paid['sca']['reason']} → the passkey signs a challenge derived from the "
-        f"payment (id, 450.00 EUR, payee, nonce): [green]{paid['state']}[/green], "
-        f"authenticated={paid['authenticated']}"
-    )
-    (kept,) = _ok(payments.get(f"/v1/payments/subjects/{PAYER}/cards"))
-    console.print(
-        f"the card is kept on file with the customer's consent (card_on_file): {kept['card']}, "
-        "never its security code"
-    )
-    again = intent(4_500, "order-3b")
-    page = link(again["id"])
-    if "Payer en un geste" not in browser.get(page).text:
-        raise RuntimeError("demo step failed: the card page offered no one-tap payment")
-    tapped = _ok(browser.post(page + "/card-on-file", json={"card_id": kept["id"]}))
-    _ok(
-        browser.post(
-            page + "/passkey/complete",
-            json={
-                "step": tapped["step"],
-                "challenge_id": tapped["challenge_id"],
-                "credential": key.assert_(tapped["options"]),
-            },
-        )
-    )
-    paid = _ok(payments.get(f"/v1/payments/{again['id']}"))
-    console.print(
-        f"next time, €45.00 in one tap: the kept card and the passkey, nothing typed: "
-        f"[green]{paid['state']}[/green] ({paid['sca']['article']})"
-    )
-
-    _step(console, "17. A phone payment with an agent: the caller keys the card on the keypad")
-    agent = _client(services, [Scope.PAYMENTS], "agent", "agent-desktop-payments")
-    telephony = _client(services, [Scope.PAYMENTS_CARD], "service", "telephony")
-    call = intent(8990, "order-4", channel="voice_agent")
-    pad = _ok(agent.post(f"/v1/payments/{call['id']}/keypad"))["id"]
-    table = Table("keys pressed", "the agent's screen")
-    for keys, said in (
-        ("42424242", "8 digits"),
-        ("42424242#", "16 digits + #"),
-        ("1234", "expiry"),
-        ("123", "code"),
-    ):
-        reply = _ok(telephony.post(f"/v1/payments/keypads/{pad}/keys", json={"keys": keys}))
-        v = reply["view"]
-        table.add_row(
-            said,
-            f"field {v['field']}, number {v['number_digits']} digits, Luhn "
-            f"{v['number_luhn_valid']}, {v['brand']}, expiry {v['expiry_digits']}/4, code "
-            f"{v['cvc_digits']}: payment {reply['payment']['state']}",
-        )
-    console.print(table)
-    console.print(
-        f"telephone order: {reply['payment']['sca']['article']}; the agent's screen never "
-        "gets a digit"
-    )
-    # The call's speech-to-text, redacted before it is stored: whatever number is said while
-    # the keypad is open is the card's (the tones heard, the caller reading along).
-    (window,) = services.phone.windows("demo-bank", call["id"])
-    heard = [
-        ("agent", "Je vous passe sur le clavier pour régler 89 euros 90.", -20),
-        ("client", "d'accord alors quatre deux quatre deux", 2),
-        ("asr", "[DTMF] 4 2 4 2 4 2 4 2", 4),
-        ("client", "et elle expire en douze trente-quatre", 9),
-        ("agent", "C'est accepté. Je vous rappelle au 07 11 22 33 44 si besoin.", 90),
-    ]
-    _transcript(
-        console,
-        _client(services, [Scope.REDACT], "service", "transcript-pipeline"),
-        {
-            "subject": PAYER,
-            "payments": [call["id"]],
-            "turns": [
-                {
-                    "speaker": who,
-                    "text": text,
-                    "at": (window.opened_at + dt.timedelta(seconds=s)).isoformat(),
-                }
-                for who, text, s in heard
-            ],
-        },
-        "the call's transcript, as stored",
-    )
-
-    _step(console, "18. Every SCA decision and money movement, in the audit trail")
-    entries = services.audit.export("demo-bank")["entries"]
-    table = Table("payment", "event", "exemption / article")
-    for entry in entries:
-        body = json.loads(entry["body"])
-        if body.get("payment") and body.get("event") in ("sca_decided", "authenticated"):
-            how = body.get("exemption") or (
-                f"{body.get('factor')}, {str(body.get('assurance')).lower()}"
-                if body["event"] == "authenticated"
-                else "SCA"
-            )
-            table.add_row(body["payment"][:12] + "…", body["event"], f"{how} · {body['article']}")
-    console.print(table)
-
-    _step(console, "19. A chat redacted before it is stored or shown to a bot (POST /v1/redact)")
-    _transcript(
-        console,
-        _client(services, [Scope.REDACT], "service", "chat-archive"),
-        {
-            "subject": PAYER,
-            "turns": [
-                {"speaker": "client", "text": "Bonjour, c'est Marie Lefèvre, pour mon prélèvement"},
-                {"speaker": "bot", "text": "Bonjour ! Quel est votre IBAN ?"},
-                {"speaker": "client", "text": "FR76 3000 6000 0112 3456 7890 189"},
-                {
-                    "speaker": "client",
-                    "text": "et mon mail marie point lefevre arobase orange point fr",
-                },
-                {"speaker": "client", "text": "ma date de naissance : 12/03/1984"},
-            ],
-        },
-        "the chat, as stored",
-    )
-
-
-def _transcript(console: Console, http: TestClient, body: dict[str, Any], title: str) -> None:
-    done = _ok(http.post("/v1/redact/conversation", json=body))
-    table = Table("speaker", title, "found (recognizer: reason)")
-    for turn, out in zip(body["turns"], done["turns"], strict=True):
-        table.add_row(
-            turn["speaker"],
-            out["text"],
-            "; ".join(f"{f['entity']} ({f['recognizer']}: {f['reason']})" for f in out["findings"]),
-        )
     console.print(table)

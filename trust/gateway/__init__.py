@@ -11,6 +11,7 @@ from ._recorders import (
     ConsentObservers,
     PaymentRecorders,
 )
+from ._requests import RequestDesk, refused
 
 __all__ = [
     "AccessRequest",
@@ -23,4 +24,6 @@ __all__ = [
     "Gateway",
     "PaymentRecorders",
     "ReleasedItem",
+    "RequestDesk",
+    "refused",
 ]

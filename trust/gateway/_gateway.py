@@ -29,7 +29,15 @@ from tessera.storage import utcnow
 from tessera.trust._errors import AuthContextRequired
 from tessera.trust.audit import AuditLog, AuditRecord
 from tessera.trust.identity import Caller, Scope
-from tessera.vault import InvalidValue, Sealed, Vault, mask, parse_category
+from tessera.vault import (
+    Erasure,
+    InvalidValue,
+    Sealed,
+    UnknownSubject,
+    Vault,
+    mask,
+    parse_category,
+)
 
 __all__ = [
     "AccessRequest",
@@ -83,15 +91,20 @@ class AccessResult:
     items: tuple[ReleasedItem, ...] = ()
     required_assurance: Assurance | None = None
     audit_seq: int | None = None
+    erasures: tuple[Erasure, ...] = ()  # what an allowed `erase` destroyed, after its record
+    subjects: tuple[str, ...] = ()  # whom an allowed decision was about
 
     @property
     def allowed(self) -> bool:
         return self.outcome is PolicyOutcome.ALLOW
 
 
-def principal_of(caller: Caller) -> Principal:
+def principal_of(caller: Caller, session_subject: str | None = None) -> Principal:
+    """The caller as Cedar sees it; a customer's principal is the subject of their session."""
+    kind = CallerKind(caller.kind)
+    subject = session_subject if kind is CallerKind.CUSTOMER and session_subject else ""
     return Principal(
-        id=caller.key_id, tenant=caller.tenant, kind=CallerKind(caller.kind), roles=caller.roles
+        id=caller.key_id, tenant=caller.tenant, kind=kind, roles=caller.roles, subject=subject
     )
 
 
@@ -117,13 +130,34 @@ class Gateway:
 
     def access(self, caller: Caller, request: AccessRequest) -> AccessResult:
         result, record = self._decide(caller, request)
-        return _with_seq(result, self.audit.record([record])[0])
+        return self._carry_out(caller, request, _with_seq(result, self.audit.record([record])[0]))
 
     async def access_soon(self, caller: Caller, request: AccessRequest) -> AccessResult:
         """`access` on an event loop: decided here, its audit record committed with those of
         the loop's other requests decided meanwhile (one transaction for them all)."""
         result, record = self._decide(caller, request)
-        return _with_seq(result, await self.audit.record_soon(record))
+        recorded = _with_seq(result, await self.audit.record_soon(record))
+        return self._carry_out(caller, request, recorded)
+
+    def _carry_out(
+        self, caller: Caller, request: AccessRequest, result: AccessResult
+    ) -> AccessResult:
+        """What changes data happens only once its decision is recorded: an erasure."""
+        if not result.allowed or _parse(Action, request.action, "action") is not Action.ERASE:
+            return result
+        erasures = []
+        for subject in result.subjects:
+            try:
+                erasures.append(self.vault.erase_subject(caller.tenant, subject))
+            except UnknownSubject:
+                continue  # nothing of theirs was left to destroy
+        return replace(result, erasures=tuple(erasures))
+
+    def assurance_of(
+        self, caller: Caller, auth: AuthContext | None
+    ) -> tuple[Assurance, str | None]:
+        """The end user's assurance, and whose session it is (None for an asserted level)."""
+        return self._assurance(caller, auth)
 
     def _decide(self, caller: Caller, request: AccessRequest) -> tuple[AccessResult, AuditRecord]:
         """The result and its audit record; the caller records, then releases the result:
@@ -196,7 +230,7 @@ class Gateway:
                 )
             )
 
-        principal = principal_of(caller)
+        principal = principal_of(caller, session_subject)
         policy_ids: set[str] = set()
         contexts: dict[str, AccessContext] = {}
         for subject in subjects:
@@ -252,7 +286,13 @@ class Gateway:
             policy_ids.update(pid for d in decisions for pid in d.policy_ids)
         items = self._release(tenant, action, sealed, subjects)
         return finish(
-            AccessResult(PolicyOutcome.ALLOW, "allowed", tuple(sorted(policy_ids)), items)
+            AccessResult(
+                PolicyOutcome.ALLOW,
+                "allowed",
+                tuple(sorted(policy_ids)),
+                items,
+                subjects=tuple(s for s in subjects if s),
+            )
         )
 
     def _assurance(self, caller: Caller, auth: AuthContext | None) -> tuple[Assurance, str | None]:
@@ -288,9 +328,7 @@ class Gateway:
         self, tenant: str, action: Action, sealed: list[Sealed], subjects: list[str]
     ) -> tuple[ReleasedItem, ...]:
         if action is Action.ERASE:
-            for subject in subjects:
-                self.vault.erase_subject(tenant, subject)
-            return ()
+            return ()  # nothing is opened; `_carry_out` erases, once the decision is recorded
         if not sealed:
             return ()
         opened = self.vault.unseal(tenant, sealed)

@@ -23,6 +23,7 @@ from .routes.gateway import router as gateway_router
 from .routes.operations import router as operations_router
 from .routes.payments import router as payments_router
 from .routes.redact import router as redact_router
+from .routes.requests import router as requests_router
 from .routes.vault import router as vault_router
 from .routes.webhooks import router as webhooks_router
 
@@ -161,6 +162,7 @@ def create_app(services: Services) -> FastAPI:
     # Routes are matched in order: the gateway, which every data access goes through, first.
     app.include_router(gateway_router)
     app.include_router(consent_router)
+    app.include_router(requests_router)
     app.include_router(auth_router)
     app.include_router(payments_router)
     app.include_router(pay_page_router)

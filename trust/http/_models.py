@@ -8,12 +8,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
+from tessera import Assurance
 from tessera.auth import Challenge, Observation
 from tessera.storage import utcnow
+from tessera.trust.gateway import AuthContext
+from tessera.vault import InvalidValue
 
 from ._dependencies import Strict
 
-__all__ = ["ChallengeOut", "FromDomain", "ObservationIn"]
+__all__ = ["AuthContextIn", "ChallengeOut", "FromDomain", "ObservationIn", "auth_context_of"]
 
 Short = Field(default=None, max_length=512)
 
@@ -73,3 +76,27 @@ class ChallengeOut(BaseModel):
             options=challenge.options,
             sent_to=challenge.sent_to,
         )
+
+
+class AuthContextIn(Strict):
+    session_id: StrictStr | None = Field(
+        default=None, max_length=128, description="the end user's session (from /v1/auth)"
+    )
+    assurance: StrictStr | None = Field(
+        default=None, description="low, substantial or high; only with the auth:assert scope"
+    )
+
+
+def auth_context_of(body: AuthContextIn | None) -> AuthContext | None:
+    """The end user's authentication as the gateway takes it."""
+    if body is None:
+        return None
+    level = None
+    if body.assurance is not None:
+        try:
+            level = Assurance.parse(body.assurance)
+        except ValueError as exc:
+            raise InvalidValue(str(exc)) from None
+    if level is None and body.session_id is None:
+        raise InvalidValue("auth_context needs a session_id (or an asserted assurance)")
+    return AuthContext(assurance=level, session_id=body.session_id)

@@ -57,6 +57,7 @@ from tessera.payments import (
 from tessera.policies import PolicyLoadError
 from tessera.storage import StorageError
 from tessera.trust._errors import (
+    AccessDenied,
     AuditTampered,
     AuditUnavailable,
     AuthContextRequired,
@@ -68,6 +69,7 @@ from tessera.trust._errors import (
     RedactionError,
     ReplayedRequest,
     RequestTooLarge,
+    StepUpRequired,
     TextTooLarge,
     UnknownLanguage,
     UnknownTenant,
@@ -103,6 +105,8 @@ class ProblemType:
 # Most specific first: the first class in an exception's MRO found here wins.
 _PROBLEMS: dict[type[BaseException], ProblemType] = {
     AuthenticationRequired: ProblemType(401, "authentication-required", "Authentication required"),
+    StepUpRequired: ProblemType(403, "step-up-required", "Step-up authentication required"),
+    AccessDenied: ProblemType(403, "access-denied", "Access denied"),
     PermissionDenied: ProblemType(403, "permission-denied", "Permission denied"),
     UnknownTenant: ProblemType(404, "unknown-tenant", "Unknown tenant"),
     InvalidToken: ProblemType(404, "invalid-token", "Invalid token"),
@@ -214,7 +218,17 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _tessera(request: Request, exc: TesseraError) -> JSONResponse:
         problem = problem_for(exc)
         extra = {}
-        for name in ("index", "retry_after", "seq", "attempts_left", "code", "state"):
+        for name in (
+            "index",
+            "retry_after",
+            "seq",
+            "attempts_left",
+            "code",
+            "state",
+            "policy_ids",
+            "audit_seq",
+            "required_assurance",
+        ):
             value = getattr(exc, name, None)
             if value is not None:
                 extra[name] = value

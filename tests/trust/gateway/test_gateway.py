@@ -197,12 +197,19 @@ def test_fail_closed_when_the_audit_record_cannot_be_written(world) -> None:
 def test_the_subject_sees_accesses_in_their_dsr_export(world, tenant: str) -> None:
     services, _, caller = world
     ask(services, caller("agent"), subject=S, categories=("email",))
-    request = services.dsr.open(tenant, S, "access")
-    services.dsr.verify_identity(tenant, request.id, verified_by="agent-7")
-    export = services.dsr.execute(tenant, request.id)
-    assert [(a["action"], a["outcome"]) for a in export["access_history"]] == [
-        ("read_masked", "allow")
-    ]
+    dpo = services.identity.authenticate(
+        services.identity.issue_key(
+            tenant, scopes=[Scope.DSR, Scope.AUTH_ASSERT], kind="dpo"
+        ).secret
+    )
+    high = AuthContext(assurance=Assurance.HIGH)
+    request = services.requests.open(dpo, S, "access", channel="web", auth=high)
+    services.requests.verify_by_hand(dpo, request.id, "letter with ID", channel="web", auth=high)
+    services.requests.execute(dpo, request.id, channel="web", auth=high)
+    export = services.requests.export(dpo, request.id, channel="web", auth=high)
+    accesses = [(a["action"], a["outcome"]) for a in export["access_history"]]
+    assert accesses[0] == ("read_masked", "allow")
+    assert [a for a, _ in accesses[1:]] == ["dsr_open", "dsr_verify", "dsr_execute", "export"]
 
 
 def test_consent_events_reach_the_audit_log_in_the_same_transaction(world, tenant: str) -> None:
@@ -248,3 +255,34 @@ def test_access_on_an_event_loop_answers_and_records_as_access_does(world) -> No
     assert not refused.allowed and refused.audit_seq == before + 2
     entries = services.audit.for_subject(agent.tenant, S)
     assert [e["outcome"] for e in entries[-3:]] == ["allow", "allow", "deny"]
+
+
+def test_an_erasure_is_recorded_before_the_key_is_destroyed(world, tenant: str) -> None:
+    services, tokens, caller = world
+    dpo = caller("dpo")
+    erase = AccessRequest(
+        "erase",
+        "dsr",
+        "web",
+        subject=S,
+        categories=("email", "phone"),
+        auth=AuthContext(assurance=Assurance.HIGH),
+    )
+    unrecordable = Gateway(
+        vault=services.vault,
+        catalogue=services.catalogue,
+        consents=services.consents,
+        policies=services.policies,
+        audit=AuditLog(
+            Database("postgresql+psycopg://postgres@127.0.0.1:1/nowhere"), vault=services.vault
+        ),
+    )
+    with pytest.raises(AuditUnavailable):
+        unrecordable.access(dpo, erase)
+    assert services.vault.detokenize(tenant, tokens["email"]).value == "jean@example.fr"
+    result = services.gateway.access(dpo, erase)
+    assert result.allowed and result.erasures[0].items_destroyed == len(tokens)
+    entry = services.audit.for_subject(tenant, S)[-1]
+    assert (entry["seq"], entry["action"], entry["released"]) == (result.audit_seq, "erase", 0)
+    with pytest.raises(InvalidToken):
+        services.vault.detokenize(tenant, tokens["email"])

@@ -164,12 +164,48 @@ def test_another_tenants_token_is_404_like_an_unknown_one(
     )
 
 
-def test_erasure_over_http(client: TestClient, auth) -> None:
+def test_erasure_over_http_is_the_gateways_decided_and_recorded_first(
+    client: TestClient, auth, issue, services, tenant: str
+) -> None:
     token = tokenize(client, auth, "jean@example.fr", "email", "c7")["token"]
-    r = client.delete("/v1/subjects/c7", headers=auth)
-    assert r.status_code == 200
+    before = services.audit.size(tenant)
+    # A key with the erase scope alone (kind service) destroys nothing, and it is recorded.
+    refused = problem(client.delete("/v1/subjects/c7", headers=auth), 422, "auth-context-required")
+    assert "erase needs" in refused["detail"]
+    denied = problem(
+        client.delete("/v1/subjects/c7", headers={**auth, "Tessera-Assurance": "high"}),
+        403,
+        "access-denied",
+    )
+    assert denied["audit_seq"] == before
+    dpo = issue(tenant, [Scope.ERASE, Scope.SEARCH, Scope.AUTH_ASSERT], "dpo")
+    stepped = problem(
+        client.delete("/v1/subjects/c7", headers={**dpo, "Tessera-Assurance": "substantial"}),
+        403,
+        "step-up-required",
+    )
+    assert stepped["required_assurance"] == "high"
+    assert services.vault.detokenize(tenant, token).value == "jean@example.fr"  # all kept
+    r = client.delete("/v1/subjects/c7", headers={**dpo, "Tessera-Assurance": "high"})
+    assert r.status_code == 200, r.text
     assert r.json()["items_destroyed"] == 1
-    assert client.delete("/v1/subjects/c7", headers=auth).json() == r.json()  # replay
+    entry = services.audit.for_subject(tenant, "c7")[-1]
+    assert (entry["action"], entry["outcome"], entry["seq"]) == (
+        "erase",
+        "allow",
+        r.json()["audit_seq"],
+    )
+    # Erased: a second erasure, or one of a subject never known, is a clear problem.
+    problem(
+        client.delete("/v1/subjects/c7", headers={**dpo, "Tessera-Assurance": "high"}),
+        404,
+        "unknown-subject",
+    )
+    problem(
+        client.delete("/v1/subjects/nobody", headers={**dpo, "Tessera-Assurance": "high"}),
+        404,
+        "unknown-subject",
+    )
     problem(
         client.post("/v1/tokens/detokenize", json={"tokens": [token], **CTX}, headers=auth),
         404,

@@ -165,47 +165,6 @@ def test_tampered_receipt_is_refused(client: TestClient, consent_auth) -> None:
     )
 
 
-def test_dsr_over_http(client: TestClient, consent_auth, services, tenant) -> None:
-    services.vault.tokenize(tenant, "jean@example.fr", category="email", subject=S)
-    post(
-        client,
-        consent_auth,
-        {"subject": S, "purpose": "analytics", "kind": "given", "channel": "web"},
-    )
-    opened = client.post("/v1/dsr", json={"subject": S, "kind": "access"}, headers=consent_auth)
-    assert opened.status_code == 201
-    dsr_id = opened.json()["id"]
-    problem(
-        client.post(f"/v1/dsr/{dsr_id}/execute", headers=consent_auth), 403, "identity-not-verified"
-    )
-    verified = client.post(
-        f"/v1/dsr/{dsr_id}/verify-identity", json={"verified_by": "agent-7"}, headers=consent_auth
-    ).json()
-    assert verified["state"] == "identity_verified"
-    result = client.post(f"/v1/dsr/{dsr_id}/execute", headers=consent_auth).json()
-    assert result["personal_data"][0]["value"] == "jean@example.fr"
-    csv_export = client.get(
-        f"/v1/dsr/{dsr_id}/export", params={"format": "csv"}, headers=consent_auth
-    )
-    assert csv_export.headers["content-type"].startswith("text/csv")
-    assert "jean@example.fr" in csv_export.text
-    problem(
-        client.post(
-            f"/v1/dsr/{dsr_id}/verify-identity", json={"verified_by": "x"}, headers=consent_auth
-        ),
-        409,
-        "invalid-transition",
-    )
-    assert client.get("/v1/dsr", params={"overdue": True}, headers=consent_auth).json() == []
-
-
-def test_dsr_of_another_tenant_is_unknown(client: TestClient, consent_auth, other_auth) -> None:
-    dsr_id = client.post(
-        "/v1/dsr", json={"subject": S, "kind": "access"}, headers=consent_auth
-    ).json()["id"]
-    problem(client.get(f"/v1/dsr/{dsr_id}", headers=other_auth), 404, "unknown-request")
-
-
 def test_consent_scopes_are_enforced(client: TestClient, issue, tenant) -> None:
     headers = issue(tenant, [Scope.CONSENT_READ])
     problem(

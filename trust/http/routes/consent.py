@@ -1,22 +1,19 @@
-"""HTTP API of consent: `/v1/purposes`, `/v1/consents`, `/v1/dsr`, and `/.well-known/gpc.json`."""
+"""HTTP API of consent: `/v1/purposes`, `/v1/consents` and `/.well-known/gpc.json`."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Header, Query, Request, status
-from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from tessera.consent import (
     ConsentDecision,
     ConsentEvent,
     ConsentRequest,
-    DsrRequest,
     EventRef,
     Purpose,
-    export_csv,
     parse_catalogue,
     parse_purpose,
     verify_receipt,
@@ -166,54 +163,6 @@ class ReceiptIn(Strict):
     receipt: StrictStr
 
 
-class DsrIn(Strict):
-    subject: StrictStr
-    kind: StrictStr
-    details: dict[str, Any] = Field(default_factory=dict)
-
-
-class VerifyIdentityIn(Strict):
-    verified_by: StrictStr = Field(min_length=1, max_length=200)
-
-
-class ReasonIn(Strict):
-    reason: StrictStr = Field(min_length=1, max_length=1000)
-
-
-class DsrOut(BaseModel):
-    id: str
-    subject: str
-    kind: str
-    state: str
-    received_at: dt.datetime
-    due_at: dt.datetime
-    extended: bool
-    extension_reason: str | None
-    identity_verified_at: dt.datetime | None
-    verified_by: str | None
-    completed_at: dt.datetime | None
-    rejection_reason: str | None
-    overdue: bool
-
-    @classmethod
-    def of(cls, r: DsrRequest, now: dt.datetime) -> DsrOut:
-        return cls(
-            id=r.id,
-            subject=r.subject,
-            kind=r.kind.value,
-            state=r.state.value,
-            received_at=r.received_at,
-            due_at=r.due_at,
-            extended=r.extended,
-            extension_reason=r.extension_reason,
-            identity_verified_at=r.identity_verified_at,
-            verified_by=r.verified_by,
-            completed_at=r.completed_at,
-            rejection_reason=r.rejection_reason,
-            overdue=r.overdue(now),
-        )
-
-
 # ---------------------------------------------------------------------- purposes
 @router.get("/v1/purposes", response_model=list[PurposeOut], tags=["purposes"])
 def list_purposes(who: CallerDep, services: ServicesDep) -> list[PurposeOut]:
@@ -347,73 +296,3 @@ def may_we(
 @router.get("/.well-known/gpc.json", tags=["consents"])
 def gpc_support() -> dict[str, Any]:
     return {"gpc": True, "lastUpdate": GPC_SINCE}
-
-
-# ---------------------------------------------------------------------- data-subject requests
-@router.post("/v1/dsr", response_model=DsrOut, status_code=status.HTTP_201_CREATED, tags=["dsr"])
-def open_request(body: DsrIn, who: CallerDep, services: ServicesDep) -> DsrOut:
-    who.require(Scope.DSR)
-    request = services.dsr.open(who.tenant, body.subject, body.kind, details=body.details)
-    return DsrOut.of(request, services.dsr.clock())
-
-
-@router.get("/v1/dsr", response_model=list[DsrOut], tags=["dsr"])
-def list_requests(
-    who: CallerDep, services: ServicesDep, overdue: bool = False, subject: str | None = None
-) -> list[DsrOut]:
-    who.require(Scope.DSR)
-    now = services.dsr.clock()
-    return [
-        DsrOut.of(r, now) for r in services.dsr.list(who.tenant, overdue=overdue, subject=subject)
-    ]
-
-
-@router.get("/v1/dsr/{dsr_id}", response_model=DsrOut, tags=["dsr"])
-def get_request(dsr_id: str, who: CallerDep, services: ServicesDep) -> DsrOut:
-    who.require(Scope.DSR)
-    return DsrOut.of(services.dsr.get(who.tenant, dsr_id), services.dsr.clock())
-
-
-@router.post("/v1/dsr/{dsr_id}/verify-identity", response_model=DsrOut, tags=["dsr"])
-def verify_identity(
-    dsr_id: str, body: VerifyIdentityIn, who: CallerDep, services: ServicesDep
-) -> DsrOut:
-    who.require(Scope.DSR)
-    request = services.dsr.verify_identity(
-        who.tenant, dsr_id, verified_by=f"{body.verified_by} (key {who.key_id})"
-    )
-    return DsrOut.of(request, services.dsr.clock())
-
-
-@router.post("/v1/dsr/{dsr_id}/extend", response_model=DsrOut, tags=["dsr"])
-def extend_request(dsr_id: str, body: ReasonIn, who: CallerDep, services: ServicesDep) -> DsrOut:
-    who.require(Scope.DSR)
-    return DsrOut.of(
-        services.dsr.extend(who.tenant, dsr_id, reason=body.reason), services.dsr.clock()
-    )
-
-
-@router.post("/v1/dsr/{dsr_id}/reject", response_model=DsrOut, tags=["dsr"])
-def reject_request(dsr_id: str, body: ReasonIn, who: CallerDep, services: ServicesDep) -> DsrOut:
-    who.require(Scope.DSR)
-    return DsrOut.of(
-        services.dsr.reject(who.tenant, dsr_id, reason=body.reason), services.dsr.clock()
-    )
-
-
-@router.post("/v1/dsr/{dsr_id}/execute", tags=["dsr"])
-def execute_request(dsr_id: str, who: CallerDep, services: ServicesDep) -> dict[str, Any]:
-    """Carry out the request (only once identity is verified) and complete it."""
-    who.require(Scope.DSR)
-    return services.dsr.execute(who.tenant, dsr_id)
-
-
-@router.get("/v1/dsr/{dsr_id}/export", tags=["dsr"], response_model=None)
-def export_request(
-    dsr_id: str, who: CallerDep, services: ServicesDep, format: Literal["json", "csv"] = "json"
-) -> Any:
-    who.require(Scope.DSR)
-    export = services.dsr.export(who.tenant, dsr_id)
-    if format == "csv":
-        return PlainTextResponse(export_csv(export), media_type="text/csv; charset=utf-8")
-    return export

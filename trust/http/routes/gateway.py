@@ -9,13 +9,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictStr
 
-from tessera.policies import Assurance, PolicyOutcome
+from tessera.policies import PolicyOutcome
 from tessera.trust._services import Services
-from tessera.trust.gateway import AccessRequest, AccessResult, AuthContext
+from tessera.trust.gateway import AccessRequest, AccessResult
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
+from tessera.trust.http._models import AuthContextIn, auth_context_of
 from tessera.trust.http._problems import ProblemType, problem_response
 from tessera.trust.identity import Caller, Scope
-from tessera.vault import InvalidValue
 
 __all__ = ["router"]
 
@@ -23,15 +23,6 @@ router = APIRouter()
 
 _DENIED = ProblemType(403, "access-denied", "Access denied")
 _STEP_UP = ProblemType(403, "step-up-required", "Step-up authentication required")
-
-
-class AuthContextIn(Strict):
-    session_id: StrictStr | None = Field(
-        default=None, max_length=128, description="the end user's session (from /v1/auth)"
-    )
-    assurance: StrictStr | None = Field(
-        default=None, description="low, substantial or high; only with the auth:assert scope"
-    )
 
 
 class AccessIn(Strict):
@@ -78,20 +69,6 @@ class MaskedOut(BaseModel):
     masked: str
 
 
-def _auth(body: AuthContextIn | None) -> AuthContext | None:
-    if body is None:
-        return None
-    level = None
-    if body.assurance is not None:
-        try:
-            level = Assurance.parse(body.assurance)
-        except ValueError as exc:
-            raise InvalidValue(str(exc)) from None
-    if level is None and body.session_id is None:
-        raise InvalidValue("auth_context needs a session_id (or an asserted assurance)")
-    return AuthContext(assurance=level, session_id=body.session_id)
-
-
 def _refusal(result: AccessResult, request: Request) -> JSONResponse:
     step_up = result.outcome is PolicyOutcome.STEP_UP
     extra: dict[str, Any] = {"policy_ids": list(result.policy_ids), "audit_seq": result.audit_seq}
@@ -122,7 +99,7 @@ async def access(
         subject=body.subject,
         categories=tuple(body.categories),
         tokens=tuple(body.tokens),
-        auth=_auth(body.auth_context),
+        auth=auth_context_of(body.auth_context),
         request_id=x_request_id,
     )
     # The hottest route is async. On SQLite the access runs right here: its statements take
@@ -157,7 +134,7 @@ def _token_read(
             purpose=body.purpose,
             channel=body.channel,
             tokens=tuple(body.tokens),
-            auth=_auth(body.auth_context),
+            auth=auth_context_of(body.auth_context),
             request_id=request_id,
         ),
     )

@@ -3,12 +3,15 @@ subject's tokens and erasure under `/v1/subjects`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Header, Query, status
 from pydantic import BaseModel, Field, StrictStr
 
+from tessera.policies import Action
+from tessera.trust.gateway import AccessRequest, refused
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
+from tessera.trust.http._models import AuthContextIn, auth_context_of
 from tessera.trust.identity import Scope
-from tessera.vault import TokenizeRequest, TokenRecord
+from tessera.vault import TokenizeRequest, TokenRecord, UnknownSubject
 
 __all__ = ["router"]
 
@@ -49,6 +52,7 @@ class ErasureOut(BaseModel):
     erased_at: str
     keys_destroyed: int
     items_destroyed: int
+    audit_seq: int | None = None  # the audit entry of the decision, written before the erasure
 
 
 @router.post(
@@ -91,14 +95,53 @@ def subject_tokens(subject_id: str, who: CallerDep, services: ServicesDep) -> To
     )
 
 
-@router.delete("/subjects/{subject_id}", response_model=ErasureOut, tags=["subjects"])
-def erase_subject(subject_id: str, who: CallerDep, services: ServicesDep) -> ErasureOut:
-    """Crypto-shred a subject: its data key is destroyed, every copy becomes unreadable."""
+@router.delete(
+    "/subjects/{subject_id}",
+    response_model=ErasureOut,
+    tags=["subjects"],
+    responses={403: {"description": "refused by policy, or a step-up is needed"}},
+)
+def erase_subject(
+    subject_id: str,
+    who: CallerDep,
+    services: ServicesDep,
+    purpose: str = Query(default="dsr", max_length=64),
+    channel: str = Query(default="web", max_length=32),
+    session_id: str | None = Header(default=None, alias="Tessera-Session", max_length=128),
+    assurance: str | None = Header(default=None, alias="Tessera-Assurance", max_length=16),
+) -> ErasureOut:
+    """Crypto-shred a subject: its data key is destroyed, every copy becomes unreadable.
+
+    The gateway's `erase`: decided by policy (the DPO at high assurance, the customer from
+    their own session) and recorded before the key is destroyed. The end user's session (or an
+    identity provider's asserted assurance) travels in a header, never in the URL."""
     who.require(Scope.ERASE)
-    erasure = services.vault.erase_subject(who.tenant, subject_id)
+    held = sorted({t.category.value for t in services.vault.subject_tokens(who.tenant, subject_id)})
+    if not held:
+        raise UnknownSubject(f"nothing is held for subject {subject_id[:64]!r}")
+    given = session_id is not None or assurance is not None
+    result = services.gateway.access(
+        who,
+        AccessRequest(
+            action=Action.ERASE,
+            purpose=purpose,
+            channel=channel,
+            subject=subject_id,
+            categories=tuple(held),
+            auth=auth_context_of(AuthContextIn(session_id=session_id, assurance=assurance))
+            if given
+            else None,
+        ),
+    )
+    if not result.allowed:
+        raise refused(result)
+    if not result.erasures:
+        raise UnknownSubject(f"nothing is held for subject {subject_id[:64]!r}")
+    erasure = result.erasures[0]
     return ErasureOut(
         subject=erasure.subject,
         erased_at=erasure.erased_at.isoformat(),
         keys_destroyed=erasure.keys_destroyed,
         items_destroyed=erasure.items_destroyed,
+        audit_seq=result.audit_seq,
     )
