@@ -56,6 +56,7 @@ from ._types import (
 
 __all__ = ["Payments"]
 
+_CALLS = frozenset({Channel.VOICE_AGENT.value, Channel.VOICE_IVR.value})
 # A payment is taken in a conversation: every channel but e-mail and a visit in person.
 _CHANNELS = frozenset(c.value for c in Channel) - {Channel.EMAIL.value, Channel.IN_PERSON.value}
 _TEXT_LIMITS = {"payee": 128, "reference": 140, "idempotency_key": 128}
@@ -177,6 +178,11 @@ class Payments(_ScaInputs, _PayByLink):
         for that purpose, checked before anything is vaulted.
         """
         row = self._live(tenant, intent_id)
+        if telephone_order and row.channel not in _CALLS:
+            raise InvalidValue(
+                f"a telephone order is a payment taken on a call (voice_agent or voice_ivr), "
+                f"not on {row.channel}"
+            )
         advance(PaymentState(row.state), PaymentState.AUTHORIZED)  # refuse early if it can't
         self._not_authenticated(row)
         if save_card:

@@ -43,6 +43,8 @@ class Action(enum.StrEnum):
     VERIFY_IDENTITY = "verify_identity"  # by hand, with evidence (a request on paper or by phone)
     MANAGE_REQUEST = "manage_request"  # extend (Art. 12(3)) or reject, with a reason
     EXECUTE_REQUEST = "execute_request"
+    # A card keyed on a call is a telephone order (MOTO), outside SCA (RTS recital 8).
+    DECLARE_TELEPHONE_ORDER = "declare_telephone_order"
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,6 +153,56 @@ class Gateway:
                 continue  # nothing of theirs was left to destroy
         return replace(result, erasures=tuple(erasures))
 
+    def decide_one(
+        self,
+        caller: Caller,
+        action: Action,
+        resource: Resource,
+        context: AccessContext,
+        *,
+        session_subject: str | None = None,
+    ) -> AccessResult:
+        """One policy decision on one resource, in words (not recorded: the caller records)."""
+        decision = self.policies.decide(
+            principal_of(caller, session_subject), action, [resource], context
+        )[0]
+        level = decision.required_assurance
+        reason = {
+            PolicyOutcome.ALLOW: "allowed",
+            PolicyOutcome.STEP_UP: f"a step-up to {(level or Assurance.HIGH).name.lower()} "
+            "is needed",
+            PolicyOutcome.DENY: f"no policy allows {action.value} for this caller",
+        }[decision.outcome]
+        return AccessResult(decision.outcome, reason, decision.policy_ids, required_assurance=level)
+
+    def declare_telephone_order(
+        self, caller: Caller, subject: str, channel: Channel | str
+    ) -> AccessResult:
+        """A card keyed on a call may be declared a telephone order (MOTO, outside SCA) only by
+        a caller a policy allows, on a voice channel; the declaration is recorded either way."""
+        channel = _parse(Channel, channel, "channel")
+        result = self.decide_one(
+            caller,
+            Action.DECLARE_TELEPHONE_ORDER,
+            Resource(caller.tenant, subject, "card_pan"),
+            AccessContext(purpose="payment", channel=channel.value, lawful=True),
+        )
+        facts = {
+            "caller": caller.key_id,
+            "caller_kind": caller.kind,
+            "action": Action.DECLARE_TELEPHONE_ORDER.value,
+            "purpose": "payment",
+            "channel": channel.value,
+            "categories": ["card_pan"],
+            "tokens": [],
+            "outcome": result.outcome.value,
+            "reason": result.reason,
+            "policies": list(result.policy_ids),
+            "released": 0,
+        }
+        seq = self.audit.record([AuditRecord(caller.tenant, "access", facts, subject=subject)])
+        return replace(result, audit_seq=seq[0])
+
     def assurance_of(
         self, caller: Caller, auth: AuthContext | None
     ) -> tuple[Assurance, str | None]:

@@ -29,7 +29,7 @@ from tessera.trust.audit import AuditRecord
 from tessera.trust.identity import Caller, Scope
 from tessera.vault import DataCategory, mask
 
-from ._gateway import AccessRequest, AccessResult, AuthContext, Gateway, _parse, principal_of
+from ._gateway import AccessRequest, AccessResult, AuthContext, Gateway, _parse
 
 __all__ = ["RequestDesk"]
 
@@ -252,10 +252,10 @@ class RequestDesk:
                 ("session-subject",),
             )
         else:
-            decision = self.gateway.policies.decide(
-                principal_of(caller, session_subject),
+            result = self.gateway.decide_one(
+                caller,
                 action,
-                [Resource(caller.tenant, subject, f"request:{kind.value}")],
+                Resource(caller.tenant, subject, f"request:{kind.value}"),
                 AccessContext(
                     purpose=DSR_PURPOSE,
                     channel=channel.value,
@@ -264,18 +264,7 @@ class RequestDesk:
                     lawful=True,
                     hour=self.gateway.clock().hour,
                 ),
-            )[0]
-            reason = {
-                PolicyOutcome.ALLOW: "allowed",
-                PolicyOutcome.STEP_UP: f"a step-up to "
-                f"{(decision.required_assurance or Assurance.HIGH).name.lower()} is needed",
-                PolicyOutcome.DENY: f"no policy allows {action.value} for this caller",
-            }[decision.outcome]
-            result = AccessResult(
-                decision.outcome,
-                reason,
-                decision.policy_ids,
-                required_assurance=decision.required_assurance,
+                session_subject=session_subject,
             )
         seq = self._write(caller, subject, kind, dsr_id, step, channel, result, facts)
         result = replace(result, audit_seq=seq)

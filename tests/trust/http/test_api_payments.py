@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tessera.auth.softkey import SoftPasskey
@@ -306,3 +307,57 @@ def test_a_card_on_file_pays_in_one_tap_with_a_passkey_and_goes_with_the_consent
     problem(r, 403, "no-card-on-file-consent")
     r = client.delete(f"/v1/payments/subjects/c-tap/cards/{kept['id']}", headers=headers)
     problem(r, 404, "unknown-card")
+
+
+def test_a_telephone_order_is_declared_only_on_a_call_by_whom_a_policy_allows(
+    client: TestClient, issue, tenant: str, services
+) -> None:
+    """MOTO skips SCA: a `web` payment of 950 EUR flagged as a telephone order is refused, and
+    so is a caller kind no policy lets declare one; each refusal is recorded."""
+    web = issue(tenant, FLOW)  # an expert's key
+    agent = issue(tenant, FLOW, "agent")
+    online = create_payment(client, agent, 95_000, "moto-web", channel="web")
+    denied = problem(
+        client.post(
+            f"/v1/payments/{online['id']}/card",
+            json={**CARD, "telephone_order": True},
+            headers=agent,
+        ),
+        403,
+        "access-denied",
+    )
+    assert denied["policy_ids"] == ["default-deny"] and denied["audit_seq"] is not None
+    call = create_payment(client, web, 95_000, "moto-call", channel="voice_agent")
+    problem(
+        client.post(
+            f"/v1/payments/{call['id']}/card", json={**CARD, "telephone_order": True}, headers=web
+        ),
+        403,
+        "access-denied",
+    )
+    for created in (online, call):  # nothing was vaulted or charged
+        assert client.get(f"/v1/payments/{created['id']}", headers=agent).json()["card"] is None
+    paid = client.post(
+        f"/v1/payments/{call['id']}/card", json={**CARD, "telephone_order": True}, headers=agent
+    )
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["sca"]["exemption"] == "moto"
+    declared = [
+        e["outcome"]
+        for e in services.audit.for_subject(tenant, "c-pay")
+        if e["action"] == "declare_telephone_order"
+    ]
+    assert declared == ["deny", "deny", "allow"]
+
+
+def test_the_payments_package_refuses_a_telephone_order_off_a_call(
+    client: TestClient, issue, tenant: str, services
+) -> None:
+    from tessera.payments import CardDetails
+    from tessera.vault import InvalidValue
+
+    created = create_payment(client, issue(tenant, FLOW), 95_000, "moto-lib", channel="app")
+    card = CardDetails("4242424242424242", "12/34", "123")
+    with pytest.raises(InvalidValue, match="taken on a call"):
+        services.payments.pay_with_card(tenant, created["id"], card, telephone_order=True)
+    assert services.payments.get(tenant, created["id"]).card is None

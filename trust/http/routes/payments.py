@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from tessera.payments import CardDetails, Keypad, Money, PaymentIntent, Refund
 from tessera.storage import utcnow
+from tessera.trust.gateway import refused
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
 from tessera.trust.http._models import ChallengeOut, FromDomain, ObservationIn
 from tessera.trust.identity import Scope
@@ -233,6 +234,11 @@ def pay_with_card(
     """The card, straight into the vault; authorized at once when no SCA is needed."""
     who.require(Scope.PAYMENTS_CARD)
     card = CardDetails.keyed(body.number, body.expiry, body.cvc, today=utcnow().date())
+    if body.telephone_order:
+        intent = services.payments.get(who.tenant, payment_id)
+        declared = services.gateway.declare_telephone_order(who, intent.subject, intent.channel)
+        if not declared.allowed:
+            raise refused(declared)
     return _out(
         services.payments.pay_with_card(
             who.tenant,
