@@ -14,7 +14,7 @@ from stdnum import luhn
 
 from ._errors import InvalidValue, SensitiveAuthenticationData
 
-__all__ = ["DataCategory", "PreparedValue", "mask", "prepare"]
+__all__ = ["DataCategory", "PreparedValue", "mask", "prepare", "refuse_card_data"]
 
 MASK = "•"
 
@@ -56,6 +56,34 @@ FORBIDDEN_CATEGORIES = frozenset(
 _TRACK_DATA = re.compile(r"%?B\d{12,19}\^[^^]{0,26}\^\d{4}|;?\d{12,19}=\d{4}\d{3}")
 _PAN_SEPARATORS = re.compile(r"[ \-]")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,253}\.[^@\s.]{2,63}$")
+# Card data hidden in text: 12 to 19 digits as people write them (grouped by spaces or dashes),
+# and a 3- or 4-digit code next to the words that name a security code.
+_DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[ \-]?\d){11,18}(?!\d)")
+_SECURITY_CODE_WORDS = re.compile(
+    r"\b(?:cvv2?|cvc2?|cid|cvn|cryptogramme|security\s+code|code\s+de\s+s[ée]curit[ée]|"
+    r"card\s+verification(?:\s+(?:code|value))?)\b",
+    re.IGNORECASE,
+)
+_CODE = re.compile(r"(?<!\d)\d{3,4}(?!\d)")
+# Free text is scanned; the structured categories (phone, IBAN, national id, date) are held to
+# their own formats, which a card number or a security code does not pass.
+_FREE_TEXT = frozenset({"generic", "person_name", "postal_address", "email"})
+
+
+def refuse_card_data(text: str) -> None:
+    """Raise, as the card rules do, when free text carries a card number (Luhn-valid) or a
+    security code beside the words that name one: such data goes in `card_pan`, or nowhere."""
+    for found in _DIGIT_RUN.finditer(text):
+        if luhn.is_valid(_PAN_SEPARATORS.sub("", found.group())):
+            raise InvalidValue(
+                "the value holds a card number: vault it on its own, as card_pan (PCI DSS 3.4)"
+            )
+    for word in _SECURITY_CODE_WORDS.finditer(text):
+        near = text[max(0, word.start() - 16) : word.end() + 16]
+        if _CODE.search(near):
+            raise SensitiveAuthenticationData(
+                "the value holds a card security code, which is never stored (PCI DSS 3.3.1)"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +130,8 @@ def prepare(
         raise SensitiveAuthenticationData(
             "value contains magnetic-stripe track data, which is never stored (PCI DSS 3.3.1)"
         )
+    if category.value in _FREE_TEXT:
+        refuse_card_data(stripped)
     match category:
         case DataCategory.CARD_PAN:
             digits = _PAN_SEPARATORS.sub("", stripped)

@@ -130,3 +130,37 @@ def test_masks_show_at_most_what_their_category_allows(
     category: DataCategory, value: str, masked: str
 ) -> None:
     assert mask(category, value) == masked
+
+
+@pytest.mark.parametrize(
+    ("category", "value", "error"),
+    [
+        ("generic", "my card is 4970 1012 3456 7893 cvv 123", InvalidValue),
+        ("generic", "carte 4970-1012-3456-7893", InvalidValue),
+        ("generic", "4970101234567893", InvalidValue),
+        ("postal_address", "4970 1012 3456 7893 rue de la Paix", InvalidValue),
+        ("person_name", "Jean 5555555555554444", InvalidValue),
+        ("email", "4970101234567893@example.fr", InvalidValue),
+        ("generic", "the CVV is 123", SensitiveAuthenticationData),
+        ("generic", "cryptogramme: 4321", SensitiveAuthenticationData),
+        ("generic", "code de sécurité 987", SensitiveAuthenticationData),
+    ],
+)
+def test_card_data_never_hides_in_free_text(category, value, error) -> None:
+    with pytest.raises(error) as raised:
+        prepare(category, value, max_bytes=LIMIT)
+    assert "4970" not in str(raised.value) and "123" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("category", "value"),
+    [
+        ("generic", "order 4970101234567890 shipped"),  # 16 digits, fails Luhn: an order number
+        ("generic", "call back at 14:30, ticket 123"),
+        ("postal_address", "123 avenue des Champs-Élysées, 75008 Paris"),
+        ("generic", "the CVV field was left empty"),
+        ("national_id", "1 84 12 76 451 089 46"),
+    ],
+)
+def test_free_text_without_card_data_is_kept(category, value) -> None:
+    assert prepare(category, value, max_bytes=LIMIT).stored == value

@@ -225,6 +225,8 @@ def test_erasure_over_http_is_the_gateways_decided_and_recorded_first(
         ({"value": "x", "unexpected": 1}, 422, "validation-error"),
         ({"value": "x", "subject": "has space"}, 422, "invalid-value"),
         ({"value": "x" * 4097}, 413, "too-large"),
+        ({"value": "my card is 4970 1012 3456 7893 cvv 123"}, 422, "invalid-value"),
+        ({"value": "cvv 123", "category": "postal_address"}, 422, "sensitive-authentication-data"),
     ],
 )
 def test_bad_input_gets_a_clear_problem_and_stores_nothing(
