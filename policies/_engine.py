@@ -12,6 +12,7 @@ several times in a conversation, and Cedar's call was a fifth of an access's tim
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import OrderedDict
@@ -63,6 +64,7 @@ class CompiledPolicies:
     source: str
     policy_set: cedarpy.PolicySet
     ids: dict[str, str]  # Cedar's positional id (policy0…) -> our @id
+    digest: str = ""  # SHA-256 of the set's text: which policies decided, for the audit trail
 
     @property
     def policy_ids(self) -> list[str]:
@@ -99,7 +101,8 @@ def compile_policies(
     combined = "\n".join(files[name] for name in sorted(files))
     parsed = json.loads(cedarpy.policies_to_json_str(combined))
     ids = {pid: p["annotations"]["id"] for pid, p in parsed["staticPolicies"].items()}
-    return CompiledPolicies(source, cedarpy.PolicySet.from_str(combined), ids)
+    digest = hashlib.sha256(combined.encode("utf-8")).hexdigest()
+    return CompiledPolicies(source, cedarpy.PolicySet.from_str(combined), ids, digest)
 
 
 def _read_folder(folder: Path) -> dict[str, str]:

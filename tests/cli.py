@@ -52,7 +52,7 @@ def run(args: list[str], env: dict[str, str], *, check: bool = True) -> Done:
     }
     result = CliRunner().invoke(app, args, env={**unset, **env})
     stderr = result.stderr
-    if result.exc_info is not None and not isinstance(result.exception, SystemExit):
+    if result.exc_info is not None and not isinstance(result.exc_info[1], SystemExit):
         # What the process would have printed: the tests look for it.
         stderr += "".join(traceback.format_exception(*result.exc_info))
     done = Done(args, result.exit_code, result.stdout, stderr)

@@ -48,7 +48,7 @@ ROOMS = {
     "http": {"identity", "audit", "gateway", "redaction", "webhooks", "_services"},
     "cli": {"identity", "audit", "gateway", "redaction", "webhooks", "_services", "http"},
 }
-SHARED_ROOMS = {"_errors", "_settings"}
+SHARED_ROOMS = {"_errors", "_events", "_settings"}
 
 
 def _modules_with_all() -> list[str]:

@@ -6,7 +6,9 @@ import datetime as dt
 import getpass
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -21,6 +23,7 @@ from tessera.trust.gateway import (
     AuditAuthRecorder,
     AuditConsentObserver,
     AuditPaymentRecorder,
+    AuditSecurityEvents,
     ConsentObservers,
     Gateway,
     PaymentRecorders,
@@ -34,8 +37,10 @@ from tessera.vault import (
     KeyProviderError,
     LocalKeyring,
     Pkcs11KeyProvider,
+    RotationReport,
     Vault,
     VaultLimits,
+    rotate_keys,
 )
 
 __all__ = ["Services", "build_key_provider", "open_stores"]
@@ -145,7 +150,8 @@ class Services:
             audit=audit,
             sessions=authenticator,
         )
-        webhooks = Webhooks(data, vault, timeout=settings.webhook_timeout_seconds)
+        events = AuditSecurityEvents(audit)
+        webhooks = Webhooks(data, vault, timeout=settings.webhook_timeout_seconds, events=events)
         payments = Payments(
             db=data,
             vault=vault,
@@ -172,7 +178,7 @@ class Services:
             keys,
             provider,
             vault,
-            ServiceIdentity(data, verified_for=settings.api_key_cache_seconds),
+            ServiceIdentity(data, verified_for=settings.api_key_cache_seconds, events=events),
             catalogue,
             consents,
             receipts,
@@ -199,6 +205,68 @@ class Services:
                 )
         version = self.key_provider.current_version()
         return {"data": "ok", "keys": "ok", "key_provider": f"{self.key_provider.name} v{version}"}
+
+    # ------------------------------------------------------------------ security events
+    def _every_tenant(self, event: str, actor: str, **facts: Any) -> None:
+        """Deployment-wide changes are told to every tenant's trail: each DPO sees them."""
+        for tenant in self.identity.list_tenants():
+            self.identity.events_for_all(tenant.id, event, actor, **facts)
+
+    def rotate_keys(
+        self,
+        *,
+        actor: str,
+        batch_size: int = 500,
+        pause: float = 0.0,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> RotationReport:
+        """Rotate the key-encryption key (or resume a rotation), recorded when it starts and
+        when it finishes."""
+        self._every_tenant(
+            "key_rotation_started",
+            actor,
+            provider=self.key_provider.name,
+            from_version=self.key_provider.current_version(),
+        )
+        report = rotate_keys(
+            self.keys,
+            self.key_provider,
+            batch_size=batch_size,
+            pause=pause,
+            on_progress=on_progress,
+        )
+        self._every_tenant(
+            "key_rotation_finished",
+            actor,
+            to_version=report.target_version,
+            rewrapped=report.rewrapped,
+            resumed=report.resumed,
+        )
+        return report
+
+    def announce_policies(self, *, actor: str) -> None:
+        """The policy set in force (its digest) and the risk thresholds, in each tenant's
+        trail: at every start of the server and after every reload."""
+        for tenant in self.identity.list_tenants():
+            compiled = self.policies.policies_for(tenant.id)
+            thresholds = {
+                action.value: [limits.step_up, limits.deny]
+                for action, limits in self.authenticator.settings.thresholds_for(tenant.id).items()
+            }
+            self.identity.events_for_all(
+                tenant.id,
+                "policies_loaded",
+                actor,
+                policy_set=compiled.digest,
+                policies=len(compiled.policy_ids),
+                source=compiled.source,
+                thresholds=thresholds,
+            )
+
+    def reload_policies(self, *, actor: str) -> None:
+        """Load the policy folder anew (on error, the sets in force stay) and record it."""
+        self.policies.reload()
+        self.announce_policies(actor=actor)
 
     def close(self) -> None:
         closing = getattr(self.payments.processor, "close", None)

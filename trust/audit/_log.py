@@ -183,6 +183,7 @@ class AuditLog:
                 seen.add(record.request_id)
             body = _encode(
                 {
+                    **record.facts,  # the envelope below always wins: a fact cannot move it
                     "v": 1,
                     "tenant": tenant,
                     "seq": size,
@@ -190,7 +191,6 @@ class AuditLog:
                     "at": now.isoformat(),
                     "subject": record.subject,
                     "request_id": record.request_id,
-                    **record.facts,
                 }
             )
             leaf = leaf_hash(body).hex()
@@ -249,6 +249,16 @@ class AuditLog:
                     _ENTRIES.c.subject_id == subject,
                     _ENTRIES.c.kind.in_(("access", "dsr")),
                 )
+                .order_by(_ENTRIES.c.seq)
+            ).all()
+        return [json.loads(r.body) for r in rows]
+
+    def security_events(self, tenant: str) -> list[dict[str, Any]]:
+        """The tenant's security events (keys, tenants, webhooks, rotations, policy loads)."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(_ENTRIES.c.body)
+                .where(_ENTRIES.c.tenant_id == tenant, _ENTRIES.c.kind == "security")
                 .order_by(_ENTRIES.c.seq)
             ).all()
         return [json.loads(r.body) for r in rows]

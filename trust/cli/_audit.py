@@ -73,6 +73,22 @@ def audit_verify(
     )
 
 
+@audit_app.command("events")
+def audit_events(tenant: TenantOpt) -> None:
+    """Security events: tenants, API keys, webhook endpoints, key rotations, policy loads."""
+    table = Table("#", "when", "event", "by", "what")
+    for e in open_services().audit.security_events(tenant):
+        what = {k: v for k, v in e.items() if k not in ("seq", "at", "tenant", "event", "actor")}
+        table.add_row(
+            str(e["seq"]),
+            e["at"][:19],
+            e["event"],
+            e["actor"],
+            ", ".join(f"{k}={v}" for k, v in sorted(what.items()) if v not in (None, [], {})),
+        )
+    out.print(table)
+
+
 @audit_app.command("who")
 def audit_who(
     tenant: TenantOpt, subject: Annotated[str, typer.Option(help="The subject.")]

@@ -18,7 +18,7 @@ from rich.console import Console
 if TYPE_CHECKING:
     from tessera.trust._services import Services
 
-__all__ = ["TenantOpt", "err", "open_services", "out", "progress"]
+__all__ = ["TenantOpt", "err", "open_services", "operator", "out", "progress"]
 
 out = Console()
 err = Console(stderr=True)
@@ -50,6 +50,16 @@ def progress(verb: str, title: str, *, unit: str = "") -> Iterator[Callable[[int
     task = bar.add_task(title, total=None)
     with bar:
         yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def operator() -> str:
+    """Who acts, for the audit trail of what the CLI changes: the account that runs it."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no such account in a container's passwd
+        return "cli:unknown"
 
 
 def open_services() -> Services:

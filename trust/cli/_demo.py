@@ -25,7 +25,7 @@ from tessera.trust._settings import Settings
 from tessera.trust.audit import verify_export
 from tessera.trust.http import serve_in_thread
 from tessera.trust.identity import Scope
-from tessera.vault import key_status, rotate_keys
+from tessera.vault import key_status
 
 from ._demo_kit import APP, ATTACKER, CUSTOMER, READ, client_for, observation, ok, step
 from ._demo_payments import payment_steps
@@ -137,7 +137,7 @@ def _walk(console: Console, services: Services) -> None:
     _dsr_step(console, services, admin, sessions["substantial"])
 
     step(console, "13. Key rotation: new KEK version, every data key rewrapped")
-    report = rotate_keys(services.keys, services.key_provider)
+    report = services.rotate_keys(actor="demo")
     status = key_status(services.keys, services.key_provider)
     console.print(
         f"KEK v{report.target_version}: {report.rewrapped} data keys rewrapped, "

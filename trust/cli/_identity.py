@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ._common import err, open_services, out
+from ._common import err, open_services, operator, out
 
 __all__ = ["apikeys_app", "tenants_app"]
 
@@ -22,7 +22,7 @@ def tenants_create(
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
 ) -> None:
     """Create a tenant."""
-    tenant = open_services().identity.create_tenant(tenant_id, name=name)
+    tenant = open_services().identity.create_tenant(tenant_id, name=name, actor=operator())
     out.print(f"tenant {tenant.id} created")
 
 
@@ -55,7 +55,13 @@ def apikeys_create(
     """Issue an API key. Its secret is printed once and cannot be shown again."""
     valid_for = dt.timedelta(days=valid_days) if valid_days else None
     issued = open_services().identity.issue_key(
-        tenant_id, scopes=scope, name=name, valid_for=valid_for, kind=kind, roles=role or []
+        tenant_id,
+        scopes=scope,
+        name=name,
+        valid_for=valid_for,
+        kind=kind,
+        roles=role or [],
+        actor=operator(),
     )
     err.print(
         f"API key {issued.key_id} for tenant {issued.tenant} "
@@ -87,5 +93,5 @@ def apikeys_list(tenant_id: Annotated[str, typer.Argument()]) -> None:
 @apikeys_app.command("revoke")
 def apikeys_revoke(key_id: Annotated[str, typer.Argument()]) -> None:
     """Revoke an API key at once."""
-    open_services().identity.revoke_key(key_id)
+    open_services().identity.revoke_key(key_id, actor=operator())
     out.print(f"API key {key_id} revoked")

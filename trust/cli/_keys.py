@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import open_services, out, progress
+from ._common import open_services, operator, out, progress
 
 __all__ = ["db_app", "keys_app"]
 
@@ -74,16 +74,10 @@ def keys_rotate(
     pause: Annotated[float, typer.Option(min=0.0, help="Seconds between batches.")] = 0.0,
 ) -> None:
     """Add a KEK version and rewrap every data key under it. Resumes an unfinished rotation."""
-    from tessera.vault import rotate_keys
-
     services = open_services()
     with progress("rewrapped", "rewrapping data keys") as on_progress:
-        report = rotate_keys(
-            services.keys,
-            services.key_provider,
-            batch_size=batch_size,
-            pause=pause,
-            on_progress=on_progress,
+        report = services.rotate_keys(
+            actor=operator(), batch_size=batch_size, pause=pause, on_progress=on_progress
         )
     verb = "resumed and finished" if report.resumed else "finished"
     out.print(

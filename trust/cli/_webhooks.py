@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ._common import TenantOpt, err, open_services, out
+from ._common import TenantOpt, err, open_services, operator, out
 
 __all__ = ["webhooks_app"]
 
@@ -26,7 +26,7 @@ def webhooks_add(
     ] = None,
 ) -> None:
     """Register an endpoint; prints its signing secret, once."""
-    endpoint = open_services().webhooks.add_endpoint(tenant, url, event)
+    endpoint = open_services().webhooks.add_endpoint(tenant, url, event, actor=operator())
     err.print(f"{endpoint.id} → {endpoint.url} ({', '.join(endpoint.events)}); signing secret:")
     print(endpoint.secret)
 
@@ -48,7 +48,7 @@ def webhooks_list(tenant: TenantOpt) -> None:
 def webhooks_remove(
     tenant: TenantOpt, endpoint_id: Annotated[str, typer.Argument(help="whe_…")]
 ) -> None:
-    open_services().webhooks.remove_endpoint(tenant, endpoint_id)
+    open_services().webhooks.remove_endpoint(tenant, endpoint_id, actor=operator())
     out.print(f"{endpoint_id} removed")
 
 

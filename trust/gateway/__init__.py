@@ -8,6 +8,7 @@ from ._recorders import (
     AuditAuthRecorder,
     AuditConsentObserver,
     AuditPaymentRecorder,
+    AuditSecurityEvents,
     ConsentObservers,
     PaymentRecorders,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "AuditAuthRecorder",
     "AuditConsentObserver",
     "AuditPaymentRecorder",
+    "AuditSecurityEvents",
     "AuthContext",
     "ConsentObservers",
     "Gateway",

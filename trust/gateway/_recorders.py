@@ -6,6 +6,7 @@ The lower packages declare the observer and recorder protocols; the composition 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from tessera.consent import ConsentEvent
@@ -15,6 +16,7 @@ __all__ = [
     "AuditAuthRecorder",
     "AuditConsentObserver",
     "AuditPaymentRecorder",
+    "AuditSecurityEvents",
     "ConsentObservers",
     "PaymentRecorders",
 ]
@@ -48,6 +50,21 @@ class AuditConsentObserver:
                 )
                 for e in events
             ],
+        )
+
+
+class AuditSecurityEvents:
+    """Security events into the tenant's audit log, written at once (not grouped): the change
+    waits for its record."""
+
+    def __init__(self, audit: AuditLog) -> None:
+        self.audit = audit
+
+    def security_event(
+        self, tenant: str, event: str, facts: Mapping[str, Any], *, actor: str
+    ) -> None:
+        self.audit.record(
+            [AuditRecord(tenant, "security", {"event": event, "actor": actor, **facts})]
         )
 
 

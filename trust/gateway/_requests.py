@@ -335,7 +335,7 @@ class RequestDesk:
             "categories": [],
             "tokens": [],
             "request": dsr_id,
-            "kind": kind.value,
+            "request_kind": kind.value,
             **facts,
             "outcome": result.outcome.value,
             "reason": result.reason,

@@ -142,6 +142,7 @@ def create_app(services: Services) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        services.announce_policies(actor="server start")
         checkpointer.start()
         courier.start()
         yield

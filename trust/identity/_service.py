@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from tessera.policies import CallerKind
 from tessera.storage import Database, as_utc, table_of, utcnow
 from tessera.trust._errors import AuthenticationRequired, PermissionDenied, UnknownTenant
+from tessera.trust._events import SecurityEvents
 from tessera.vault import InvalidValue, check_tenant
 
 from ._tables import ApiKey, Tenant
@@ -129,6 +130,7 @@ class ServiceIdentity:
         clock: Callable[[], Any] = utcnow,
         verified_for: float = 2.0,
         ticker: Callable[[], float] = time.monotonic,
+        events: SecurityEvents | None = None,
     ) -> None:
         """`verified_for`: how long a looked-up key is trusted without reading it again. Every
         request carries a key, and the read was a tenth of a request's time; the price is that
@@ -139,10 +141,25 @@ class ServiceIdentity:
         self.verified_for = verified_for
         self._ticker = ticker
         self._verified: dict[str, _Verified] = {}
+        self.events = events
 
-    def create_tenant(self, tenant_id: str, *, name: str | None = None) -> Tenant:
+    def _tell(self, tenant: str, event: str, actor: str, **facts: Any) -> None:
+        if self.events is not None:
+            self.events.security_event(tenant, event, facts, actor=actor)
+
+    def events_for_all(self, tenant: str, event: str, actor: str, **facts: Any) -> None:
+        """A deployment-wide event (a key rotation, a policy load), told to one tenant."""
+        self._tell(tenant, event, actor, **facts)
+
+    def create_tenant(
+        self, tenant_id: str, *, name: str | None = None, actor: str = "operator"
+    ) -> Tenant:
         check_tenant(tenant_id)
         tenant = Tenant(id=tenant_id, name=(name or tenant_id)[:200], created_at=self.clock())
+        with self.db.session() as s:
+            if s.get(Tenant, tenant_id) is not None:
+                raise InvalidValue(f"tenant {tenant_id!r} already exists")
+        self._tell(tenant_id, "tenant_created", actor)
         try:
             with self.db.session() as s:
                 s.add(tenant)
@@ -170,6 +187,7 @@ class ServiceIdentity:
         valid_for: dt.timedelta | None = None,
         kind: str = "service",
         roles: Iterable[str] = (),
+        actor: str = "operator",
     ) -> IssuedKey:
         """A new key; with `valid_for`, it stops working after that long."""
         self.get_tenant(tenant_id)
@@ -191,6 +209,16 @@ class ServiceIdentity:
         now = self.clock()
         key_id, secret_part = _b32(10), _b32(20)
         secret = f"tsk_{key_id}_{secret_part}"
+        self._tell(
+            tenant_id,
+            "api_key_issued",
+            actor,
+            key=key_id,
+            caller_kind=kind,
+            scopes=sorted(p.value for p in parsed),
+            roles=roles,
+            expires_at=(now + valid_for).isoformat() if valid_for else None,
+        )
         with self.db.session() as s:
             s.add(
                 ApiKey(
@@ -214,12 +242,15 @@ class ServiceIdentity:
             now + valid_for if valid_for else None,
         )
 
-    def revoke_key(self, key_id: str, *, tenant_id: str | None = None) -> None:
+    def revoke_key(
+        self, key_id: str, *, tenant_id: str | None = None, actor: str = "operator"
+    ) -> None:
         with self.db.session() as s:
             key = s.get(ApiKey, key_id)
             if key is None or (tenant_id is not None and key.tenant_id != tenant_id):
                 raise InvalidValue(f"no API key {key_id[:40]!r}")
             if key.revoked_at is None:
+                self._tell(key.tenant_id, "api_key_revoked", actor, key=key.id)
                 key.revoked_at = self.clock()
                 s.add(key)
         self._verified.pop(key_id, None)

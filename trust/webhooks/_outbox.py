@@ -30,6 +30,7 @@ from sqlalchemy import insert, select, update
 from tessera import b64url_encode
 from tessera.storage import Database, as_utc, table_of, utcnow
 from tessera.trust._errors import UnknownWebhook
+from tessera.trust._events import SecurityEvents
 from tessera.vault import DataCategory, InvalidValue, Vault, check_tenant, mask
 
 from ._signing import SIGNATURE_HEADER, sign_webhook
@@ -114,7 +115,9 @@ class Webhooks:
         first_retry: dt.timedelta = dt.timedelta(seconds=10),
         last_retry: dt.timedelta = dt.timedelta(hours=6),
         clock: Callable[[], dt.datetime] = utcnow,
+        events: SecurityEvents | None = None,
     ) -> None:
+        self.events = events
         self.db = db
         self.vault = vault
         self.max_attempts = max_attempts
@@ -124,14 +127,33 @@ class Webhooks:
         self._http = httpx.Client(timeout=timeout, follow_redirects=False)
 
     # ------------------------------------------------------------------ endpoints
+    def _tell(self, tenant: str, event: str, actor: str, **facts: Any) -> None:
+        if self.events is not None:
+            self.events.security_event(tenant, event, facts, actor=actor)
+
     def add_endpoint(
-        self, tenant: str, url: str, events: list[str] | None = None
+        self,
+        tenant: str,
+        url: str,
+        events: list[str] | None = None,
+        *,
+        actor: str = "operator",
     ) -> WebhookEndpoint:
         check_tenant(tenant)
         url = _check_url(url)
         chosen = _check_events(["*"] if events is None else events)
+        endpoint_id = f"whe_{secrets.token_urlsafe(12)}"
+        # The host only: a path or query may carry the receiver's own secrets.
+        self._tell(
+            tenant,
+            "webhook_endpoint_added",
+            actor,
+            endpoint=endpoint_id,
+            host=urlsplit(url).hostname,
+            events=list(chosen),
+        )
         row = WebhookEndpointRow(
-            id=f"whe_{secrets.token_urlsafe(12)}",
+            id=endpoint_id,
             tenant_id=tenant,
             url=url,
             events=",".join(chosen),
@@ -162,9 +184,15 @@ class Webhooks:
             for r in rows
         ]
 
-    def remove_endpoint(self, tenant: str, endpoint_id: str) -> None:
+    def remove_endpoint(self, tenant: str, endpoint_id: str, *, actor: str = "operator") -> None:
         check_tenant(tenant)
         t = table_of(WebhookEndpointRow)
+        live = (t.c.tenant_id == tenant) & (t.c.id == str(endpoint_id)[:40])
+        with self.db.read() as conn:
+            found = conn.execute(select(t.c.id).where(live, t.c.disabled_at.is_(None))).first()
+        if found is None:
+            raise UnknownWebhook("no such webhook endpoint")
+        self._tell(tenant, "webhook_endpoint_removed", actor, endpoint=found.id)
         with self.db.begin() as conn:
             done = conn.execute(
                 update(t)

@@ -39,6 +39,8 @@ def test_operator_flow(env: dict[str, str], tmp_path: Path) -> None:
 
     run(["tenants", "create", "acme", "--name", "ACME Bank"], env)
     assert "ACME Bank" in run(["tenants", "list"], env).stdout
+    events = run(["audit", "events", "--tenant", "acme"], env).stdout
+    assert "tenant_created" in events and "cli:" in events
 
     created = run(["apikeys", "create", "acme", "-s", "tokens:write", "--name", "crm"], env)
     secret = created.stdout.strip()
@@ -322,14 +324,15 @@ def test_audit_export_and_offline_verify(env: dict[str, str], tmp_path: Path) ->
         ]
     )
     services.close()
-    assert "3 entries" in run(["audit", "checkpoint", "--tenant", "acme"], env).stdout
+    # The tenant's creation is its first entry, then the three accesses.
+    assert "4 entries" in run(["audit", "checkpoint", "--tenant", "acme"], env).stdout
     export = tmp_path / "audit.json"
     run(["audit", "export", "--tenant", "acme", "--output", str(export)], env)
     key = tmp_path / "audit-key.json"
     key.write_text(run(["audit", "public-key", "--tenant", "acme"], env).stdout)
     offline = {k: v for k, v in env.items() if not k.startswith("TESSERA_")}
     assert (
-        "audit export valid: 3 entries"
+        "audit export valid: 4 entries"
         in run(["audit", "verify", str(export), "--public-key", str(key)], offline).stdout
     )
     data = json.loads(export.read_text())

@@ -183,6 +183,13 @@ def who_accessed(subject: str, who: CallerDep, services: ServicesDep) -> list[di
     return services.audit.for_subject(who.tenant, subject)
 
 
+@router.get("/v1/audit/events", tags=["audit"])
+def security_events(who: CallerDep, services: ServicesDep) -> list[dict[str, Any]]:
+    """Tenants, API keys, webhook endpoints, key rotations and policy loads, with who did them."""
+    who.require(Scope.AUDIT)
+    return services.audit.security_events(who.tenant)
+
+
 @router.post("/v1/audit/checkpoints", tags=["audit"])
 def make_checkpoint(who: CallerDep, services: ServicesDep) -> dict[str, Any]:
     who.require(Scope.AUDIT)

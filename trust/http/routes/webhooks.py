@@ -46,7 +46,7 @@ def add_endpoint(body: EndpointIn, who: CallerDep, services: ServicesDep) -> End
     """Register an endpoint; its signing secret is in this answer and nowhere else."""
     who.require(Scope.WEBHOOKS)
     return EndpointOut.model_validate(
-        services.webhooks.add_endpoint(who.tenant, body.url, body.events)
+        services.webhooks.add_endpoint(who.tenant, body.url, body.events, actor=f"key {who.key_id}")
     )
 
 
@@ -60,7 +60,7 @@ def list_endpoints(who: CallerDep, services: ServicesDep) -> list[EndpointOut]:
 def remove_endpoint(endpoint_id: str, who: CallerDep, services: ServicesDep) -> Response:
     """Stop sending to it; deliveries still queued for it are marked failed."""
     who.require(Scope.WEBHOOKS)
-    services.webhooks.remove_endpoint(who.tenant, endpoint_id)
+    services.webhooks.remove_endpoint(who.tenant, endpoint_id, actor=f"key {who.key_id}")
     return Response(status_code=204)
 
 
