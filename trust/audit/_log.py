@@ -36,6 +36,8 @@ from ._verify import (
     chain_hash,
     check_entries,
     check_roots,
+    check_seals,
+    seal,
     verify_export,
 )
 
@@ -173,6 +175,7 @@ class AuditLog:
         outcomes: dict[int, int | BaseException] = {}
         rows = []
         now = self.clock()
+        key = self._seal_key(tenant)
         for record in records:
             if record.request_id and record.request_id in seen:
                 outcomes[id(record)] = ReplayedRequest(
@@ -206,6 +209,7 @@ class AuditLog:
                     body=body.decode("utf-8"),
                     leaf_hash=leaf,
                     chain_hash=chain,
+                    mac=seal(key, chain),
                 )
             )
             outcomes[id(record)] = size
@@ -263,6 +267,10 @@ class AuditLog:
             ).all()
         return [json.loads(r.body) for r in rows]
 
+    def _seal_key(self, tenant: str) -> bytes:
+        """The tenant's audit key, from the vault (wrapped under the key provider's KEK)."""
+        return self.vault.tenant_secret(tenant, "audit-seal")
+
     # ------------------------------------------------------------------ checkpoints
     def _key(self, tenant: str) -> OKPKey:
         return tenant_signing_key(self.vault, tenant, "audit")
@@ -275,6 +283,7 @@ class AuditLog:
         a tampered log is reported, never signed."""
         rows = list(self._rows(tenant, below=size))
         leaves = check_entries(((r.seq, r.body, r.leaf_hash, r.chain_hash) for r in rows), tenant)
+        check_seals(((r.seq, r.chain_hash, r.mac) for r in rows), self._seal_key(tenant))
         tree = MerkleTree(leaves)
         if size is None:
             check_roots(

@@ -28,6 +28,9 @@ class AuditEntryRow(SQLModel, table=True):
     body: str = Field(sa_column=Column(Text, nullable=False))
     leaf_hash: str = Field(max_length=64)
     chain_hash: str = Field(max_length=64)
+    # HMAC-SHA256 of the chain hash under the tenant's audit key, held behind the key provider:
+    # a database writer can compute a valid chain, never this seal.
+    mac: str | None = Field(default=None, max_length=64)
 
 
 class AuditHead(SQLModel, table=True):

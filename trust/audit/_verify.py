@@ -5,6 +5,7 @@ and the running service's check are the same code."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -24,7 +25,9 @@ __all__ = [
     "chain_hash",
     "check_entries",
     "check_roots",
+    "check_seals",
     "decode_checkpoint",
+    "seal",
     "verify_export",
     "verify_inclusion_proof",
 ]
@@ -38,6 +41,22 @@ GENESIS = "0" * 64
 def chain_hash(prev: str, leaf: str) -> str:
     """The chain link: SHA-256 of the previous link and this entry's leaf hash."""
     return hashlib.sha256(bytes.fromhex(prev) + bytes.fromhex(leaf)).hexdigest()
+
+
+def seal(key: bytes, chain: str) -> str:
+    """An entry's seal: HMAC-SHA256 of its chain hash (which commits to every entry before it)
+    under the tenant's audit key. Only the service, through the key provider, can make one."""
+    return hmac.new(key, bytes.fromhex(chain), hashlib.sha256).hexdigest()
+
+
+def check_seals(entries: Iterator[tuple[int, str, str | None]], key: bytes) -> None:
+    """Each entry as (seq, chain hash, seal): raise `AuditTampered` naming the first entry the
+    service did not write (added, or rewritten with a recomputed chain, by a database writer)."""
+    for seq, chain, given in entries:
+        if given is None or not hmac.compare_digest(seal(key, chain), given):
+            raise AuditTampered(
+                f"entry {seq} was not written by this service: its seal does not verify", seq=seq
+            )
 
 
 def decode_checkpoint(signed: str, key: OKPKey) -> dict[str, Any]:

@@ -278,3 +278,106 @@ def test_a_batch_that_cannot_be_written_fails_closed_for_each(vault: Vault, tena
     outcomes = asyncio.run(requests())
     assert all(isinstance(o, AuditUnavailable) for o in outcomes)
     assert all("nothing was released" in str(o) for o in outcomes)
+
+
+def _forge_append(stores: Stores, tenant: str, facts: dict) -> int:
+    """What a database writer can do without the key provider: append an entry whose leaf and
+    chain hashes are exactly right, and move the head to it."""
+    import json as _json
+
+    from sqlalchemy import text
+
+    from tessera.trust.audit._merkle import leaf_hash
+    from tessera.trust.audit._verify import chain_hash
+
+    with stores.data.engine.begin() as conn:
+        head = conn.execute(
+            text("SELECT size, chain_hash FROM audit_heads WHERE tenant_id = :t"), {"t": tenant}
+        ).one()
+        body = _json.dumps(
+            {
+                **facts,
+                "v": 1,
+                "tenant": tenant,
+                "seq": head.size,
+                "kind": "access",
+                "at": "2026-12-01T10:00:00+00:00",
+                "subject": "s0",
+                "request_id": None,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode()
+        leaf = leaf_hash(body).hex()
+        chain = chain_hash(head.chain_hash, leaf)
+        conn.execute(
+            text(
+                "INSERT INTO audit_entries (tenant_id, seq, kind, subject_id, request_id, "
+                "recorded_at, body, leaf_hash, chain_hash) VALUES (:t, :s, 'access', 's0', NULL, "
+                ":at, :b, :l, :c)"
+            ),
+            {
+                "t": tenant,
+                "s": head.size,
+                "at": dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+                "b": body.decode(),
+                "l": leaf,
+                "c": chain,
+            },
+        )
+        conn.execute(
+            text("UPDATE audit_heads SET size = :n, chain_hash = :c WHERE tenant_id = :t"),
+            {"n": head.size + 1, "c": chain, "t": tenant},
+        )
+    return int(head.size)
+
+
+def test_an_entry_a_database_writer_appends_is_never_signed(
+    audit: AuditLog, shared_stores: Stores, tenant: str
+) -> None:
+    fill(audit, tenant, 5)
+    seq = _forge_append(shared_stores, tenant, {"action": "detokenize", "outcome": "allow"})
+    for attempt in (
+        lambda: audit.checkpoint(tenant),
+        lambda: audit.export(tenant),
+        lambda: audit.verify(tenant),
+    ):
+        with pytest.raises(AuditTampered, match=f"entry {seq} was not written by this service"):
+            attempt()
+    assert audit.latest_checkpoint(tenant)["size"] == 4  # the last honest checkpoint stands
+
+
+def test_a_rewritten_history_with_recomputed_hashes_is_noticed(
+    audit: AuditLog, shared_stores: Stores, tenant: str
+) -> None:
+    """Rewrite an entry and recompute every leaf and link after it: the chain is valid again,
+    the seals are not."""
+    from sqlalchemy import text
+
+    from tessera.trust.audit._merkle import leaf_hash
+    from tessera.trust.audit._verify import GENESIS, chain_hash
+
+    fill(audit, tenant, 6, checkpoint_every=100)
+    with tamper(shared_stores) as conn:
+        rows = conn.execute(
+            text("SELECT seq, body FROM audit_entries WHERE tenant_id = :t ORDER BY seq"),
+            {"t": tenant},
+        ).all()
+        chain = GENESIS
+        for row in rows:
+            body = row.body.replace("deny", "allow") if row.seq == 3 else row.body
+            leaf = leaf_hash(body.encode()).hex()
+            chain = chain_hash(chain, leaf)
+            conn.execute(
+                text(
+                    "UPDATE audit_entries SET body = :b, leaf_hash = :l, chain_hash = :c "
+                    "WHERE tenant_id = :t AND seq = :s"
+                ),
+                {"b": body, "l": leaf, "c": chain, "t": tenant, "s": row.seq},
+            )
+        conn.execute(
+            text("UPDATE audit_heads SET chain_hash = :c WHERE tenant_id = :t"),
+            {"c": chain, "t": tenant},
+        )
+    with pytest.raises(AuditTampered, match="entry 3 was not written by this service"):
+        audit.checkpoint(tenant)

@@ -1,0 +1,33 @@
+"""Keyed chains: every audit entry carries a seal (HMAC-SHA256 of its chain hash under the
+tenant's audit key, held behind the key provider), so that a database writer who computes a
+valid hash chain still cannot add or rewrite an entry unnoticed.
+
+Added with ADD COLUMN (no table copy), so the append-only triggers stay in place. Entries
+written before this revision have no seal and are reported as not written by the service.
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-02
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0011"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("audit_entries", sa.Column("mac", sa.String(64), nullable=True))
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table("audit_entries") as batch:
+            batch.drop_column("mac")
+    else:
+        op.drop_column("audit_entries", "mac")
