@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import itertools
 import json
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from tessera.consent import canonical, signing_jwk, tenant_signing_key
 from tessera.storage import Database, GroupCommit, HotStatement, table_of, utcnow, write_by_tenant
 from tessera.trust._errors import AuditTampered, AuditUnavailable, ReplayedRequest
-from tessera.vault import Vault
+from tessera.vault import InvalidValue, KeyProviderError, Vault
 
 from ._merkle import MerkleTree, leaf_hash
 from ._tables import AuditCheckpoint, AuditEntryRow, AuditHead
@@ -42,6 +43,8 @@ from ._verify import (
 )
 
 __all__ = ["AuditLog", "AuditRecord"]
+
+_log = logging.getLogger("tessera.audit")
 
 _ENTRIES = table_of(AuditEntryRow)
 _HEADS = table_of(AuditHead)
@@ -75,8 +78,9 @@ class AuditRecord:
 
 
 def _unavailable(exc: BaseException) -> BaseException:
-    """Fail closed, and say so without leaking internals (a replay is said as such)."""
-    if isinstance(exc, ReplayedRequest | AuditUnavailable):
+    """Fail closed, and say so without leaking internals (a replay is said as such, and so is
+    a key provider that cannot give the tenant's audit key: the operator must act on it)."""
+    if isinstance(exc, ReplayedRequest | AuditUnavailable | KeyProviderError):
         return exc
     error = AuditUnavailable(
         f"the audit record could not be written ({type(exc).__name__}): nothing was released"
@@ -330,7 +334,8 @@ class AuditLog:
         return {"size": tree.size, "root": statement["root"], "signed": signed}
 
     def checkpoint_all(self) -> list[dict[str, Any]]:
-        """Sign a checkpoint for every tenant whose log grew since its last one."""
+        """Sign a checkpoint for every tenant whose log grew since its last one. A tenant whose
+        log does not verify is reported (and left unsigned); the others are still signed."""
         latest = (
             select(_CHECKPOINTS.c.tenant_id, func.max(_CHECKPOINTS.c.size).label("size"))
             .group_by(_CHECKPOINTS.c.tenant_id)
@@ -345,7 +350,13 @@ class AuditLog:
                     .where(or_(latest.c.size.is_(None), latest.c.size < _HEADS.c.size))
                 )
             ]
-        return [self.checkpoint(tenant) for tenant in tenants]
+        signed = []
+        for tenant in tenants:
+            try:
+                signed.append(self.checkpoint(tenant))
+            except AuditTampered as exc:
+                _log.error("audit log of tenant %s does not verify: %s", tenant, exc.detail)
+        return signed
 
     def checkpoints(self, tenant: str) -> list[dict[str, Any]]:
         with self.db.read() as conn:
@@ -360,10 +371,21 @@ class AuditLog:
         found = self.checkpoints(tenant)
         return found[-1] if found else None
 
+    def _within(self, tenant: str, *sizes: int) -> None:
+        """A proof is asked of sizes the log holds: beyond them is a client's mistake, not
+        tampering."""
+        held = self.size(tenant)
+        for size in sizes:
+            if not 0 <= size <= held:
+                raise InvalidValue(f"the log holds {held} entries: there is no tree of {size}")
+
     def inclusion_proof(self, tenant: str, seq: int, size: int) -> dict[str, Any]:
+        self._within(tenant, size)
+        if not 0 <= seq < size:
+            raise InvalidValue(f"no entry {seq} in a tree of {size}")
         tree, rows = self._tree(tenant, size)
-        if not 0 <= seq < tree.size or tree.size != size:
-            raise AuditTampered(f"no entry {seq} in a log of {size}")
+        if tree.size != size:
+            raise AuditTampered(f"the log does not hold the {size} entries its head says")
         return {
             "seq": seq,
             "size": size,
@@ -373,9 +395,13 @@ class AuditLog:
         }
 
     def consistency_proof(self, tenant: str, first: int, second: int) -> dict[str, Any]:
+        """From any size a client holds (a checkpoint it kept) to a later one."""
+        self._within(tenant, first, second)
+        if not 0 < first <= second:
+            raise InvalidValue(f"no consistency proof from {first} to {second}")
         tree, _ = self._tree(tenant, second)
-        if tree.size != second or not 0 < first <= second:
-            raise AuditTampered(f"no consistency proof from {first} to {second}")
+        if tree.size != second:
+            raise AuditTampered(f"the log does not hold the {second} entries its head says")
         return {
             "first": first,
             "second": second,

@@ -113,9 +113,18 @@ def check_roots(tree: MerkleTree, roots: dict[int, bytes]) -> None:
             )
 
 
-def verify_export(export: dict[str, Any], public_jwk: dict[str, Any]) -> dict[str, Any]:
+def verify_export(
+    export: dict[str, Any],
+    public_jwk: dict[str, Any],
+    *,
+    trusted: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Offline check of an export: every entry, chain link, checkpoint signature, Merkle root
-    and consistency proof. Raises `AuditTampered` naming the first thing that fails."""
+    and consistency proof. Raises `AuditTampered` naming the first thing that fails.
+
+    `trusted`: a checkpoint the verifier kept from before (`tessera audit checkpoint
+    --output`). The export must extend it: a log cut back to an earlier checkpoint, or one
+    whose history was rewritten and signed again, fails here even though it verifies alone."""
     if not isinstance(export, dict) or export.get("format") != EXPORT_FORMAT:
         raise AuditTampered("not a Tessera audit export")
     try:
@@ -162,12 +171,40 @@ def verify_export(export: dict[str, Any], public_jwk: dict[str, Any]) -> dict[st
             )
         ):
             raise AuditTampered(f"checkpoint {second} is not consistent with checkpoint {first}")
+    if trusted is not None:
+        _check_extends(tree, trusted, key, tenant)
     return {
         "tenant": tenant,
         "entries": tree.size,
         "root": tree.root().hex(),
         "checkpoints": sorted(roots),
+        "extends": trusted.get("size") if trusted is not None else None,
     }
+
+
+def _check_extends(
+    tree: MerkleTree, trusted: dict[str, Any], key: OKPKey, tenant: str | None
+) -> None:
+    if not isinstance(trusted, dict) or not isinstance(trusted.get("signed"), str):
+        raise AuditTampered("the trusted checkpoint is not a Tessera checkpoint")
+    statement = decode_checkpoint(trusted["signed"], key)
+    size, root = statement.get("size"), statement.get("root")
+    if statement.get("tenant") != tenant:
+        raise AuditTampered("the trusted checkpoint belongs to another tenant")
+    if not isinstance(size, int) or not isinstance(root, str):
+        raise AuditTampered("the trusted checkpoint names no size or root")
+    if size > tree.size:
+        raise AuditTampered(
+            f"entries were removed: the checkpoint you trust covers {size} entries, "
+            f"the log holds {tree.size}",
+            seq=tree.size,
+        )
+    if tree.root(size).hex() != root:
+        raise AuditTampered(
+            f"the log does not extend the checkpoint you trust: its first {size} entries "
+            "were rewritten",
+            seq=size - 1,
+        )
 
 
 def verify_inclusion_proof(proof: dict[str, Any]) -> bool:

@@ -18,9 +18,18 @@ audit_app = typer.Typer(
 
 
 @audit_app.command("checkpoint")
-def audit_checkpoint(tenant: TenantOpt) -> None:
+def audit_checkpoint(
+    tenant: TenantOpt,
+    output: Annotated[
+        Path | None, typer.Option(help="Keep it in this file, to verify a later export against.")
+    ] = None,
+) -> None:
     """Sign the current tree head of the tenant's audit log."""
+    import json
+
     cp = open_services().audit.checkpoint(tenant)
+    if output is not None:
+        output.write_text(json.dumps(cp), encoding="utf-8")
     out.print(f"checkpoint: {cp['size']} entries, root {cp['root']}")
 
 
@@ -54,6 +63,10 @@ def audit_public_key(tenant: TenantOpt) -> None:
 def audit_verify(
     export: Annotated[Path, typer.Argument(help="An export from `tessera audit export`.")],
     public_key: Annotated[Path, typer.Option(help="The tenant's audit key (JWK JSON).")],
+    trusted_checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="A checkpoint you kept from before: the export must extend it."),
+    ] = None,
 ) -> None:
     """Check an export offline (no database, no passphrase); names the first entry that fails."""
     import json
@@ -64,12 +77,14 @@ def audit_verify(
     try:
         data = json.loads(export.read_text("utf-8"))
         jwk = json.loads(public_key.read_text("utf-8"))
+        trusted = json.loads(trusted_checkpoint.read_text("utf-8")) if trusted_checkpoint else None
     except (OSError, ValueError) as exc:
-        raise AuditTampered(f"cannot read the export or the key: {type(exc).__name__}") from None
-    report = verify_export(data, jwk)
+        raise AuditTampered(f"cannot read the files given: {type(exc).__name__}") from None
+    report = verify_export(data, jwk, trusted=trusted)
+    extends = f"; it extends your checkpoint of {report['extends']}" if trusted else ""
     out.print(
         f"audit export valid: {report['entries']} entries, root {report['root']}, "
-        f"checkpoints at {report['checkpoints']}"
+        f"checkpoints at {report['checkpoints']}{extends}"
     )
 
 

@@ -21,7 +21,7 @@ from tessera.trust import (
     verify_export,
     verify_inclusion_proof,
 )
-from tessera.vault import Vault
+from tessera.vault import InvalidValue, Vault
 from tests.conftest import Stores, bypass_append_only
 
 
@@ -201,8 +201,42 @@ def test_inclusion_and_consistency_proofs(audit: AuditLog, tenant: str) -> None:
     proof = audit.inclusion_proof(tenant, 4, 9)
     assert verify_inclusion_proof(proof)
     assert not verify_inclusion_proof({**proof, "seq": 5})
+    # Asking beyond the log is the client's mistake, not tampering (no false alarm for a DPO).
+    for seq, size in ((9, 9), (0, 10), (0, 2**63), (-1, 5)):
+        with pytest.raises(InvalidValue):
+            audit.inclusion_proof(tenant, seq, size)
+    for first, second in ((0, 5), (6, 5), (1, 10), (2**63, 2**64)):
+        with pytest.raises(InvalidValue):
+            audit.consistency_proof(tenant, first, second)
+    with pytest.raises(InvalidValue):
+        audit.consistency_proof(tenant + "-empty", 1, 1)
+    assert audit.consistency_proof(tenant, 3, 9)["proof"]  # from any size a client holds
+
+
+def test_a_trusted_checkpoint_catches_a_log_cut_back_or_rewritten_and_signed_again(
+    audit: AuditLog, shared_stores: Stores, tenant: str, other_tenant: str
+) -> None:
+    fill(audit, tenant, 8)
+    kept = audit.checkpoint(tenant)  # the DPO downloads it
+    fill(audit, tenant, 3, checkpoint_every=100)
+    key = audit.public_jwk(tenant)
+    assert verify_export(audit.export(tenant), key, trusted=kept)["extends"] == 8
+    export = audit.export(tenant)
+    # Cut back before the checkpoint the DPO trusts: alone, the shorter export verifies.
+    cut = copy.deepcopy(export)
+    cut["entries"] = cut["entries"][:4]
+    cut["checkpoints"] = [c for c in cut["checkpoints"] if c["size"] <= 4]
+    cut["consistency"] = [p for p in cut["consistency"] if p["second"] <= 4]
+    assert verify_export(cut, key)["entries"] == 4
+    with pytest.raises(AuditTampered, match="covers 8 entries, the log holds 4"):
+        verify_export(cut, key, trusted=kept)
+    # A checkpoint of another tenant, or a forged one, is refused.
+    fill(audit, other_tenant, 2)
+    theirs = audit.checkpoint(other_tenant)
     with pytest.raises(AuditTampered):
-        audit.inclusion_proof(tenant, 9, 9)
+        verify_export(export, key, trusted=theirs)
+    with pytest.raises(AuditTampered, match="not a Tessera checkpoint"):
+        verify_export(export, key, trusted={"size": 8, "root": kept["root"]})
 
 
 def test_a_replayed_request_id_is_refused_and_the_log_stays_whole(

@@ -325,15 +325,22 @@ def test_audit_export_and_offline_verify(env: dict[str, str], tmp_path: Path) ->
     )
     services.close()
     # The tenant's creation is its first entry, then the three accesses.
-    assert "4 entries" in run(["audit", "checkpoint", "--tenant", "acme"], env).stdout
+    kept = tmp_path / "kept-checkpoint.json"
+    checkpointed = run(["audit", "checkpoint", "--tenant", "acme", "--output", str(kept)], env)
+    assert "4 entries" in checkpointed.stdout and json.loads(kept.read_text())["size"] == 4
     export = tmp_path / "audit.json"
     run(["audit", "export", "--tenant", "acme", "--output", str(export)], env)
     key = tmp_path / "audit-key.json"
     key.write_text(run(["audit", "public-key", "--tenant", "acme"], env).stdout)
     offline = {k: v for k, v in env.items() if not k.startswith("TESSERA_")}
-    assert (
-        "audit export valid: 4 entries"
-        in run(["audit", "verify", str(export), "--public-key", str(key)], offline).stdout
+    verify = ["audit", "verify", str(export), "--public-key", str(key)]
+    assert "audit export valid: 4 entries" in run(verify, offline).stdout
+    trusting = [*verify, "--trusted-checkpoint", str(kept)]
+    assert "it extends your checkpoint of 4" in run(trusting, offline).stdout
+    (tmp_path / "not-json").write_text("{")
+    one_line_error(
+        run([*verify, "--trusted-checkpoint", str(tmp_path / "not-json")], offline, check=False),
+        "cannot read the files given",
     )
     data = json.loads(export.read_text())
     del data["entries"][1]
