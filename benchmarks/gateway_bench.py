@@ -37,7 +37,7 @@ from tessera.vault import TokenizeRequest
 from tessera.vault._models import VaultItem
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "trust" / "examples" / "purposes.toml"
+EXAMPLE = ROOT / "trust" / "cli" / "examples" / "purposes.toml"
 PASSPHRASE = "gateway bench"
 TENANT = "bench"
 PG_URL = os.environ.get("TESSERA_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

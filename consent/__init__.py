@@ -40,7 +40,7 @@ from ._errors import (
     InvalidTransition,
     UnknownPurpose,
 )
-from ._ledger import EVIDENCE_FIELDS, ConsentLedger, ConsentObserver, ConsentRequest, decide
+from ._ledger import EVIDENCE_FIELDS, ConsentLedger, ConsentObserver, ConsentRequest
 from ._model import (
     Channel,
     ConsentDecision,
@@ -50,6 +50,7 @@ from ._model import (
     LegalBasis,
     Purpose,
 )
+from ._projection import decide
 from ._receipts import (
     RECEIPT_TYPE,
     Receipts,

@@ -8,6 +8,7 @@ event leaves a gap and a broken link; an edited one changes its hash.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,21 @@ import rfc8785
 
 from ._errors import ChainBroken
 
-__all__ = ["GENESIS", "ChainReport", "ChainRow", "canonical", "link", "verify_chain"]
+__all__ = [
+    "GENESIS",
+    "SEAL_KEY",
+    "ChainReport",
+    "ChainRow",
+    "canonical",
+    "link",
+    "seal",
+    "state_seal",
+    "verify_chain",
+]
+
+# The name of the tenant's secret (held in the key store, behind the key provider) that seals
+# events and the projection: a database writer can compute the hash chain, never a seal.
+SEAL_KEY = "consent-seal"
 
 GENESIS = "0" * 64
 
@@ -24,6 +39,17 @@ GENESIS = "0" * 64
 def canonical(body: dict[str, Any]) -> bytes:
     """RFC 8785 JSON canonicalization: one byte string for one meaning."""
     return rfc8785.dumps(body)
+
+
+def seal(key: bytes, event_hash: str) -> str:
+    """An event's seal: HMAC-SHA256 of its hash (which commits to every event before it)."""
+    return hmac.new(key, bytes.fromhex(event_hash), hashlib.sha256).hexdigest()
+
+
+def state_seal(key: bytes, *fields: object) -> str:
+    """The seal of a projection row: its deciding event and every field "may we?" reads."""
+    text = "\x1f".join("" if f is None else str(f) for f in fields)
+    return hmac.new(key, b"tessera/consent-state/1\x1f" + text.encode(), hashlib.sha256).hexdigest()
 
 
 def link(prev_hash: str, body_bytes: bytes) -> str:

@@ -9,9 +9,10 @@ linear whatever the number of writers or processes; grouping is what keeps it fa
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -21,17 +22,35 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    exists,
     insert,
     or_,
     select,
     update,
 )
 
-from tessera.storage import Database, GroupCommit, HotStatement, table_of, utcnow, write_by_tenant
-from tessera.vault import InvalidValue, check_subject, check_tenant
+from tessera.storage import (
+    Database,
+    GroupCommit,
+    HotStatement,
+    table_of,
+    utcnow,
+    write_by_tenant,
+)
+from tessera.vault import InvalidValue, Vault, check_subject, check_tenant
 
 from ._catalogue import Catalogue
-from ._chain import GENESIS, ChainReport, ChainRow, canonical, link, verify_chain
+from ._chain import (
+    GENESIS,
+    SEAL_KEY,
+    ChainReport,
+    ChainRow,
+    canonical,
+    link,
+    seal,
+    state_seal,
+    verify_chain,
+)
 from ._errors import ChainBroken, IdempotencyConflict, InvalidEvent
 from ._model import (
     Channel,
@@ -39,8 +58,13 @@ from ._model import (
     ConsentEvent,
     EventKind,
     EventRef,
-    LegalBasis,
-    Purpose,
+)
+from ._projection import (
+    decide,
+    latest_per_subject_and_purpose,
+    ref_of,
+    sealed_fields,
+    state_row,
 )
 from ._tables import ChainHead, ConsentEventRow, ConsentState, SubjectRestriction
 
@@ -133,6 +157,7 @@ def event_from_row(row: Any) -> ConsentEvent:
         idempotency_key=body["idempotency_key"],
         prev_hash=row.prev_hash,
         hash=row.hash,
+        mac=getattr(row, "mac", None),
     )
 
 
@@ -152,12 +177,14 @@ class ConsentLedger:
         db: Database,
         catalogue: Catalogue,
         *,
+        vault: Vault,
         clock: Callable[[], dt.datetime] = utcnow,
         max_group: int = 256,
         clock_skew: dt.timedelta = dt.timedelta(minutes=5),
     ) -> None:
         self.db = db
         self.catalogue = catalogue
+        self.vault = vault
         self.clock = clock
         self.max_group = max_group
         self.clock_skew = clock_skew
@@ -177,6 +204,7 @@ class ConsentLedger:
                 "notice_version",
                 "occurred_at",
                 "expires_at",
+                "mac",
             ],
             where=lambda new: or_(
                 new.occurred_at > _STATE.c.occurred_at,
@@ -199,6 +227,15 @@ class ConsentLedger:
                 _STATE.c.notice_version,
                 _STATE.c.occurred_at,
                 _STATE.c.expires_at,
+                _STATE.c.mac,
+                # Events without a state row mean the row was deleted: noticed, not "no choice".
+                exists()
+                .where(
+                    _EVENTS.c.tenant_id == anchor.c.tenant_id,
+                    _EVENTS.c.subject_id == anchor.c.subject_id,
+                    _EVENTS.c.purpose_id == bindparam("purpose"),
+                )
+                .label("has_events"),
             ).select_from(
                 anchor.outerjoin(
                     _STATE,
@@ -318,6 +355,7 @@ class ConsentLedger:
         self, conn: Connection, tenant: str, group: list[ConsentEvent]
     ) -> dict[int, ConsentEvent | BaseException]:
         seq, head = self._lock_head(conn, tenant)
+        sealing = self._seal_key(tenant)
         keys = [e.idempotency_key for e in group if e.idempotency_key]
         known: dict[str, ConsentEvent] = {}
         if keys:
@@ -345,7 +383,8 @@ class ConsentLedger:
             seq += 1
             unsealed = replace(pending, seq=seq, prev_hash=head)
             body = canonical(unsealed.body())
-            event = replace(unsealed, hash=link(head, body))
+            chained = link(head, body)
+            event = replace(unsealed, hash=chained, mac=seal(sealing, chained))
             head = event.hash
             rows.append(
                 dict(
@@ -360,6 +399,7 @@ class ConsentLedger:
                     prev_hash=event.prev_hash,
                     hash=event.hash,
                     body=body.decode("utf-8"),
+                    mac=event.mac,
                 )
             )
             written.append(event)
@@ -378,8 +418,12 @@ class ConsentLedger:
 
     def _project(self, conn: Connection, tenant: str, events: list[ConsentEvent]) -> None:
         """Keep, per subject and purpose, the event that happened last (ledger order on ties)."""
-        latest = _latest_per_subject_and_purpose(events)
-        conn.execute(self._upsert_state, [_state_row(tenant, e) for e in latest.values()])
+        latest = latest_per_subject_and_purpose(events)
+        key = self._seal_key(tenant)
+        conn.execute(self._upsert_state, [state_row(tenant, e, key) for e in latest.values()])
+
+    def _seal_key(self, tenant: str) -> bytes:
+        return self.vault.tenant_secret(tenant, SEAL_KEY)
 
     # ------------------------------------------------------------------ reads
     def history(self, tenant: str, subject: str) -> list[ConsentEvent]:
@@ -423,7 +467,7 @@ class ConsentLedger:
             rows = conn.execute(
                 select(_STATE).where(_STATE.c.tenant_id == tenant, _STATE.c.subject_id == subject)
             ).all()
-        return {r.purpose_id: _ref(r) for r in rows}
+        return {r.purpose_id: ref_of(r) for r in rows}
 
     def may_we(
         self, tenant: str, subject: str, purpose_id: str, *, at: dt.datetime | None = None
@@ -435,8 +479,35 @@ class ConsentLedger:
             row = self._may_we_query.one(
                 conn, {"tenant": tenant, "subject": subject, "purpose": purpose.id}
             )
-        state = _ref(row) if row.seq is not None else None
+        if row.seq is None:
+            if row.has_events:
+                raise ChainBroken(
+                    f"the consent state of this subject for {purpose.id} was deleted: "
+                    "nothing is decided on it (run `tessera consent verify`)",
+                    seq=0,
+                )
+            state = None
+        else:
+            expected = state_seal(
+                self._seal_key(tenant), tenant, subject, purpose.id, *sealed_fields(row)
+            )
+            if row.mac is None or not hmac.compare_digest(expected, row.mac):
+                raise ChainBroken(
+                    f"the consent state of this subject for {purpose.id} was not written by "
+                    "this service: nothing is decided on it (run `tessera consent verify`)",
+                    seq=int(row.seq),
+                )
+            state = ref_of(row)
         return decide(purpose, state, at=at, restricted=row.restricted_at is not None)
+
+    def check_sealed(self, event: ConsentEvent) -> None:
+        """Raise `ChainBroken` unless this service wrote `event` (its seal verifies)."""
+        expected = seal(self._seal_key(event.tenant), event.hash)
+        if event.mac is None or not hmac.compare_digest(expected, event.mac):
+            raise ChainBroken(
+                f"event {event.seq} was not written by this service: its seal does not verify",
+                seq=event.seq,
+            )
 
     # ------------------------------------------------------------------ GPC, restriction
     def honour_gpc(
@@ -505,10 +576,18 @@ class ConsentLedger:
             ).first()
         total = int(head.seq) if head else 0
 
+        key = self._seal_key(tenant)
+
         def rows() -> Iterator[ChainRow]:
             done = 0
             for page in self._pages(tenant, size=20_000):
                 for row in page:
+                    if row.mac is None or not hmac.compare_digest(seal(key, row.hash), row.mac):
+                        raise ChainBroken(
+                            f"event {row.seq} was not written by this service: its seal "
+                            "does not verify",
+                            seq=row.seq,
+                        )
                     if deep:
                         _check_columns(row)
                     yield ChainRow(row.seq, row.prev_hash, row.hash, row.body.encode("utf-8"))
@@ -519,14 +598,18 @@ class ConsentLedger:
         return verify_chain(rows(), expected_head=head.hash if head else GENESIS)
 
     def rebuild(self, tenant: str) -> int:
-        """Recompute the projection from the ledger alone; returns the number of events read."""
+        """Recompute the projection from the ledger alone, once the ledger verifies (a forged
+        event is never projected); returns the number of events read."""
+        self.verify(tenant)
         events = list(self.events(tenant))
         count = len(events)
-        latest = _latest_per_subject_and_purpose(events)
+        latest = latest_per_subject_and_purpose(events)
         with self.db.begin() as conn:
             conn.execute(delete(_STATE).where(_STATE.c.tenant_id == tenant))
             if latest:
-                conn.execute(insert(_STATE), [_state_row(tenant, e) for e in latest.values()])
+                key = self._seal_key(tenant)
+                rows = [state_row(tenant, e, key) for e in latest.values()]
+                conn.execute(insert(_STATE), rows)
         return count
 
 
@@ -544,76 +627,3 @@ def _check_columns(row: Any) -> None:
         raise ChainBroken(
             f"event {row.seq}'s indexed columns disagree with its hashed content", seq=row.seq
         )
-
-
-def _latest_per_subject_and_purpose(
-    events: Iterable[ConsentEvent],
-) -> dict[tuple[str, str], ConsentEvent]:
-    """The event that happened last per subject and purpose (ledger order on ties)."""
-    latest: dict[tuple[str, str], ConsentEvent] = {}
-    for e in events:
-        current = latest.get((e.subject, e.purpose))
-        if current is None or (e.occurred_at, e.seq) > (current.occurred_at, current.seq):
-            latest[(e.subject, e.purpose)] = e
-    return latest
-
-
-def _state_row(tenant: str, e: ConsentEvent) -> dict[str, Any]:
-    return dict(
-        tenant_id=tenant,
-        subject_id=e.subject,
-        purpose_id=e.purpose,
-        seq=e.seq,
-        event_hash=e.hash,
-        kind=e.kind.value,
-        channel=e.channel.value,
-        notice_version=e.notice_version,
-        occurred_at=e.occurred_at,
-        expires_at=e.expires_at,
-    )
-
-
-def _ref(row: Any) -> EventRef:
-    return EventRef(
-        row.seq,
-        row.event_hash,
-        EventKind(row.kind),
-        Channel(row.channel),
-        row.notice_version,
-        row.occurred_at,
-        row.expires_at,
-    )
-
-
-def decide(
-    purpose: Purpose, latest: EventRef | None, *, at: dt.datetime, restricted: bool = False
-) -> ConsentDecision:
-    """The rule, as a pure function of the purpose, the latest event and the time."""
-    basis = purpose.legal_basis
-
-    def answer(allowed: bool, reason: str, *, renewal: bool = False) -> ConsentDecision:
-        return ConsentDecision(allowed, purpose.id, basis, reason, latest, renewal)
-
-    if restricted:
-        return answer(False, "processing is restricted at the subject's request (Art. 18)")
-    if basis is LegalBasis.CONSENT:
-        if latest is None:
-            return answer(False, "no consent recorded")
-        if latest.kind is not EventKind.GIVEN:
-            return answer(False, f"consent {latest.kind.value} on {latest.channel.value}")
-        if latest.expires_at is not None and latest.expires_at <= at:
-            return answer(False, "consent expired")
-        if latest.notice_version < purpose.material_version:
-            return answer(
-                False,
-                "the notice changed materially since consent was given: renewal needed",
-                renewal=True,
-            )
-        return answer(True, f"consent given on {latest.channel.value}")
-    if (
-        latest is not None
-        and latest.kind is EventKind.OBJECTED
-        and basis in (LegalBasis.LEGITIMATE_INTEREST, LegalBasis.PUBLIC_TASK)
-    ):
-        return answer(False, f"the subject objected on {latest.channel.value} (Art. 21)")
-    return answer(True, f"legal basis: {basis.value.replace('_', ' ')}")

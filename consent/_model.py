@@ -76,6 +76,7 @@ class ConsentEvent:
     idempotency_key: str | None = None
     prev_hash: str = ""
     hash: str = ""
+    mac: str | None = None  # the service's seal of `hash` (see `_chain.seal`); not hashed
 
     @property
     def id(self) -> str:

@@ -7,6 +7,7 @@ The signing seed is a tenant secret in the vault's key store, wrapped by the KEK
 
 from __future__ import annotations
 
+import hmac
 import json
 from typing import Any
 
@@ -18,7 +19,8 @@ from joserfc.jwk import OKPKey
 from tessera.vault import Vault
 
 from ._catalogue import Catalogue
-from ._errors import InvalidReceipt
+from ._chain import SEAL_KEY, seal
+from ._errors import ChainBroken, InvalidReceipt
 from ._model import ConsentEvent, EventKind
 
 __all__ = ["RECEIPT_TYPE", "Receipts", "signing_jwk", "tenant_signing_key", "verify_receipt"]
@@ -118,6 +120,14 @@ class Receipts:
         }
 
     def issue(self, tenant: str, event: ConsentEvent) -> str:
+        """A signed receipt, only for an event this service wrote: one a database writer added
+        gets no genuine receipt, however valid its hash chain."""
+        sealing = self.vault.tenant_secret(tenant, SEAL_KEY)
+        if event.mac is None or not hmac.compare_digest(seal(sealing, event.hash), event.mac):
+            raise ChainBroken(
+                f"event {event.seq} was not written by this service: no receipt is issued",
+                seq=event.seq,
+            )
         key = self._key(tenant)
         header = {"alg": _ALG, "typ": RECEIPT_TYPE, "kid": key.thumbprint()}
         body = json.dumps(

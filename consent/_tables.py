@@ -74,6 +74,7 @@ class ConsentEventRow(SQLModel, table=True):
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
     body: str = Field(sa_column=Column(Text, nullable=False))
+    mac: str | None = Field(default=None, max_length=64)  # sealed under the tenant's key
 
 
 class ChainHead(SQLModel, table=True):
@@ -101,6 +102,7 @@ class ConsentState(SQLModel, table=True):
     notice_version: int
     occurred_at: dt.datetime
     expires_at: dt.datetime | None = None
+    mac: str | None = Field(default=None, max_length=64)  # sealed: an UPDATE here is noticed
 
 
 class SubjectRestriction(SQLModel, table=True):

@@ -120,7 +120,7 @@ class Services:
             default_region=settings.default_region,
         )
         catalogue = Catalogue(data)
-        consents = ConsentLedger(data, catalogue)
+        consents = ConsentLedger(data, catalogue, vault=vault)
         receipts = Receipts(vault, catalogue)
         audit = AuditLog(data, vault=vault)
         dsr = DataSubjectRights(data, ledger=consents, receipts=receipts, access_history=audit)

@@ -32,8 +32,10 @@ def catalogue(shared_stores: Stores, clock: Clock, tenant: str) -> Catalogue:
 
 
 @pytest.fixture
-def ledger(shared_stores: Stores, catalogue: Catalogue, clock: Clock) -> ConsentLedger:
-    return ConsentLedger(shared_stores.data, catalogue, clock=clock)
+def ledger(
+    shared_stores: Stores, catalogue: Catalogue, vault: Vault, clock: Clock
+) -> ConsentLedger:
+    return ConsentLedger(shared_stores.data, catalogue, vault=vault, clock=clock)
 
 
 @pytest.fixture

@@ -341,10 +341,12 @@ def test_erasing_the_subject_keeps_the_ledger_verifiable(ledger, vault: Vault, t
 
 
 def test_eight_concurrent_writers_never_fork_the_chain(
-    shared_stores: Stores, catalogue, clock, tenant
+    shared_stores: Stores, catalogue, vault, clock, tenant
 ) -> None:
     """Eight ledgers stand for eight processes; each writes from its own threads."""
-    ledgers = [ConsentLedger(shared_stores.data, catalogue, clock=clock) for _ in range(8)]
+    ledgers = [
+        ConsentLedger(shared_stores.data, catalogue, vault=vault, clock=clock) for _ in range(8)
+    ]
     per_writer = 40
     errors: list[BaseException] = []
     barrier = threading.Barrier(16)
@@ -387,3 +389,101 @@ def test_legal_basis_enum_matches_article_6() -> None:
         "public_task",
         "legitimate_interest",
     ]
+
+
+def _forge_event(stores: Stores, tenant: str, subject: str, purpose: str, kind: str) -> int:
+    """What a database writer can do without the key provider: append an event whose body,
+    hash and link to the head are exactly right (the chain is plain SHA-256), move the head."""
+    import json
+
+    from tessera.consent import canonical
+    from tessera.consent._chain import link
+
+    with stores.data.engine.begin() as conn:
+        head = conn.execute(
+            text("SELECT seq, hash FROM chain_heads WHERE tenant_id = :t"), {"t": tenant}
+        ).one()
+        seq = head.seq + 1
+        body_obj = {
+            "v": 1,
+            "tenant": tenant,
+            "seq": seq,
+            "subject": subject,
+            "purpose": purpose,
+            "kind": kind,
+            "channel": "web",
+            "notice_version": 1,
+            "evidence": {},
+            "occurred_at": "2026-12-01T10:00:00Z",
+            "recorded_at": "2026-12-01T10:00:00Z",
+            "expires_at": None,
+            "idempotency_key": None,
+        }
+        body = canonical(body_obj)
+        digest = link(head.hash, body)
+        conn.execute(
+            text(
+                "INSERT INTO consent_events (tenant_id, seq, subject_id, purpose_id, kind, "
+                "channel, occurred_at, idempotency_key, prev_hash, hash, body) VALUES "
+                "(:t, :s, :sub, :p, :k, 'web', :at, NULL, :prev, :h, :b)"
+            ),
+            {
+                "t": tenant,
+                "s": seq,
+                "sub": subject,
+                "p": purpose,
+                "k": kind,
+                "at": dt.datetime(2026, 12, 1, 10, tzinfo=dt.UTC),
+                "prev": head.hash,
+                "h": digest,
+                "b": body.decode(),
+            },
+        )
+        conn.execute(
+            text("UPDATE chain_heads SET seq = :s, hash = :h WHERE tenant_id = :t"),
+            {"s": seq, "h": digest, "t": tenant},
+        )
+        assert json.loads(body)["seq"] == seq
+    return seq
+
+
+def test_an_event_a_database_writer_inserts_is_noticed_and_never_receipted(
+    ledger: ConsentLedger, receipts, shared_stores: Stores, tenant: str
+) -> None:
+    ledger.record(tenant, ConsentRequest(S, "marketing_sms", "given", "voice_ivr"))
+    seq = _forge_event(shared_stores, tenant, S, "analytics", "given")
+    with pytest.raises(ChainBroken, match=f"event {seq} was not written by this service"):
+        ledger.verify(tenant, deep=True)
+    forged = ledger.history(tenant, S)[-1]
+    with pytest.raises(ChainBroken, match="no receipt is issued"):
+        receipts.issue(tenant, forged)
+    with pytest.raises(ChainBroken):  # nor is it projected by a rebuild
+        ledger.rebuild(tenant)
+    # An event with no state made for it: the running service notices before it answers.
+    with pytest.raises(ChainBroken, match="nothing is decided on it"):
+        ledger.may_we(tenant, S, "analytics")
+    assert ledger.may_we(tenant, S, "marketing_sms").allowed  # the honest state still decides
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE consent_state SET kind = 'given' WHERE tenant_id = :t AND subject_id = :s",
+        "UPDATE consent_state SET occurred_at = occurred_at WHERE tenant_id = :t "
+        "AND subject_id = :s AND 1 = 0",  # a no-op: the honest state still decides
+        "DELETE FROM consent_state WHERE tenant_id = :t AND subject_id = :s",
+    ],
+)
+def test_a_rewritten_or_deleted_state_row_is_noticed_before_may_we_answers(
+    ledger: ConsentLedger, shared_stores: Stores, tenant: str, statement: str
+) -> None:
+    ledger.record(tenant, ConsentRequest(S, "marketing_sms", "withdrawn", "chat"))
+    with shared_stores.data.engine.begin() as conn:
+        changed = conn.execute(text(statement), {"t": tenant, "s": S}).rowcount
+    if not changed:
+        assert not ledger.may_we(tenant, S, "marketing_sms").allowed
+        return
+    with pytest.raises(ChainBroken, match="nothing is decided on it"):
+        ledger.may_we(tenant, S, "marketing_sms")
+    ledger.rebuild(tenant)  # the ledger verifies: the state is made again from it
+    assert not ledger.may_we(tenant, S, "marketing_sms").allowed

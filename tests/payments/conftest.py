@@ -52,11 +52,11 @@ def authenticator(shared_stores: Stores, vault: Vault, clock: Clock) -> Authenti
 
 
 @pytest.fixture
-def consents(shared_stores: Stores, clock: Clock, tenant: str) -> ConsentLedger:
+def consents(shared_stores: Stores, vault: Vault, clock: Clock, tenant: str) -> ConsentLedger:
     """The consent ledger, with the example catalogue (it has the `card_on_file` purpose)."""
     catalogue = Catalogue(shared_stores.data, clock=clock, cache_seconds=0)
     catalogue.load(tenant, load_catalogue_file(EXAMPLE))
-    return ConsentLedger(shared_stores.data, catalogue, clock=clock)
+    return ConsentLedger(shared_stores.data, catalogue, vault=vault, clock=clock)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
-"""Keyed chains: every audit entry carries a seal (HMAC-SHA256 of its chain hash under the
-tenant's audit key, held behind the key provider), so that a database writer who computes a
-valid hash chain still cannot add or rewrite an entry unnoticed.
+"""Keyed chains: every audit entry and consent event carries a seal (HMAC-SHA256 of its chain
+hash under a tenant key held behind the key provider), and so does every row of the consent
+projection, so that a database writer who computes a valid hash chain still cannot add, rewrite
+or re-point anything unnoticed.
 
 Added with ADD COLUMN (no table copy), so the append-only triggers stay in place. Entries
 written before this revision have no seal and are reported as not written by the service.
@@ -21,13 +22,18 @@ branch_labels = None
 depends_on = None
 
 
+_SEALED = ("audit_entries", "consent_events", "consent_state")
+
+
 def upgrade() -> None:
-    op.add_column("audit_entries", sa.Column("mac", sa.String(64), nullable=True))
+    for table in _SEALED:
+        op.add_column(table, sa.Column("mac", sa.String(64), nullable=True))
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        with op.batch_alter_table("audit_entries") as batch:
-            batch.drop_column("mac")
-    else:
-        op.drop_column("audit_entries", "mac")
+    for table in _SEALED:
+        if op.get_bind().dialect.name == "sqlite":
+            with op.batch_alter_table(table) as batch:
+                batch.drop_column("mac")
+        else:
+            op.drop_column(table, "mac")
