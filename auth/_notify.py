@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
+from tessera.vault import DataCategory, mask
+
 __all__ = ["Notifier", "Outbox", "OutboxMessage"]
 
 
@@ -32,7 +34,9 @@ class Outbox:
     """Keeps messages instead of sending them: for tests, the demo and air-gapped set-ups.
 
     With a path, each message is also appended to a JSON-lines file (0600), so that another
-    process (the demo, a test driving a real server) can read what was "sent".
+    process (the demo, a test driving a real server) can read what was "sent". The destination
+    is kept masked (`+33 •••••••78`, `j•••@example.fr`), never in clear: the outbox is a file on
+    disk beside the databases, and a contact value belongs in the vault.
     """
 
     def __init__(self, path: Path | None = None) -> None:
@@ -42,7 +46,11 @@ class Outbox:
 
     def send(self, tenant: str, channel: str, destination: str, message: str) -> None:
         sent = OutboxMessage(
-            tenant, channel, destination, message, dt.datetime.now(dt.UTC).isoformat()
+            tenant,
+            channel,
+            _masked(channel, destination),
+            message,
+            dt.datetime.now(dt.UTC).isoformat(),
         )
         with self._lock:
             self.messages.append(sent)
@@ -57,6 +65,14 @@ class Outbox:
             lines = self.path.read_text(encoding="utf-8").splitlines()
             messages = [OutboxMessage(**json.loads(line)) for line in lines if line]
         for sent in reversed(messages):
-            if destination is None or sent.destination == destination:
+            if destination is None or sent.destination in (
+                destination,
+                _masked(sent.channel, destination),
+            ):
                 return sent
         return None
+
+
+def _masked(channel: str, destination: str) -> str:
+    category = DataCategory.EMAIL if channel == "email" else DataCategory.PHONE
+    return mask(category, destination)

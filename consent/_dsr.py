@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import enum
+import hashlib
 import io
 import json
 import secrets
@@ -22,12 +23,19 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dateutil.relativedelta import relativedelta
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from tessera.storage import Database, utcnow
 from tessera.vault import check_subject, check_tenant
 
-from ._errors import DsrNotFound, IdentityNotVerified, InvalidEvent, InvalidTransition
+from ._errors import (
+    DsrNotFound,
+    IdempotencyConflict,
+    IdentityNotVerified,
+    InvalidEvent,
+    InvalidTransition,
+)
 from ._ledger import ConsentLedger, ConsentRequest
 from ._model import Channel, EventKind
 from ._receipts import Receipts
@@ -165,8 +173,10 @@ class DataSubjectRights:
         *,
         details: Mapping[str, Any] | None = None,
         request_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> DsrRequest:
-        """`request_id`: chosen beforehand (see `new_id`), so that its record can come first."""
+        """`request_id`: chosen beforehand (see `new_id`), so that its record can come first.
+        `idempotency_key`: a retry with the same key and request answers the same request."""
         check_tenant(tenant)
         subject = check_subject(subject)
         if not subject:
@@ -180,6 +190,15 @@ class DataSubjectRights:
             ) from None
         details = dict(details or {})
         self._check_details(kind, details)
+        digest = hashlib.sha256(
+            json.dumps([subject, kind.value, details], sort_keys=True).encode()
+        ).hexdigest()
+        if idempotency_key is not None:
+            if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 128:
+                raise InvalidEvent("an idempotency key is 1 to 128 characters")
+            seen = self.replayed(tenant, idempotency_key, subject, kind, details)
+            if seen is not None:
+                return seen
         now = self.clock()
         row = DsrRequestRow(
             id=request_id or self.new_id(),
@@ -191,9 +210,38 @@ class DataSubjectRights:
             due_at=due_date(now),
             details=json.dumps(details),
             updated_at=now,
+            idempotency_key=idempotency_key,
+            request_sha256=digest if idempotency_key is not None else None,
         )
+        try:
+            with self.db.session() as s:
+                s.add(row)
+        except IntegrityError:  # the same key, from a retry running at the same time
+            seen = self.replayed(tenant, idempotency_key or "", subject, kind, details)
+            if seen is None:
+                raise
+            return seen
+        return _request(row)
+
+    def replayed(
+        self, tenant: str, key: str, subject: str, kind: DsrKind, details: Mapping[str, Any]
+    ) -> DsrRequest | None:
+        """The request opened before with this idempotency key, if the same one is asked
+        again; `IdempotencyConflict` if the key was used for another request."""
         with self.db.session() as s:
-            s.add(row)
+            row = s.exec(
+                select(DsrRequestRow).where(
+                    col(DsrRequestRow.tenant_id) == tenant,
+                    col(DsrRequestRow.idempotency_key) == key,
+                )
+            ).first()
+        if row is None:
+            return None
+        digest = hashlib.sha256(
+            json.dumps([subject, kind.value, dict(details)], sort_keys=True).encode()
+        ).hexdigest()
+        if row.request_sha256 != digest:
+            raise IdempotencyConflict("this idempotency key was used for another request")
         return _request(row)
 
     @staticmethod

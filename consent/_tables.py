@@ -118,7 +118,10 @@ class SubjectRestriction(SQLModel, table=True):
 
 class DsrRequestRow(SQLModel, table=True):
     __tablename__ = "dsr_requests"
-    __table_args__ = (Index("ix_dsr_requests_state", "tenant_id", "state"),)
+    __table_args__ = (
+        Index("ix_dsr_requests_state", "tenant_id", "state"),
+        Index("uq_dsr_requests_idempotency", "tenant_id", "idempotency_key", unique=True),
+    )
 
     id: str = Field(primary_key=True, max_length=40)
     tenant_id: str = Field(max_length=64)
@@ -134,3 +137,6 @@ class DsrRequestRow(SQLModel, table=True):
     rejection_reason: str | None = Field(default=None, max_length=1000)
     details: str = Field(sa_column=Column(Text, nullable=False))
     updated_at: dt.datetime
+    # A retried POST with the same key answers the same request; another body is a conflict.
+    idempotency_key: str | None = Field(default=None, max_length=128)
+    request_sha256: str | None = Field(default=None, max_length=64)

@@ -34,6 +34,20 @@ def as_utc(value: dt.datetime) -> dt.datetime:
 _SQLITE_POOL = 40
 
 
+def _private_file(path: Any) -> None:
+    """The folder 0700 and the database file 0600, whatever the umask: the data store holds
+    ciphertexts and digests, the key store wrapped keys; nobody else on the machine reads them.
+    SQLite gives its -wal and -shm files the database file's mode."""
+    import os
+
+    if not path.parent.exists():  # a folder we make is ours; one that exists is left as it is
+        path.parent.mkdir(parents=True, mode=0o700)
+        path.parent.chmod(0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    path.chmod(0o600)
+
+
 class Database:
     """One database (or one PostgreSQL schema) with the settings Tessera relies on.
 
@@ -60,7 +74,7 @@ class Database:
             if self.url.database and self.url.database != ":memory:":
                 from pathlib import Path
 
-                Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+                _private_file(Path(self.url.database))
                 # As many kept connections as the server runs requests at once (anyio's 40
                 # worker threads): beyond the pool, each request would open a connection, set
                 # its pragmas, and close it again (a third of a loaded server's time).

@@ -15,6 +15,7 @@ __all__ = [
     "AuthContextRequired",
     "AuthenticationRequired",
     "DuplicateWebhook",
+    "IdempotencyConflict",
     "InvalidWebhookSignature",
     "MalformedTranscript",
     "PermissionDenied",
@@ -113,6 +114,10 @@ class MalformedTranscript(RedactionError):
 
 
 # --- webhooks ---------------------------------------------------------------------------------
+
+
+class IdempotencyConflict(TrustError):
+    """An idempotency key was used before for another request."""
 
 
 class UnknownWebhook(TrustError):

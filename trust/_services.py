@@ -103,7 +103,9 @@ class Services:
         cls, settings: Settings | None = None, *, key_provider: KeyProvider | None = None
     ) -> Services:
         settings = settings or Settings()
-        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not settings.data_dir.exists():  # ours: 0700 whatever the umask (mkdir's is masked)
+            settings.data_dir.mkdir(parents=True, mode=0o700)
+            settings.data_dir.chmod(0o700)
         data, keys = open_stores(settings)
         if settings.auto_migrate:
             migrate(data, Store.DATA)

@@ -382,3 +382,20 @@ def test_each_tenant_decides_with_its_own_thresholds(
     assert refused.decision is RiskDecision.DENY and refused.session is None
     assert auth.decision(other_tenant, refused.decision_id).status == "denied"
     assert settings.thresholds_for("anyone-else") == settings.thresholds
+
+
+def test_the_local_outbox_keeps_no_contact_value_in_clear(tmp_path) -> None:
+    import json
+
+    from tessera.auth import Outbox
+
+    outbox = Outbox(tmp_path / "outbox.jsonl")
+    outbox.send("acme", "sms", "+33612345678", "Code: 123456")
+    outbox.send("acme", "email", "jean.dupont@example.fr", "Code: 654321")
+    stored = (tmp_path / "outbox.jsonl").read_text()
+    assert "+33612345678" not in stored and "jean.dupont" not in stored
+    assert [json.loads(line)["destination"] for line in stored.splitlines()] == [
+        "+33 •••••••78",
+        "j•••@example.fr",
+    ]
+    assert outbox.last("+33612345678").message == "Code: 123456"  # found by its mask

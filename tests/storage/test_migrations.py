@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
-import tessera.trust  # noqa: F401 - registers every table
+import tessera.trust._services  # noqa: F401 - the composition root imports every table
 from tessera.storage import Store, current_revision, head_revision
 from tessera.vault import KEYSTORE_TABLES
 from tests.conftest import Stores
@@ -42,3 +42,24 @@ def test_migrating_twice_is_harmless(fresh_stores: Stores) -> None:
     migrate(fresh_stores.data, Store.DATA)
     migrate(fresh_stores.keys, Store.KEYS)
     assert current_revision(fresh_stores.data) == head_revision(Store.DATA)
+
+
+def test_a_new_data_folder_and_database_files_are_private_whatever_the_umask(tmp_path) -> None:
+    import os
+    import stat
+
+    from tessera.storage import Database
+
+    old = os.umask(0o022)
+    try:
+        db = Database(f"sqlite:///{tmp_path}/new/data.db")
+        with db.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        db.dispose()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o700
+    for name in ("data.db", "data.db-wal"):
+        path = tmp_path / "new" / name
+        if path.exists():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, name

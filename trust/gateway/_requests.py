@@ -70,12 +70,26 @@ class RequestDesk:
         channel: Channel | str,
         details: Mapping[str, Any] | None = None,
         auth: AuthContext | None = None,
+        idempotency_key: str | None = None,
     ) -> DsrRequest:
+        """A retry with the same `idempotency_key` and request answers the request opened the
+        first time (no second one, no second record); another request under it is a 409."""
         caller.require(Scope.DSR)
         kind = _parse(DsrKind, kind, "request kind")
+        if idempotency_key is not None:
+            seen = self.dsr.replayed(caller.tenant, idempotency_key, subject, kind, details or {})
+            if seen is not None:
+                return seen
         dsr_id = self.dsr.new_id()
         self._decide(caller, Action.OPEN_REQUEST, subject, kind, dsr_id, "open", channel, auth)
-        return self.dsr.open(caller.tenant, subject, kind, details=details, request_id=dsr_id)
+        return self.dsr.open(
+            caller.tenant,
+            subject,
+            kind,
+            details=details,
+            request_id=dsr_id,
+            idempotency_key=idempotency_key,
+        )
 
     def verify_by_session(
         self, caller: Caller, dsr_id: str, session_id: str, *, channel: Channel | str

@@ -75,6 +75,9 @@ from tessera.trust._errors import (
     UnknownTenant,
     UnknownWebhook,
 )
+from tessera.trust._errors import (
+    IdempotencyConflict as TrustIdempotencyConflict,
+)
 from tessera.vault import (
     InvalidToken,
     InvalidValue,
@@ -160,6 +163,7 @@ _PROBLEMS: dict[type[BaseException], ProblemType] = {
     UnknownWebhook: ProblemType(404, "unknown-webhook", "Unknown webhook"),
     InvalidWebhookSignature: ProblemType(401, "invalid-signature", "Invalid webhook signature"),
     DuplicateWebhook: ProblemType(409, "duplicate-webhook", "Webhook already received"),
+    TrustIdempotencyConflict: ProblemType(409, "idempotency-conflict", "Idempotency key reused"),
     UnknownPurpose: ProblemType(422, "unknown-purpose", "Unknown purpose"),
     CatalogueError: ProblemType(422, "invalid-catalogue", "Invalid purpose catalogue"),
     InvalidEvent: ProblemType(422, "invalid-consent-event", "Invalid consent event"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import ipaddress
 import json
 import secrets
@@ -29,7 +30,7 @@ from sqlalchemy import insert, select, update
 
 from tessera import b64url_encode
 from tessera.storage import Database, as_utc, table_of, utcnow
-from tessera.trust._errors import UnknownWebhook
+from tessera.trust._errors import IdempotencyConflict, UnknownWebhook
 from tessera.trust._events import SecurityEvents
 from tessera.vault import DataCategory, InvalidValue, Vault, check_tenant, mask
 
@@ -138,10 +139,30 @@ class Webhooks:
         events: list[str] | None = None,
         *,
         actor: str = "operator",
+        idempotency_key: str | None = None,
     ) -> WebhookEndpoint:
+        """A retry with the same `idempotency_key`, URL and events answers the same endpoint
+        (its secret is derived again); another endpoint under the key is a conflict."""
         check_tenant(tenant)
         url = _check_url(url)
         chosen = _check_events(["*"] if events is None else events)
+        digest = hashlib.sha256(json.dumps([url, list(chosen)]).encode()).hexdigest()
+        if idempotency_key is not None:
+            t = table_of(WebhookEndpointRow)
+            with self.db.read() as conn:
+                seen = conn.execute(
+                    select(t).where(t.c.tenant_id == tenant, t.c.idempotency_key == idempotency_key)
+                ).first()
+            if seen is not None:
+                if seen.request_sha256 != digest:
+                    raise IdempotencyConflict("this idempotency key was used for another endpoint")
+                return WebhookEndpoint(
+                    seen.id,
+                    seen.url,
+                    tuple(seen.events.split(",")),
+                    seen.created_at,
+                    self.secret(tenant, seen.id),
+                )
         endpoint_id = f"whe_{secrets.token_urlsafe(12)}"
         # The host only: a path or query may carry the receiver's own secrets.
         self._tell(
@@ -158,6 +179,8 @@ class Webhooks:
             url=url,
             events=",".join(chosen),
             created_at=self.clock(),
+            idempotency_key=idempotency_key,
+            request_sha256=digest if idempotency_key is not None else None,
         )
         with self.db.session() as session:
             session.add(row)

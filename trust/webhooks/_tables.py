@@ -12,6 +12,9 @@ __all__ = ["WebhookDeliveryRow", "WebhookEndpointRow"]
 
 class WebhookEndpointRow(SQLModel, table=True):
     __tablename__ = "webhook_endpoints"
+    __table_args__ = (
+        Index("uq_webhook_endpoints_idempotency", "tenant_id", "idempotency_key", unique=True),
+    )
 
     id: str = Field(primary_key=True, max_length=40)
     tenant_id: str = Field(index=True, max_length=64)
@@ -19,6 +22,8 @@ class WebhookEndpointRow(SQLModel, table=True):
     events: str = Field(max_length=500)  # comma-separated types, or "*"
     created_at: dt.datetime
     disabled_at: dt.datetime | None = None
+    idempotency_key: str | None = Field(default=None, max_length=128)
+    request_sha256: str | None = Field(default=None, max_length=64)
 
 
 class WebhookDeliveryRow(SQLModel, table=True):

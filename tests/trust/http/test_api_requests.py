@@ -279,3 +279,25 @@ def test_bad_requests_get_a_clear_problem(
 def test_another_tenants_request_is_unknown(client: TestClient, people, other_auth) -> None:
     request = _open(client, people[0])
     problem(client.get(f"/v1/dsr/{request['id']}", headers=other_auth), 404, "unknown-request")
+
+
+def test_a_retried_open_with_the_same_idempotency_key_is_the_same_request(
+    client: TestClient, people, services: Services, tenant: str
+) -> None:
+    agent = people[0]
+    body = {"subject": S, "kind": "access", "channel": "voice_agent"}
+    first = client.post("/v1/dsr", json=body, headers={**agent, "Idempotency-Key": "call-42"})
+    again = client.post("/v1/dsr", json=body, headers={**agent, "Idempotency-Key": "call-42"})
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    problem(
+        client.post(
+            "/v1/dsr",
+            json={**body, "kind": "erasure"},
+            headers={**agent, "Idempotency-Key": "call-42"},
+        ),
+        409,
+        "idempotency-conflict",
+    )
+    assert len(services.dsr.list(tenant, subject=S)) == 1
+    assert [s for s in _steps(services, tenant) if s[0] == "dsr_open"] == [("dsr_open", "allow")]

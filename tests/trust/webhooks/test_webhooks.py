@@ -328,3 +328,23 @@ def test_a_payment_that_expires_is_heard_of_and_audited(
     ]
     assert len(recorded) == 1
     client.delete(f"/v1/webhooks/{endpoint['id']}", headers=headers)
+
+
+def test_a_retried_endpoint_registration_is_the_same_endpoint(
+    client: TestClient, issue, tenant: str
+) -> None:
+    from tessera.trust import Scope
+
+    headers = {**issue(tenant, [Scope.WEBHOOKS]), "Idempotency-Key": "setup-1"}
+    body = {"url": "https://crm.example.com/hooks", "events": ["payment.*"]}
+    first = client.post("/v1/webhooks", json=body, headers=headers)
+    again = client.post("/v1/webhooks", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert first.json()["secret"] == again.json()["secret"]
+    problem(
+        client.post("/v1/webhooks", json={**body, "events": ["*"]}, headers=headers),
+        409,
+        "idempotency-conflict",
+    )
+    assert len(client.get("/v1/webhooks", headers=headers).json()) == 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Header, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field, StrictStr, model_validator
 
@@ -105,7 +105,13 @@ _REFUSED = {
 
 
 @router.post("", response_model=DsrOut, status_code=status.HTTP_201_CREATED, responses=_REFUSED)
-def open_request(body: DsrIn, who: CallerDep, services: ServicesDep) -> DsrOut:
+def open_request(
+    body: DsrIn,
+    who: CallerDep,
+    services: ServicesDep,
+    idempotency_key: str | None = Header(default=None, alias="Idempotency-Key", max_length=128),
+) -> DsrOut:
+    """Same `Idempotency-Key` and body: the same request; same key, another body: 409."""
     request = services.requests.open(
         who,
         body.subject,
@@ -113,6 +119,7 @@ def open_request(body: DsrIn, who: CallerDep, services: ServicesDep) -> DsrOut:
         channel=body.channel,
         details=body.details,
         auth=auth_context_of(body.auth_context),
+        idempotency_key=idempotency_key,
     )
     return DsrOut.of(request, services.dsr.clock())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 from pydantic import Field, StrictStr
 
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
@@ -42,11 +42,23 @@ class DeliveryOut(FromDomain):
 
 
 @router.post("", response_model=EndpointOut, status_code=201)
-def add_endpoint(body: EndpointIn, who: CallerDep, services: ServicesDep) -> EndpointOut:
-    """Register an endpoint; its signing secret is in this answer and nowhere else."""
+def add_endpoint(
+    body: EndpointIn,
+    who: CallerDep,
+    services: ServicesDep,
+    idempotency_key: str | None = Header(default=None, alias="Idempotency-Key", max_length=128),
+) -> EndpointOut:
+    """Register an endpoint; its signing secret is in this answer and nowhere else. Same
+    `Idempotency-Key` and body: the same endpoint; same key, another body: 409."""
     who.require(Scope.WEBHOOKS)
     return EndpointOut.model_validate(
-        services.webhooks.add_endpoint(who.tenant, body.url, body.events, actor=f"key {who.key_id}")
+        services.webhooks.add_endpoint(
+            who.tenant,
+            body.url,
+            body.events,
+            actor=f"key {who.key_id}",
+            idempotency_key=idempotency_key,
+        )
     )
 
 
