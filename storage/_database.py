@@ -63,14 +63,18 @@ class Database:
         schema: str | None = None,
         secure_delete: bool = False,
         echo: bool = False,
+        lock_timeout: float = 5.0,
     ) -> None:
+        """`lock_timeout`: how long a statement waits for a lock another writer holds (SQLite's
+        write lock, a PostgreSQL row lock) before it fails; the service then answers 503, and
+        a request never hangs for as long as the other writer keeps the lock."""
         self.url = make_url(url)
         self.schema = schema
         connect_args: dict[str, Any] = {}
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
             connect_args["check_same_thread"] = False
-            connect_args["timeout"] = 30
+            connect_args["timeout"] = lock_timeout
             if self.url.database and self.url.database != ":memory:":
                 from pathlib import Path
 
@@ -87,11 +91,17 @@ class Database:
                 if not _SCHEMA_NAME.match(schema):
                     raise StorageError(f"invalid schema name {schema!r}")
                 connect_args["options"] = f"-csearch_path={schema}"
+            lock_ms = max(1, int(lock_timeout * 1000))
+            connect_args["options"] = (
+                f"{connect_args.get('options', '')} -clock_timeout={lock_ms}".strip()
+            )
         self.engine: Engine = create_engine(
             self.url, connect_args=connect_args, echo=echo, **kwargs
         )
         if self.is_sqlite:
-            self._install_sqlite_pragmas(secure_delete=secure_delete)
+            self._install_sqlite_pragmas(
+                secure_delete=secure_delete, busy_ms=max(1, int(lock_timeout * 1000))
+            )
 
     @property
     def is_sqlite(self) -> bool:
@@ -101,14 +111,14 @@ class Database:
     def is_postgresql(self) -> bool:
         return self.url.get_backend_name() == "postgresql"
 
-    def _install_sqlite_pragmas(self, *, secure_delete: bool) -> None:
+    def _install_sqlite_pragmas(self, *, secure_delete: bool, busy_ms: int) -> None:
         @event.listens_for(self.engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
             if secure_delete:
                 cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()

@@ -56,10 +56,16 @@ def _secret(value: SecretStr | None, env_name: str, prompt: str) -> str:
 
 def open_stores(settings: Settings) -> tuple[Database, Database]:
     """The data store, and the key store apart from it (with `secure_delete`)."""
+    wait = settings.database_lock_timeout_seconds
     return (
-        Database(settings.resolved_database_url, schema=settings.database_schema),
         Database(
-            settings.resolved_keystore_url, schema=settings.keystore_schema, secure_delete=True
+            settings.resolved_database_url, schema=settings.database_schema, lock_timeout=wait
+        ),
+        Database(
+            settings.resolved_keystore_url,
+            schema=settings.keystore_schema,
+            secure_delete=True,
+            lock_timeout=wait,
         ),
     )
 
@@ -173,6 +179,12 @@ class Services:
         )
         # The audit trail, then cards on file, in the transaction that records each choice.
         consents.observer = ConsentObservers(AuditConsentObserver(audit), payments.cards)
+        # A key store restored from a backup older than some erasures must not bring those
+        # customers back: the erasure journal is applied again before anything is served.
+        for tenant, count in vault.reapply_erasures().items():
+            events.security_event(
+                tenant, "erasures_reapplied", {"keys_destroyed": count}, actor="service start"
+            )
         phone = PhonePayments(payments)
         return cls(
             settings,

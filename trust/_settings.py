@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     keystore_url: str | None = None
     keystore_schema: str | None = None
     auto_migrate: bool = True
+    # How long a request waits for a lock another writer holds, then answers 503.
+    database_lock_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
 
     key_provider: Literal["keyring", "pkcs11"] = "keyring"
     keyring_path: Path | None = None

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from tessera.storage import Database, HotStatement, table_of, utcnow
 
 from ._categories import DataCategory, PreparedValue, mask, prepare
+from ._erasure import reapply_erasures
 from ._errors import InvalidToken, InvalidValue, UnknownSubject, ValueTooLarge
 from ._keys import KeyProvider, WrappedKey
 from ._keys import data_key_aad as _dek_aad
@@ -640,6 +641,13 @@ class Vault:
         return Erasure(
             tenant, subject, previous.erased_at, previous.keys_destroyed, previous.items_destroyed
         )
+
+    def reapply_erasures(self) -> dict[str, int]:
+        """The erasure journal applied again to the key store (see `reapply_erasures`)."""
+        destroyed = reapply_erasures(self.data, self.keys)
+        if destroyed:
+            self.clear_cache()
+        return destroyed
 
     def describe(self, tenant: str, tokens: Sequence[str]) -> list[TokenRecord]:
         """Category and subject of each token, without decrypting anything (for decisions)."""

@@ -143,8 +143,12 @@ class AuditLog:
                 waiting.set_result(outcome)
 
     def append_in(self, conn: Any, tenant: str, records: list[AuditRecord]) -> list[int]:
-        """Append inside the caller's transaction (consent events: both written, or neither)."""
-        outcomes = self._append(conn, tenant, records)
+        """Append inside the caller's transaction (consent events: both written, or neither);
+        an append that fails is `AuditUnavailable` (503), and the caller's write goes with it."""
+        try:
+            outcomes = self._append(conn, tenant, records)
+        except Exception as exc:
+            raise _unavailable(exc) from exc
         seqs = []
         for r in records:
             outcome = outcomes[id(r)]

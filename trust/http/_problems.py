@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tessera import TesseraError
@@ -237,6 +238,21 @@ def install_problem_handlers(app: FastAPI) -> None:
             if value is not None:
                 extra[name] = value
         return problem_response(problem, exc.detail, request, **extra)
+
+    @app.exception_handler(OperationalError)
+    async def _store(request: Request, exc: OperationalError) -> JSONResponse:
+        # A lock held past the documented wait, or a store that does not answer: fail closed,
+        # fast, and say when to come back. The message may carry parameters: never shown.
+        _log.error(
+            "store unavailable (%s) on %s %s",
+            type(exc.orig).__name__,
+            request.method,
+            request.url.path,
+        )
+        problem = _PROBLEMS[StorageError]
+        return problem_response(
+            problem, "the data store did not answer in time; try again", request, retry_after=1
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

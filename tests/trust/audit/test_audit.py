@@ -415,3 +415,12 @@ def test_a_rewritten_history_with_recomputed_hashes_is_noticed(
         )
     with pytest.raises(AuditTampered, match="entry 3 was not written by this service"):
         audit.checkpoint(tenant)
+
+
+def test_an_append_in_a_callers_transaction_that_fails_is_unavailable_not_a_500(
+    audit: AuditLog, shared_stores: Stores, tenant: str
+) -> None:
+    conn = shared_stores.data.engine.connect()
+    conn.close()  # the consent ledger's transaction, gone
+    with pytest.raises(AuditUnavailable, match="nothing was released"):
+        audit.append_in(conn, tenant, [AuditRecord(tenant, "consent", {"n": 1})])
