@@ -103,3 +103,19 @@ def test_the_dpo_reads_them_over_http(
     assert (
         client.get("/v1/audit/events", headers=issue(tenant, [Scope.TOKENIZE])).status_code == 403
     )
+
+
+def test_failed_authentications_of_a_key_past_a_rate_are_recorded(
+    services: Services, tenant: str
+) -> None:
+    from tessera.trust import AuthenticationRequired
+
+    services.identity.create_tenant(tenant)
+    issued = services.identity.issue_key(tenant, scopes=[Scope.TOKENIZE])
+    wrong = issued.secret[:-4] + ("aaaa" if not issued.secret.endswith("aaaa") else "bbbb")
+    for _ in range(6):
+        with pytest.raises(AuthenticationRequired):
+            services.identity.authenticate(wrong)
+    (event,) = [e for e in _events(services, tenant) if e["event"] == "authentication_failures"]
+    assert event["key"] == issued.key_id and event["failures"] == 5
+    assert event["last_reason"] == "wrong secret" and wrong not in str(event)

@@ -25,7 +25,9 @@ from tessera.vault import InvalidValue, check_tenant
 
 from ._tables import ApiKey, Tenant
 
-__all__ = ["Caller", "IssuedKey", "Scope", "ServiceIdentity"]
+__all__ = ["FAILURES_RECORDED", "Caller", "IssuedKey", "Scope", "ServiceIdentity"]
+
+FAILURES_RECORDED = 5  # failed authentications of one key within a minute, then recorded
 
 _ROLE = re.compile(r"^[a-z0-9_\-]{1,32}$")
 _KEY = re.compile(r"^tsk_([a-z2-7]{16})_([a-z2-7]{32})$")
@@ -142,6 +144,8 @@ class ServiceIdentity:
         self._ticker = ticker
         self._verified: dict[str, _Verified] = {}
         self.events = events
+        # Failed authentications per known key, in this process: past a rate, recorded.
+        self._failures: dict[str, list[float]] = {}
 
     def _tell(self, tenant: str, event: str, actor: str, **facts: Any) -> None:
         if self.events is not None:
@@ -286,12 +290,17 @@ class ServiceIdentity:
         table = table_of(ApiKey)
         with self.db.read() as conn:  # one round trip, no ORM session: this is every request
             key = conn.execute(select(table).where(table.c.id == key_id)).first()
-        if key is None or key.revoked_at is not None:
+        if key is None:
             raise _failure()
-        if not hmac.compare_digest(key.secret_sha256, digest):
+        if key.revoked_at is not None or not hmac.compare_digest(key.secret_sha256, digest):
+            self._failed(key.tenant_id, key.id, "revoked" if key.revoked_at else "wrong secret")
             raise _failure()
         expires_at = as_utc(key.expires_at) if key.expires_at is not None else None
-        self._check_expiry(expires_at)
+        try:
+            self._check_expiry(expires_at)
+        except AuthenticationRequired:
+            self._failed(key.tenant_id, key.id, "expired")
+            raise
         caller = Caller(
             key.tenant_id,
             key.id,
@@ -305,6 +314,24 @@ class ServiceIdentity:
                 digest, caller, expires_at, self._ticker() + self.verified_for
             )
         return caller
+
+    def _failed(self, tenant: str, key_id: str, why: str) -> None:
+        """Count a failed authentication of a known key; the `FAILURES_RECORDED`-th within a
+        minute is recorded (once a minute at most): a guessing or a leaked-then-revoked key."""
+        now = self._ticker()
+        recent = [t for t in self._failures.get(key_id, []) if now - t < 60.0]
+        recent.append(now)
+        self._failures[key_id] = recent
+        if len(recent) == FAILURES_RECORDED:
+            self._tell(
+                tenant,
+                "authentication_failures",
+                "unknown caller",
+                key=key_id,
+                failures=len(recent),
+                window_seconds=60,
+                last_reason=why,
+            )
 
     @staticmethod
     def _parse(presented: str | None) -> tuple[str, str]:
