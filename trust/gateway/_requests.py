@@ -107,18 +107,28 @@ class RequestDesk:
             "factors": list(info.factors),
         }
         if info.subject != request.subject:
-            self._record_refusal(
-                caller, request, "verify", channel, "the session belongs to another subject", facts
+            self._record_session_proof(
+                caller,
+                request,
+                channel,
+                PolicyOutcome.DENY,
+                "the session belongs to another subject",
+                facts,
             )
             raise IdentityNotVerified("the session belongs to another customer than the request's")
         if info.assurance < Assurance.SUBSTANTIAL:
-            self._record_refusal(
-                caller, request, "verify", channel, "the session is below substantial", facts
+            self._record_session_proof(
+                caller,
+                request,
+                channel,
+                PolicyOutcome.DENY,
+                "the session is below substantial",
+                facts,
             )
             raise StrongAuthRequired(
                 "verifying a request's identity needs a session stepped up to substantial"
             )
-        self._record(caller, request, "verify", channel, "allowed", facts)
+        self._record_session_proof(caller, request, channel, PolicyOutcome.ALLOW, "allowed", facts)
         factors = ", ".join(info.factors) or "none"
         return self.dsr.verify_identity(
             caller.tenant,
@@ -286,44 +296,24 @@ class RequestDesk:
             raise refused(result)
         return result
 
-    def _record(
+    def _record_session_proof(
         self,
         caller: Caller,
         request: DsrRequest,
-        step: str,
         channel: Channel | str,
+        outcome: PolicyOutcome,
         reason: str,
         facts: Mapping[str, Any],
     ) -> int:
-        # Not a policy: the proof is the authentication itself.
-        result = AccessResult(PolicyOutcome.ALLOW, reason, ("identity-by-session",))
+        """A verification by session, passed or refused. Not a policy: the proof is the
+        authentication itself."""
+        result = AccessResult(outcome, reason, ("identity-by-session",))
         return self._write(
             caller,
             request.subject,
             request.kind,
             request.id,
-            step,
-            _parse(Channel, channel, "channel"),
-            result,
-            facts,
-        )
-
-    def _record_refusal(
-        self,
-        caller: Caller,
-        request: DsrRequest,
-        step: str,
-        channel: Channel | str,
-        reason: str,
-        facts: Mapping[str, Any],
-    ) -> int:
-        result = AccessResult(PolicyOutcome.DENY, reason, ("identity-by-session",))
-        return self._write(
-            caller,
-            request.subject,
-            request.kind,
-            request.id,
-            step,
+            "verify",
             _parse(Channel, channel, "channel"),
             result,
             facts,

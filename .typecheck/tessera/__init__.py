@@ -1,1 +1,0 @@
-../../tessera/__init__.py
