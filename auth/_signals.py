@@ -198,7 +198,7 @@ def extract(
         sim_swapped=observation.sim_swapped if isinstance(observation.sim_swapped, bool) else None,
         sender_bound=None if sender_hash is None else sender_hash in bound_senders,
         device_key=observation.device_key,
-        typing_ms=float(typing) if typing is not None else None,
+        typing_ms=_milliseconds(typing),
     )
 
 
@@ -256,3 +256,15 @@ def _haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
     )
     return 2 * 6371.0 * math.asin(math.sqrt(h))
+
+
+def _milliseconds(value: float | None) -> float | None:
+    """A typing rhythm as a float; one no float holds (10**400 ms) is garbage, scored as
+    unknown like any other (never an OverflowError)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return None
+    return seconds if math.isfinite(seconds) else None

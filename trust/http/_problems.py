@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tessera import TesseraError
@@ -180,6 +180,8 @@ _PROBLEMS: dict[type[BaseException], ProblemType] = {
 }
 
 _VALIDATION = ProblemType(422, "validation-error", "Request validation failed")
+_CONFLICT = ProblemType(409, "conflict", "Already exists")
+_INVALID_TEXT = ProblemType(422, "invalid-text", "Invalid text")
 _INTERNAL = ProblemType(500, "internal-error", "Internal error")
 
 
@@ -238,6 +240,20 @@ def install_problem_handlers(app: FastAPI) -> None:
             if value is not None:
                 extra[name] = value
         return problem_response(problem, exc.detail, request, **extra)
+
+    @app.exception_handler(IntegrityError)
+    async def _conflict(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A row that exists already (a binding registered twice, say): the client's to know,
+        # not a server error. The statement's parameters are never shown.
+        _log.info("conflict on %s %s", request.method, request.url.path)
+        return problem_response(_CONFLICT, "this already exists", request)
+
+    @app.exception_handler(UnicodeError)
+    async def _text(request: Request, exc: UnicodeError) -> JSONResponse:
+        # A lone surrogate ("\ud800") passes JSON parsing but is not text anything can store.
+        return problem_response(
+            _INVALID_TEXT, "a value is not valid Unicode text (a lone surrogate?)", request
+        )
 
     @app.exception_handler(OperationalError)
     async def _store(request: Request, exc: OperationalError) -> JSONResponse:

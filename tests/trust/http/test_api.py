@@ -372,3 +372,46 @@ def test_access_answers_alike_on_the_event_loop_and_in_the_thread_pool(
     )
     seqs = [allowed.json()["audit_seq"], denied["audit_seq"], first.json()["audit_seq"]]
     assert seqs == sorted(seqs) and len(set(seqs)) == 3
+
+
+def test_what_fuzzing_found_answers_a_clear_problem_not_a_500(
+    client: TestClient, auth, services, tenant: str
+) -> None:
+    """Found by schema fuzzing (issue 21): each was a 500 with a traceback."""
+    before = services.vault.count_items(tenant)
+    lone = client.post(
+        "/v1/tokens",
+        content='{"value": "caf\\ud800", "category": "generic"}',
+        headers={**auth, "content-type": "application/json"},
+    )
+    problem(lone, 422, "invalid-text")
+    assert services.vault.count_items(tenant) == before
+    huge = client.post(
+        "/v1/auth/assess",
+        json={"subject": "c1", "observation": {"channel": "web", "typing_ms": 10**400}},
+        headers=auth,
+    )
+    assert huge.status_code == 200, huge.text  # garbage in the right type: scored as unknown
+    for params in ({"seq": 2**63, "size": 2**63}, {"seq": 0, "size": 10**6}):
+        problem(
+            client.get("/v1/audit/proofs/inclusion", params=params, headers=auth),
+            422,
+            "invalid-value",
+        )
+    problem(
+        client.get("/v1/audit/proofs/consistency", params={"first": 1, "second": 9}, headers=auth),
+        422,
+        "invalid-value",
+    )
+    token = tokenize(client, auth, "+33612345678", "phone", "c1")["token"]
+    body = {"subject": "c1", "channel": "sms", "token": token}
+    assert client.post("/v1/auth/destinations", json=body, headers=auth).status_code == 201
+    again = client.post("/v1/auth/destinations", json=body, headers=auth)
+    assert again.status_code in (201, 409), again.text  # never a 500
+    binding = {"subject": "c1", "kind": "caller", "identifier": "+33612345678"}
+    assert client.post("/v1/auth/bindings", json=binding, headers=auth).status_code == 201
+    twice = client.post("/v1/auth/bindings", json=binding, headers=auth)
+    assert twice.status_code in (201, 409), twice.text
+    assert twice.headers["content-type"].startswith("application/problem+json") or (
+        twice.status_code == 201
+    )
