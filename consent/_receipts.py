@@ -42,6 +42,72 @@ def signing_jwk(key: OKPKey) -> dict[str, Any]:
     return {**key.as_dict(private=False), "kid": key.thumbprint(), "alg": _ALG, "use": "sig"}
 
 
+# What a choice leaves in force (ISO/IEC TS 27560's event state).
+_STATE = {
+    EventKind.GIVEN: "active",
+    EventKind.REFUSED: "refused",
+    EventKind.WITHDRAWN: "withdrawn",
+    EventKind.EXPIRED: "expired",
+    EventKind.OBJECTED: "objected",
+}
+
+
+def _record_27560(
+    event: ConsentEvent, purpose: Any, controller: Any, policy_url: str | None
+) -> dict[str, Any]:
+    """The record in ISO/IEC TS 27560:2023's four sections (header, processing, parties,
+    events), beside the Kantara fields: the structure DESIGN.md names, filled from the ledger
+    and the catalogue. Lawful basis and collection method, optional there, are always given."""
+    body = event.body()
+    return {
+        "header": {
+            "schemaVersion": "ISO/IEC TS 27560:2023",
+            "recordId": event.id,
+            "piiPrincipalId": event.subject,
+        },
+        "processing": {
+            "privacyNotice": {"url": policy_url, "version": event.notice_version},
+            "language": ["fr", "en"],
+            "purposes": [
+                {
+                    "id": purpose.id,
+                    "name": dict(purpose.names),
+                    "description": dict(purpose.descriptions),
+                    "lawfulBasis": purpose.legal_basis.value,
+                }
+            ],
+            "piiCategories": list(purpose.data_categories),
+            "controllers": [controller.name],
+            "retention": f"{purpose.retention_days} days",
+            "jurisdiction": controller.jurisdiction,
+            "recipients": "third parties" if purpose.sale_or_sharing else "none",
+            "withdrawalMethod": "any channel (GDPR Art. 7(3))",
+            "collectionMethod": event.channel.value,
+        },
+        "parties": [
+            {
+                "id": controller.name,
+                "name": controller.name,
+                "address": controller.address,
+                "contact": controller.email or controller.contact,
+                "type": "controller",
+            },
+            {"id": event.subject, "type": "pii_principal"},
+        ],
+        "events": [
+            {
+                "time": body["occurred_at"],
+                "validityDuration": body["expires_at"],
+                "entity": event.subject,
+                "eventType": event.kind.value,
+                "state": _STATE.get(event.kind, event.kind.value),
+                "collectionMethod": event.channel.value,
+                "evidence": dict(event.evidence),
+            }
+        ],
+    }
+
+
 class Receipts:
     def __init__(self, vault: Vault, catalogue: Catalogue) -> None:
         self.vault = vault
@@ -57,6 +123,7 @@ class Receipts:
     def payload(self, tenant: str, event: ConsentEvent) -> dict[str, Any]:
         purpose = self.catalogue.get(tenant, event.purpose)
         controller = self.catalogue.controller(tenant)
+        policy_url = purpose.policy_url or controller.policy_url
         return {
             # Kantara Consent Receipt v1.1 fields.
             "version": "KI-CR-v1.1.0",
@@ -76,7 +143,7 @@ class Receipts:
                     "piiControllerUrl": controller.policy_url,
                 }
             ],
-            "policyUrl": purpose.policy_url or controller.policy_url,
+            "policyUrl": policy_url,
             "services": [
                 {
                     "service": purpose.id,
@@ -117,6 +184,7 @@ class Receipts:
                 "hash": event.hash,
                 "prevHash": event.prev_hash,
             },
+            "record": _record_27560(event, purpose, controller, policy_url),
         }
 
     def issue(self, tenant: str, event: ConsentEvent) -> str:

@@ -58,6 +58,29 @@ def test_a_receipt_verifies_offline_with_the_public_key(
     }
 
 
+def test_a_receipt_carries_the_iso_27560_record_structure(
+    receipts: Receipts, event, tenant: str
+) -> None:
+    record = verify_receipt(receipts.issue(tenant, event), receipts.public_jwk(tenant))["record"]
+    assert set(record) == {"header", "processing", "parties", "events"}
+    assert record["header"] == {
+        "schemaVersion": "ISO/IEC TS 27560:2023",
+        "recordId": event.id,
+        "piiPrincipalId": S,
+    }
+    processing = record["processing"]
+    assert processing["purposes"][0]["id"] == "marketing_sms"
+    assert processing["purposes"][0]["lawfulBasis"] == "consent"
+    assert processing["collectionMethod"] == "voice_ivr" and processing["retention"].endswith(
+        "days"
+    )
+    assert processing["privacyNotice"]["version"] == 1
+    assert [p["type"] for p in record["parties"]] == ["controller", "pii_principal"]
+    (happened,) = record["events"]
+    assert happened["eventType"] == "given" and happened["state"] == "active"
+    assert happened["evidence"] == {"recording_ref": "rec-1"} and happened["entity"] == S
+
+
 def test_receipts_are_reissued_identically(receipts: Receipts, event, tenant: str) -> None:
     assert receipts.issue(tenant, event) == receipts.issue(tenant, event)
 
