@@ -40,7 +40,8 @@ from ._errors import (
     InvalidTransition,
     UnknownPurpose,
 )
-from ._ledger import EVIDENCE_FIELDS, ConsentLedger, ConsentObserver, ConsentRequest
+from ._evidence import EVIDENCE_FIELDS, missing_evidence
+from ._ledger import ConsentLedger, ConsentObserver, ConsentRequest
 from ._model import (
     Channel,
     ConsentDecision,
@@ -102,6 +103,7 @@ __all__ = [
     "export_csv",
     "link",
     "load_catalogue_file",
+    "missing_evidence",
     "parse_catalogue",
     "parse_purpose",
     "signing_jwk",

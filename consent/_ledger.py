@@ -52,6 +52,7 @@ from ._chain import (
     verify_chain,
 )
 from ._errors import ChainBroken, IdempotencyConflict, InvalidEvent
+from ._evidence import EVIDENCE_FIELDS, missing_evidence
 from ._model import (
     Channel,
     ConsentDecision,
@@ -68,7 +69,7 @@ from ._projection import (
 )
 from ._tables import ChainHead, ConsentEventRow, ConsentState, SubjectRestriction
 
-__all__ = ["EVIDENCE_FIELDS", "ConsentLedger", "ConsentObserver", "ConsentRequest"]
+__all__ = ["ConsentLedger", "ConsentObserver", "ConsentRequest"]
 
 
 class ConsentObserver(Protocol):
@@ -80,20 +81,6 @@ class ConsentObserver(Protocol):
     ) -> None: ...
 
 
-# What proves how a choice was collected; references only, never the content itself.
-EVIDENCE_FIELDS = frozenset(
-    {
-        "form_id",
-        "recording_ref",
-        "agent_id",
-        "message_id",
-        "ivr_menu",
-        "session_id",
-        "signal",
-        "notice_url",
-        "dsr_id",
-    }
-)
 _MAX_EVIDENCE_VALUE = 256
 _MAX_EVIDENCE_BYTES = 2048
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
@@ -285,6 +272,11 @@ class ConsentLedger:
         if expires_at is not None and expires_at <= occurred_at:
             raise InvalidEvent("a consent must expire after it was given")
         evidence = self._evidence(request.evidence)
+        missing = missing_evidence(channel, evidence)
+        if missing:
+            raise InvalidEvent(
+                f"a consent on {channel.value} needs its evidence: {'; '.join(missing)}"
+            )
         key = request.idempotency_key
         if key is not None and (not isinstance(key, str) or not _IDEMPOTENCY_KEY.match(key)):
             raise InvalidEvent("idempotency key must be 1-128 characters of A-Z a-z 0-9 _ . : -")

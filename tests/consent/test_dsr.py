@@ -42,9 +42,18 @@ def populated(vault: Vault, ledger: ConsentLedger, tenant: str) -> None:
     vault.tokenize(tenant, "jean.dupont@example.fr", category="email", subject=S)
     vault.tokenize(tenant, "06 12 34 56 78", category="phone", subject=S)
     vault.tokenize(tenant, "marie@example.fr", category="email", subject=OTHER)
-    ledger.record(tenant, ConsentRequest(S, "marketing_sms", "given", "voice_ivr"))
-    ledger.record(tenant, ConsentRequest(S, "marketing_sms", "withdrawn", "chat"))
-    ledger.record(tenant, ConsentRequest(OTHER, "analytics", "given", "web"))
+    ledger.record(
+        tenant, ConsentRequest(S, "marketing_sms", "given", "voice_ivr", {"recording_ref": "rec-1"})
+    )
+    ledger.record(
+        tenant, ConsentRequest(S, "marketing_sms", "withdrawn", "chat", {"message_id": "msg-1"})
+    )
+    ledger.record(
+        tenant,
+        ConsentRequest(
+            OTHER, "analytics", "given", "web", {"form_id": "form-1", "session_id": "sess-1"}
+        ),
+    )
 
 
 def verified(dsr: DataSubjectRights, tenant: str, kind: DsrKind, subject: str = S, **details):

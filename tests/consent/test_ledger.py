@@ -34,7 +34,19 @@ def give(
     subject: str = S,
     **kw,
 ) -> object:
+    kw.setdefault("evidence", EVIDENCE.get(channel, {}))
     return ledger.record(tenant, ConsentRequest(subject, purpose, "given", channel, **kw))
+
+
+# What each channel's events carry in these tests (the proof Art. 7(1) asks for).
+EVIDENCE = {
+    "voice_ivr": {"recording_ref": "rec-1"},
+    "voice_agent": {"recording_ref": "rec-1", "agent_id": "agent-7"},
+    "chat": {"message_id": "msg-1"},
+    "sms": {"message_id": "msg-1"},
+    "web": {"form_id": "form-1", "session_id": "sess-1"},
+    "app": {"form_id": "form-1", "session_id": "sess-1"},
+}
 
 
 def tamper(stores: Stores):
@@ -71,7 +83,10 @@ def test_given_by_ivr_and_withdrawn_in_chat_is_withdrawn_everywhere(ledger, tena
 )
 def test_may_we_by_legal_basis(ledger, tenant, purpose, events, allowed, reason) -> None:
     for kind in events:
-        ledger.record(tenant, ConsentRequest(S, purpose, kind, "web"))
+        ledger.record(
+            tenant,
+            ConsentRequest(S, purpose, kind, "web", {"form_id": "form-1", "session_id": "sess-1"}),
+        )
     decision = ledger.may_we(tenant, S, purpose)
     assert (decision.allowed, decision.reason) == (allowed, reason)
 
@@ -97,7 +112,9 @@ def test_a_restriction_stops_every_basis_of_that_subject_only(
 def test_the_later_choice_wins_even_when_reported_late(ledger, tenant, clock) -> None:
     """An IVR batch uploaded after a chat withdrawal must not resurrect an older consent."""
     earlier = clock.now - dt.timedelta(hours=2)
-    ledger.record(tenant, ConsentRequest(S, "marketing_sms", "withdrawn", "chat"))
+    ledger.record(
+        tenant, ConsentRequest(S, "marketing_sms", "withdrawn", "chat", {"message_id": "msg-1"})
+    )
     give(ledger, tenant, occurred_at=earlier)
     assert not ledger.may_we(tenant, S, "marketing_sms").allowed
 
@@ -148,7 +165,9 @@ def test_a_material_notice_change_asks_for_renewal(ledger, catalogue: Catalogue,
 
 def test_withdrawal_of_a_consent_never_given_is_recorded(ledger, tenant) -> None:
     """Documented choice: the customer's stated refusal is kept, and honoured from then on."""
-    event = ledger.record(tenant, ConsentRequest(S, "analytics", "withdrawn", "sms"))
+    event = ledger.record(
+        tenant, ConsentRequest(S, "analytics", "withdrawn", "sms", {"message_id": "msg-1"})
+    )
     assert event.seq == 1
     assert ledger.may_we(tenant, S, "analytics").reason == "consent withdrawn on sms"
 
@@ -168,6 +187,12 @@ def test_withdrawal_of_a_consent_never_given_is_recorded(ledger, tenant) -> None
         ({"occurred_at": dt.datetime(2099, 1, 1, tzinfo=dt.UTC)}, InvalidEvent, "future"),
         ({"occurred_at": dt.datetime(2026, 1, 1)}, InvalidEvent, "time zone"),
         ({"idempotency_key": "has space"}, InvalidEvent, "idempotency key"),
+        ({"evidence": {}}, InvalidEvent, "needs its evidence: form_id; session_id"),
+        (
+            {"channel": "voice_agent", "evidence": {"recording_ref": "r"}},
+            InvalidEvent,
+            "voice_agent needs its evidence: agent_id",
+        ),
         (
             {"kind": "refused", "expires_at": dt.datetime(2030, 1, 1, tzinfo=dt.UTC)},
             InvalidEvent,
@@ -184,6 +209,7 @@ def test_bad_events_are_refused_and_nothing_is_written(
         "purpose": "marketing_sms",
         "kind": "given",
         "channel": "web",
+        "evidence": EVIDENCE["web"],
         **request_kw,
     }
     with pytest.raises(error, match=message):
@@ -197,7 +223,9 @@ def test_an_invalid_request_in_a_group_writes_none_of_it(ledger, tenant) -> None
         ledger.record_many(
             tenant,
             [
-                ConsentRequest(S, "analytics", "given", "web"),
+                ConsentRequest(
+                    S, "analytics", "given", "web", {"form_id": "form-1", "session_id": "sess-1"}
+                ),
                 ConsentRequest(S, "analytics", "given", "pigeon"),
             ],
         )
@@ -213,7 +241,12 @@ def test_a_replay_with_the_same_idempotency_key_returns_the_first_event(ledger, 
         ledger.record(
             tenant,
             ConsentRequest(
-                S, "marketing_sms", "refused", "voice_ivr", idempotency_key="ivr-call-1"
+                S,
+                "marketing_sms",
+                "refused",
+                "voice_ivr",
+                {"recording_ref": "rec-1"},
+                idempotency_key="ivr-call-1",
             ),
         )
     assert ledger.count(tenant) == 1
@@ -242,6 +275,7 @@ def test_projection_rebuilt_from_the_log_is_the_same(ledger, tenant, clock) -> N
                 ["marketing_sms", "analytics"][i % 2],
                 ["given", "withdrawn", "refused"][i % 3],
                 "web",
+                EVIDENCE["web"],
             ),
         )
         clock.advance(seconds=1)
@@ -333,7 +367,12 @@ def test_reordered_rows_are_detected(ledger, tenant, shared_stores) -> None:
 def test_erasing_the_subject_keeps_the_ledger_verifiable(ledger, vault: Vault, tenant) -> None:
     vault.tokenize(tenant, "06 12 34 56 78", category="phone", subject=S)
     give(ledger, tenant)
-    ledger.record(tenant, ConsentRequest(S, "analytics", "refused", "app"))
+    ledger.record(
+        tenant,
+        ConsentRequest(
+            S, "analytics", "refused", "app", {"form_id": "form-1", "session_id": "sess-1"}
+        ),
+    )
     vault.erase_subject(tenant, S)
     assert ledger.verify(tenant, deep=True).events == 2
     # Proof of consent is kept (Art. 7(1)): the events, by pseudonymous subject id only.
@@ -363,6 +402,7 @@ def test_eight_concurrent_writers_never_fork_the_chain(
                         "analytics",
                         ["given", "withdrawn"][i % 2],
                         "web",
+                        EVIDENCE["web"],
                         idempotency_key=f"w{n}-{i}",
                     ),
                 )
@@ -450,7 +490,9 @@ def _forge_event(stores: Stores, tenant: str, subject: str, purpose: str, kind: 
 def test_an_event_a_database_writer_inserts_is_noticed_and_never_receipted(
     ledger: ConsentLedger, receipts, shared_stores: Stores, tenant: str
 ) -> None:
-    ledger.record(tenant, ConsentRequest(S, "marketing_sms", "given", "voice_ivr"))
+    ledger.record(
+        tenant, ConsentRequest(S, "marketing_sms", "given", "voice_ivr", {"recording_ref": "rec-1"})
+    )
     seq = _forge_event(shared_stores, tenant, S, "analytics", "given")
     with pytest.raises(ChainBroken, match=f"event {seq} was not written by this service"):
         ledger.verify(tenant, deep=True)
@@ -477,7 +519,9 @@ def test_an_event_a_database_writer_inserts_is_noticed_and_never_receipted(
 def test_a_rewritten_or_deleted_state_row_is_noticed_before_may_we_answers(
     ledger: ConsentLedger, shared_stores: Stores, tenant: str, statement: str
 ) -> None:
-    ledger.record(tenant, ConsentRequest(S, "marketing_sms", "withdrawn", "chat"))
+    ledger.record(
+        tenant, ConsentRequest(S, "marketing_sms", "withdrawn", "chat", {"message_id": "msg-1"})
+    )
     with shared_stores.data.engine.begin() as conn:
         changed = conn.execute(text(statement), {"t": tenant, "s": S}).rowcount
     if not changed:

@@ -27,7 +27,9 @@ from tests.payments.test_sca_flow import passkey_for
 def consent(consents: ConsentLedger, tenant: str, subject: str, kind=EventKind.GIVEN) -> None:
     consents.record(
         tenant,
-        ConsentRequest(subject, "card_on_file", kind, "chat", {"form_id": "pay-page"}),
+        ConsentRequest(
+            subject, "card_on_file", kind, "web", {"form_id": "pay-page", "session_id": "s-1"}
+        ),
     )
 
 

@@ -23,7 +23,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from tessera import TesseraError
 from tessera.auth import Challenge, Observation
-from tessera.consent import ConsentRequest, EventKind, UnknownPurpose
+from tessera.consent import Channel, ConsentRequest, EventKind, UnknownPurpose
 from tessera.payments import (
     CARD_ON_FILE,
     CardDetails,
@@ -375,7 +375,7 @@ def _keep_card_consent(services: Services, linked: LinkedPayment) -> None:
             linked.intent.subject,
             CARD_ON_FILE,
             EventKind.GIVEN,
-            linked.intent.channel,
+            Channel.WEB,  # where the choice was made: the card page, whatever led to it
             {"form_id": "pay-page", "session_id": linked.intent.id},
         ),
     )

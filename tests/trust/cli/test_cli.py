@@ -221,9 +221,12 @@ def test_consent_operator_flow(env: dict[str, str], tmp_path: Path) -> None:
 
     services = Services.from_settings(_settings(env))
     event = services.consents.record(
-        "acme", ConsentRequest("c1", "marketing_sms", "given", "voice_ivr")
+        "acme",
+        ConsentRequest("c1", "marketing_sms", "given", "voice_ivr", {"recording_ref": "rec-1"}),
     )
-    services.consents.record("acme", ConsentRequest("c1", "marketing_sms", "withdrawn", "chat"))
+    services.consents.record(
+        "acme", ConsentRequest("c1", "marketing_sms", "withdrawn", "chat", {"message_id": "msg-1"})
+    )
     services.dsr.open("acme", "c1", "access")
     receipt = services.receipts.issue("acme", event)
     services.close()
@@ -442,7 +445,9 @@ def test_payments_cards_lists_and_removes_cards_on_file(env: dict[str, str]) -> 
     assert "no cards on file" in run(cards, env).stdout
     services = Services.from_settings(_settings(env))
     services.catalogue.load("acme", load_catalogue_file(EXAMPLE))
-    services.consents.record("acme", ConsentRequest("c1", "card_on_file", "given", "chat"))
+    services.consents.record(
+        "acme", ConsentRequest("c1", "card_on_file", "given", "chat", {"message_id": "msg-1"})
+    )
     token = services.vault.tokenize(
         "acme", "4242424242424242", category=DataCategory.CARD_PAN, subject="c1"
     ).token

@@ -125,9 +125,16 @@ def test_analytics_follows_the_subjects_consent(world, tenant: str) -> None:
     analytics = caller("analytics")
     refused = ask(services, analytics, purpose="analytics", subject=S, categories=("email",))
     assert (refused.outcome, refused.reason) == (PolicyOutcome.DENY, "no consent recorded")
-    services.consents.record(tenant, ConsentRequest(S, "analytics", "given", "app"))
+    services.consents.record(
+        tenant,
+        ConsentRequest(
+            S, "analytics", "given", "app", {"form_id": "form-1", "session_id": "sess-1"}
+        ),
+    )
     assert ask(services, analytics, purpose="analytics", subject=S, categories=("email",)).allowed
-    services.consents.record(tenant, ConsentRequest(S, "analytics", "withdrawn", "sms"))
+    services.consents.record(
+        tenant, ConsentRequest(S, "analytics", "withdrawn", "sms", {"message_id": "msg-1"})
+    )
     assert not ask(
         services, analytics, purpose="analytics", subject=S, categories=("email",)
     ).allowed
@@ -215,18 +222,44 @@ def test_the_subject_sees_accesses_in_their_dsr_export(world, tenant: str) -> No
 def test_consent_events_reach_the_audit_log_in_the_same_transaction(world, tenant: str) -> None:
     services, _, _ = world
     before = services.audit.size(tenant)
-    event = services.consents.record(tenant, ConsentRequest(S, "analytics", "given", "app"))
+    event = services.consents.record(
+        tenant,
+        ConsentRequest(
+            S, "analytics", "given", "app", {"form_id": "form-1", "session_id": "sess-1"}
+        ),
+    )
     replay = services.consents.record(
-        tenant, ConsentRequest(S, "analytics", "given", "app", idempotency_key="k-1")
+        tenant,
+        ConsentRequest(
+            S,
+            "analytics",
+            "given",
+            "app",
+            {"form_id": "form-1", "session_id": "sess-1"},
+            idempotency_key="k-1",
+        ),
     )
     services.consents.record(
-        tenant, ConsentRequest(S, "analytics", "given", "app", idempotency_key="k-1")
+        tenant,
+        ConsentRequest(
+            S,
+            "analytics",
+            "given",
+            "app",
+            {"form_id": "form-1", "session_id": "sess-1"},
+            idempotency_key="k-1",
+        ),
     )  # a replay
     entries = [e for e in services.audit.export(tenant)["entries"][before:]]
     hashes = [json.loads(e["body"])["event"]["hash"] for e in entries]
     assert hashes == [event.hash, replay.hash]  # each new event once, replays not again
     with pytest.raises(UnknownPurpose):  # a refused event leaves no audit entry either
-        services.consents.record(tenant, ConsentRequest(S, "nope", "given", "app"))
+        services.consents.record(
+            tenant,
+            ConsentRequest(
+                S, "nope", "given", "app", {"form_id": "form-1", "session_id": "sess-1"}
+            ),
+        )
     assert services.audit.size(tenant) == before + 2
 
 

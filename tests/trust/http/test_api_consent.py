@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from tessera.consent import verify_receipt
 from tessera.trust import Scope
 from tests.consent.conftest import EXAMPLE
+from tests.consent.test_ledger import EVIDENCE
 from tests.trust.http.test_api import problem
 
 S = "cust-9"
@@ -24,6 +25,10 @@ def consent_auth(client: TestClient, auth) -> dict[str, str]:
 
 
 def post(client, auth, body, **headers):
+    """A consent as a channel reports it, with the evidence its channel needs unless the test
+    says otherwise."""
+    if "channel" in body and "evidence" not in body:
+        body = {**body, "evidence": EVIDENCE.get(body["channel"], {})}
     return client.post("/v1/consents", json=body, headers={**auth, **headers})
 
 
@@ -198,3 +203,26 @@ def test_rfc3339_times_are_accepted(client: TestClient, consent_auth) -> None:
     )
     assert r.status_code == 201, r.text
     assert r.json()["event"]["occurred_at"].startswith("2026-01-02T03:04:05")
+
+
+def test_a_consent_without_the_evidence_its_channel_needs_is_refused(
+    client: TestClient, consent_auth, services, tenant
+) -> None:
+    before = services.consents.count(tenant)
+    base = {"subject": S, "purpose": "marketing_sms", "kind": "given"}
+    refused = problem(
+        post(client, consent_auth, {**base, "channel": "voice_agent", "evidence": {}}),
+        422,
+        "invalid-consent-event",
+    )
+    assert "recording_ref or utterance_ref" in refused["detail"] and "agent_id" in refused["detail"]
+    problem(
+        post(client, consent_auth, {**base, "channel": "chat", "evidence": {"form_id": "f"}}),
+        422,
+        "invalid-consent-event",
+    )
+    assert services.consents.count(tenant) == before  # nothing written
+    said = {"utterance_ref": "call-9#t=41.2", "agent_id": "agent-7"}
+    ok = post(client, consent_auth, {**base, "channel": "voice_agent", "evidence": said})
+    assert ok.status_code == 201, ok.text
+    assert services.consents.history(tenant, S)[-1].evidence == said

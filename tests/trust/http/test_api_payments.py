@@ -261,7 +261,13 @@ def test_a_card_on_file_pays_in_one_tap_with_a_passkey_and_goes_with_the_consent
     r = client.post(f"/v1/payments/{first['id']}/card", json=saving, headers=headers)
     problem(r, 403, "no-card-on-file-consent")
     assert client.get(f"/v1/payments/{first['id']}", headers=headers).json()["card"] is None
-    given = {"subject": "c-tap", "purpose": "card_on_file", "kind": "given", "channel": "chat"}
+    given = {
+        "subject": "c-tap",
+        "purpose": "card_on_file",
+        "kind": "given",
+        "channel": "chat",
+        "evidence": {"message_id": "msg-9"},
+    }
     assert client.post("/v1/consents", json=given, headers=headers).status_code == 201
     r = client.post(f"/v1/payments/{first['id']}/card", json=saving, headers=headers)
     assert r.status_code == 200 and r.json()["state"] == "authorized", r.text
