@@ -15,7 +15,7 @@ import time
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlmodel import col, select
@@ -84,6 +84,10 @@ class ControllerSpec(_Spec):
     phone: str = Field(default="", max_length=50)
     jurisdiction: str = Field(default="FR", pattern=r"^[A-Z]{2}$")
     policy_url: str = Field(default="", max_length=500)
+    # The tenant's own evidence references, beside the shipped vocabulary (a CRM case id, say).
+    evidence_fields: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")]] = Field(
+        default_factory=list, max_length=20
+    )
 
 
 class CatalogueSpec(_Spec):
@@ -160,6 +164,7 @@ class Catalogue:
         self.cache_seconds = cache_seconds
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, dict[str, Purpose]]] = {}
+        self._controllers: dict[str, tuple[float, ControllerSpec]] = {}
 
     def load(self, tenant: str, spec: CatalogueSpec) -> list[Purpose]:
         self.set_controller(tenant, spec.controller)
@@ -173,13 +178,24 @@ class Catalogue:
             row.controller = controller.model_dump_json()
             row.updated_at = self.clock()
             s.add(row)
+        with self._lock:
+            self._controllers.pop(tenant, None)
 
     def controller(self, tenant: str) -> ControllerSpec:
+        with self._lock:
+            cached = self._controllers.get(tenant)
+        if cached and time.monotonic() - cached[0] < self.cache_seconds:
+            return cached[1]
         with self.db.session() as s:
             row = s.get(ConsentCatalogue, tenant)
-        if row is None:
-            return ControllerSpec(name=tenant)
-        return ControllerSpec.model_validate_json(row.controller)
+        found = (
+            ControllerSpec(name=tenant)
+            if row is None
+            else ControllerSpec.model_validate_json(row.controller)
+        )
+        with self._lock:
+            self._controllers[tenant] = (time.monotonic(), found)
+        return found
 
     def define(self, tenant: str, spec: PurposeSpec) -> Purpose:
         """Create or update a purpose; publish a notice version when its content changed."""

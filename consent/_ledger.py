@@ -271,7 +271,9 @@ class ConsentLedger:
             expires_at = occurred_at + dt.timedelta(days=purpose.consent_validity_days)
         if expires_at is not None and expires_at <= occurred_at:
             raise InvalidEvent("a consent must expire after it was given")
-        evidence = self._evidence(request.evidence)
+        evidence = self._evidence(
+            request.evidence, self.catalogue.controller(tenant).evidence_fields
+        )
         missing = missing_evidence(channel, evidence)
         if missing:
             raise InvalidEvent(
@@ -296,14 +298,16 @@ class ConsentLedger:
         )
 
     @staticmethod
-    def _evidence(evidence: Any) -> dict[str, str]:
+    def _evidence(evidence: Any, own: Sequence[str] = ()) -> dict[str, str]:
+        """References only; the shipped vocabulary and the tenant's own fields (its catalogue's
+        `[controller] evidence_fields`)."""
         if not isinstance(evidence, Mapping):
             raise InvalidEvent("evidence must be an object of references")
-        unknown = set(evidence) - EVIDENCE_FIELDS
+        allowed = EVIDENCE_FIELDS | set(own)
+        unknown = set(evidence) - allowed
         if unknown:
             raise InvalidEvent(
-                f"unknown evidence fields {sorted(unknown)[:5]}; "
-                f"expected among {sorted(EVIDENCE_FIELDS)}"
+                f"unknown evidence fields {sorted(unknown)[:5]}; expected among {sorted(allowed)}"
             )
         for name, value in evidence.items():
             if not isinstance(value, str) or not value or len(value) > _MAX_EVIDENCE_VALUE:

@@ -531,3 +531,25 @@ def test_a_rewritten_or_deleted_state_row_is_noticed_before_may_we_answers(
         ledger.may_we(tenant, S, "marketing_sms")
     ledger.rebuild(tenant)  # the ledger verifies: the state is made again from it
     assert not ledger.may_we(tenant, S, "marketing_sms").allowed
+
+
+def test_a_tenant_adds_its_own_evidence_references(
+    ledger: ConsentLedger, catalogue: Catalogue, tenant: str, other_tenant: str
+) -> None:
+    from tessera.consent import ControllerSpec, load_catalogue_file
+    from tests.consent.conftest import EXAMPLE
+
+    ours = ControllerSpec(name="Demo Bank SA", evidence_fields=["crm_case_id"])
+    catalogue.set_controller(tenant, ours)
+    evidence = {**EVIDENCE["chat"], "crm_case_id": "CASE-88"}
+    event = ledger.record(tenant, ConsentRequest(S, "analytics", "given", "chat", evidence))
+    assert event.evidence == evidence
+    catalogue.load(other_tenant, load_catalogue_file(EXAMPLE))
+    with pytest.raises(InvalidEvent, match="unknown evidence fields"):
+        ledger.record(other_tenant, ConsentRequest(S, "analytics", "given", "chat", evidence))
+    with pytest.raises(InvalidEvent, match="needs its evidence: message_id"):  # still the proof
+        ledger.record(
+            tenant, ConsentRequest(S, "analytics", "given", "chat", {"crm_case_id": "CASE-89"})
+        )
+    with pytest.raises(Exception, match="evidence_fields"):
+        ControllerSpec(name="X", evidence_fields=["Not Valid"])
