@@ -60,7 +60,7 @@ def append_rate(ledger: ConsentLedger, tenant: str, writers: int, per_writer: in
                         ("marketing_sms", "analytics")[i % 2],
                         ("given", "withdrawn")[i % 2],
                         "web",
-                        {"form_id": f"f{i}"},
+                        {"form_id": f"f{i}", "session_id": f"w{n}"},
                     ),
                 )
         except BaseException as exc:
