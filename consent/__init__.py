@@ -53,16 +53,19 @@ from ._model import (
 )
 from ._projection import decide
 from ._receipts import (
+    HEAD_TYPE,
     RECEIPT_TYPE,
     Receipts,
     signing_jwk,
     tenant_signing_key,
+    verify_head,
     verify_receipt,
 )
 
 __all__ = [
     "EVIDENCE_FIELDS",
     "GENESIS",
+    "HEAD_TYPE",
     "RECEIPT_TYPE",
     "AccessHistory",
     "Catalogue",
@@ -109,5 +112,6 @@ __all__ = [
     "signing_jwk",
     "tenant_signing_key",
     "verify_chain",
+    "verify_head",
     "verify_receipt",
 ]

@@ -564,8 +564,11 @@ class ConsentLedger:
         *,
         deep: bool = False,
         on_progress: Callable[[int, int], None] | None = None,
+        trusted: tuple[int, str] | None = None,
     ) -> ChainReport:
-        """Check the whole chain; `deep` also checks that indexed columns match the hashed body."""
+        """Check the whole chain; `deep` also checks that indexed columns match the hashed body.
+        `trusted`: a head (size, hash) kept from before, whose signature the caller checked:
+        the ledger must extend it, so a ledger cut back to an earlier state fails."""
         with self.db.begin() as conn:
             head = conn.execute(
                 select(_HEADS.c.seq, _HEADS.c.hash).where(_HEADS.c.tenant_id == tenant)
@@ -584,6 +587,12 @@ class ConsentLedger:
                             "does not verify",
                             seq=row.seq,
                         )
+                    if trusted is not None and row.seq == trusted[0] and row.hash != trusted[1]:
+                        raise ChainBroken(
+                            f"the ledger does not extend the head you kept: event {row.seq} "
+                            "differs",
+                            seq=row.seq,
+                        )
                     if deep:
                         _check_columns(row)
                     yield ChainRow(row.seq, row.prev_hash, row.hash, row.body.encode("utf-8"))
@@ -591,7 +600,22 @@ class ConsentLedger:
                 if on_progress:
                     on_progress(done, total)
 
-        return verify_chain(rows(), expected_head=head.hash if head else GENESIS)
+        report = verify_chain(rows(), expected_head=head.hash if head else GENESIS)
+        if trusted is not None and report.events < trusted[0]:
+            raise ChainBroken(
+                f"the ledger was cut back: the head you kept holds {trusted[0]} events, the "
+                f"ledger {report.events}",
+                seq=report.events,
+            )
+        return report
+
+    def head(self, tenant: str) -> tuple[int, str]:
+        """The ledger's size and last hash, to sign and keep (`Receipts.sign_head`)."""
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(_HEADS.c.seq, _HEADS.c.hash).where(_HEADS.c.tenant_id == tenant)
+            ).first()
+        return (int(row.seq), str(row.hash)) if row else (0, GENESIS)
 
     def rebuild(self, tenant: str) -> int:
         """Recompute the projection from the ledger alone, once the ledger verifies (a forged

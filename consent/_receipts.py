@@ -23,9 +23,18 @@ from ._chain import SEAL_KEY, seal
 from ._errors import ChainBroken, InvalidReceipt
 from ._model import ConsentEvent, EventKind
 
-__all__ = ["RECEIPT_TYPE", "Receipts", "signing_jwk", "tenant_signing_key", "verify_receipt"]
+__all__ = [
+    "HEAD_TYPE",
+    "RECEIPT_TYPE",
+    "Receipts",
+    "signing_jwk",
+    "tenant_signing_key",
+    "verify_head",
+    "verify_receipt",
+]
 
 RECEIPT_TYPE = "consent-receipt+jws"
+HEAD_TYPE = "consent-head+jws"
 _ALG = "Ed25519"
 _CONSENT_TYPE = {EventKind.GIVEN: "EXPLICIT"}
 
@@ -196,29 +205,48 @@ class Receipts:
                 f"event {event.seq} was not written by this service: no receipt is issued",
                 seq=event.seq,
             )
+        return self._sign(tenant, RECEIPT_TYPE, self.payload(tenant, event))
+
+    def sign_head(self, tenant: str, seq: int, head: str) -> str:
+        """The ledger's head (its size and last hash), signed: what a DPO keeps, to prove later
+        that the ledger extends it and was not cut back to an earlier state."""
+        return self._sign(tenant, HEAD_TYPE, {"tenant": tenant, "seq": seq, "hash": head})
+
+    def _sign(self, tenant: str, typ: str, payload: dict[str, Any]) -> str:
         key = self._key(tenant)
-        header = {"alg": _ALG, "typ": RECEIPT_TYPE, "kid": key.thumbprint()}
-        body = json.dumps(
-            self.payload(tenant, event), sort_keys=True, separators=(",", ":")
-        ).encode()
+        header = {"alg": _ALG, "typ": typ, "kid": key.thumbprint()}
+        body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
         return jws.serialize_compact(header, body, key, algorithms=[_ALG])
+
+
+def _opened(token: str, public_jwk: dict[str, Any], typ: str, what: str) -> dict[str, Any]:
+    try:
+        key = OKPKey.import_key({k: v for k, v in public_jwk.items() if k in {"kty", "crv", "x"}})
+        if not isinstance(token, str) or token.count(".") != 2 or len(token) > 64_000:
+            raise InvalidReceipt("not a compact JWS")
+        obj = jws.deserialize_compact(token.strip(), key, algorithms=[_ALG])
+    except InvalidReceipt:
+        raise
+    except (JoseError, ValueError, TypeError, KeyError):
+        raise InvalidReceipt(f"the {what}'s signature does not verify with this key") from None
+    if obj.protected.get("typ") != typ:
+        raise InvalidReceipt(f"not a Tessera consent {what}")
+    try:
+        record: dict[str, Any] = json.loads(obj.payload)
+    except ValueError:
+        raise InvalidReceipt(f"the {what}'s content is not JSON") from None
+    return record
 
 
 def verify_receipt(receipt: str, public_jwk: dict[str, Any]) -> dict[str, Any]:
     """Check a receipt offline against the tenant's public key; return its record."""
-    try:
-        key = OKPKey.import_key({k: v for k, v in public_jwk.items() if k in {"kty", "crv", "x"}})
-        if not isinstance(receipt, str) or receipt.count(".") != 2 or len(receipt) > 64_000:
-            raise InvalidReceipt("not a compact JWS")
-        obj = jws.deserialize_compact(receipt.strip(), key, algorithms=[_ALG])
-    except InvalidReceipt:
-        raise
-    except (JoseError, ValueError, TypeError, KeyError):
-        raise InvalidReceipt("the receipt's signature does not verify with this key") from None
-    if obj.protected.get("typ") != RECEIPT_TYPE:
-        raise InvalidReceipt("not a Tessera consent receipt")
-    try:
-        record: dict[str, Any] = json.loads(obj.payload)
-    except ValueError:
-        raise InvalidReceipt("the receipt's content is not JSON") from None
-    return record
+    return _opened(receipt, public_jwk, RECEIPT_TYPE, "receipt")
+
+
+def verify_head(signed: str, public_jwk: dict[str, Any]) -> dict[str, Any]:
+    """Check a signed ledger head (`Receipts.sign_head`) against the tenant's public key;
+    returns {tenant, seq, hash}."""
+    head = _opened(signed, public_jwk, HEAD_TYPE, "ledger head")
+    if not isinstance(head.get("seq"), int) or not isinstance(head.get("hash"), str):
+        raise InvalidReceipt("the ledger head names no size or hash")
+    return head

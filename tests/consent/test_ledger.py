@@ -553,3 +553,41 @@ def test_a_tenant_adds_its_own_evidence_references(
         )
     with pytest.raises(Exception, match="evidence_fields"):
         ControllerSpec(name="X", evidence_fields=["Not Valid"])
+
+
+def test_a_kept_head_catches_a_ledger_cut_back_to_an_earlier_state(
+    ledger: ConsentLedger, receipts, shared_stores: Stores, tenant: str, other_tenant: str
+) -> None:
+    """Deleting the latest events and moving the head back leaves a chain whose every seal
+    verifies: only a head kept from before shows that choices were removed."""
+    from tessera.consent import InvalidReceipt, verify_head
+
+    for i in range(4):
+        ledger.record(
+            tenant, ConsentRequest(f"s{i}", "analytics", "given", "chat", EVIDENCE["chat"])
+        )
+    seq, head = ledger.head(tenant)
+    kept = verify_head(receipts.sign_head(tenant, seq, head), receipts.public_jwk(tenant))
+    assert (kept["tenant"], kept["seq"], kept["hash"]) == (tenant, 4, head)
+    ledger.record(tenant, ConsentRequest("s9", "analytics", "given", "chat", EVIDENCE["chat"]))
+    assert ledger.verify(tenant, trusted=(seq, head)).events == 5  # it extends the head
+    with tamper(shared_stores) as conn:
+        row = conn.execute(
+            text("SELECT hash FROM consent_events WHERE tenant_id = :t AND seq = 2"), {"t": tenant}
+        ).one()
+        conn.execute(
+            text("DELETE FROM consent_events WHERE tenant_id = :t AND seq > 2"), {"t": tenant}
+        )
+        conn.execute(
+            text("UPDATE chain_heads SET seq = 2, hash = :h WHERE tenant_id = :t"),
+            {"h": row.hash, "t": tenant},
+        )
+    assert ledger.verify(tenant).events == 2  # alone, the shorter ledger verifies
+    with pytest.raises(ChainBroken, match="cut back: the head you kept holds 4 events"):
+        ledger.verify(tenant, trusted=(seq, head))
+    with pytest.raises(InvalidReceipt):  # a head signed for another tenant's key
+        verify_head(receipts.sign_head(other_tenant, seq, head), receipts.public_jwk(tenant))
+    with pytest.raises(InvalidReceipt):
+        verify_head(
+            receipts.issue(tenant, ledger.history(tenant, "s0")[0]), receipts.public_jwk(tenant)
+        )

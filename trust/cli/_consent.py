@@ -38,12 +38,49 @@ def consent_load(
 def consent_verify(
     tenant: TenantOpt,
     deep: Annotated[bool, typer.Option(help="Also check indexed columns against content.")] = False,
+    trusted_head: Annotated[
+        Path | None,
+        typer.Option(
+            help="A head you kept (`tessera consent head --output`): the ledger must extend it."
+        ),
+    ] = None,
 ) -> None:
-    """Verify the tenant's hash chain; names the first event that fails."""
+    """Verify the tenant's hash chain and seals; names the first event that fails."""
+    from tessera.consent import InvalidReceipt, verify_head
+
     services = open_services()
+    trusted = None
+    if trusted_head is not None:
+        try:
+            signed = trusted_head.read_text("utf-8").strip()
+        except OSError as exc:
+            raise InvalidReceipt(f"cannot read the head: {type(exc).__name__}") from None
+        kept = verify_head(signed, services.receipts.public_jwk(tenant))
+        if kept.get("tenant") != tenant:
+            raise InvalidReceipt("the head you kept belongs to another tenant")
+        trusted = (int(kept["seq"]), str(kept["hash"]))
     with progress("verified", "verifying the consent ledger") as on_progress:
-        report = services.consents.verify(tenant, deep=deep, on_progress=on_progress)
-    out.print(f"ledger intact: {report.events} events, head {report.head}")
+        report = services.consents.verify(
+            tenant, deep=deep, on_progress=on_progress, trusted=trusted
+        )
+    extends = f"; it extends your head of {trusted[0]}" if trusted else ""
+    out.print(f"ledger intact: {report.events} events, head {report.head}{extends}")
+
+
+@consent_app.command("head")
+def consent_head(
+    tenant: TenantOpt,
+    output: Annotated[Path | None, typer.Option(help="Keep it in this file.")] = None,
+) -> None:
+    """Sign the ledger's head (size and last hash), to keep and verify a later ledger against."""
+    services = open_services()
+    seq, head = services.consents.head(tenant)
+    signed = services.receipts.sign_head(tenant, seq, head)
+    if output is not None:
+        output.write_text(signed + "\n", encoding="utf-8")
+        out.print(f"head of {seq} events signed into {output}")
+    else:
+        print(signed)
 
 
 @consent_app.command("rebuild")

@@ -236,6 +236,22 @@ def test_consent_operator_flow(env: dict[str, str], tmp_path: Path) -> None:
         in run(["consent", "verify", "--tenant", "acme", "--deep"], env).stdout
     )
     assert "rebuilt from 2 events" in run(["consent", "rebuild", "--tenant", "acme"], env).stdout
+    kept = tmp_path / "head.jws"
+    assert (
+        "head of 2 events"
+        in run(["consent", "head", "--tenant", "acme", "--output", str(kept)], env).stdout
+    )
+    assert (
+        "it extends your head of 2"
+        in run(["consent", "verify", "--tenant", "acme", "--trusted-head", str(kept)], env).stdout
+    )
+    kept.write_text(kept.read_text()[:-8] + "AAAAAAA\n")
+    one_line_error(
+        run(
+            ["consent", "verify", "--tenant", "acme", "--trusted-head", str(kept)], env, check=False
+        ),
+        "does not verify",
+    )
     export = tmp_path / "ledger.jsonl"
     run(["consent", "export", "--tenant", "acme", "--output", str(export)], env)
     lines = [json.loads(line) for line in export.read_text().splitlines()]

@@ -226,3 +226,18 @@ def test_a_consent_without_the_evidence_its_channel_needs_is_refused(
     ok = post(client, consent_auth, {**base, "channel": "voice_agent", "evidence": said})
     assert ok.status_code == 201, ok.text
     assert services.consents.history(tenant, S)[-1].evidence == said
+
+
+def test_the_ledger_head_is_served_signed(
+    client: TestClient, consent_auth, services, tenant
+) -> None:
+    from tessera.consent import verify_head
+
+    post(
+        client,
+        consent_auth,
+        {"subject": S, "purpose": "analytics", "kind": "given", "channel": "web"},
+    )
+    head = client.get("/v1/consents/head", headers=consent_auth).json()
+    kept = verify_head(head["signed"], services.receipts.public_jwk(tenant))
+    assert (kept["seq"], kept["hash"]) == (head["seq"], head["hash"]) and head["seq"] >= 1

@@ -269,6 +269,14 @@ def check_receipt(body: ReceiptIn, who: CallerDep, services: ServicesDep) -> dic
     return verify_receipt(body.receipt, services.receipts.public_jwk(who.tenant))
 
 
+@router.get("/v1/consents/head", tags=["consents"])
+def ledger_head(who: CallerDep, services: ServicesDep) -> dict[str, Any]:
+    """The ledger's head, signed: keep it, and later prove the ledger extends it."""
+    who.require(Scope.CONSENT_READ)
+    seq, head = services.consents.head(who.tenant)
+    return {"seq": seq, "hash": head, "signed": services.receipts.sign_head(who.tenant, seq, head)}
+
+
 @router.get("/v1/consents/{subject}", response_model=dict[str, RefOut], tags=["consents"])
 def current_consents(subject: str, who: CallerDep, services: ServicesDep) -> dict[str, RefOut]:
     who.require(Scope.CONSENT_READ)
