@@ -127,3 +127,25 @@ def test_failed_authentications_of_a_key_past_a_rate_are_recorded(
     (event,) = [e for e in _events(services, tenant) if e["event"] == "authentication_failures"]
     assert event["key"] == issued.key_id and event["failures"] == 5
     assert event["last_reason"] == "wrong secret" and wrong not in str(event)
+
+
+def test_an_expired_key_presented_is_recorded_once(services: Services, tenant: str) -> None:
+    import datetime as dt
+
+    from tessera.trust import AuthenticationRequired
+
+    services.identity.create_tenant(tenant)
+    issued = services.identity.issue_key(
+        tenant, scopes=[Scope.TOKENIZE], valid_for=dt.timedelta(seconds=1)
+    )
+    services.identity.clock = lambda: issued.expires_at + dt.timedelta(seconds=1)  # type: ignore[operator]
+    try:
+        for _ in range(2):
+            with pytest.raises(AuthenticationRequired, match="expired"):
+                services.identity.authenticate(issued.secret)
+    finally:
+        from tessera.storage import utcnow
+
+        services.identity.clock = utcnow
+    expired = [e for e in _events(services, tenant) if e["event"] == "api_key_expired"]
+    assert [e["key"] for e in expired] == [issued.key_id]

@@ -146,6 +146,7 @@ class ServiceIdentity:
         self.events = events
         # Failed authentications per known key, in this process: past a rate, recorded.
         self._failures: dict[str, list[float]] = {}
+        self._expiry_told: set[str] = set()
 
     def _tell(self, tenant: str, event: str, actor: str, **facts: Any) -> None:
         if self.events is not None:
@@ -299,6 +300,15 @@ class ServiceIdentity:
         try:
             self._check_expiry(expires_at)
         except AuthenticationRequired:
+            if key.id not in self._expiry_told:  # the first time it is presented expired
+                self._expiry_told.add(key.id)
+                self._tell(
+                    key.tenant_id,
+                    "api_key_expired",
+                    "unknown caller",
+                    key=key.id,
+                    expired_at=expires_at.isoformat() if expires_at else None,
+                )
             self._failed(key.tenant_id, key.id, "expired")
             raise
         caller = Caller(
