@@ -25,6 +25,7 @@ __all__ = [
     "canonical",
     "link",
     "seal",
+    "seal_matches",
     "state_seal",
     "verify_chain",
 ]
@@ -44,6 +45,11 @@ def canonical(body: dict[str, Any]) -> bytes:
 def seal(key: bytes, event_hash: str) -> str:
     """An event's seal: HMAC-SHA256 of its hash (which commits to every event before it)."""
     return hmac.new(key, bytes.fromhex(event_hash), hashlib.sha256).hexdigest()
+
+
+def seal_matches(expected: str, given: str | None) -> bool:
+    """Whether a stored seal is the one the service would write (constant time)."""
+    return given is not None and hmac.compare_digest(expected, given)
 
 
 def state_seal(key: bytes, *fields: object) -> str:

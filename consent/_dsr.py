@@ -125,6 +125,13 @@ class DsrRequest:
         return self.state in _OPEN and self.due_at < at
 
 
+def _request_digest(subject: str, kind: DsrKind, details: Mapping[str, Any]) -> str:
+    """What a retry must repeat to be the same request under its idempotency key."""
+    return hashlib.sha256(
+        json.dumps([subject, kind.value, dict(details)], sort_keys=True).encode()
+    ).hexdigest()
+
+
 def due_date(received_at: dt.datetime) -> dt.datetime:
     """One calendar month later; the last day of a shorter month when the day does not exist."""
     return received_at + relativedelta(months=1)
@@ -190,9 +197,7 @@ class DataSubjectRights:
             ) from None
         details = dict(details or {})
         self._check_details(kind, details)
-        digest = hashlib.sha256(
-            json.dumps([subject, kind.value, details], sort_keys=True).encode()
-        ).hexdigest()
+        digest = _request_digest(subject, kind, details)
         if idempotency_key is not None:
             if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 128:
                 raise InvalidEvent("an idempotency key is 1 to 128 characters")
@@ -237,10 +242,7 @@ class DataSubjectRights:
             ).first()
         if row is None:
             return None
-        digest = hashlib.sha256(
-            json.dumps([subject, kind.value, dict(details)], sort_keys=True).encode()
-        ).hexdigest()
-        if row.request_sha256 != digest:
+        if row.request_sha256 != _request_digest(subject, kind, details):
             raise IdempotencyConflict("this idempotency key was used for another request")
         return _request(row)
 

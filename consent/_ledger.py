@@ -9,7 +9,6 @@ linear whatever the number of writers or processes; grouping is what keeps it fa
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -48,6 +47,7 @@ from ._chain import (
     canonical,
     link,
     seal,
+    seal_matches,
     state_seal,
     verify_chain,
 )
@@ -407,15 +407,16 @@ class ConsentLedger:
             conn.execute(
                 update(_HEADS).where(_HEADS.c.tenant_id == tenant).values(seq=seq, hash=head)
             )
-            self._project(conn, tenant, written)
+            self._project(conn, tenant, written, sealing)
             if self.observer is not None:
                 self.observer.consent_recorded(conn, tenant, written)
         return outcomes
 
-    def _project(self, conn: Connection, tenant: str, events: list[ConsentEvent]) -> None:
+    def _project(
+        self, conn: Connection, tenant: str, events: list[ConsentEvent], key: bytes
+    ) -> None:
         """Keep, per subject and purpose, the event that happened last (ledger order on ties)."""
         latest = latest_per_subject_and_purpose(events)
-        key = self._seal_key(tenant)
         conn.execute(self._upsert_state, [state_row(tenant, e, key) for e in latest.values()])
 
     def _seal_key(self, tenant: str) -> bytes:
@@ -487,7 +488,7 @@ class ConsentLedger:
             expected = state_seal(
                 self._seal_key(tenant), tenant, subject, purpose.id, *sealed_fields(row)
             )
-            if row.mac is None or not hmac.compare_digest(expected, row.mac):
+            if not seal_matches(expected, row.mac):
                 raise ChainBroken(
                     f"the consent state of this subject for {purpose.id} was not written by "
                     "this service: nothing is decided on it (run `tessera consent verify`)",
@@ -496,16 +497,6 @@ class ConsentLedger:
             state = ref_of(row)
         return decide(purpose, state, at=at, restricted=row.restricted_at is not None)
 
-    def check_sealed(self, event: ConsentEvent) -> None:
-        """Raise `ChainBroken` unless this service wrote `event` (its seal verifies)."""
-        expected = seal(self._seal_key(event.tenant), event.hash)
-        if event.mac is None or not hmac.compare_digest(expected, event.mac):
-            raise ChainBroken(
-                f"event {event.seq} was not written by this service: its seal does not verify",
-                seq=event.seq,
-            )
-
-    # ------------------------------------------------------------------ GPC, restriction
     def honour_gpc(
         self, tenant: str, subject: str, *, channel: Channel | str, signals: Sequence[str]
     ) -> list[ConsentEvent]:
@@ -581,7 +572,7 @@ class ConsentLedger:
             done = 0
             for page in self._pages(tenant, size=20_000):
                 for row in page:
-                    if row.mac is None or not hmac.compare_digest(seal(key, row.hash), row.mac):
+                    if not seal_matches(seal(key, row.hash), row.mac):
                         raise ChainBroken(
                             f"event {row.seq} was not written by this service: its seal "
                             "does not verify",

@@ -7,7 +7,6 @@ The signing seed is a tenant secret in the vault's key store, wrapped by the KEK
 
 from __future__ import annotations
 
-import hmac
 import json
 from typing import Any
 
@@ -19,7 +18,7 @@ from joserfc.jwk import OKPKey
 from tessera.vault import Vault
 
 from ._catalogue import Catalogue
-from ._chain import SEAL_KEY, seal
+from ._chain import SEAL_KEY, seal, seal_matches
 from ._errors import ChainBroken, InvalidReceipt
 from ._model import ConsentEvent, EventKind
 
@@ -200,7 +199,7 @@ class Receipts:
         """A signed receipt, only for an event this service wrote: one a database writer added
         gets no genuine receipt, however valid its hash chain."""
         sealing = self.vault.tenant_secret(tenant, SEAL_KEY)
-        if event.mac is None or not hmac.compare_digest(seal(sealing, event.hash), event.mac):
+        if not seal_matches(seal(sealing, event.hash), event.mac):
             raise ChainBroken(
                 f"event {event.seq} was not written by this service: no receipt is issued",
                 seq=event.seq,

@@ -11,7 +11,7 @@ import datetime as dt
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tessera.auth import Authenticator
 from tessera.consent import Catalogue, Channel, ConsentLedger
@@ -97,6 +97,20 @@ class AccessResult:
     @property
     def allowed(self) -> bool:
         return self.outcome is PolicyOutcome.ALLOW
+
+
+def decision_facts(result: AccessResult) -> dict[str, Any]:
+    """How a decision is written in the audit log: outcome, reason, deciding policies, the
+    assurance a step-up asks for, and how many values left."""
+    return {
+        "outcome": result.outcome.value,
+        "reason": result.reason,
+        "policies": list(result.policy_ids),
+        "required_assurance": (
+            result.required_assurance.name.lower() if result.required_assurance else None
+        ),
+        "released": len(result.items),
+    }
 
 
 def principal_of(caller: Caller, session_subject: str | None = None) -> Principal:
@@ -195,19 +209,10 @@ class Gateway:
             "channel": channel.value,
             "categories": ["card_pan"],
             "tokens": [],
-            "outcome": result.outcome.value,
-            "reason": result.reason,
-            "policies": list(result.policy_ids),
-            "released": 0,
+            **decision_facts(result),
         }
         seq = self.audit.record([AuditRecord(caller.tenant, "access", facts, subject=subject)])
         return replace(result, audit_seq=seq[0])
-
-    def assurance_of(
-        self, caller: Caller, auth: AuthContext | None
-    ) -> tuple[Assurance, str | None]:
-        """The end user's assurance, and whose session it is (None for an asserted level)."""
-        return self._assurance(caller, auth)
 
     def _decide(self, caller: Caller, request: AccessRequest) -> tuple[AccessResult, AuditRecord]:
         """The result and its audit record; the caller records, then releases the result:
@@ -222,7 +227,7 @@ class Gateway:
             raise AuthContextRequired(
                 f"{action.value} needs the end user's auth context (assurance of the session)"
             )
-        assurance, session_subject = self._assurance(caller, request.auth)
+        assurance, session_subject = self.assurance_of(caller, request.auth)
         sealed = self._targets(tenant, request)
         records = [item.record for item in sealed]
         categories = sorted({r.category.value for r in records} | set(request.categories))
@@ -245,18 +250,7 @@ class Gateway:
             return result, AuditRecord(
                 tenant,
                 "access",
-                {
-                    **facts,
-                    "outcome": result.outcome.value,
-                    "reason": result.reason,
-                    "policies": list(result.policy_ids),
-                    "required_assurance": (
-                        result.required_assurance.name.lower()
-                        if result.required_assurance
-                        else None
-                    ),
-                    "released": len(result.items),
-                },
+                {**facts, **decision_facts(result)},
                 subject=subjects[0] if len(subjects) == 1 else "",
                 request_id=f"{caller.key_id}:{request.request_id}" if request.request_id else None,
             )
@@ -345,7 +339,9 @@ class Gateway:
             )
         )
 
-    def _assurance(self, caller: Caller, auth: AuthContext | None) -> tuple[Assurance, str | None]:
+    def assurance_of(
+        self, caller: Caller, auth: AuthContext | None
+    ) -> tuple[Assurance, str | None]:
         """The session's assurance (and whose session it is), or a trusted assertion."""
         if auth is None:
             return Assurance.LOW, None

@@ -29,7 +29,14 @@ from tessera.trust.audit import AuditRecord
 from tessera.trust.identity import Caller, Scope
 from tessera.vault import DataCategory, mask
 
-from ._gateway import AccessRequest, AccessResult, AuthContext, Gateway, _parse
+from ._gateway import (
+    AccessRequest,
+    AccessResult,
+    AuthContext,
+    Gateway,
+    _parse,
+    decision_facts,
+)
 
 __all__ = ["RequestDesk"]
 
@@ -341,13 +348,7 @@ class RequestDesk:
             "request": dsr_id,
             "request_kind": kind.value,
             **facts,
-            "outcome": result.outcome.value,
-            "reason": result.reason,
-            "policies": list(result.policy_ids),
-            "required_assurance": (
-                result.required_assurance.name.lower() if result.required_assurance else None
-            ),
-            "released": 0,
+            **decision_facts(result),  # a step releases nothing: its result holds no items
         }
         record = AuditRecord(caller.tenant, "dsr", body, subject=subject)
         return self.gateway.audit.record([record])[0]
