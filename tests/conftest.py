@@ -104,9 +104,12 @@ def shared_stores(store_factory: StoreFactory) -> Stores:
 
 
 @pytest.fixture
-def fresh_stores(store_factory: StoreFactory) -> Stores:
-    """A new, empty pair of stores, for tests that look at whole tables."""
-    return store_factory.make()
+def fresh_stores(store_factory: StoreFactory) -> Iterator[Stores]:
+    """A new, empty pair of stores, for tests that look at whole tables. Their pooled
+    connections close after the test (PostgreSQL has a hundred to share)."""
+    stores = store_factory.make()
+    yield stores
+    stores.dispose()
 
 
 def make_keyring(path: Path) -> LocalKeyring:

@@ -181,9 +181,16 @@ class Services:
         consents.observer = ConsentObservers(AuditConsentObserver(audit), payments.cards)
         # A key store restored from a backup older than some erasures must not bring those
         # customers back: the erasure journal is applied again before anything is served.
-        for tenant, count in vault.reapply_erasures().items():
+        # Only rows sealed by the service act: a row a data-store writer added destroys
+        # nothing and is reported at every start until an operator deals with it.
+        replay = vault.reapply_erasures()
+        for tenant, count in replay.destroyed.items():
             events.security_event(
                 tenant, "erasures_reapplied", {"keys_destroyed": count}, actor="service start"
+            )
+        for tenant, count in replay.status.forged.items():
+            events.security_event(
+                tenant, "erasure_journal_forged", {"rows": count}, actor="service start"
             )
         phone = PhonePayments(payments)
         return cls(
@@ -249,14 +256,24 @@ class Services:
             pause=pause,
             on_progress=on_progress,
         )
+        journal_keys = self.vault.journal.rewrap()
         self._every_tenant(
             "key_rotation_finished",
             actor,
             to_version=report.target_version,
             rewrapped=report.rewrapped,
+            journal_keys_rewrapped=journal_keys,
             resumed=report.resumed,
         )
         return report
+
+    def vouch_for_erasures(self, *, actor: str) -> dict[str, int]:
+        """Seal the erasure-journal rows written before the journal was sealed (once, after
+        the upgrade to revision 0012), recorded per tenant."""
+        vouched = self.vault.journal.vouch_unsealed()
+        for tenant, count in vouched.items():
+            self.identity.events_for_all(tenant, "erasure_journal_vouched", actor, rows=count)
+        return vouched
 
     def announce_policies(self, *, actor: str) -> None:
         """The policy set in force (its digest) and the risk thresholds, in each tenant's

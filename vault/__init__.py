@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ._bulk import BulkReport, tokenize_file
 from ._categories import DataCategory, mask, parse_category
+from ._erasure import JournalReplay, JournalStatus
 from ._errors import (
     InvalidToken,
     InvalidValue,
@@ -45,6 +46,8 @@ __all__ = [
     "Erasure",
     "InvalidToken",
     "InvalidValue",
+    "JournalReplay",
+    "JournalStatus",
     "KeyProvider",
     "KeyProviderError",
     "KeyStatus",

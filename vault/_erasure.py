@@ -1,63 +1,282 @@
-"""The erasure journal against a restored key store: a data key older than its subject's
-erasure, brought back by a key-store backup, is destroyed again before anything is served."""
+"""The erasure journal: the data store's record of every crypto-shredding, sealed so that only
+the service could have written it, and applied again to a restored key store.
+
+A data key older than its subject's erasure, brought back by a key-store backup, is destroyed
+again before anything is served. The journal is applied at every start, so a row must prove
+itself first: each carries an HMAC under the tenant's journal key, which the key provider wraps
+(`ErasureJournalKey`). A row a data-store writer adds, or one copied onto another subject or
+moved in time, fails its seal and destroys nothing; it is counted as forged.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+import datetime as dt
+import hmac as std_hmac
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from tessera.storage import Database, as_utc, table_of
+from cryptography.hazmat.primitives import hashes, hmac
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
-from ._models import DataKey, SubjectErasure
+from tessera.storage import Database, as_utc, table_of, utcnow
 
-__all__ = ["reapply_erasures"]
+from ._errors import KeyProviderError
+from ._keys import KeyProvider, WrappedKey
+from ._models import DataKey, ErasureJournalKey, SubjectErasure
+
+__all__ = ["ErasureJournal", "JournalReplay", "JournalStatus"]
 
 _CHUNK = 500
+_SEP = "\x1f"
 
 
 def _chunks(items: list[str]) -> list[list[str]]:
     return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
 
 
-def reapply_erasures(data: Database, keys: Database) -> dict[str, int]:
-    """Destroy again the data keys of erased subjects that a restored key-store backup
-    brought back: the erasure journal lives in the data store, the keys in the key store,
-    and a key older than its subject's erasure must not serve. A key made after the
-    erasure (the same subject id, tokenized anew) is kept. Returns the keys destroyed per
-    tenant; run at every start, before anything is served."""
-    et, kt = table_of(SubjectErasure), table_of(DataKey)
-    with data.read() as conn:
-        erased = {
-            (row.tenant_id, row.subject_id): as_utc(row.erased_at)
-            for row in conn.execute(
-                select(
-                    et.c.tenant_id, et.c.subject_id, func.max(et.c.erased_at).label("erased_at")
-                ).group_by(et.c.tenant_id, et.c.subject_id)
-            )
-        }
-    destroyed: dict[str, int] = {}
-    by_tenant: dict[str, list[str]] = {}
-    for tenant, subject in erased:
-        by_tenant.setdefault(tenant, []).append(subject)
-    for tenant, subjects in by_tenant.items():
-        for chunk in _chunks(subjects):
-            with keys.read() as conn:
-                back = [
-                    row.id
-                    for row in conn.execute(
-                        select(kt.c.id, kt.c.subject_id, kt.c.created_at).where(
-                            kt.c.tenant_id == tenant,
-                            kt.c.scope == "subject",
-                            kt.c.subject_id.in_(chunk),
+def _key_aad(tenant: str) -> bytes:
+    """Binds a wrapped journal key to its tenant: copied to another tenant, it won't unwrap."""
+    return _SEP.join(("tessera/erasure-journal/1", tenant)).encode()
+
+
+def seal_erasure(
+    key: bytes, tenant: str, subject: str, erased_at: dt.datetime, keys: int, items: int
+) -> str:
+    """The seal of one journal row: every field that decides what a replay destroys."""
+    stamp = as_utc(erased_at).isoformat(timespec="microseconds")
+    message = _SEP.join(("tessera/erasure/1", tenant, subject, stamp, str(keys), str(items)))
+    mac = hmac.HMAC(key, hashes.SHA256())
+    mac.update(message.encode())
+    return mac.finalize().hex()
+
+
+@dataclass(frozen=True, slots=True)
+class JournalStatus:
+    """How many journal rows of each tenant prove themselves, predate sealing, or are forged."""
+
+    sealed: dict[str, int] = field(default_factory=dict)
+    unsealed: dict[str, int] = field(default_factory=dict)
+    forged: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class JournalReplay:
+    """What applying the journal again did: the keys destroyed per tenant, and the rows it
+    refused to act on (unsealed or forged) per tenant."""
+
+    destroyed: dict[str, int]
+    status: JournalStatus
+
+
+class ErasureJournal:
+    """Writes sealed erasure records and applies the journal again to the key store."""
+
+    def __init__(
+        self,
+        data: Database,
+        provider: KeyProvider,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.data = data
+        self.provider = provider
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._keys: dict[str, bytes] = {}
+
+    # ------------------------------------------------------------------ journal keys
+    def key(self, tenant: str, *, create: bool = True) -> bytes | None:
+        """The tenant's journal key, made and wrapped on first use (race-safe)."""
+        with self._lock:
+            if tenant in self._keys:
+                return self._keys[tenant]
+        t = table_of(ErasureJournalKey)
+        with self.data.read() as conn:
+            row = conn.execute(select(t).where(t.c.tenant_id == tenant)).first()
+        if row is None:
+            if not create:
+                return None
+            raw = secrets.token_bytes(32)
+            wrapped = self.provider.wrap(raw, aad=_key_aad(tenant))
+            try:
+                with self.data.begin() as conn:
+                    conn.execute(
+                        insert(t).values(
+                            tenant_id=tenant,
+                            kek_version=wrapped.kek_version,
+                            wrapped=wrapped.blob,
+                            created_at=self.clock(),
                         )
                     )
-                    if as_utc(row.created_at) <= erased[(tenant, row.subject_id)]
-                ]
-            if back:
-                with keys.begin() as conn:
-                    conn.execute(delete(kt).where(kt.c.id.in_(back)))
-                destroyed[tenant] = destroyed.get(tenant, 0) + len(back)
-    if destroyed and keys.is_sqlite:
-        # Old page images in the write-ahead log still hold the keys: fold and truncate it.
-        with keys.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    return destroyed
+            except IntegrityError:  # another process made it first: use theirs
+                return self.key(tenant, create=False)
+        else:
+            raw = self.provider.unwrap(
+                WrappedKey(row.kek_version, row.wrapped), aad=_key_aad(tenant)
+            )
+        with self._lock:
+            self._keys[tenant] = raw
+        return raw
+
+    def _key_if_any(self, tenant: str) -> bytes | None:
+        """The journal key for checking rows: none, or one that no longer unwraps (replaced
+        by a data-store writer), proves nothing, and the rows it would seal count as forged."""
+        try:
+            return self.key(tenant, create=False)
+        except KeyProviderError:
+            return None
+
+    def rewrap(self) -> int:
+        """Wrap every journal key under the provider's current KEK (part of a rotation)."""
+        t = table_of(ErasureJournalKey)
+        current = self.provider.current_version()
+        with self.data.read() as conn:
+            rows = conn.execute(select(t).where(t.c.kek_version != current)).all()
+        for row in rows:
+            aad = _key_aad(row.tenant_id)
+            raw = self.provider.unwrap(WrappedKey(row.kek_version, row.wrapped), aad=aad)
+            fresh = self.provider.wrap(raw, aad=aad)
+            with self.data.begin() as conn:
+                conn.execute(
+                    update(t)
+                    .where(t.c.tenant_id == row.tenant_id, t.c.kek_version == row.kek_version)
+                    .values(kek_version=fresh.kek_version, wrapped=fresh.blob)
+                )
+        return len(rows)
+
+    # ------------------------------------------------------------------ writing
+    def record(
+        self,
+        conn: Connection,
+        key: bytes,
+        tenant: str,
+        subject: str,
+        erased_at: dt.datetime,
+        keys_destroyed: int,
+        items_destroyed: int,
+    ) -> None:
+        """Add the sealed record of one erasure, in the caller's data-store transaction."""
+        conn.execute(
+            insert(table_of(SubjectErasure)).values(
+                tenant_id=tenant,
+                subject_id=subject,
+                erased_at=erased_at,
+                keys_destroyed=keys_destroyed,
+                items_destroyed=items_destroyed,
+                mac=seal_erasure(key, tenant, subject, erased_at, keys_destroyed, items_destroyed),
+            )
+        )
+
+    # ------------------------------------------------------------------ reading
+    def _proven(self) -> tuple[dict[tuple[str, str], dt.datetime], JournalStatus]:
+        """The latest proven erasure of each subject, and the count of each kind of row."""
+        et = table_of(SubjectErasure)
+        with self.data.read() as conn:
+            rows = conn.execute(
+                select(
+                    et.c.tenant_id,
+                    et.c.subject_id,
+                    et.c.erased_at,
+                    et.c.keys_destroyed,
+                    et.c.items_destroyed,
+                    et.c.mac,
+                )
+            ).all()
+        status = JournalStatus()
+        erased: dict[tuple[str, str], dt.datetime] = {}
+        for row in rows:
+            tenant = row.tenant_id
+            if row.mac is None:
+                _count(status.unsealed, tenant)
+                continue
+            key = self._key_if_any(tenant)
+            if key is None or not std_hmac.compare_digest(
+                seal_erasure(
+                    key,
+                    tenant,
+                    row.subject_id,
+                    row.erased_at,
+                    row.keys_destroyed,
+                    row.items_destroyed,
+                ),
+                str(row.mac),
+            ):
+                _count(status.forged, tenant)
+                continue
+            _count(status.sealed, tenant)
+            at = as_utc(row.erased_at)
+            owner = (tenant, row.subject_id)
+            if owner not in erased or erased[owner] < at:
+                erased[owner] = at
+        return erased, status
+
+    def status(self) -> JournalStatus:
+        return self._proven()[1]
+
+    def vouch_unsealed(self) -> dict[str, int]:
+        """Seal the rows written before the journal was sealed, per tenant: an operator who
+        holds the key provider vouches that they are the service's own (once, after upgrade)."""
+        et = table_of(SubjectErasure)
+        with self.data.read() as conn:
+            rows = conn.execute(select(et).where(et.c.mac.is_(None))).all()
+        vouched: dict[str, int] = {}
+        for row in rows:
+            key = self.key(row.tenant_id)
+            assert key is not None
+            mac = seal_erasure(
+                key,
+                row.tenant_id,
+                row.subject_id,
+                row.erased_at,
+                row.keys_destroyed,
+                row.items_destroyed,
+            )
+            with self.data.begin() as conn:
+                done = conn.execute(
+                    update(et).where(et.c.id == row.id, et.c.mac.is_(None)).values(mac=mac)
+                ).rowcount
+            if done:
+                _count(vouched, row.tenant_id)
+        return vouched
+
+    # ------------------------------------------------------------------ replaying
+    def replay(self, keys: Database) -> JournalReplay:
+        """Destroy again the data keys of erased subjects that a restored key-store backup
+        brought back. Only sealed rows act. A key made after the erasure (the same subject
+        id, tokenized anew) is kept. Run at every start, before anything is served."""
+        erased, status = self._proven()
+        kt = table_of(DataKey)
+        destroyed: dict[str, int] = {}
+        by_tenant: dict[str, list[str]] = {}
+        for tenant, subject in erased:
+            by_tenant.setdefault(tenant, []).append(subject)
+        for tenant, subjects in by_tenant.items():
+            for chunk in _chunks(subjects):
+                with keys.read() as conn:
+                    back = [
+                        row.id
+                        for row in conn.execute(
+                            select(kt.c.id, kt.c.subject_id, kt.c.created_at).where(
+                                kt.c.tenant_id == tenant,
+                                kt.c.scope == "subject",
+                                kt.c.subject_id.in_(chunk),
+                            )
+                        )
+                        if as_utc(row.created_at) <= erased[(tenant, row.subject_id)]
+                    ]
+                if back:
+                    with keys.begin() as conn:
+                        conn.execute(delete(kt).where(kt.c.id.in_(back)))
+                    destroyed[tenant] = destroyed.get(tenant, 0) + len(back)
+        if destroyed and keys.is_sqlite:
+            # Old page images in the write-ahead log still hold the keys: fold and truncate it.
+            with keys.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return JournalReplay(destroyed, status)
+
+
+def _count(counts: dict[str, int], tenant: str) -> None:
+    counts[tenant] = counts.get(tenant, 0) + 1

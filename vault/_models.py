@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-__all__ = ["KEYSTORE_TABLES", "DataKey", "SubjectErasure", "VaultItem"]
+__all__ = ["KEYSTORE_TABLES", "DataKey", "ErasureJournalKey", "SubjectErasure", "VaultItem"]
 
 
 class DataKey(SQLModel, table=True):
@@ -61,6 +61,26 @@ class SubjectErasure(SQLModel, table=True):
     erased_at: dt.datetime
     keys_destroyed: int
     items_destroyed: int
+    # HMAC-SHA256 of the row under the tenant's journal key: a row a data-store writer adds
+    # cannot destroy keys at the next start.
+    mac: str | None = Field(default=None, max_length=64)
+
+
+class ErasureJournalKey(SQLModel, table=True):
+    """The key that seals a tenant's erasure journal, wrapped by the key provider.
+
+    Kept in the data store beside the journal (not in the key store), so that a restored
+    key-store backup cannot lose it: the journal must still prove itself after the restore it
+    exists to undo. Only the provider unwraps it; a data-store writer can delete it (the
+    journal then proves nothing and destroys nothing) but cannot make one that unwraps.
+    """
+
+    __tablename__ = "erasure_journal_keys"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    kek_version: int
+    wrapped: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: dt.datetime
 
 
 KEYSTORE_TABLES = frozenset({DataKey.__tablename__})

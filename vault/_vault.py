@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from tessera.storage import Database, HotStatement, table_of, utcnow
 
 from ._categories import DataCategory, PreparedValue, mask, prepare
-from ._erasure import reapply_erasures
+from ._erasure import ErasureJournal, JournalReplay
 from ._errors import InvalidToken, InvalidValue, UnknownSubject, ValueTooLarge
 from ._keys import KeyProvider, WrappedKey
 from ._keys import data_key_aad as _dek_aad
@@ -103,6 +103,7 @@ class Vault:
         self.limits = limits or VaultLimits()
         self.clock = clock
         self.default_region = default_region
+        self.journal = ErasureJournal(data, key_provider, clock=clock)
         self._cache_lock = threading.Lock()
         self._deks: TTLCache[str, _Dek] = TTLCache(maxsize=cache_size, ttl=cache_ttl)
         self._owners: TTLCache[tuple[str, str, str], str] = TTLCache(
@@ -598,6 +599,9 @@ class Vault:
         subject = check_subject(subject)
         if not subject:
             raise InvalidValue("subject id is required")
+        # The journal key first: an erasure that could not be recorded must not start.
+        journal_key = self.journal.key(tenant)
+        assert journal_key is not None
         kt = table_of(DataKey)
         with self.keys.begin() as conn:
             keys_destroyed = conn.execute(
@@ -620,14 +624,8 @@ class Vault:
             ).rowcount
             if keys_destroyed or items_destroyed:
                 now = self.clock()
-                conn.execute(
-                    insert(et).values(
-                        tenant_id=tenant,
-                        subject_id=subject,
-                        erased_at=now,
-                        keys_destroyed=keys_destroyed,
-                        items_destroyed=items_destroyed,
-                    )
+                self.journal.record(
+                    conn, journal_key, tenant, subject, now, keys_destroyed, items_destroyed
                 )
                 return Erasure(tenant, subject, now, keys_destroyed, items_destroyed)
             previous = conn.execute(
@@ -642,12 +640,12 @@ class Vault:
             tenant, subject, previous.erased_at, previous.keys_destroyed, previous.items_destroyed
         )
 
-    def reapply_erasures(self) -> dict[str, int]:
-        """The erasure journal applied again to the key store (see `reapply_erasures`)."""
-        destroyed = reapply_erasures(self.data, self.keys)
-        if destroyed:
+    def reapply_erasures(self) -> JournalReplay:
+        """The erasure journal applied again to the key store (see `ErasureJournal.replay`)."""
+        replay = self.journal.replay(self.keys)
+        if replay.destroyed:
             self.clear_cache()
-        return destroyed
+        return replay
 
     def describe(self, tenant: str, tokens: Sequence[str]) -> list[TokenRecord]:
         """Category and subject of each token, without decrypting anything (for decisions)."""

@@ -84,3 +84,33 @@ def keys_rotate(
         f"rotation to KEK version {report.target_version} {verb}: "
         f"{report.rewrapped} data keys rewrapped, {report.total} in all"
     )
+
+
+@keys_app.command("erasures")
+def keys_erasures(
+    vouch_unsealed: Annotated[
+        bool,
+        typer.Option(
+            "--vouch-unsealed",
+            help="Seal the journal rows written before revision 0012 (once, after upgrading).",
+        ),
+    ] = False,
+) -> None:
+    """The erasure journal: rows sealed by the service, rows from before sealing, forged rows.
+
+    Only sealed rows are applied at start against a restored key store; forged ones destroy
+    nothing and are recorded as a security event at every start until removed.
+    """
+    services = open_services()
+    if vouch_unsealed:
+        vouched = services.vouch_for_erasures(actor=operator())
+        out.print(f"vouched for {sum(vouched.values())} unsealed rows")
+    status = services.vault.journal.status()
+    tenants = sorted(set(status.sealed) | set(status.unsealed) | set(status.forged))
+    if not tenants:
+        out.print("the erasure journal is empty")
+    for tenant in tenants:
+        out.print(
+            f"{tenant}: {status.sealed.get(tenant, 0)} sealed, "
+            f"{status.unsealed.get(tenant, 0)} unsealed, {status.forged.get(tenant, 0)} forged"
+        )

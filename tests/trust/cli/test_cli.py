@@ -492,3 +492,42 @@ def test_webhooks_add_list_deliver_remove(env: dict[str, str]) -> None:
         "no such webhook endpoint",
     )
     assert "removed" in run(["webhooks", "remove", "--tenant", "acme", endpoint], env).stdout
+
+
+def test_keys_erasures_reports_forged_rows_and_vouches_for_old_ones(env: dict[str, str]) -> None:
+    import datetime as dt
+
+    from sqlalchemy import insert
+
+    from tessera.trust import Services
+    from tessera.vault._models import SubjectErasure
+
+    run(["db", "upgrade"], env)
+    run(["keys", "init"], env)
+    run(["tenants", "create", "acme"], env)
+    assert "the erasure journal is empty" in run(["keys", "erasures"], env).stdout
+    services = Services.from_settings(_settings(env))
+    token = services.vault.tokenize("acme", "a@example.fr", category="email", subject="c1").token
+    row = dict(
+        tenant_id="acme",
+        erased_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+        keys_destroyed=1,
+        items_destroyed=1,
+    )
+    with services.data.begin() as conn:  # one from before sealing, one a writer made up
+        conn.execute(insert(SubjectErasure.__table__).values(row | {"subject_id": "c0"}))
+        conn.execute(
+            insert(SubjectErasure.__table__).values(row | {"subject_id": "c1", "mac": "ab" * 32})
+        )
+    assert "acme: 0 sealed, 1 unsealed, 1 forged" in run(["keys", "erasures"], env).stdout
+    # Every start (this command's too) reports the forged row and destroys nothing.
+    events = [e["event"] for e in services.audit.security_events("acme")]
+    assert "erasure_journal_forged" in events
+    assert services.vault.detokenize("acme", token).value == "a@example.fr"
+
+    vouched = run(["keys", "erasures", "--vouch-unsealed"], env).stdout
+    assert "vouched for 1 unsealed rows" in vouched
+    assert "acme: 1 sealed, 0 unsealed, 1 forged" in vouched
+    events = [e["event"] for e in services.audit.security_events("acme")]
+    assert "erasure_journal_vouched" in events
+    services.close()
