@@ -12,22 +12,17 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.serialization import load_der_public_key
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
 from tessera import Assurance
-from tessera.storage import as_utc, table_of
 from tessera.vault import InvalidValue, check_subject, check_tenant
 
 from ._challenges import _Challenges
 from ._common import _new_id, _stored_signals, _unb64url
 from ._errors import InvalidSignal
 from ._risk import RiskAction, RiskDecision, assess
+from ._rows import StoredDecision
 from ._signals import Observation, extract
-from ._tables import (
-    AuthChallengeRow,
-    AuthDecisionRow,
-    AuthFactorRow,
-)
 from ._types import _SCOPES, Assessment, Challenge, DeviceProof
 
 __all__ = ["_Assessing"]
@@ -56,36 +51,17 @@ class _Assessing(_Challenges):
 
     def _check_device(self, tenant: str, subject: str, proof: DeviceProof) -> bool:
         """True when a registered device key signed a fresh nonce; False when it did not."""
-        ct, ft = table_of(AuthChallengeRow), table_of(AuthFactorRow)
         now = self.clock()
         with self.db.begin() as conn:
-            taken = conn.execute(
-                update(ct)
-                .where(
-                    ct.c.id == proof.nonce_id,
-                    ct.c.tenant_id == tenant,
-                    ct.c.subject_id == subject,
-                    ct.c.kind == "device-nonce",
-                    ct.c.consumed_at.is_(None),
-                    ct.c.expires_at > now,
-                )
-                .values(consumed_at=now)
-                .returning(ct.c.secret)
-            ).first()
-            key = conn.execute(
-                select(ft.c.public_key).where(
-                    ft.c.id == proof.key_id,
-                    ft.c.tenant_id == tenant,
-                    ft.c.subject_id == subject,
-                    ft.c.kind == "device",
-                    ft.c.status == "active",
-                )
-            ).first()
-        if taken is None or key is None:
+            nonce = self.store.take_device_nonce(conn, tenant, subject, proof.nonce_id, now)
+            keys = self.store.factors(
+                conn, tenant, subject, kinds=("device",), active=True, only=proof.key_id
+            )
+        if nonce is None or not keys or keys[0].public_key is None:
             return False
-        message = f"tessera-device/1|{tenant}|{subject}|{taken.secret}".encode()
+        message = f"tessera-device/1|{tenant}|{subject}|{nonce}".encode()
         try:
-            public = load_der_public_key(key.public_key)
+            public = load_der_public_key(bytes(keys[0].public_key))
             signature = _unb64url(proof.signature)
             if isinstance(public, ed25519.Ed25519PublicKey):
                 public.verify(signature, message)
@@ -138,7 +114,7 @@ class _Assessing(_Challenges):
                 registered_number=registered,
                 bound_senders=bound,
                 last_country=row.last_country if row else None,
-                last_at=as_utc(row.last_auth_at) if row and row.last_auth_at else None,
+                last_at=row.last_auth_at if row else None,
             )
             failures = self._failures(
                 conn, tenant, self._failure_keys(tenant, subject, draft.values())
@@ -155,8 +131,9 @@ class _Assessing(_Challenges):
             RiskDecision.DENY: "denied",
         }[result.decision]
         with self.db.begin() as conn:
-            conn.execute(
-                insert(table_of(AuthDecisionRow)).values(
+            self.store.add_decision(
+                conn,
+                StoredDecision(
                     id=decision_id,
                     tenant_id=tenant,
                     subject_id=subject,
@@ -173,7 +150,7 @@ class _Assessing(_Challenges):
                     status=status,
                     created_at=now,
                     resolved_at=now if status != "pending" else None,
-                )
+                ),
             )
             if result.decision is RiskDecision.ALLOW:
                 self._learn(conn, tenant, subject, signals)
@@ -205,7 +182,7 @@ class _Assessing(_Challenges):
 
     def _bound_senders(self, conn: Connection, tenant: str, subject: str) -> frozenset[str]:
         return frozenset(
-            r.credential_id for r in self._active_factors(conn, tenant, subject, "sender")
+            str(r.credential_id) for r in self._active_factors(conn, tenant, subject, "sender")
         )
 
     def _registered_number(self, conn: Connection, tenant: str, subject: str) -> str | None:

@@ -10,10 +10,9 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection
 
 from tessera import Assurance, b64url_encode
-from tessera.storage import as_utc, table_of
 from tessera.vault import DataCategory, InvalidValue, mask
 
 from ._common import _new_id, _unb64url
@@ -25,13 +24,9 @@ from ._errors import (
     UnknownDecision,
 )
 from ._risk import RiskDecision
+from ._rows import StoredChallenge, StoredDecision, StoredFactor
 from ._sessions import _Sessions
 from ._signals import keyed
-from ._tables import (
-    AuthChallengeRow,
-    AuthDecisionRow,
-    AuthFactorRow,
-)
 from ._types import _FACTOR_CEILING, Challenge
 
 __all__ = ["_Challenges"]
@@ -45,7 +40,7 @@ class _Challenges(_Sessions):
         tenant: str,
         subject: str,
         factor: str,
-        factors: list[Any],
+        factors: list[StoredFactor],
         *,
         kind: str,
         target: Assurance | None,
@@ -74,12 +69,12 @@ class _Challenges(_Sessions):
             factor_id = destination.id
             code = f"{secrets.randbelow(10**6):06d}"
             secret = self._code_hash(tenant, challenge_id, code)
-            value = self.vault.detokenize(tenant, destination.destination).value
+            value = self.vault.detokenize(tenant, str(destination.destination)).value
             minutes = int(self.settings.challenge_ttl.total_seconds() // 60)
             text = message or "Your verification code"
             self.notifier.send(
                 tenant,
-                destination.channel,
+                str(destination.channel),
                 value,
                 f"{text}: {code}. It expires in {minutes} minutes. Never share it.",
             )
@@ -119,14 +114,17 @@ class _Challenges(_Sessions):
         secret: str,
         payload: Mapping[str, Any] | None = None,
         ttl: dt.timedelta | None = None,
-        **links: str | None,
+        decision_id: str | None = None,
+        session_sha256: str | None = None,
+        factor_id: str | None = None,
     ) -> dt.datetime:
         """Store one pending challenge (single use, short-lived); returns its expiry."""
         now = self.clock()
         expires = now + (ttl or self.settings.challenge_ttl)
         with self.db.begin() as conn:
-            conn.execute(
-                insert(table_of(AuthChallengeRow)).values(
+            self.store.add_challenge(
+                conn,
+                StoredChallenge(
                     id=challenge_id,
                     tenant_id=tenant,
                     subject_id=subject,
@@ -134,19 +132,22 @@ class _Challenges(_Sessions):
                     target=int(target),
                     secret=secret,
                     payload=json.dumps(payload or {}),
-                    attempts=0,
                     created_at=now,
                     expires_at=expires,
-                    **links,
-                )
+                    decision_id=decision_id,
+                    session_sha256=session_sha256,
+                    factor_id=factor_id,
+                ),
             )
         return expires
 
-    def _pending_decision(self, conn: Connection, tenant: str, decision_id: str) -> Any:
-        t = table_of(AuthDecisionRow)
-        row = conn.execute(
-            select(t).where(t.c.id == str(decision_id)[:40], t.c.tenant_id == tenant)
-        ).first()
+    def _consume(self, conn: Connection, challenge_id: str, now: dt.datetime) -> None:
+        """Mark a challenge used, once: a second use (a replay, a race) is refused."""
+        if not self.store.consume_challenge(conn, challenge_id, now):
+            raise ReplayedCode("this challenge was already used")
+
+    def _pending_decision(self, conn: Connection, tenant: str, decision_id: str) -> StoredDecision:
+        row = self.store.decision(conn, tenant, decision_id)
         if row is None:
             raise UnknownDecision("no such risk decision")
         if row.decision == RiskDecision.DENY.value:
@@ -155,48 +156,33 @@ class _Challenges(_Sessions):
             raise InvalidValue("this decision allowed the sign-in; step up its session instead")
         if row.status != "pending":
             raise ReplayedCode("this decision was already resolved")
-        if self.clock() - as_utc(row.created_at) > self.settings.decision_ttl:
+        if self.clock() - row.created_at > self.settings.decision_ttl:
             raise ChallengeExpired("the risk decision expired; assess again")
         return row
 
     def _active_factors(
         self, conn: Connection, tenant: str, subject: str, *kinds: str
-    ) -> list[Any]:
-        t = table_of(AuthFactorRow)
-        return list(
-            conn.execute(
-                select(t)
-                .where(
-                    t.c.tenant_id == tenant,
-                    t.c.subject_id == subject,
-                    t.c.kind.in_(kinds),
-                    t.c.status == "active",
-                )
-                .order_by(t.c.created_at)
-            ).all()
-        )
+    ) -> list[StoredFactor]:
+        return self.store.factors(conn, tenant, subject, kinds=kinds, active=True)
 
     def _code_hash(self, tenant: str, challenge_id: str, code: str) -> str:
         return keyed(self.vault.tenant_secret(tenant, "auth-codes"), challenge_id, code)
 
     def _take_challenge(
         self, conn: Connection, tenant: str, challenge_id: str, kinds: tuple[str, ...]
-    ) -> Any:
-        t = table_of(AuthChallengeRow)
-        row = conn.execute(
-            select(t).where(t.c.id == str(challenge_id)[:40], t.c.tenant_id == tenant)
-        ).first()
+    ) -> StoredChallenge:
+        row = self.store.challenge(conn, tenant, challenge_id)
         if row is None or row.kind not in kinds:
             raise UnknownChallenge("no such challenge")
         if row.consumed_at is not None:
             raise ReplayedCode("this challenge was already used")
-        if as_utc(row.expires_at) <= self.clock():
+        if row.expires_at <= self.clock():
             raise ChallengeExpired("the challenge expired; begin again")
         self._check_lock(conn, tenant, row.subject_id)
         return row
 
     def _webauthn_request(
-        self, challenge: bytes, factors: list[Any], target: Assurance
+        self, challenge: bytes, factors: list[StoredFactor], target: Assurance
     ) -> dict[str, Any]:
         from webauthn import generate_authentication_options, options_to_json
         from webauthn.helpers.structs import (
@@ -208,7 +194,7 @@ class _Challenges(_Sessions):
             rp_id=self.settings.rp_id,
             challenge=challenge,
             allow_credentials=[
-                PublicKeyCredentialDescriptor(id=_unb64url(f.credential_id)) for f in factors
+                PublicKeyCredentialDescriptor(id=_unb64url(str(f.credential_id))) for f in factors
             ],
             user_verification=UserVerificationRequirement.REQUIRED
             if target >= Assurance.HIGH

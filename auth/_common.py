@@ -9,15 +9,12 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, update
-
 from tessera import Assurance, b64url_decode
-from tessera.storage import as_utc, table_of
 from tessera.vault import InvalidValue
 
-from ._errors import InvalidSignal, ReplayedCode, StepUpFailed
+from ._errors import InvalidSignal, StepUpFailed
 from ._risk import Signals
-from ._tables import AuthChallengeRow
+from ._rows import StoredSession
 from ._types import SessionInfo
 
 
@@ -36,28 +33,16 @@ def _unb64url(text: str) -> bytes:
         raise InvalidSignal("not base64url") from None
 
 
-def _consume(conn: Connection, challenge_id: str, now: dt.datetime) -> None:
-    """Mark a challenge used, once: a second use (a replay, a race) is refused."""
-    ct = table_of(AuthChallengeRow)
-    used = conn.execute(
-        update(ct)
-        .where(ct.c.id == challenge_id, ct.c.consumed_at.is_(None))
-        .values(consumed_at=now)
-    ).rowcount
-    if not used:
-        raise ReplayedCode("this challenge was already used")
-
-
-def _session_info(row: Any, *, last_seen: dt.datetime | None = None) -> SessionInfo:
+def _session_info(row: StoredSession, *, last_seen: dt.datetime | None = None) -> SessionInfo:
     return SessionInfo(
         row.subject_id,
         Assurance(row.assurance),
         row.scope,
         tuple(f for f in row.factors.split(",") if f),
-        as_utc(row.created_at),
-        last_seen or as_utc(row.last_seen_at),
-        as_utc(row.expires_at),
-        as_utc(row.strong_at) if row.strong_at else None,
+        row.created_at,
+        last_seen or row.last_seen_at,
+        row.expires_at,
+        row.strong_at,
     )
 
 

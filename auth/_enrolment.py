@@ -11,18 +11,16 @@ import pyotp
 import segno
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import load_der_public_key
-from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tessera import Assurance, b64url_encode
-from tessera.storage import as_utc, table_of
 from tessera.vault import DataCategory, InvalidValue, check_subject, check_tenant
 
-from ._common import _consume, _credential, _label, _new_id, _short, _unb64url
+from ._common import _credential, _label, _new_id, _short, _unb64url
 from ._errors import FactorNotEnrolled, ReplayedCode, StepUpFailed, StrongAuthRequired
+from ._rows import StoredChallenge, StoredFactor, StoredSession
 from ._signals import keyed, phone_e164
 from ._step_up import _StepUps
-from ._tables import AuthChallengeRow, AuthFactorRow
 from ._types import _OTP_CHANNELS, Challenge, FactorInfo, TotpEnrolment
 
 __all__ = ["_Enrolment"]
@@ -32,12 +30,10 @@ class _Enrolment(_StepUps):
     """Part of `Authenticator`, built on the parts below it (_StepUps)."""
 
     # ------------------------------------------------------------------ enrolment
-    def _strong_session(self, tenant: str, session_id: str) -> Any:
+    def _strong_session(self, tenant: str, session_id: str) -> StoredSession:
         with self.db.read() as conn:
             row = self._live_session(conn, tenant, session_id)
-        fresh = (
-            row.strong_at and self.clock() - as_utc(row.strong_at) <= self.settings.enrol_freshness
-        )
+        fresh = row.strong_at and self.clock() - row.strong_at <= self.settings.enrol_freshness
         if row.assurance < Assurance.SUBSTANTIAL or not fresh:
             raise StrongAuthRequired(
                 "enrolling a factor needs a strong authentication in the last "
@@ -55,8 +51,9 @@ class _Enrolment(_StepUps):
         seed = pyotp.random_base32()
         now = self.clock()
         with self.db.begin() as conn:
-            conn.execute(
-                insert(table_of(AuthFactorRow)).values(
+            self.store.add_factor(
+                conn,
+                StoredFactor(
                     id=factor_id,
                     tenant_id=tenant,
                     subject_id=session.subject_id,
@@ -66,10 +63,8 @@ class _Enrolment(_StepUps):
                     secret=self.vault.seal_secret(
                         tenant, session.subject_id, f"totp:{factor_id}", seed.encode()
                     ),
-                    sign_count=0,
-                    last_step=0,
                     created_at=now,
-                )
+                ),
             )
         uri = pyotp.TOTP(seed).provisioning_uri(
             name=_label(label), issuer_name=self.settings.issuer
@@ -84,13 +79,8 @@ class _Enrolment(_StepUps):
         if factor.subject_id != session.subject_id or factor.status != "pending":
             raise FactorNotEnrolled("no pending TOTP factor with this id for this customer")
         step = self._totp_step(tenant, factor, code)
-        t = table_of(AuthFactorRow)
         with self.db.begin() as conn:
-            conn.execute(
-                update(t)
-                .where(t.c.id == factor.id)
-                .values(status="active", last_step=step, last_used_at=self.clock())
-            )
+            self.store.activate_totp(conn, factor.id, step, self.clock())
         return self.factors(tenant, session.subject_id, only=factor.id)[0]
 
     def begin_passkey(self, tenant: str, session_id: str, label: str = "passkey") -> Challenge:
@@ -116,7 +106,7 @@ class _Enrolment(_StepUps):
             user_name=_label(label),
             challenge=raw,
             exclude_credentials=[
-                PublicKeyCredentialDescriptor(id=_unb64url(f.credential_id)) for f in existing
+                PublicKeyCredentialDescriptor(id=_unb64url(str(f.credential_id))) for f in existing
             ],
             authenticator_selection=AuthenticatorSelectionCriteria(
                 resident_key=ResidentKeyRequirement.PREFERRED,
@@ -167,11 +157,12 @@ class _Enrolment(_StepUps):
         now = self.clock()
         factor_id = _new_id("fac")
         with self.db.begin() as conn:
-            _consume(conn, row.id, now)
+            self._consume(conn, row.id, now)
             try:
                 with conn.begin_nested():
-                    conn.execute(
-                        insert(table_of(AuthFactorRow)).values(
+                    self.store.add_factor(
+                        conn,
+                        StoredFactor(
                             id=factor_id,
                             tenant_id=tenant,
                             subject_id=row.subject_id,
@@ -181,18 +172,16 @@ class _Enrolment(_StepUps):
                             credential_id=b64url_encode(verified.credential_id),
                             public_key=verified.credential_public_key,
                             sign_count=verified.sign_count,
-                            last_step=0,
                             created_at=now,
-                        )
+                        ),
                     )
             except IntegrityError:  # the unique index: a credential registered twice
                 raise ReplayedCode("this passkey is already registered") from None
         return self.factors(tenant, row.subject_id, only=factor_id)[0]
 
-    def _spend(self, row: Any) -> None:
-        ct = table_of(AuthChallengeRow)
+    def _spend(self, row: StoredChallenge) -> None:
         with self.db.begin() as conn:
-            conn.execute(update(ct).where(ct.c.id == row.id).values(consumed_at=self.clock()))
+            self.store.consume_challenge(conn, row.id, self.clock())
 
     def register_device_key(
         self, tenant: str, session_id: str, public_key_der: bytes, label: str = "app"
@@ -241,52 +230,48 @@ class _Enrolment(_StepUps):
             hashed = keyed(self._key(tenant), "sender", identifier.strip())
         return self._add_factor(tenant, subject, kind, label=kind, credential_id=hashed)
 
-    def _add_factor(self, tenant: str, subject: str, kind: str, **values: Any) -> FactorInfo:
+    def _add_factor(
+        self,
+        tenant: str,
+        subject: str,
+        kind: str,
+        *,
+        label: str,
+        public_key: bytes | None = None,
+        destination: str | None = None,
+        channel: str | None = None,
+        credential_id: str | None = None,
+    ) -> FactorInfo:
         factor_id = _new_id("fac")
-        values["label"] = _label(values.get("label") or kind)
         with self.db.begin() as conn:
-            conn.execute(
-                insert(table_of(AuthFactorRow)).values(
+            self.store.add_factor(
+                conn,
+                StoredFactor(
                     id=factor_id,
                     tenant_id=tenant,
                     subject_id=subject,
                     kind=kind,
+                    label=_label(label or kind),
                     status="active",
-                    sign_count=0,
-                    last_step=0,
+                    public_key=public_key,
+                    destination=destination,
+                    channel=channel,
+                    credential_id=credential_id,
                     created_at=self.clock(),
-                    **values,
-                )
+                ),
             )
         return self.factors(tenant, subject, only=factor_id)[0]
 
     def factors(self, tenant: str, subject: str, *, only: str | None = None) -> list[FactorInfo]:
-        t = table_of(AuthFactorRow)
-        query = select(t).where(t.c.tenant_id == tenant, t.c.subject_id == subject)
-        if only:
-            query = query.where(t.c.id == only)
         with self.db.read() as conn:
-            rows = conn.execute(query.order_by(t.c.created_at)).all()
+            rows = self.store.factors(conn, tenant, subject, only=only or None)
         return [
-            FactorInfo(
-                r.id,
-                r.kind,
-                r.label,
-                r.status,
-                r.channel,
-                as_utc(r.created_at),
-                as_utc(r.last_used_at) if r.last_used_at else None,
-            )
+            FactorInfo(r.id, r.kind, r.label, r.status, r.channel, r.created_at, r.last_used_at)
             for r in rows
         ]
 
     def revoke_factor(self, tenant: str, subject: str, factor_id: str) -> None:
-        t = table_of(AuthFactorRow)
         with self.db.begin() as conn:
-            done = conn.execute(
-                update(t)
-                .where(t.c.id == factor_id, t.c.tenant_id == tenant, t.c.subject_id == subject)
-                .values(status="revoked")
-            ).rowcount
+            done = self.store.revoke_factor(conn, tenant, subject, factor_id)
         if not done:
             raise FactorNotEnrolled("no such factor for this customer")

@@ -8,15 +8,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import pyotp
-from sqlalchemy import and_, false, select, true, update
 
 from tessera import Assurance
-from tessera.storage import table_of
 
 from ._challenges import _Challenges
 from ._common import _credential, _short, _unb64url
 from ._errors import FactorNotEnrolled, ReplayedCode, StepUpFailed
-from ._tables import AuthFactorRow
+from ._rows import StoredChallenge, StoredFactor
 
 __all__ = ["_FactorChecks"]
 
@@ -25,24 +23,23 @@ class _FactorChecks(_Challenges):
     """Part of `Authenticator`, built on the parts below it (_Challenges)."""
 
     # ------------------------------------------------------------------ TOTP
-    def _verify_totp(self, tenant: str, row: Any, code: str | None) -> Assurance:
+    def _verify_totp(self, tenant: str, row: StoredChallenge, code: str | None) -> Assurance:
         factor = self._factor_row(tenant, row.factor_id)
         step = self._totp_step(tenant, factor, code)
-        ft = table_of(AuthFactorRow)
         with self.db.begin() as conn:
-            moved = conn.execute(
-                update(ft)
-                .where(ft.c.id == factor.id, ft.c.last_step < step)
-                .values(last_step=step, last_used_at=self.clock())
-            ).rowcount
+            moved = self.store.advance_totp(conn, factor.id, step, self.clock())
         if not moved:
             raise ReplayedCode("this code was already used; wait for the next one")
         return Assurance.SUBSTANTIAL
 
-    def _totp_step(self, tenant: str, factor: Any, code: str | None) -> int:
+    def _totp_step(self, tenant: str, factor: StoredFactor, code: str | None) -> int:
         if not isinstance(code, str) or not code.isdigit() or len(code) != 6:
             raise StepUpFailed("the code must be 6 digits")
-        seed = self.vault.open_secret(tenant, factor.subject_id, f"totp:{factor.id}", factor.secret)
+        if factor.secret is None:
+            raise FactorNotEnrolled("the factor holds no TOTP seed")
+        seed = self.vault.open_secret(
+            tenant, factor.subject_id, f"totp:{factor.id}", bytes(factor.secret)
+        )
         totp = pyotp.TOTP(seed.decode())
         now = self.clock()
         current = totp.timecode(now)
@@ -53,17 +50,14 @@ class _FactorChecks(_Challenges):
                 return step
         raise StepUpFailed("the code is wrong or out of date")
 
-    def _factor_row(self, tenant: str, factor_id: str | None) -> Any:
-        t = table_of(AuthFactorRow)
+    def _factor_row(self, tenant: str, factor_id: str | None) -> StoredFactor:
         with self.db.read() as conn:
-            row = conn.execute(
-                select(t).where(t.c.id == str(factor_id), t.c.tenant_id == tenant)
-            ).first()
+            row = self.store.factor(conn, tenant, str(factor_id))
         if row is None or row.status == "revoked":
             raise FactorNotEnrolled("the factor no longer exists")
         return row
 
-    def _verify_otp(self, tenant: str, row: Any, code: str | None) -> Assurance:
+    def _verify_otp(self, tenant: str, row: StoredChallenge, code: str | None) -> Assurance:
         if not isinstance(code, str) or not code.isdigit() or len(code) != 6:
             raise StepUpFailed("the code must be 6 digits")
         if not hmac.compare_digest(self._code_hash(tenant, row.id, code), row.secret):
@@ -72,24 +66,16 @@ class _FactorChecks(_Challenges):
 
     # ------------------------------------------------------------------ WebAuthn
     def _verify_webauthn(
-        self, tenant: str, row: Any, credential: Mapping[str, Any] | str | None
+        self, tenant: str, row: StoredChallenge, credential: Mapping[str, Any] | str | None
     ) -> Assurance:
         from webauthn import verify_authentication_response
         from webauthn.helpers.exceptions import WebAuthnException
 
         parsed = _credential(credential)
         credential_id = str(parsed.get("rawId") or parsed.get("id") or "")
-        t = table_of(AuthFactorRow)
         with self.db.read() as conn:
-            factor = conn.execute(
-                select(t).where(
-                    t.c.tenant_id == tenant,
-                    t.c.credential_id == credential_id,
-                    t.c.kind == "webauthn",
-                    t.c.status == "active",
-                )
-            ).first()
-        if factor is None or factor.subject_id != row.subject_id:
+            factor = self.store.active_credential(conn, tenant, "webauthn", credential_id)
+        if factor is None or factor.subject_id != row.subject_id or factor.public_key is None:
             raise StepUpFailed("this passkey is not registered for this customer")
         require_uv = json.loads(row.payload).get("uv", False)
         try:
@@ -98,7 +84,7 @@ class _FactorChecks(_Challenges):
                 expected_challenge=_unb64url(row.secret),
                 expected_rp_id=self.settings.rp_id,
                 expected_origin=list(self.settings.origins),
-                credential_public_key=factor.public_key,
+                credential_public_key=bytes(factor.public_key),
                 credential_current_sign_count=factor.sign_count,
                 require_user_verification=require_uv,
             )
@@ -107,18 +93,9 @@ class _FactorChecks(_Challenges):
         except (ValueError, TypeError, KeyError):
             raise StepUpFailed("the passkey assertion is malformed") from None
         with self.db.begin() as conn:
-            moved = conn.execute(
-                update(t)
-                .where(
-                    t.c.id == factor.id,
-                    # Authenticators that keep no counter send 0 each time; others must grow.
-                    (t.c.sign_count < verified.new_sign_count)
-                    | and_(
-                        t.c.sign_count == 0, true() if verified.new_sign_count == 0 else false()
-                    ),
-                )
-                .values(sign_count=verified.new_sign_count, last_used_at=self.clock())
-            ).rowcount
+            moved = self.store.advance_sign_count(
+                conn, factor.id, verified.new_sign_count, self.clock()
+            )
         if not moved:
             raise StepUpFailed("the passkey's counter went backwards (a cloned authenticator?)")
         return Assurance.HIGH if verified.user_verified else Assurance.SUBSTANTIAL

@@ -5,19 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import delete, select
-
-from tessera.storage import as_utc, table_of
-
 from ._errors import UnknownDecision
 from ._state import _State
-from ._tables import (
-    AuthChallengeRow,
-    AuthDecisionRow,
-    AuthFactorRow,
-    AuthProfileRow,
-    AuthSessionRow,
-)
 from ._types import DecisionRecord
 
 __all__ = ["_Records"]
@@ -28,11 +17,8 @@ class _Records(_State):
 
     # ------------------------------------------------------------------ records
     def decision(self, tenant: str, decision_id: str) -> DecisionRecord:
-        t = table_of(AuthDecisionRow)
         with self.db.read() as conn:
-            row = conn.execute(
-                select(t).where(t.c.id == str(decision_id)[:40], t.c.tenant_id == tenant)
-            ).first()
+            row = self.store.decision(conn, tenant, decision_id)
         if row is None:
             raise UnknownDecision("no such risk decision")
         return DecisionRecord(
@@ -47,35 +33,17 @@ class _Records(_State):
             row.status,
             row.explanation,
             json.loads(row.contributions),
-            as_utc(row.created_at),
-            as_utc(row.resolved_at) if row.resolved_at else None,
+            row.created_at,
+            row.resolved_at,
         )
 
     def purge(self, before: dt.datetime | None = None) -> int:
         """Drop decisions and spent challenges past the retention period (fraud records)."""
         cutoff = before or self.clock() - self.settings.retention
         with self.db.begin() as conn:
-            n = conn.execute(
-                delete(table_of(AuthDecisionRow)).where(
-                    table_of(AuthDecisionRow).c.created_at < cutoff
-                )
-            ).rowcount
-            conn.execute(
-                delete(table_of(AuthChallengeRow)).where(
-                    table_of(AuthChallengeRow).c.expires_at < self.clock()
-                )
-            )
-        return n
+            return self.store.purge(conn, decided_before=cutoff, now=self.clock())
 
     def forget(self, tenant: str, subject: str) -> None:
         """Erasure: the subject's habits, decisions, sessions and factors go."""
         with self.db.begin() as conn:
-            for table in (
-                AuthProfileRow,
-                AuthDecisionRow,
-                AuthSessionRow,
-                AuthFactorRow,
-                AuthChallengeRow,
-            ):
-                t = table_of(table)
-                conn.execute(delete(t).where(t.c.tenant_id == tenant, t.c.subject_id == subject))
+            self.store.forget(conn, tenant, subject)

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
 from tessera import Assurance
-from tessera.storage import as_utc, table_of
 from tessera.vault import check_tenant
 
 from ._common import _session_info, _sha256
 from ._errors import SessionExpired, UnknownSession
+from ._rows import StoredSession
 from ._state import _State
-from ._tables import AuthSessionRow
 from ._types import IssuedSession, SessionInfo
 
 __all__ = ["_Sessions"]
@@ -39,8 +37,9 @@ class _Sessions(_State):
         now = self.clock()
         bearer = "ses_" + secrets.token_urlsafe(24)
         expires = now + self.settings.session_max
-        conn.execute(
-            insert(table_of(AuthSessionRow)).values(
+        self.store.add_session(
+            conn,
+            StoredSession(
                 id_sha256=_sha256(bearer),
                 tenant_id=tenant,
                 subject_id=subject,
@@ -52,7 +51,7 @@ class _Sessions(_State):
                 strong_at=now if assurance > Assurance.LOW else None,
                 last_seen_at=now,
                 expires_at=expires,
-            )
+            ),
         )
         return IssuedSession(
             bearer, subject, assurance, scope, expires, int(self._idle(scope).total_seconds())
@@ -61,21 +60,18 @@ class _Sessions(_State):
     def _idle(self, scope: str) -> dt.timedelta:
         return self.settings.payment_idle if scope == "payment" else self.settings.session_idle
 
-    def _live_session(self, conn: Connection, tenant: str, session_id: str) -> Any:
+    def _live_session(self, conn: Connection, tenant: str, session_id: str) -> StoredSession:
         if not isinstance(session_id, str) or not session_id.startswith("ses_"):
             raise UnknownSession("no such session")
-        t = table_of(AuthSessionRow)
-        row = conn.execute(
-            select(t).where(t.c.id_sha256 == _sha256(session_id), t.c.tenant_id == tenant)
-        ).first()
+        row = self.store.session(conn, _sha256(session_id), tenant=tenant)
         if row is None:
             raise UnknownSession("no such session")
         now = self.clock()
         if row.ended_at is not None:
             raise SessionExpired("the session was ended")
-        if as_utc(row.expires_at) <= now:
+        if row.expires_at <= now:
             raise SessionExpired("the session is past its maximum age")
-        if now - as_utc(row.last_seen_at) > self._idle(row.scope):
+        if now - row.last_seen_at > self._idle(row.scope):
             raise SessionExpired(
                 f"the session ended after {int(self._idle(row.scope).total_seconds() // 60)} "
                 "minutes without activity"
@@ -85,21 +81,15 @@ class _Sessions(_State):
     def session(self, tenant: str, session_id: str, *, touch: bool = True) -> SessionInfo:
         """The live session behind a bearer id; each use counts as activity."""
         check_tenant(tenant)
-        t = table_of(AuthSessionRow)
         with self.db.begin() as conn:
             row = self._live_session(conn, tenant, session_id)
             now = self.clock()
             if touch:
-                conn.execute(
-                    update(t).where(t.c.id_sha256 == row.id_sha256).values(last_seen_at=now)
-                )
+                self.store.touch_session(conn, row.id_sha256, now)
         return _session_info(row, last_seen=now if touch else None)
 
     def end_session(self, tenant: str, session_id: str) -> None:
         check_tenant(tenant)
-        t = table_of(AuthSessionRow)
         with self.db.begin() as conn:
             row = self._live_session(conn, tenant, session_id)
-            conn.execute(
-                update(t).where(t.c.id_sha256 == row.id_sha256).values(ended_at=self.clock())
-            )
+            self.store.end_session(conn, row.id_sha256, self.clock())

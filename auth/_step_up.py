@@ -10,25 +10,19 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection
 
 from tessera import Assurance
-from tessera.storage import table_of
 from tessera.vault import InvalidValue, check_subject, check_tenant
 
-from ._common import _consume, _session_info, _sha256, _signals_from
+from ._common import _session_info, _sha256, _signals_from
 from ._errors import (
     ReplayedCode,
     StepUpFailed,
 )
 from ._factors import _FactorChecks
+from ._rows import StoredChallenge, StoredFailure
 from ._signals import keyed
-from ._tables import (
-    AuthChallengeRow,
-    AuthDecisionRow,
-    AuthFailureRow,
-    AuthSessionRow,
-)
 from ._types import Challenge, IssuedSession, SessionInfo, TransactionAuth
 
 __all__ = ["_StepUps"]
@@ -153,7 +147,7 @@ class _StepUps(_FactorChecks):
             raise StepUpFailed(failed.detail, attempts_left=self._attempts_left(row)) from None
         now = self.clock()
         with self.db.begin() as conn:
-            _consume(conn, row.id, now)
+            self._consume(conn, row.id, now)
             self._reset_failures(conn, tenant, row.subject_id)
             if decision_id is not None:
                 self._pass_decision(conn, tenant, row.subject_id, str(decision_id)[:40], now)
@@ -216,34 +210,23 @@ class _StepUps(_FactorChecks):
     ) -> str | None:
         """Mark a pending risk decision passed and let its signals teach the profile (the
         factor proved the customer); its scope, or None if it was not pending."""
-        dt_ = table_of(AuthDecisionRow)
-        decision = conn.execute(
-            update(dt_)
-            .where(
-                dt_.c.id == decision_id,
-                dt_.c.tenant_id == tenant,
-                dt_.c.subject_id == subject,
-                dt_.c.status == "pending",
-            )
-            .values(status="passed", resolved_at=now)
-            .returning(dt_.c.signals, dt_.c.scope)
-        ).first()
-        if decision is None:
+        passed = self.store.pass_decision(conn, tenant, subject, decision_id, now)
+        if passed is None:
             return None
-        self._learn(conn, tenant, subject, _signals_from(json.loads(decision.signals)))
-        return str(decision.scope)
+        signals, scope = passed
+        self._learn(conn, tenant, subject, _signals_from(json.loads(signals)))
+        return scope
 
-    def _attempts_left(self, row: Any) -> int:
+    def _attempts_left(self, row: StoredChallenge) -> int:
         return max(self.settings.challenge_attempts - int(row.attempts) - 1, 0)
 
     def _pass(
-        self, tenant: str, row: Any, assurance: Assurance, kind: str
+        self, tenant: str, row: StoredChallenge, assurance: Assurance, kind: str
     ) -> tuple[IssuedSession | None, SessionInfo]:
         now = self.clock()
-        st = table_of(AuthSessionRow)
         issued = None
         with self.db.begin() as conn:
-            _consume(conn, row.id, now)
+            self._consume(conn, row.id, now)
             self._reset_failures(conn, tenant, row.subject_id)
             if row.decision_id is not None:
                 scope = self._pass_decision(conn, tenant, row.subject_id, row.decision_id, now)
@@ -260,20 +243,20 @@ class _StepUps(_FactorChecks):
                 )
                 session_hash = _sha256(issued.id)
             else:
-                session_hash = row.session_sha256
-                current = conn.execute(select(st).where(st.c.id_sha256 == session_hash)).one()
+                session_hash = str(row.session_sha256)
+                current = self.store.session(conn, session_hash)
+                if current is None:
+                    raise ReplayedCode("the session of this step-up no longer exists")
                 factors = ",".join(dict.fromkeys([*current.factors.split(","), kind]))
-                conn.execute(
-                    update(st)
-                    .where(st.c.id_sha256 == session_hash)
-                    .values(
-                        assurance=max(int(assurance), current.assurance),
-                        factors=factors[:200],
-                        strong_at=now,
-                        last_seen_at=now,
-                    )
+                self.store.raise_session(
+                    conn,
+                    session_hash,
+                    assurance=max(int(assurance), current.assurance),
+                    factors=factors[:200],
+                    now=now,
                 )
-            fresh = conn.execute(select(st).where(st.c.id_sha256 == session_hash)).one()
+            fresh = self.store.session(conn, session_hash)
+            assert fresh is not None  # read in the transaction that wrote it
         self._record(
             tenant,
             row.subject_id,
@@ -285,22 +268,16 @@ class _StepUps(_FactorChecks):
         )
         return issued, _session_info(fresh)
 
-    def _fail(self, tenant: str, row: Any) -> None:
+    def _fail(self, tenant: str, row: StoredChallenge) -> None:
         """Count a failed attempt on the challenge, the account, its device and network."""
         now = self.clock()
-        ct, ft = table_of(AuthChallengeRow), table_of(AuthFailureRow)
         signals: dict[str, Any] = {}
         with self.db.begin() as conn:
-            values: dict[str, Any] = {"attempts": ct.c.attempts + 1}
-            if row.attempts + 1 >= self.settings.challenge_attempts:
-                values["consumed_at"] = now  # this challenge is spent
-            conn.execute(update(ct).where(ct.c.id == row.id).values(**values))
+            spent = row.attempts + 1 >= self.settings.challenge_attempts
+            self.store.count_attempt(conn, row.id, spent_at=now if spent else None)
             if row.decision_id:
-                dt_ = table_of(AuthDecisionRow)
-                found = conn.execute(
-                    select(dt_.c.signals).where(dt_.c.id == row.decision_id)
-                ).first()
-                signals = json.loads(found.signals) if found else {}
+                found = self.store.decision_signals(conn, row.decision_id)
+                signals = json.loads(found) if found else {}
             keys = self._failure_keys(tenant, row.subject_id, signals)
             known = self._failures(conn, tenant, keys)
             for key in keys:
@@ -310,14 +287,17 @@ class _StepUps(_FactorChecks):
                     if key.startswith("account:") and count >= self.settings.max_failures
                     else (known[key].locked_until if key in known else None)
                 )
-                self._put(
+                self.store.put_failure(
                     conn,
-                    ft,
-                    {"tenant_id": tenant, "key": key},
-                    {"consecutive": count, "last_at": now, "locked_until": locked},
+                    StoredFailure(
+                        tenant_id=tenant,
+                        key=key,
+                        consecutive=count,
+                        last_at=now,
+                        locked_until=locked,
+                    ),
                 )
 
     def _reset_failures(self, conn: Connection, tenant: str, subject: str) -> None:
-        ft = table_of(AuthFailureRow)
         account = f"account:{keyed(self._key(tenant), 'account', subject)}"
-        conn.execute(delete(ft).where(ft.c.tenant_id == tenant, ft.c.key == account))
+        self.store.clear_failures(conn, tenant, account)

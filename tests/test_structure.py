@@ -177,3 +177,32 @@ def test_no_module_is_over_700_lines() -> None:
         and (n := len(path.read_text(encoding="utf-8").splitlines())) > 700
     }
     assert not long, long
+
+
+# The packages whose SQL lives in one store module, over typed rows.
+STORES = {"auth": {"_store.py", "_tables.py"}}
+_SQL = {"select", "insert", "update", "delete", "text", "and_", "or_", "func"}
+
+
+@pytest.mark.parametrize("folder", sorted(STORES))
+def test_every_sql_statement_is_in_the_store(folder: str) -> None:
+    """A part that decides does not build SQL: it asks the store, which answers typed rows."""
+    builders = {}
+    for path in sorted((ROOT / folder).glob("*.py")):
+        if path.name in STORES[folder]:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy")
+            for alias in node.names
+        }
+        if names & _SQL or any(
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "execute"
+            for node in ast.walk(tree)
+        ):
+            builders[path.name] = sorted(names & _SQL) or ["execute"]
+    assert not builders, builders
