@@ -11,10 +11,12 @@ access request's export is released once, by `export`.
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import enum
 import hashlib
+import hmac
 import io
 import json
 import secrets
@@ -125,11 +127,20 @@ class DsrRequest:
         return self.state in _OPEN and self.due_at < at
 
 
-def _request_digest(subject: str, kind: DsrKind, details: Mapping[str, Any]) -> str:
-    """What a retry must repeat to be the same request under its idempotency key."""
-    return hashlib.sha256(
-        json.dumps([subject, kind.value, dict(details)], sort_keys=True).encode()
-    ).hexdigest()
+def _request_digest(key: bytes, subject: str, kind: DsrKind, details: Mapping[str, Any]) -> str:
+    """What a retry must repeat to be the same request under its idempotency key. Keyed:
+    the details may hold a personal value (a rectification's), and a plain hash of a phone
+    number is as good as the number."""
+    message = json.dumps([subject, kind.value, dict(details)], sort_keys=True).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+_DIGEST_KEY = "dsr-requests"
+_SEALED_VALUE = "sealed_value"
+
+
+def _value_label(dsr_id: str) -> str:
+    return f"dsr-rectification:{dsr_id}"
 
 
 def due_date(received_at: dt.datetime) -> dt.datetime:
@@ -197,7 +208,8 @@ class DataSubjectRights:
             ) from None
         details = dict(details or {})
         self._check_details(kind, details)
-        digest = _request_digest(subject, kind, details)
+        vault = self.ledger.vault
+        digest = _request_digest(vault.tenant_secret(tenant, _DIGEST_KEY), subject, kind, details)
         if idempotency_key is not None:
             if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 128:
                 raise InvalidEvent("an idempotency key is 1 to 128 characters")
@@ -205,15 +217,23 @@ class DataSubjectRights:
             if seen is not None:
                 return seen
         now = self.clock()
+        request_id = request_id or self.new_id()
+        stored = dict(details)
+        if kind is DsrKind.RECTIFICATION:
+            # The new value waits for execution sealed under the subject's key, never in clear
+            # (erasing the subject shreds it too).
+            value = str(stored.pop("value")).encode()
+            sealed = vault.seal_secret(tenant, subject, _value_label(request_id), value)
+            stored[_SEALED_VALUE] = base64.b64encode(sealed).decode()
         row = DsrRequestRow(
-            id=request_id or self.new_id(),
+            id=request_id,
             tenant_id=tenant,
             subject_id=subject,
             kind=kind.value,
             state=DsrState.RECEIVED.value,
             received_at=now,
             due_at=due_date(now),
-            details=json.dumps(details),
+            details=json.dumps(stored),
             updated_at=now,
             idempotency_key=idempotency_key,
             request_sha256=digest if idempotency_key is not None else None,
@@ -242,7 +262,10 @@ class DataSubjectRights:
             ).first()
         if row is None:
             return None
-        if row.request_sha256 != _request_digest(subject, kind, details):
+        secret = self.ledger.vault.tenant_secret(tenant, _DIGEST_KEY)
+        if not hmac.compare_digest(
+            row.request_sha256 or "", _request_digest(secret, subject, kind, details)
+        ):
             raise IdempotencyConflict("this idempotency key was used for another request")
         return _request(row)
 
@@ -361,12 +384,13 @@ class DataSubjectRights:
         elif request.state is not DsrState.IN_PROGRESS:
             raise InvalidTransition(f"a request {request.state.value} cannot be executed")
         result = self._perform(request, data)
+        kept = {k: v for k, v in request.details.items() if k != _SEALED_VALUE}  # in the vault now
         self._move(
             tenant,
             dsr_id,
             DsrState.COMPLETED,
             completed_at=self.clock(),
-            details=json.dumps({**request.details, "result": _summary(result)}),
+            details=json.dumps({**kept, "result": _summary(result)}),
         )
         return result
 
@@ -431,7 +455,11 @@ class DataSubjectRights:
                 )
                 return {"objections": [e.id for e in events]}
             case DsrKind.RECTIFICATION:
-                return data.rectify(request, request.details["token"], request.details["value"])
+                sealed = base64.b64decode(request.details[_SEALED_VALUE])
+                value = self.ledger.vault.open_secret(
+                    tenant, subject, _value_label(request.id), sealed
+                )
+                return data.rectify(request, request.details["token"], value.decode())
 
     def _subject_export(
         self, tenant: str, subject: str, dsr_id: str, values: Sequence[Mapping[str, str]]

@@ -211,3 +211,41 @@ def test_another_tenants_request_is_unknown(
         dsr.get(other_tenant, request.id)
     with pytest.raises(DsrNotFound):
         dsr.verify_identity(other_tenant, request.id, verified_by="x")
+
+
+def test_a_rectification_keeps_its_new_value_sealed_until_done(
+    dsr: DataSubjectRights, data, populated, vault: Vault, tenant: str, shared_stores
+) -> None:
+    from sqlalchemy import select
+
+    from tessera.consent._tables import DsrRequestRow
+
+    email = next(t for t in vault.subject_tokens(tenant, S) if t.category.value == "email")
+    new = "jean.rectified@example.com"
+    request = verified(dsr, tenant, DsrKind.RECTIFICATION, token=email.token, value=new)
+    t = DsrRequestRow.__table__
+    with shared_stores.data.read() as conn:
+        row = conn.execute(
+            select(t.c.details, t.c.request_sha256).where(t.c.id == request.id)
+        ).one()
+    assert new not in row.details and "sealed_value" in row.details
+    dsr.execute(tenant, request.id, data=data)
+    assert vault.detokenize(tenant, email.token).value == new
+    with shared_stores.data.read() as conn:
+        details = conn.execute(select(t.c.details).where(t.c.id == request.id)).scalar_one()
+    assert "sealed_value" not in details and new not in details
+
+
+def test_an_idempotent_rectification_is_answered_again_without_storing_its_value(
+    dsr: DataSubjectRights, populated, tenant: str
+) -> None:
+    from tessera.consent import IdempotencyConflict
+
+    asked = {"token": "tok_x", "value": "06 11 22 33 44"}
+    first = dsr.open(tenant, S, "rectification", details=asked, idempotency_key="k-rect")
+    again = dsr.open(tenant, S, "rectification", details=asked, idempotency_key="k-rect")
+    assert again.id == first.id
+    with pytest.raises(IdempotencyConflict):
+        dsr.open(
+            tenant, S, "rectification", details=asked | {"value": "x"}, idempotency_key="k-rect"
+        )
