@@ -271,6 +271,11 @@ def assess(
         )
         p_customer = (seen_mine + _SMOOTHING * p_pop) / (profile.sessions + _SMOOTHING)
         contribution = max(_FAMILIAR_FLOOR, -math.log(p_customer / p_pop))
+        if not seen_mine and profile.sessions:
+            # A value this customer never showed weighs at least what no value does: otherwise
+            # a made-up device id or network would look better than sending none. (A first
+            # sign-in has nothing to compare with, and is stepped up whatever it sends.)
+            contribution = max(contribution, _MISSING)
         if known_population and not seen_anywhere and not seen_mine:
             contribution += _NEVER_SEEN
         contributions[feature] = contribution

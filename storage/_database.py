@@ -95,8 +95,9 @@ class Database:
             connect_args["options"] = (
                 f"{connect_args.get('options', '')} -clock_timeout={lock_ms}".strip()
             )
+        # Statement parameters are personal values: never in an error's text or a log line.
         self.engine: Engine = create_engine(
-            self.url, connect_args=connect_args, echo=echo, **kwargs
+            self.url, connect_args=connect_args, echo=echo, hide_parameters=True, **kwargs
         )
         if self.is_sqlite:
             self._install_sqlite_pragmas(

@@ -6,12 +6,14 @@ installed script, for what needs a real process: a `kill -9`, a server, a signal
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,7 @@ def cli_env(
     if passphrase is not None:
         env["TESSERA_KEYRING_PASSPHRASE"] = passphrase
     env["COLUMNS"] = "200"
+    env["TESSERA_LOG_LEVEL"] = "debug"  # what a process logs is swept at the end of the run
     return env
 
 
@@ -73,6 +76,7 @@ def run_process(
         stdin=subprocess.DEVNULL,
         timeout=120,
     )
+    keep_log("process", done.stderr)
     if check and done.returncode != 0:
         raise AssertionError(f"tessera {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return done
@@ -92,8 +96,9 @@ def kill_when(
         stdin=subprocess.DEVNULL,
     )
     assert proc.stderr is not None
-    seen = []
+    seen, lines = [], []
     for line in proc.stderr:
+        lines.append(line)
         if line.startswith(prefix + " "):
             done = int(line.split()[1].split("/")[0])
             seen.append(done)
@@ -101,4 +106,64 @@ def kill_when(
                 os.kill(proc.pid, signal.SIGKILL)
                 break
     proc.wait(timeout=30)
+    keep_log("killed", "".join(lines))
     assert proc.returncode == -signal.SIGKILL, f"finished before the kill: {seen}"
+
+
+def keep_log(name: str, text: str) -> None:
+    """Put what a process printed with the run's logs, for the sweep at the end."""
+    from tests.conftest import log_dir
+
+    path = log_dir() / f"{name}-{os.getpid()}-{time.monotonic_ns()}.log"
+    path.write_text(text, encoding="utf-8")
+
+
+def _keeping_output(proc: subprocess.Popen[str]) -> Callable[..., tuple[str, str]]:
+    """`proc.communicate`, also keeping the output with the run's logs."""
+    original = proc.communicate
+
+    def communicate(*args: object, **kwargs: object) -> tuple[str, str]:
+        stdout, stderr = original(*args, **kwargs)  # type: ignore[arg-type]
+        keep_log("serve", (stdout or "") + (stderr or ""))
+        return stdout, stderr
+
+    return communicate
+
+
+@contextlib.contextmanager
+def serving(
+    env: dict[str, str], *args: str, timeout: float = 60
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`tessera serve` as a real uvicorn process on 127.0.0.1: its base URL once `/healthz`
+    answers, and the process (stopped with SIGTERM afterwards; its output is the caller's)."""
+    import httpx2 as httpx
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [TESSERA, "serve", "--port", str(port), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    proc.communicate = _keeping_output(proc)  # type: ignore[method-assign]
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise AssertionError(f"server did not start: {proc.communicate()[0]}")
+    try:
+        yield base, proc
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            proc.communicate(timeout=30)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
+from hypothesis import settings
 from sqlalchemy import Connection, text
 
 from tessera.storage import Database, Store, migrate, utcnow
@@ -30,6 +31,13 @@ RUN_ID = secrets.token_hex(4)
 PASSPHRASE = "correct horse battery staple"
 # scrypt at its cheapest that is still sane: tests create many keyrings.
 TEST_SCRYPT_COST = 2**12
+
+# Property tests draw the same examples on every run (a red CI run is reproduced by running it
+# again), keep no example database in the tree, and take what time they need. For a longer,
+# random campaign: HYPOTHESIS_PROFILE=explore.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None)
+settings.register_profile("explore", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @dataclass
@@ -214,3 +222,50 @@ def processor_url() -> Iterator[str]:
     yield url
     proc.terminate()
     proc.wait(timeout=10)
+
+
+# ---------------------------------------------------------------------- no personal data in logs
+# Every log record of the run, at DEBUG, goes to a file; server processes write theirs beside it
+# (tests/cli.py). At the end the sweep looks there, and in every file the run left beside its
+# stores, for the personal values the tests use (tests/leaks.py): a hit fails the run.
+# SQLAlchemy's engine loggers stay at WARNING: at INFO and DEBUG they print every statement and
+# result row (Tessera never turns them on), which is the database, not a log.
+_LOG_DIR_ENV = "TESSERA_TEST_LOG_DIR"
+
+
+def log_dir() -> Path:
+    return Path(os.environ[_LOG_DIR_ENV])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import logging
+    import tempfile
+
+    if _LOG_DIR_ENV not in os.environ:
+        os.environ[_LOG_DIR_ENV] = tempfile.mkdtemp(prefix="tessera-test-logs-")
+    handler = logging.FileHandler(log_dir() / "in-process.log", encoding="utf-8")
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
+    # The tests' own WebSocket client prints its handshake headers (a bearer key) at DEBUG;
+    # the server side is kept above that by `tessera serve` itself.
+    logging.getLogger("websockets").setLevel(logging.INFO)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from tests.leaks import sweep
+
+    basetemp = session.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    hits = sweep(log_dir(), basetemp)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if hits:
+        if reporter is not None:
+            reporter.write_sep("=", "personal values found in logs or left files", red=True)
+            for hit in hits[:50]:
+                reporter.write_line(hit)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif reporter is not None:
+        reporter.write_line(f"log sweep: no personal value in {log_dir()} or {basetemp}")

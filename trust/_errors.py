@@ -18,6 +18,7 @@ __all__ = [
     "IdempotencyConflict",
     "InvalidWebhookSignature",
     "MalformedTranscript",
+    "NoSuchProof",
     "PermissionDenied",
     "RateLimited",
     "RedactionError",
@@ -77,6 +78,11 @@ class AuditTampered(TrustError):
     def __init__(self, detail: str, *, seq: int | None = None) -> None:
         super().__init__(detail)
         self.seq = seq
+
+
+class NoSuchProof(TrustError):
+    """A proof asked of a position or size the log does not hold: the client's mistake, not
+    tampering (answered 404, never `audit-integrity`)."""
 
 
 class AuditUnavailable(TrustError):

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # uvicorn's line per request. Off by default: every data access is in the audit log already,
     # and a proxy in front usually keeps its own.
     access_log: bool = False
+    # How much the server logs (its own loggers and uvicorn's). No level logs a personal value,
+    # a key or a statement's parameters; `debug` is for finding a fault, not for production.
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     max_value_bytes: int = 4096
     max_batch_items: int = 10_000

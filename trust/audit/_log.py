@@ -24,8 +24,8 @@ from sqlalchemy.exc import IntegrityError
 
 from tessera.consent import canonical, signing_jwk, tenant_signing_key
 from tessera.storage import Database, GroupCommit, HotStatement, table_of, utcnow, write_by_tenant
-from tessera.trust._errors import AuditTampered, AuditUnavailable, ReplayedRequest
-from tessera.vault import InvalidValue, KeyProviderError, Vault
+from tessera.trust._errors import AuditTampered, AuditUnavailable, NoSuchProof, ReplayedRequest
+from tessera.vault import KeyProviderError, Vault
 
 from ._merkle import MerkleTree, leaf_hash
 from ._tables import AuditCheckpoint, AuditEntryRow, AuditHead
@@ -381,12 +381,12 @@ class AuditLog:
         held = self.size(tenant)
         for size in sizes:
             if not 0 <= size <= held:
-                raise InvalidValue(f"the log holds {held} entries: there is no tree of {size}")
+                raise NoSuchProof(f"the log holds {held} entries: there is no tree of {size}")
 
     def inclusion_proof(self, tenant: str, seq: int, size: int) -> dict[str, Any]:
         self._within(tenant, size)
         if not 0 <= seq < size:
-            raise InvalidValue(f"no entry {seq} in a tree of {size}")
+            raise NoSuchProof(f"no entry {seq} in a tree of {size}")
         tree, rows = self._tree(tenant, size)
         if tree.size != size:
             raise AuditTampered(f"the log does not hold the {size} entries its head says")
@@ -402,7 +402,7 @@ class AuditLog:
         """From any size a client holds (a checkpoint it kept) to a later one."""
         self._within(tenant, first, second)
         if not 0 < first <= second:
-            raise InvalidValue(f"no consistency proof from {first} to {second}")
+            raise NoSuchProof(f"no consistency proof from {first} to {second}")
         tree, _ = self._tree(tenant, second)
         if tree.size != second:
             raise AuditTampered(f"the log does not hold the {second} entries its head says")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Annotated, Any
 
@@ -35,6 +36,15 @@ def serve(
 
     services = open_services()  # also migrates, and checks the key provider opens
     settings = services.settings
+    # Tessera's own loggers to stderr beside uvicorn's; SQLAlchemy's stay quiet (at INFO they
+    # print every statement).
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
+    # uvicorn never below INFO: at DEBUG its WebSocket protocol prints each handshake's headers,
+    # the caller's bearer key among them.
+    server_level = "info" if settings.log_level == "debug" else settings.log_level
     err.print(
         f"Tessera {__version__}: data {services.data.describe()}, "
         f"keys via {services.key_provider.name}, {workers} worker(s)"
@@ -42,7 +52,7 @@ def serve(
     common: dict[str, Any] = dict(
         host=host or settings.host,
         port=port or settings.port,
-        log_level="info",
+        log_level=server_level,
         access_log=settings.access_log if access_log is None else access_log,
         server_header=False,
     )

@@ -15,8 +15,9 @@ from tessera.trust._errors import RequestTooLarge
 from tessera.trust._services import Services
 from tessera.trust.identity import RateLimiter
 
+from ._openapi import install_openapi
 from ._pay_page import router as pay_page_router
-from ._problems import PROBLEM_JSON, install_problem_handlers, problem_for, problem_response
+from ._problems import CatchAll, install_problem_handlers, problem_for, problem_response
 from .routes.auth import router as auth_router
 from .routes.consent import router as consent_router
 from .routes.gateway import router as gateway_router
@@ -154,7 +155,6 @@ def create_app(services: Services) -> FastAPI:
         title="Tessera",
         version=__version__,
         summary="Privacy, consent and payment-trust layer for contact centres.",
-        responses={400: {"content": {PROBLEM_JSON: {}}}},
     )
     app.state.services = services
     inline = services.settings.access_on_event_loop
@@ -175,6 +175,8 @@ def create_app(services: Services) -> FastAPI:
         per_second=services.settings.rate_limit_per_second, burst=services.settings.rate_limit_burst
     )
     app.add_middleware(_BodyLimit, max_bytes=services.settings.max_body_bytes)
+    app.add_middleware(CatchAll)  # outermost of ours: whatever escapes the rest
+    install_openapi(app)
     return app
 
 

@@ -4,8 +4,9 @@ user, and a step-up challenge (the auth and payments routers both begin one)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from tessera import Assurance
@@ -16,9 +17,29 @@ from tessera.vault import InvalidValue
 
 from ._dependencies import Strict
 
-__all__ = ["AuthContextIn", "ChallengeOut", "FromDomain", "ObservationIn", "auth_context_of"]
+__all__ = [
+    "MAX_POSITION",
+    "AuthContextIn",
+    "ChallengeOut",
+    "FromDomain",
+    "ObservationIn",
+    "SubjectPath",
+    "auth_context_of",
+]
 
 Short = Field(default=None, max_length=512)
+
+# The largest position or size a query may name: what a JSON number holds exactly.
+MAX_POSITION = 2**53 - 1
+# A subject id in a path, as the vault accepts it (`tessera.vault.check_subject`): declared,
+# so that clients and fuzzers know it and a wrong one is a validation error of the request.
+SubjectPath = Annotated[
+    str,
+    Path(
+        pattern=r"^[A-Za-z0-9_.:\-]{1,128}$",
+        description="the customer's id in the tenant's systems (1-128 of A-Z a-z 0-9 _ . : -)",
+    ),
+]
 
 
 class FromDomain(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tessera import TesseraError
 from tessera.auth import (
@@ -65,6 +67,7 @@ from tessera.trust._errors import (
     AuthenticationRequired,
     DuplicateWebhook,
     InvalidWebhookSignature,
+    NoSuchProof,
     PermissionDenied,
     RateLimited,
     RedactionError,
@@ -89,7 +92,13 @@ from tessera.vault import (
     ValueTooLarge,
 )
 
-__all__ = ["PROBLEM_JSON", "ProblemType", "install_problem_handlers", "problem_for"]
+__all__ = [
+    "PROBLEM_JSON",
+    "CatchAll",
+    "ProblemType",
+    "install_problem_handlers",
+    "problem_for",
+]
 
 PROBLEM_JSON = "application/problem+json"
 _log = logging.getLogger("tessera.http")
@@ -127,6 +136,7 @@ _PROBLEMS: dict[type[BaseException], ProblemType] = {
     ReplayedRequest: ProblemType(409, "replayed-request", "Replayed request"),
     AuditUnavailable: ProblemType(503, "audit-unavailable", "Audit trail unavailable"),
     AuditTampered: ProblemType(500, "audit-integrity", "Audit log integrity failure"),
+    NoSuchProof: ProblemType(404, "no-such-proof", "No such proof"),
     PolicyLoadError: ProblemType(422, "invalid-policy", "Invalid policy"),
     InvalidSignal: ProblemType(422, "invalid-signal", "Invalid signal"),
     UnknownDecision: ProblemType(404, "unknown-decision", "Unknown risk decision"),
@@ -280,8 +290,46 @@ def install_problem_handlers(app: FastAPI) -> None:
         problem = ProblemType(exc.status_code, f"http-{exc.status_code}", str(exc.detail))
         return problem_response(problem, str(exc.detail), request)
 
-    @app.exception_handler(Exception)
-    async def _internal(request: Request, exc: Exception) -> JSONResponse:
-        # The type only: messages of lower libraries can carry parameters.
-        _log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
-        return problem_response(_INTERNAL, "an internal error occurred", request)
+
+class CatchAll:
+    """The last word on an error nothing else mapped: a problem+json 500 with a request id,
+    logged as the exception's type and that id only (messages of lower libraries can carry
+    statement parameters, and a traceback carries the frames' values). Caught here, inside
+    Starlette's error middleware, so that it neither re-raises to the server (which would log
+    the traceback and close the keep-alive connection) nor loses the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            request_id = secrets.token_hex(8)
+            _log.error(
+                "unhandled %s (request %s) on %s %s",
+                type(exc).__name__,
+                request_id,
+                scope.get("method", ""),
+                scope.get("path", ""),
+            )
+            if started:  # too late for a problem: the client sees a cut response
+                return
+            response = problem_response(
+                _INTERNAL,
+                f"an internal error occurred (request {request_id})",
+                Request(scope),
+                request_id=request_id,
+            )
+            await response(scope, receive, send)

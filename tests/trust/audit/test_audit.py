@@ -17,11 +17,12 @@ from tessera.trust import (
     AuditRecord,
     AuditTampered,
     AuditUnavailable,
+    NoSuchProof,
     ReplayedRequest,
     verify_export,
     verify_inclusion_proof,
 )
-from tessera.vault import InvalidValue, Vault
+from tessera.vault import Vault
 from tests.conftest import Stores, bypass_append_only
 
 
@@ -203,12 +204,12 @@ def test_inclusion_and_consistency_proofs(audit: AuditLog, tenant: str) -> None:
     assert not verify_inclusion_proof({**proof, "seq": 5})
     # Asking beyond the log is the client's mistake, not tampering (no false alarm for a DPO).
     for seq, size in ((9, 9), (0, 10), (0, 2**63), (-1, 5)):
-        with pytest.raises(InvalidValue):
+        with pytest.raises(NoSuchProof):
             audit.inclusion_proof(tenant, seq, size)
     for first, second in ((0, 5), (6, 5), (1, 10), (2**63, 2**64)):
-        with pytest.raises(InvalidValue):
+        with pytest.raises(NoSuchProof):
             audit.consistency_proof(tenant, first, second)
-    with pytest.raises(InvalidValue):
+    with pytest.raises(NoSuchProof):
         audit.consistency_proof(tenant + "-empty", 1, 1)
     assert audit.consistency_proof(tenant, 3, 9)["proof"]  # from any size a client holds
 

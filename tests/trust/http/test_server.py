@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2 as httpx
 import pytest
 
-from tests.cli import TESSERA, cli_env, run
-from tests.conftest import PASSPHRASE, StoreFactory, free_port
+from tests.cli import cli_env, run, serving
+from tests.conftest import PASSPHRASE, StoreFactory
 
 pytestmark = pytest.mark.slow
 
@@ -45,32 +43,13 @@ def server(
         ],
         env,
     ).stdout.strip()
-    port = free_port()
     workers = request.param
     # One request log line each with --access-log (asked of the 2-worker server); none without.
     access_log = ["--access-log"] if workers == 2 else []
-    proc = subprocess.Popen(
-        [TESSERA, "serve", "--port", str(port), "--workers", str(workers), *access_log],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(f"server did not start: {proc.communicate()[0]}")
-    yield base, secret
-    proc.terminate()
-    output = proc.communicate(timeout=30)[0]
+    with serving(env, "--workers", str(workers), *access_log) as (base, proc):
+        yield base, secret
+        proc.terminate()
+        output = proc.communicate(timeout=30)[0]
     # uvicorn shuts down gracefully, then re-raises SIGTERM so that its exit status tells why.
     assert proc.returncode in (0, -signal.SIGTERM), output
     assert "Application shutdown complete" in output

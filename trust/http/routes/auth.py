@@ -22,7 +22,7 @@ from tessera.auth import (
 )
 from tessera.policies import Assurance
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
-from tessera.trust.http._models import ChallengeOut, FromDomain, ObservationIn
+from tessera.trust.http._models import ChallengeOut, FromDomain, ObservationIn, SubjectPath
 from tessera.trust.identity import Scope
 from tessera.vault import InvalidValue
 
@@ -354,7 +354,7 @@ def bind(body: BindingIn, who: CallerDep, services: ServicesDep) -> FactorOut:
 
 
 @router.get("/subjects/{subject_id}/factors", response_model=list[FactorOut])
-def list_factors(subject_id: str, who: CallerDep, services: ServicesDep) -> list[FactorOut]:
+def list_factors(subject_id: SubjectPath, who: CallerDep, services: ServicesDep) -> list[FactorOut]:
     who.require(Scope.AUTH_MANAGE)
     return [
         FactorOut.model_validate(f) for f in services.authenticator.factors(who.tenant, subject_id)
@@ -362,7 +362,9 @@ def list_factors(subject_id: str, who: CallerDep, services: ServicesDep) -> list
 
 
 @router.delete("/subjects/{subject_id}/factors/{factor_id}", status_code=204)
-def revoke_factor(subject_id: str, factor_id: str, who: CallerDep, services: ServicesDep) -> None:
+def revoke_factor(
+    subject_id: SubjectPath, factor_id: str, who: CallerDep, services: ServicesDep
+) -> None:
     who.require(Scope.AUTH_MANAGE)
     services.authenticator.revoke_factor(who.tenant, subject_id, factor_id)
 

@@ -19,6 +19,7 @@ from tessera.consent import (
     verify_receipt,
 )
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
+from tessera.trust.http._models import SubjectPath
 from tessera.trust.identity import Scope
 
 __all__ = ["router"]
@@ -278,13 +279,15 @@ def ledger_head(who: CallerDep, services: ServicesDep) -> dict[str, Any]:
 
 
 @router.get("/v1/consents/{subject}", response_model=dict[str, RefOut], tags=["consents"])
-def current_consents(subject: str, who: CallerDep, services: ServicesDep) -> dict[str, RefOut]:
+def current_consents(
+    subject: SubjectPath, who: CallerDep, services: ServicesDep
+) -> dict[str, RefOut]:
     who.require(Scope.CONSENT_READ)
     return {p: RefOut.of(r) for p, r in services.consents.current(who.tenant, subject).items()}
 
 
 @router.get("/v1/consents/{subject}/history", response_model=list[EventOut], tags=["consents"])
-def consent_history(subject: str, who: CallerDep, services: ServicesDep) -> list[EventOut]:
+def consent_history(subject: SubjectPath, who: CallerDep, services: ServicesDep) -> list[EventOut]:
     who.require(Scope.CONSENT_READ)
     return [
         EventOut.of(e, services.receipts.issue(who.tenant, e))
@@ -294,7 +297,10 @@ def consent_history(subject: str, who: CallerDep, services: ServicesDep) -> list
 
 @router.get("/v1/consents/{subject}/decision", response_model=DecisionOut, tags=["consents"])
 def may_we(
-    subject: str, who: CallerDep, services: ServicesDep, purpose: str = Query(max_length=64)
+    subject: SubjectPath,
+    who: CallerDep,
+    services: ServicesDep,
+    purpose: str = Query(max_length=64),
 ) -> DecisionOut:
     """May we use this subject's data for this purpose? With the legal basis and the event."""
     who.require(Scope.CONSENT_READ)

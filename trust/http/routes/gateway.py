@@ -13,7 +13,7 @@ from tessera.policies import PolicyOutcome
 from tessera.trust._services import Services
 from tessera.trust.gateway import AccessRequest, AccessResult
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
-from tessera.trust.http._models import AuthContextIn, auth_context_of
+from tessera.trust.http._models import MAX_POSITION, AuthContextIn, SubjectPath, auth_context_of
 from tessera.trust.http._problems import ProblemType, problem_response
 from tessera.trust.identity import Caller, Scope
 
@@ -177,7 +177,9 @@ def reveal_masked(
 
 # ---------------------------------------------------------------------- audit
 @router.get("/v1/audit/subjects/{subject}", tags=["audit"])
-def who_accessed(subject: str, who: CallerDep, services: ServicesDep) -> list[dict[str, Any]]:
+def who_accessed(
+    subject: SubjectPath, who: CallerDep, services: ServicesDep
+) -> list[dict[str, Any]]:
     """Who accessed this subject's data, when, for which purpose, under which policy."""
     who.require(Scope.AUDIT)
     return services.audit.for_subject(who.tenant, subject)
@@ -210,7 +212,10 @@ def audit_key(who: CallerDep, services: ServicesDep) -> dict[str, Any]:
 
 @router.get("/v1/audit/proofs/inclusion", tags=["audit"])
 def inclusion_proof(
-    who: CallerDep, services: ServicesDep, seq: int = Query(ge=0), size: int = Query(ge=1)
+    who: CallerDep,
+    services: ServicesDep,
+    seq: int = Query(ge=0, le=MAX_POSITION),
+    size: int = Query(ge=1, le=MAX_POSITION),
 ) -> dict[str, Any]:
     who.require(Scope.AUDIT)
     return services.audit.inclusion_proof(who.tenant, seq, size)
@@ -218,7 +223,10 @@ def inclusion_proof(
 
 @router.get("/v1/audit/proofs/consistency", tags=["audit"])
 def consistency_proof(
-    who: CallerDep, services: ServicesDep, first: int = Query(ge=1), second: int = Query(ge=1)
+    who: CallerDep,
+    services: ServicesDep,
+    first: int = Query(ge=1, le=MAX_POSITION),
+    second: int = Query(ge=1, le=MAX_POSITION),
 ) -> dict[str, Any]:
     who.require(Scope.AUDIT)
     return services.audit.consistency_proof(who.tenant, first, second)

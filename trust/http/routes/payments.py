@@ -17,7 +17,7 @@ from tessera.payments import CardDetails, Keypad, Money, PaymentIntent, Refund
 from tessera.storage import utcnow
 from tessera.trust.gateway import refused
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
-from tessera.trust.http._models import ChallengeOut, FromDomain, ObservationIn
+from tessera.trust.http._models import ChallengeOut, FromDomain, ObservationIn, SubjectPath
 from tessera.trust.identity import Scope
 
 __all__ = ["router"]
@@ -269,7 +269,9 @@ def pay_with_card_on_file(
 
 
 @router.get("/subjects/{subject_id}/cards", response_model=list[CardOnFileOut])
-def cards_on_file(subject_id: str, who: CallerDep, services: ServicesDep) -> list[CardOnFileOut]:
+def cards_on_file(
+    subject_id: SubjectPath, who: CallerDep, services: ServicesDep
+) -> list[CardOnFileOut]:
     """The customer's cards on file, masked (none without their consent, none expired)."""
     who.require(Scope.PAYMENTS)
     return [
@@ -280,7 +282,7 @@ def cards_on_file(subject_id: str, who: CallerDep, services: ServicesDep) -> lis
 
 @router.delete("/subjects/{subject_id}/cards/{card_id}", status_code=204)
 def remove_card_on_file(
-    subject_id: str, card_id: str, who: CallerDep, services: ServicesDep
+    subject_id: SubjectPath, card_id: str, who: CallerDep, services: ServicesDep
 ) -> None:
     """The customer asked to remove one card (withdrawing the consent removes them all)."""
     who.require(Scope.PAYMENTS)

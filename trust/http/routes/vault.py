@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, StrictStr
 from tessera.policies import Action
 from tessera.trust.gateway import AccessRequest, refused
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
-from tessera.trust.http._models import AuthContextIn, auth_context_of
+from tessera.trust.http._models import AuthContextIn, SubjectPath, auth_context_of
 from tessera.trust.identity import Scope
 from tessera.vault import TokenizeRequest, TokenRecord, UnknownSubject
 
@@ -87,7 +87,7 @@ def search(body: SearchIn, who: CallerDep, services: ServicesDep) -> TokensOut:
 
 
 @router.get("/subjects/{subject_id}/tokens", response_model=TokensOut, tags=["subjects"])
-def subject_tokens(subject_id: str, who: CallerDep, services: ServicesDep) -> TokensOut:
+def subject_tokens(subject_id: SubjectPath, who: CallerDep, services: ServicesDep) -> TokensOut:
     """Every token held for a subject."""
     who.require(Scope.SEARCH)
     return TokensOut(
@@ -102,7 +102,7 @@ def subject_tokens(subject_id: str, who: CallerDep, services: ServicesDep) -> To
     responses={403: {"description": "refused by policy, or a step-up is needed"}},
 )
 def erase_subject(
-    subject_id: str,
+    subject_id: SubjectPath,
     who: CallerDep,
     services: ServicesDep,
     purpose: str = Query(default="dsr", max_length=64),

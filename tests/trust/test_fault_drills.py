@@ -1,0 +1,137 @@
+"""Fault drills, over HTTP on a live app: a dependency fails while the service runs. Each time
+nothing is released or changed, the answer is a clear 503, and the service recovers by itself
+once the dependency does: no restart.
+
+The faults are real ones, not stand-ins: the audit table refusing inserts (a trigger, as a full
+disk or a revoked grant would), the keyring file unreadable (a volume gone), the database
+behind a lock (tests/trust/test_locked_store.py), the processor down (tests/payments).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from tessera.trust import PROBLEM_JSON, Scope, Services, create_app
+from tessera.vault import LocalKeyring
+from tests.conftest import Stores
+from tests.trust.conftest import settings_for
+
+READ = {
+    "purpose": "customer_service",
+    "channel": "chat",
+    "auth_context": {"assurance": "substantial"},
+}
+
+
+@pytest.fixture
+def live(
+    fresh_stores: Stores, keyring: LocalKeyring, tmp_path: Path, tenant: str
+) -> Iterator[tuple[TestClient, dict[str, str], Services]]:
+    services = Services.from_settings(
+        settings_for(fresh_stores, tmp_path / "data"), key_provider=keyring
+    )
+    from tessera.consent import load_catalogue_file
+    from tests.consent.conftest import EXAMPLE
+
+    services.identity.create_tenant(tenant)
+    services.catalogue.load(tenant, load_catalogue_file(EXAMPLE))
+    key = services.identity.issue_key(tenant, scopes=list(Scope), kind="expert")
+    with TestClient(create_app(services), raise_server_exceptions=False) as client:
+        yield client, {"Authorization": f"Bearer {key.secret}"}, services
+    services.close()
+
+
+@contextlib.contextmanager
+def audit_refuses_writes(stores: Stores) -> Iterator[None]:
+    """Every insert into the audit log fails, until the block ends."""
+    with stores.data.engine.begin() as conn:
+        if stores.data.is_postgresql:
+            conn.execute(
+                text(
+                    "CREATE FUNCTION drill_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$$ BEGIN RAISE EXCEPTION 'drill: audit store refuses writes'; END $$"
+                )
+            )
+            conn.execute(
+                text(
+                    "CREATE TRIGGER drill_refuse BEFORE INSERT ON audit_entries "
+                    "FOR EACH ROW EXECUTE FUNCTION drill_refuse()"
+                )
+            )
+        else:
+            conn.execute(
+                text(
+                    "CREATE TRIGGER drill_refuse BEFORE INSERT ON audit_entries "
+                    "BEGIN SELECT RAISE(ABORT, 'drill: audit store refuses writes'); END"
+                )
+            )
+    try:
+        yield
+    finally:
+        with stores.data.engine.begin() as conn:
+            if stores.data.is_postgresql:
+                conn.execute(text("DROP TRIGGER drill_refuse ON audit_entries"))
+                conn.execute(text("DROP FUNCTION drill_refuse()"))
+            else:
+                conn.execute(text("DROP TRIGGER drill_refuse"))
+
+
+def _problem(response, status: int, slug: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    body = response.json()
+    assert body["type"] == f"urn:tessera:problem:{slug}"
+    return body
+
+
+def test_an_audit_store_that_refuses_writes_releases_nothing_then_recovers(
+    live, fresh_stores: Stores
+) -> None:
+    client, auth, _ = live
+    made = client.post(
+        "/v1/tokens",
+        json={"value": "jean@example.fr", "category": "email", "subject": "c1"},
+        headers=auth,
+    )
+    assert made.status_code == 201, made.text
+    token = made.json()["token"]
+    read = {"tokens": [token], **READ}
+    with audit_refuses_writes(fresh_stores):
+        refused = client.post("/v1/tokens/detokenize", json=read, headers=auth)
+        body = _problem(refused, 503, "audit-unavailable")
+        assert "jean" not in refused.text and "drill" not in body["detail"]
+        _problem(client.post("/v1/tokens/reveal-masked", json=read, headers=auth), 503,
+                 "audit-unavailable")  # fmt: skip
+    # The trigger is gone: the same app, not restarted, answers again.
+    again = client.post("/v1/tokens/detokenize", json=read, headers=auth)
+    assert again.status_code == 200 and again.json()[0]["value"] == "jean@example.fr"
+
+
+def test_an_unreadable_keyring_is_a_503_and_its_return_is_picked_up(
+    live, keyring: LocalKeyring
+) -> None:
+    client, auth, _ = live
+    saved = keyring.path.read_bytes()
+    keyring.path.write_text("{ not a keyring")  # the volume holding it went bad
+    try:
+        refused = client.post(
+            "/v1/tokens",
+            json={"value": "marie@example.fr", "category": "email", "subject": "c2"},
+            headers=auth,
+        )
+        _problem(refused, 503, "key-provider-unavailable")
+        assert "marie" not in refused.text
+    finally:
+        keyring.path.write_bytes(saved)
+    made = client.post(
+        "/v1/tokens",
+        json={"value": "marie@example.fr", "category": "email", "subject": "c2"},
+        headers=auth,
+    )
+    assert made.status_code == 201, made.text
