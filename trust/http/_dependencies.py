@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
@@ -15,10 +15,31 @@ from tessera.trust.identity import Caller
 __all__ = ["CallerDep", "ServicesDep", "Strict", "caller_of"]
 
 
+def _no_nul(value: Any) -> Any:
+    """A NUL character is text no store keeps (PostgreSQL refuses it) and no field needs."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain a NUL character")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(key)
+            _no_nul(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _no_nul(item)
+    return value
+
+
 class Strict(BaseModel):
-    """Request bodies: unknown fields and loose types are errors, not guesses."""
+    """Request bodies: unknown fields and loose types are errors, not guesses; no text holds
+    a NUL character."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _text_without_nul(cls, value: Any) -> Any:
+        return _no_nul(value)
 
 
 # The dependencies are async: FastAPI runs a sync dependency in the thread pool, and each hop

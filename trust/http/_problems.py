@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -264,6 +264,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(
             _INVALID_TEXT, "a value is not valid Unicode text (a lone surrogate?)", request
         )
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # A value the store refuses as such (out of a column's range, say): the client's to
+        # fix, never a server error. The statement's parameters are never shown.
+        _log.info("unstorable value on %s %s", request.method, request.url.path)
+        return problem_response(_INVALID_TEXT, "a value cannot be stored as given", request)
 
     @app.exception_handler(OperationalError)
     async def _store(request: Request, exc: OperationalError) -> JSONResponse:

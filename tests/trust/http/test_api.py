@@ -424,3 +424,29 @@ def test_what_fuzzing_found_answers_a_clear_problem_not_a_500(
     assert twice.headers["content-type"].startswith("application/problem+json") or (
         twice.status_code == 201
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/tokens", {"value": "a\x00b", "category": "generic", "subject": "c1"}),
+        ("/v1/webhooks", {"url": "http://127.0.0.1:9/h\x00"}),
+        ("/v1/auth/bindings", {"subject": "c1", "kind": "sender", "identifier": "x\x00"}),
+        (
+            "/v1/consents",
+            {
+                "subject": "c1",
+                "purpose": "marketing_sms",
+                "kind": "given",
+                "channel": "chat",
+                "evidence": {"message_id": "m\x00"},
+            },
+        ),
+    ],
+)
+def test_a_nul_character_is_refused_wherever_text_is_kept(
+    client: TestClient, auth, path: str, body: dict
+) -> None:
+    """PostgreSQL keeps no NUL in text (a 500 before, found by a sweep): refused up front."""
+    refused = problem(client.post(path, json=body, headers=auth), 422, "validation-error")
+    assert "NUL" in refused["detail"]

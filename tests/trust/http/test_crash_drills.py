@@ -93,3 +93,100 @@ def test_a_server_killed_during_a_burst_of_consents_keeps_every_acknowledged_eve
         assert services.consents.count("acme") >= len(acknowledged)
     finally:
         services.close()
+
+
+def test_a_server_killed_during_erasures_leaves_each_subject_erased_and_recorded_or_untouched(
+    store_factory: StoreFactory, tmp_path: Path
+) -> None:
+    from tessera.trust import Services
+    from tessera.vault import InvalidToken, TokenizeRequest
+    from tests.trust.cli.test_cli import _settings
+
+    stores = store_factory.make(migrated=False)
+    env = cli_env(stores.env, tmp_path / "data", tmp_path / "keyring.json", PASSPHRASE)
+    env["TESSERA_ACCESS_ON_EVENT_LOOP"] = "false"
+    run(["db", "upgrade"], env)
+    run(["keys", "init"], env)
+    run(["tenants", "create", "acme"], env)
+    from tests.consent.conftest import EXAMPLE
+
+    run(["consent", "load", str(EXAMPLE), "--tenant", "acme"], env)
+    scopes = [a for s in (Scope.ERASE, Scope.SEARCH, Scope.AUTH_ASSERT) for a in ("-s", s)]
+    secret = run(["apikeys", "create", "acme", *scopes, "--kind", "dpo"], env).stdout.strip()
+    services = Services.from_settings(_settings(env))
+    subjects = [f"e{n}" for n in range(400)]
+    tokens = {
+        s: [
+            r.token
+            for r in services.vault.tokenize_batch(
+                "acme",
+                [
+                    TokenizeRequest(f"{s}@example.org", "email", s),
+                    TokenizeRequest(f"+336{n:08d}", "phone", s),
+                ],
+            )
+        ]
+        for n, s in enumerate(subjects)
+    }
+    services.close()
+    acknowledged: list[str] = []
+    refusals: list[str] = []
+    lock, enough = threading.Lock(), threading.Event()
+    headers = {"Authorization": f"Bearer {secret}", "Tessera-Assurance": "high"}
+
+    with serving(env) as (base, proc):
+
+        def erase(share: list[str]) -> None:
+            with httpx.Client(base_url=base, timeout=10) as client:
+                for subject in share:
+                    try:
+                        r = client.delete(f"/v1/subjects/{subject}", headers=headers)
+                    except httpx.TransportError:
+                        return
+                    if r.status_code != 200:
+                        refusals.append(r.text[:300])
+                        return
+                    with lock:
+                        acknowledged.append(subject)
+                        if len(acknowledged) >= 40:
+                            enough.set()
+
+        threads = [
+            threading.Thread(target=erase, args=(subjects[w::WRITERS],)) for w in range(WRITERS)
+        ]
+        for thread in threads:
+            thread.start()
+        assert enough.wait(timeout=120), refusals
+        os.kill(proc.pid, signal.SIGKILL)
+        for thread in threads:
+            thread.join(timeout=30)
+        proc.wait(timeout=30)
+
+    services = Services.from_settings(_settings(env))  # a restart: the journal is re-applied
+    try:
+        erased = untouched = 0
+        for subject in subjects:
+            readable = []
+            for token in tokens[subject]:
+                try:
+                    services.vault.detokenize("acme", token)
+                    readable.append(True)
+                except InvalidToken:
+                    readable.append(False)
+            recorded = any(e.get("action") == "erase" for e in services.audit.for_subject(
+                "acme", subject))  # fmt: skip
+            if not any(readable):
+                erased += 1
+                assert recorded, subject  # nothing is destroyed before its record
+            else:
+                assert all(readable), subject  # never half of a subject
+                assert subject not in acknowledged, subject
+                untouched += 1
+        assert erased >= len(acknowledged) and untouched > 0
+        export, key = tmp_path / "audit.json", tmp_path / "audit-key.json"
+        run(["audit", "export", "--tenant", "acme", "--output", str(export)], env)
+        key.write_text(run(["audit", "public-key", "--tenant", "acme"], env).stdout)
+        verified = run(["audit", "verify", str(export), "--public-key", str(key)], env).stdout
+        assert "audit export valid" in verified, verified
+    finally:
+        services.close()
