@@ -135,3 +135,25 @@ def test_an_unreadable_keyring_is_a_503_and_its_return_is_picked_up(
         headers=auth,
     )
     assert made.status_code == 201, made.text
+
+
+def test_a_processor_that_answers_too_late_is_a_503_and_the_retry_charges_once(
+    client: TestClient, issue, tenant: str, processor_url: str
+) -> None:
+    """The shared app's processor times out after 0.5 s; the simulator's slow card answers
+    after 1.5 s, having made the charge. The retry finds it: one charge, not two."""
+    from tessera.payments.simulator import SLOW
+    from tests.payments.test_payments import charges
+    from tests.trust.http.test_api_payments import FLOW, create_payment
+
+    headers = issue(tenant, FLOW)
+    created = create_payment(client, headers, 1250, f"slow-{tenant}")
+    card = {"number": SLOW, "expiry": "12/34", "cvc": "123"}
+    late = client.post(f"/v1/payments/{created['id']}/card", json=card, headers=headers)
+    _problem(late, 503, "processor-unavailable")
+    assert SLOW not in late.text
+    retried = client.post(f"/v1/payments/{created['id']}/card", json=card, headers=headers)
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["state"] == "authorized"
+    made = [c for c in charges(processor_url, "0259") if c["key"] == f"{created['id']}:authorize"]
+    assert len(made) == 1 and made[0]["amount"] == 1250
