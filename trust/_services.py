@@ -267,13 +267,16 @@ class Services:
         )
         return report
 
-    def vouch_for_erasures(self, *, actor: str) -> dict[str, int]:
+    def vouch_for_erasures(self, *, actor: str) -> tuple[dict[str, int], dict[str, int]]:
         """Seal the erasure-journal rows written before the journal was sealed (once, after
-        the upgrade to revision 0012), recorded per tenant."""
-        vouched = self.vault.journal.vouch_unsealed()
+        the upgrade to revision 0012), recorded per tenant; rows that would destroy a live
+        key are refused, and that is recorded too. Returns both counts per tenant."""
+        vouched, refused = self.vault.journal.vouch_unsealed(self.keys)
         for tenant, count in vouched.items():
             self.identity.events_for_all(tenant, "erasure_journal_vouched", actor, rows=count)
-        return vouched
+        for tenant, count in refused.items():
+            self.identity.events_for_all(tenant, "erasure_journal_vouch_refused", actor, rows=count)
+        return vouched, refused
 
     def announce_policies(self, *, actor: str) -> None:
         """The policy set in force (its digest) and the risk thresholds, in each tenant's

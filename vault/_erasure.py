@@ -16,6 +16,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes, hmac
 from sqlalchemy import Connection, delete, insert, select, update
@@ -88,8 +89,34 @@ class ErasureJournal:
         self._keys: dict[str, bytes] = {}
 
     # ------------------------------------------------------------------ journal keys
-    def key(self, tenant: str, *, create: bool = True) -> bytes | None:
+    def key(self, tenant: str) -> bytes:
         """The tenant's journal key, made and wrapped on first use (race-safe)."""
+        found = self._stored_key(tenant)
+        if found is not None:
+            return found
+        raw = secrets.token_bytes(32)
+        wrapped = self.provider.wrap(raw, aad=_key_aad(tenant))
+        t = table_of(ErasureJournalKey)
+        try:
+            with self.data.begin() as conn:
+                conn.execute(
+                    insert(t).values(
+                        tenant_id=tenant,
+                        kek_version=wrapped.kek_version,
+                        wrapped=wrapped.blob,
+                        created_at=self.clock(),
+                    )
+                )
+        except IntegrityError:  # another process made it first: use theirs
+            theirs = self._stored_key(tenant)
+            assert theirs is not None  # the row the insert collided with
+            return theirs
+        with self._lock:
+            self._keys[tenant] = raw
+        return raw
+
+    def _stored_key(self, tenant: str) -> bytes | None:
+        """The tenant's journal key if it has one (unwrapped once, then cached)."""
         with self._lock:
             if tenant in self._keys:
                 return self._keys[tenant]
@@ -97,35 +124,17 @@ class ErasureJournal:
         with self.data.read() as conn:
             row = conn.execute(select(t).where(t.c.tenant_id == tenant)).first()
         if row is None:
-            if not create:
-                return None
-            raw = secrets.token_bytes(32)
-            wrapped = self.provider.wrap(raw, aad=_key_aad(tenant))
-            try:
-                with self.data.begin() as conn:
-                    conn.execute(
-                        insert(t).values(
-                            tenant_id=tenant,
-                            kek_version=wrapped.kek_version,
-                            wrapped=wrapped.blob,
-                            created_at=self.clock(),
-                        )
-                    )
-            except IntegrityError:  # another process made it first: use theirs
-                return self.key(tenant, create=False)
-        else:
-            raw = self.provider.unwrap(
-                WrappedKey(row.kek_version, row.wrapped), aad=_key_aad(tenant)
-            )
+            return None
+        raw = self.provider.unwrap(WrappedKey(row.kek_version, row.wrapped), aad=_key_aad(tenant))
         with self._lock:
             self._keys[tenant] = raw
         return raw
 
-    def _key_if_any(self, tenant: str) -> bytes | None:
+    def _checking_key(self, tenant: str) -> bytes | None:
         """The journal key for checking rows: none, or one that no longer unwraps (replaced
         by a data-store writer), proves nothing, and the rows it would seal count as forged."""
         try:
-            return self.key(tenant, create=False)
+            return self._stored_key(tenant)
         except KeyProviderError:
             return None
 
@@ -187,23 +196,16 @@ class ErasureJournal:
             ).all()
         status = JournalStatus()
         erased: dict[tuple[str, str], dt.datetime] = {}
+        checking: dict[str, bytes | None] = {}  # one lookup (and unwrap) per tenant
         for row in rows:
             tenant = row.tenant_id
             if row.mac is None:
                 _count(status.unsealed, tenant)
                 continue
-            key = self._key_if_any(tenant)
-            if key is None or not std_hmac.compare_digest(
-                seal_erasure(
-                    key,
-                    tenant,
-                    row.subject_id,
-                    row.erased_at,
-                    row.keys_destroyed,
-                    row.items_destroyed,
-                ),
-                str(row.mac),
-            ):
+            if tenant not in checking:
+                checking[tenant] = self._checking_key(tenant)
+            key = checking[tenant]
+            if key is None or not std_hmac.compare_digest(_row_seal(key, row), str(row.mac)):
                 _count(status.forged, tenant)
                 continue
             _count(status.sealed, tenant)
@@ -216,31 +218,59 @@ class ErasureJournal:
     def status(self) -> JournalStatus:
         return self._proven()[1]
 
-    def vouch_unsealed(self) -> dict[str, int]:
-        """Seal the rows written before the journal was sealed, per tenant: an operator who
-        holds the key provider vouches that they are the service's own (once, after upgrade)."""
+    def vouch_unsealed(self, keys: Database) -> tuple[dict[str, int], dict[str, int]]:
+        """Seal the rows written before the journal was sealed: an operator who holds the key
+        provider vouches that they are the service's own (once, after the upgrade).
+
+        Only rows that agree with the key store are sealed: before sealing, the journal was
+        applied at every start, so a genuine old row has no data key older than it left to
+        destroy. A row that would destroy a live key is one a data-store writer added, and
+        vouching for it would make the next start shred a customer: it is left unsealed and
+        counted. Returns the rows vouched for, and those refused, per tenant."""
         et = table_of(SubjectErasure)
         with self.data.read() as conn:
             rows = conn.execute(select(et).where(et.c.mac.is_(None))).all()
+        live = self._keys_older_than(
+            keys, {(r.tenant_id, r.subject_id): as_utc(r.erased_at) for r in rows}
+        )
         vouched: dict[str, int] = {}
+        refused: dict[str, int] = {}
         for row in rows:
-            key = self.key(row.tenant_id)
-            assert key is not None
-            mac = seal_erasure(
-                key,
-                row.tenant_id,
-                row.subject_id,
-                row.erased_at,
-                row.keys_destroyed,
-                row.items_destroyed,
-            )
+            if (row.tenant_id, row.subject_id) in live:
+                _count(refused, row.tenant_id)
+                continue
+            mac = _row_seal(self.key(row.tenant_id), row)
             with self.data.begin() as conn:
                 done = conn.execute(
                     update(et).where(et.c.id == row.id, et.c.mac.is_(None)).values(mac=mac)
                 ).rowcount
             if done:
                 _count(vouched, row.tenant_id)
-        return vouched
+        return vouched, refused
+
+    @staticmethod
+    def _keys_older_than(
+        keys: Database, erased: dict[tuple[str, str], dt.datetime]
+    ) -> dict[tuple[str, str], list[str]]:
+        """The data keys in the key store made at or before each subject's erasure."""
+        kt = table_of(DataKey)
+        by_tenant: dict[str, list[str]] = {}
+        for tenant, subject in erased:
+            by_tenant.setdefault(tenant, []).append(subject)
+        found: dict[tuple[str, str], list[str]] = {}
+        for tenant, subjects in by_tenant.items():
+            for chunk in _chunks(subjects):
+                with keys.read() as conn:
+                    for row in conn.execute(
+                        select(kt.c.id, kt.c.subject_id, kt.c.created_at).where(
+                            kt.c.tenant_id == tenant,
+                            kt.c.scope == "subject",
+                            kt.c.subject_id.in_(chunk),
+                        )
+                    ):
+                        if as_utc(row.created_at) <= erased[(tenant, row.subject_id)]:
+                            found.setdefault((tenant, row.subject_id), []).append(row.id)
+        return found
 
     # ------------------------------------------------------------------ replaying
     def replay(self, keys: Database) -> JournalReplay:
@@ -248,34 +278,27 @@ class ErasureJournal:
         brought back. Only sealed rows act. A key made after the erasure (the same subject
         id, tokenized anew) is kept. Run at every start, before anything is served."""
         erased, status = self._proven()
-        kt = table_of(DataKey)
         destroyed: dict[str, int] = {}
-        by_tenant: dict[str, list[str]] = {}
-        for tenant, subject in erased:
-            by_tenant.setdefault(tenant, []).append(subject)
-        for tenant, subjects in by_tenant.items():
-            for chunk in _chunks(subjects):
-                with keys.read() as conn:
-                    back = [
-                        row.id
-                        for row in conn.execute(
-                            select(kt.c.id, kt.c.subject_id, kt.c.created_at).where(
-                                kt.c.tenant_id == tenant,
-                                kt.c.scope == "subject",
-                                kt.c.subject_id.in_(chunk),
-                            )
-                        )
-                        if as_utc(row.created_at) <= erased[(tenant, row.subject_id)]
-                    ]
-                if back:
-                    with keys.begin() as conn:
-                        conn.execute(delete(kt).where(kt.c.id.in_(back)))
-                    destroyed[tenant] = destroyed.get(tenant, 0) + len(back)
+        back = self._keys_older_than(keys, erased)
+        kt = table_of(DataKey)
+        for tenant in sorted({tenant for tenant, _ in back}):
+            ids = [i for (t, _), found in back.items() if t == tenant for i in found]
+            for chunk in _chunks(ids):
+                with keys.begin() as conn:
+                    conn.execute(delete(kt).where(kt.c.id.in_(chunk)))
+            destroyed[tenant] = len(ids)
         if destroyed and keys.is_sqlite:
             # Old page images in the write-ahead log still hold the keys: fold and truncate it.
             with keys.engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         return JournalReplay(destroyed, status)
+
+
+def _row_seal(key: bytes, row: Any) -> str:
+    """The seal a stored journal row should carry."""
+    return seal_erasure(
+        key, row.tenant_id, row.subject_id, row.erased_at, row.keys_destroyed, row.items_destroyed
+    )
 
 
 def _count(counts: dict[str, int], tenant: str) -> None:

@@ -601,7 +601,6 @@ class Vault:
             raise InvalidValue("subject id is required")
         # The journal key first: an erasure that could not be recorded must not start.
         journal_key = self.journal.key(tenant)
-        assert journal_key is not None
         kt = table_of(DataKey)
         with self.keys.begin() as conn:
             keys_destroyed = conn.execute(

@@ -8,7 +8,7 @@ import datetime as dt
 import secrets
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from tessera.vault import LocalKeyring, Vault
 from tessera.vault._models import DataKey, ErasureJournalKey, SubjectErasure
@@ -134,30 +134,54 @@ def test_a_replaced_journal_key_proves_nothing_and_does_not_stop_the_start(
     assert replay.status.forged == {tenant: 1}
 
 
+def _unsealed_row(stores: Stores, tenant: str, subject: str, at: dt.datetime) -> None:
+    """A journal row as revision 0011 wrote it: no seal."""
+    with stores.data.begin() as conn:
+        conn.execute(
+            insert(SubjectErasure.__table__).values(
+                tenant_id=tenant, subject_id=subject, erased_at=at, keys_destroyed=1,
+                items_destroyed=1,
+            )
+        )  # fmt: skip
+
+
 def test_rows_from_before_sealing_act_only_once_an_operator_vouches(
     stores: Stores, keyring: LocalKeyring, tenant: str
 ) -> None:
     vault = Vault(data=stores.data, keys=stores.keys, key_provider=keyring)
     _tokens(vault, tenant, GONE)
-    t = SubjectErasure.__table__
-    with stores.data.begin() as conn:  # as revision 0011 wrote it: no seal
-        conn.execute(
-            insert(t).values(
-                tenant_id=tenant,
-                subject_id=GONE,
-                erased_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5),
-                keys_destroyed=1,
-                items_destroyed=1,
-            )
-        )
-    assert vault.reapply_erasures().destroyed == {}
-    assert _keys_of(stores, tenant, GONE) == 1
-    assert vault.journal.vouch_unsealed() == {tenant: 1}
-    assert vault.journal.vouch_unsealed() == {}  # once
+    kt = DataKey.__table__
+    with stores.keys.read() as conn:  # the key as a backup holds it
+        backed_up = [
+            dict(r._mapping) for r in conn.execute(select(kt).where(kt.c.subject_id == GONE))
+        ]
+    # An erasure before revision 0012: the key destroyed, an unsealed row written.
+    with stores.keys.begin() as conn:
+        conn.execute(delete(kt).where(kt.c.subject_id == GONE))
+    _unsealed_row(stores, tenant, GONE, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5))
+    assert vault.reapply_erasures().status.unsealed == {tenant: 1}
+    assert vault.journal.vouch_unsealed(stores.keys) == ({tenant: 1}, {})
+    assert vault.journal.vouch_unsealed(stores.keys) == ({}, {})  # once
+    with stores.keys.begin() as conn:  # then an old key-store backup is restored
+        conn.execute(insert(kt), backed_up)
+    vault.clear_cache()
     replay = vault.reapply_erasures()
     assert replay.destroyed == {tenant: 1}
     assert replay.status.sealed == {tenant: 1}
     assert _keys_of(stores, tenant, GONE) == 0
+
+
+def test_an_unsealed_row_that_would_destroy_a_live_key_is_not_vouched_for(
+    stores: Stores, keyring: LocalKeyring, tenant: str
+) -> None:
+    """A row a data-store writer adds without a seal, waiting for an operator's vouch."""
+    vault = Vault(data=stores.data, keys=stores.keys, key_provider=keyring)
+    token = _tokens(vault, tenant, VICTIM)
+    _unsealed_row(stores, tenant, VICTIM, dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+    assert vault.journal.vouch_unsealed(stores.keys) == ({}, {tenant: 1})
+    assert vault.reapply_erasures().destroyed == {}
+    assert vault.journal.status().unsealed == {tenant: 1}
+    assert vault.detokenize(tenant, token).value == f"{VICTIM}@example.fr"
 
 
 def test_a_rotation_rewraps_the_journal_keys(

@@ -103,8 +103,13 @@ def keys_erasures(
     """
     services = open_services()
     if vouch_unsealed:
-        vouched = services.vouch_for_erasures(actor=operator())
+        vouched, refused = services.vouch_for_erasures(actor=operator())
         out.print(f"vouched for {sum(vouched.values())} unsealed rows")
+        if refused:
+            out.print(
+                f"refused {sum(refused.values())} rows that would destroy a live key "
+                "(not the service's: look into them)"
+            )
     status = services.vault.journal.status()
     tenants = sorted(set(status.sealed) | set(status.unsealed) | set(status.forged))
     if not tenants:
