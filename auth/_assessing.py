@@ -116,7 +116,7 @@ class _Assessing(_Challenges):
                 last_country=row.last_country if row else None,
                 last_at=row.last_auth_at if row else None,
             )
-            failures = self._failures(
+            failures = self.store.failures(
                 conn, tenant, self._failure_keys(tenant, subject, draft.values())
             )
         recent = max((f.consecutive for f in failures.values()), default=0)

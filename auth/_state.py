@@ -16,7 +16,7 @@ from tessera.vault import Vault
 from ._errors import AccountLocked
 from ._notify import Notifier
 from ._risk import FEATURES, Population, Profile, Signals
-from ._rows import StoredFailure, StoredPopulation, StoredProfile
+from ._rows import StoredPopulation, StoredProfile
 from ._signals import NetworkIntel, keyed
 from ._store import AuthStore
 from ._types import AuthRecorder, AuthSettings
@@ -71,11 +71,12 @@ class _State:
         counts = json.loads(row.counts)
         return Population(row.sessions, counts, {f: len(counts.get(f, {})) for f in FEATURES})
 
-    def _failures(self, conn: Connection, tenant: str, keys: list[str]) -> dict[str, StoredFailure]:
-        return self.store.failures(conn, tenant, keys)
+    def _account_key(self, tenant: str, subject: str) -> str:
+        """The failure counter of a customer's account (a keyed hash, not their id)."""
+        return f"account:{keyed(self._key(tenant), 'account', subject)}"
 
     def _failure_keys(self, tenant: str, subject: str, signals: Mapping[str, Any]) -> list[str]:
-        keys = [f"account:{keyed(self._key(tenant), 'account', subject)}"]
+        keys = [self._account_key(tenant, subject)]
         if signals.get("device"):
             keys.append(f"device:{signals['device']}")
         if signals.get("network"):
@@ -83,8 +84,8 @@ class _State:
         return keys
 
     def _check_lock(self, conn: Connection, tenant: str, subject: str) -> None:
-        account = f"account:{keyed(self._key(tenant), 'account', subject)}"
-        row = self._failures(conn, tenant, [account]).get(account)
+        account = self._account_key(tenant, subject)
+        row = self.store.failures(conn, tenant, [account]).get(account)
         now = self.clock()
         if row is not None and row.locked_until and row.locked_until > now:
             wait = int((row.locked_until - now).total_seconds()) + 1

@@ -22,7 +22,6 @@ from ._errors import (
 )
 from ._factors import _FactorChecks
 from ._rows import StoredChallenge, StoredFailure
-from ._signals import keyed
 from ._types import Challenge, IssuedSession, SessionInfo, TransactionAuth
 
 __all__ = ["_StepUps"]
@@ -279,7 +278,7 @@ class _StepUps(_FactorChecks):
                 found = self.store.decision_signals(conn, row.decision_id)
                 signals = json.loads(found) if found else {}
             keys = self._failure_keys(tenant, row.subject_id, signals)
-            known = self._failures(conn, tenant, keys)
+            known = self.store.failures(conn, tenant, keys)
             for key in keys:
                 count = (known[key].consecutive if key in known else 0) + 1
                 locked = (
@@ -299,5 +298,4 @@ class _StepUps(_FactorChecks):
                 )
 
     def _reset_failures(self, conn: Connection, tenant: str, subject: str) -> None:
-        account = f"account:{keyed(self._key(tenant), 'account', subject)}"
-        self.store.clear_failures(conn, tenant, account)
+        self.store.clear_failures(conn, tenant, self._account_key(tenant, subject))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from tessera.storage import Database
 from tessera.vault import InvalidToken, LocalKeyring, TokenizeRequest, Vault
@@ -47,6 +47,27 @@ def _wrapped_key(stores: Stores, tenant: str, subject: str) -> bytes:
                 select(t.c.wrapped).where(t.c.tenant_id == tenant, t.c.subject_id == subject)
             ).scalar_one()
         )
+
+
+def _libpq() -> URL:
+    """The test database's URL as libpq's tools (pg_dump, psql) take it."""
+    return make_url(PG_URL).set(drivername="postgresql")
+
+
+def _pg_dump(schema: str | None, dump: Path) -> None:
+    """A plain-SQL dump of one schema, as an operator's backup job makes it."""
+    subprocess.run(
+        [
+            "pg_dump",
+            "--no-owner",
+            "--schema",
+            str(schema),
+            "--file",
+            str(dump),
+            _libpq().render_as_string(hide_password=False),
+        ],
+        check=True,
+    )
 
 
 def _assert_backup_is_shredded(
@@ -108,20 +129,8 @@ def test_postgresql_dump_taken_before_erasure_is_unreadable_after(
     vault = Vault(data=fresh_stores.data, keys=fresh_stores.keys, key_provider=keyring)
     erased, kept = _populate(vault, tenant)
 
-    libpq = make_url(PG_URL).set(drivername="postgresql")
     dump = tmp_path / "data.sql"
-    subprocess.run(
-        [
-            "pg_dump",
-            "--no-owner",
-            "--schema",
-            fresh_stores.data.schema,
-            "--file",
-            str(dump),
-            libpq.render_as_string(hide_password=False),
-        ],
-        check=True,
-    )
+    _pg_dump(fresh_stores.data.schema, dump)
 
     vault.erase_subject(tenant, ERASED)
 
@@ -130,7 +139,7 @@ def test_postgresql_dump_taken_before_erasure_is_unreadable_after(
     with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f'CREATE DATABASE "{restore_db}"'))
     try:
-        target = libpq.set(database=restore_db).render_as_string(hide_password=False)
+        target = _libpq().set(database=restore_db).render_as_string(hide_password=False)
         subprocess.run(
             ["psql", "--quiet", "--set", "ON_ERROR_STOP=1", "--file", str(dump), target],
             check=True,
@@ -157,19 +166,7 @@ def _backup_keys(stores: Stores, tmp_path: Path) -> Path:
         shutil.copyfile(stores.keys.url.database, copy)
         return copy
     dump = tmp_path / "keys.sql"
-    libpq = make_url(PG_URL).set(drivername="postgresql")
-    subprocess.run(
-        [
-            "pg_dump",
-            "--no-owner",
-            "--schema",
-            stores.keys.schema,
-            "--file",
-            str(dump),
-            libpq.render_as_string(hide_password=False),
-        ],
-        check=True,
-    )
+    _pg_dump(stores.keys.schema, dump)
     return dump
 
 
@@ -183,7 +180,6 @@ def _restore_keys(stores: Stores, backup: Path) -> None:
         return
     with stores.keys.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f'DROP SCHEMA "{stores.keys.schema}" CASCADE'))
-    libpq = make_url(PG_URL).set(drivername="postgresql")
     subprocess.run(
         [
             "psql",
@@ -192,7 +188,7 @@ def _restore_keys(stores: Stores, backup: Path) -> None:
             "ON_ERROR_STOP=1",
             "--file",
             str(backup),
-            libpq.render_as_string(hide_password=False),
+            _libpq().render_as_string(hide_password=False),
         ],
         check=True,
         capture_output=True,

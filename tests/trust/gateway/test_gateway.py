@@ -228,28 +228,16 @@ def test_consent_events_reach_the_audit_log_in_the_same_transaction(world, tenan
             S, "analytics", "given", "app", {"form_id": "form-1", "session_id": "sess-1"}
         ),
     )
-    replay = services.consents.record(
-        tenant,
-        ConsentRequest(
-            S,
-            "analytics",
-            "given",
-            "app",
-            {"form_id": "form-1", "session_id": "sess-1"},
-            idempotency_key="k-1",
-        ),
+    keyed = ConsentRequest(
+        S,
+        "analytics",
+        "given",
+        "app",
+        {"form_id": "form-1", "session_id": "sess-1"},
+        idempotency_key="k-1",
     )
-    services.consents.record(
-        tenant,
-        ConsentRequest(
-            S,
-            "analytics",
-            "given",
-            "app",
-            {"form_id": "form-1", "session_id": "sess-1"},
-            idempotency_key="k-1",
-        ),
-    )  # a replay
+    replay = services.consents.record(tenant, keyed)
+    services.consents.record(tenant, keyed)  # a replay
     entries = [e for e in services.audit.export(tenant)["entries"][before:]]
     hashes = [json.loads(e["body"])["event"]["hash"] for e in entries]
     assert hashes == [event.hash, replay.hash]  # each new event once, replays not again
