@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,10 +65,14 @@ class Database:
         secure_delete: bool = False,
         echo: bool = False,
         lock_timeout: float = 5.0,
+        connect_timeout: float = 5.0,
     ) -> None:
         """`lock_timeout`: how long a statement waits for a lock another writer holds (SQLite's
         write lock, a PostgreSQL row lock) before it fails; the service then answers 503, and
-        a request never hangs for as long as the other writer keeps the lock."""
+        a request never hangs for as long as the other writer keeps the lock.
+        `connect_timeout` (PostgreSQL): how long opening a connection, or data the server
+        never acknowledges, may take: a database down or partitioned away fails a request
+        within it rather than after the system's TCP timeouts (minutes)."""
         self.url = make_url(url)
         self.schema = schema
         connect_args: dict[str, Any] = {}
@@ -92,6 +97,8 @@ class Database:
                     raise StorageError(f"invalid schema name {schema!r}")
                 connect_args["options"] = f"-csearch_path={schema}"
             lock_ms = max(1, int(lock_timeout * 1000))
+            connect_args["connect_timeout"] = max(1, math.ceil(connect_timeout))
+            connect_args["tcp_user_timeout"] = max(1, int(connect_timeout * 1000))
             connect_args["options"] = (
                 f"{connect_args.get('options', '')} -clock_timeout={lock_ms}".strip()
             )

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -119,13 +120,21 @@ def keep_log(name: str, text: str) -> None:
 
 
 def _keeping_output(proc: subprocess.Popen[str]) -> Callable[..., tuple[str, str]]:
-    """`proc.communicate`, also keeping the output with the run's logs."""
-    original = proc.communicate
+    """`proc.communicate`, reading the output as it comes (a server logging at DEBUG fills a
+    pipe nobody reads, and then blocks) and keeping it with the run's logs."""
+    chunks: list[str] = []
+    assert proc.stdout is not None
+    reader = threading.Thread(target=lambda: chunks.extend(proc.stdout), daemon=True)  # type: ignore[arg-type]
+    reader.start()
 
-    def communicate(*args: object, **kwargs: object) -> tuple[str, str]:
-        stdout, stderr = original(*args, **kwargs)  # type: ignore[arg-type]
-        keep_log("serve", (stdout or "") + (stderr or ""))
-        return stdout, stderr
+    def communicate(
+        *args: object, timeout: float | None = None, **kwargs: object
+    ) -> tuple[str, str]:
+        proc.wait(timeout=timeout)
+        reader.join(timeout=timeout)
+        output = "".join(chunks)
+        keep_log("serve", output)
+        return output, ""
 
     return communicate
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -183,6 +184,53 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += dt.timedelta(**delta)
+
+
+# ------------------------------------------------------------------- a PKCS#11 token (SoftHSM2)
+HSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+HSM_PIN = "246810"
+
+
+@pytest.fixture(scope="session")
+def softhsm_conf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SoftHSM2 reads its configuration once per process: one token directory per run."""
+    if not (shutil.which("softhsm2-util") and Path(HSM_MODULE).exists()):
+        if os.environ.get("CI"):
+            pytest.fail("SoftHSM2 is not installed: scripts/install should have installed it")
+        pytest.skip("SoftHSM2 is not installed (scripts/install installs it)")
+    root = tmp_path_factory.mktemp("softhsm")
+    (root / "tokens").mkdir()
+    conf = root / "softhsm2.conf"
+    conf.write_text(
+        f"directories.tokendir = {root / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n"
+    )
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    return conf
+
+
+@pytest.fixture
+def softhsm(softhsm_conf: Path) -> Iterator[str]:
+    """A new, empty token for each test."""
+    import pkcs11
+
+    label = f"tessera-{secrets.token_hex(4)}"
+    subprocess.run(
+        [
+            "softhsm2-util",
+            "--init-token",
+            "--free",
+            "--label",
+            label,
+            "--so-pin",
+            "13579",
+            "--pin",
+            HSM_PIN,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    pkcs11.lib(HSM_MODULE).reinitialize()  # see the token created by another process
+    yield label
 
 
 SLOW_SECONDS = 1.5  # how long the simulated processor's slow card takes

@@ -57,15 +57,20 @@ def _secret(value: SecretStr | None, env_name: str, prompt: str) -> str:
 def open_stores(settings: Settings) -> tuple[Database, Database]:
     """The data store, and the key store apart from it (with `secure_delete`)."""
     wait = settings.database_lock_timeout_seconds
+    reach = settings.database_connect_timeout_seconds
     return (
         Database(
-            settings.resolved_database_url, schema=settings.database_schema, lock_timeout=wait
+            settings.resolved_database_url,
+            schema=settings.database_schema,
+            lock_timeout=wait,
+            connect_timeout=reach,
         ),
         Database(
             settings.resolved_keystore_url,
             schema=settings.keystore_schema,
             secure_delete=True,
             lock_timeout=wait,
+            connect_timeout=reach,
         ),
     )
 

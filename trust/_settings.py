@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     auto_migrate: bool = True
     # How long a request waits for a lock another writer holds, then answers 503.
     database_lock_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    # How long opening a PostgreSQL connection, or a send it never acknowledges, may take
+    # before the request answers 503 (a database down or a network partition), never hanging.
+    database_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
 
     key_provider: Literal["keyring", "pkcs11"] = "keyring"
     keyring_path: Path | None = None

@@ -8,13 +8,15 @@ a version and never removes one, so anything wrapped earlier stays readable.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -25,6 +27,11 @@ from ._errors import KeyProviderError, MissingKeyVersion, WrongPassphrase
 __all__ = ["KeyProvider", "LocalKeyring", "Pkcs11KeyProvider", "WrappedKey"]
 
 _NONCE = 12
+_T = TypeVar("_T")
+
+
+class _IntegrityFailure(KeyProviderError):
+    """A blob the token refused to unwrap: tampered with, not a token fault (no retry)."""
 
 
 def data_key_aad(tenant: str, scope: str, subject: str, dek_id: str) -> bytes:
@@ -250,6 +257,11 @@ class Pkcs11KeyProvider:
 
     Each version is a key labelled `<label_prefix><version>`; wrapping is
     AES-GCM inside the token, so the KEK never reaches this process.
+
+    A token that goes away (pulled, its slot reset, the HSM rebooted) is a
+    `KeyProviderError` on every call, never a stale answer; the next call after it
+    returns opens a new session by itself. Keys are generated only on first use of
+    an empty token, never because a token that held keys seems empty.
     """
 
     name = "pkcs11"
@@ -263,34 +275,76 @@ class Pkcs11KeyProvider:
             raise KeyProviderError("python-pkcs11 is not installed") from exc
         self._p11 = pkcs11
         self._prefix = label_prefix
+        self._token_label = token_label
+        self._pin = pin
         self._lock = threading.Lock()
         try:
-            lib = pkcs11.lib(module)
-            token = lib.get_token(token_label=token_label)
-            try:
-                self._session = token.open(user_pin=pin, rw=True)
-            except pkcs11.exceptions.UserAlreadyLoggedIn:
-                # Login is per application: another provider in this process holds it.
-                self._session = token.open(rw=True)
-        except pkcs11.exceptions.PinIncorrect:
-            raise WrongPassphrase("wrong PIN for the PKCS#11 token") from None
+            self._lib = pkcs11.lib(module)
         except (pkcs11.exceptions.PKCS11Error, RuntimeError, OSError) as exc:
-            raise KeyProviderError(
-                f"cannot open PKCS#11 token {token_label!r}: {type(exc).__name__}"
-            ) from None
+            raise KeyProviderError(f"cannot load PKCS#11 module: {type(exc).__name__}") from None
+        self._session: Any = None
         self._keys: dict[int, Any] = {}
-        self._reload()
+        self._open()
         if not self._keys:
             self._generate(1)
 
-    def _reload(self) -> None:
+    def _open(self, *, rescan: bool = False) -> None:
+        """A new session and its keys; `rescan` re-reads the slots (a token put back)."""
+        p11 = self._p11
+        if self._session is not None:
+            with contextlib.suppress(p11.exceptions.PKCS11Error, RuntimeError):
+                self._session.close()
+            self._session = None
+        try:
+            if rescan:
+                self._lib.reinitialize()
+            token = self._lib.get_token(token_label=self._token_label)
+            try:
+                self._session = token.open(user_pin=self._pin, rw=True)
+            except p11.exceptions.UserAlreadyLoggedIn:
+                # Login is per application: another provider in this process holds it.
+                self._session = token.open(rw=True)
+        except p11.exceptions.PinIncorrect:
+            raise WrongPassphrase("wrong PIN for the PKCS#11 token") from None
+        except (p11.exceptions.PKCS11Error, RuntimeError, OSError) as exc:
+            raise KeyProviderError(
+                f"cannot open PKCS#11 token {self._token_label!r}: {type(exc).__name__}"
+            ) from None
+        self._keys = self._find_keys()
+
+    def _find_keys(self) -> dict[int, Any]:
         p11 = self._p11
         found: dict[int, Any] = {}
         for obj in self._session.get_objects({p11.Attribute.CLASS: p11.ObjectClass.SECRET_KEY}):
             label = obj[p11.Attribute.LABEL]
             if label.startswith(self._prefix) and label[len(self._prefix) :].isdigit():
                 found[int(label[len(self._prefix) :])] = obj
+        return found
+
+    def _reload(self) -> None:
+        found = self._find_keys()
+        if not found:  # a token that held keys has none: it is not the one we opened
+            raise KeyProviderError("the PKCS#11 token holds no key-encryption key")
         self._keys = found
+
+    def _call(self, operation: Callable[[], _T]) -> _T:
+        """Runs `operation` on the session; on a token error, once more on a new one."""
+        p11 = self._p11
+        with self._lock:
+            for attempt in range(3):
+                try:
+                    if attempt or self._session is None:
+                        self._open(rescan=attempt == 2)
+                        if not self._keys:
+                            raise KeyProviderError("the PKCS#11 token holds no key-encryption key")
+                    return operation()
+                except (p11.exceptions.PKCS11Error, KeyProviderError) as exc:
+                    if isinstance(exc, (MissingKeyVersion, WrongPassphrase, _IntegrityFailure)):
+                        raise
+                    failure = str(exc) if isinstance(exc, KeyProviderError) else type(exc).__name__
+            raise KeyProviderError(
+                f"PKCS#11 token {self._token_label!r} unavailable: {failure}"
+            ) from None
 
     def _generate(self, version: int) -> None:
         p11 = self._p11
@@ -308,26 +362,33 @@ class Pkcs11KeyProvider:
         return GCMParams(nonce, aad, 128)
 
     def current_version(self) -> int:
-        with self._lock:
+        def current() -> int:
             self._reload()
             return max(self._keys)
 
+        return self._call(current)
+
     def versions(self) -> list[int]:
-        with self._lock:
+        def listed() -> list[int]:
             self._reload()
             return sorted(self._keys)
 
+        return self._call(listed)
+
     def wrap(self, key: bytes, *, aad: bytes) -> WrappedKey:
         nonce = secrets.token_bytes(_NONCE)
-        with self._lock:
+
+        def wrapped() -> WrappedKey:
             version = max(self._keys)
             ct = self._keys[version].encrypt(
                 key, mechanism=self._p11.Mechanism.AES_GCM, mechanism_param=self._params(nonce, aad)
             )
-        return WrappedKey(version, nonce + bytes(ct))
+            return WrappedKey(version, nonce + bytes(ct))
+
+        return self._call(wrapped)
 
     def unwrap(self, wrapped: WrappedKey, *, aad: bytes) -> bytes:
-        with self._lock:
+        def unwrapped() -> bytes:
             kek = self._keys.get(wrapped.kek_version)
             if kek is None:
                 self._reload()
@@ -343,14 +404,23 @@ class Pkcs11KeyProvider:
                     )
                 )
             except self._p11.exceptions.PKCS11Error:
-                raise KeyProviderError("a wrapped data key failed its integrity check") from None
+                # SoftHSM answers a wrong tag with a general error: a token that still
+                # lists its keys refused the blob, one that doesn't is gone (retry).
+                self._reload()
+                raise _IntegrityFailure("a wrapped data key failed its integrity check") from None
+
+        return self._call(unwrapped)
 
     def rotate(self) -> int:
-        with self._lock:
+        def rotated() -> int:
             self._reload()
             version = max(self._keys) + 1
             self._generate(version)
             return version
 
+        return self._call(rotated)
+
     def close(self) -> None:
-        self._session.close()
+        with self._lock, contextlib.suppress(self._p11.exceptions.PKCS11Error, RuntimeError):
+            if self._session is not None:
+                self._session.close()

@@ -14,15 +14,15 @@ from tests.conftest import PASSPHRASE, Stores
 
 def settings_for(stores: Stores, data_dir: Path, **overrides: object) -> Settings:
     env = stores.env
-    return Settings(
-        data_dir=data_dir,
-        database_url=env["TESSERA_DATABASE_URL"],
-        database_schema=env.get("TESSERA_DATABASE_SCHEMA"),
-        keystore_url=env["TESSERA_KEYSTORE_URL"],
-        keystore_schema=env.get("TESSERA_KEYSTORE_SCHEMA"),
-        keyring_passphrase=SecretStr(PASSPHRASE),
-        **overrides,  # type: ignore[arg-type]
-    )
+    given: dict[str, object] = {
+        "data_dir": data_dir,
+        "database_url": env["TESSERA_DATABASE_URL"],
+        "database_schema": env.get("TESSERA_DATABASE_SCHEMA"),
+        "keystore_url": env["TESSERA_KEYSTORE_URL"],
+        "keystore_schema": env.get("TESSERA_KEYSTORE_SCHEMA"),
+        "keyring_passphrase": SecretStr(PASSPHRASE),
+    }
+    return Settings(**{**given, **overrides})  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

@@ -157,3 +157,64 @@ def test_a_processor_that_answers_too_late_is_a_503_and_the_retry_charges_once(
     assert retried.json()["state"] == "authorized"
     made = [c for c in charges(processor_url, "0259") if c["key"] == f"{created['id']}:authorize"]
     assert len(made) == 1 and made[0]["amount"] == 1250
+
+
+@contextlib.contextmanager
+def token_removed(conf: Path, label: str) -> Iterator[None]:
+    """The token's directory is taken away (SoftHSM2's way of pulling a token), then put back."""
+    tokens = Path(conf.read_text().split("=", 1)[1].split("\n", 1)[0].strip())
+    (folder,) = [d for d in tokens.iterdir() if label.encode() in (d / "token.object").read_bytes()]
+    away = tokens.parent / f"pulled-{label}"
+    folder.rename(away)
+    try:
+        yield
+    finally:
+        away.rename(folder)
+
+
+def test_a_removed_pkcs11_token_is_a_503_and_its_return_is_picked_up(
+    fresh_stores: Stores, softhsm_conf: Path, softhsm: str, tmp_path: Path, tenant: str
+) -> None:
+    """Nothing that needs the token is answered without it: new data keys can't be wrapped and
+    stored ones can't be unwrapped (the vault's short-lived key cache is emptied first, as its
+    TTL would); nothing is stored meanwhile, and the token's return needs no restart."""
+    from tessera.vault import Pkcs11KeyProvider
+    from tests.conftest import HSM_MODULE, HSM_PIN
+
+    hsm = Pkcs11KeyProvider(module=HSM_MODULE, token_label=softhsm, pin=HSM_PIN)
+    services = Services.from_settings(
+        settings_for(fresh_stores, tmp_path / "data"), key_provider=hsm
+    )
+    from tessera.consent import load_catalogue_file
+    from tests.consent.conftest import EXAMPLE
+
+    services.identity.create_tenant(tenant)
+    services.catalogue.load(tenant, load_catalogue_file(EXAMPLE))
+    key = services.identity.issue_key(tenant, scopes=list(Scope), kind="expert")
+    auth = {"Authorization": f"Bearer {key.secret}"}
+    new = {"value": "lucie@example.fr", "category": "email", "subject": "c3"}
+    with TestClient(create_app(services), raise_server_exceptions=False) as client:
+        made = client.post(
+            "/v1/tokens",
+            json={"value": "paul@example.fr", "category": "email", "subject": "c4"},
+            headers=auth,
+        )
+        assert made.status_code == 201, made.text
+        read = {"tokens": [made.json()["token"]], **READ}
+        with token_removed(softhsm_conf, softhsm):
+            services.vault.clear_cache()
+            refused = client.post("/v1/tokens", json=new, headers=auth)
+            body = _problem(refused, 503, "key-provider-unavailable")
+            assert "lucie" not in refused.text and "246810" not in body["detail"]
+            unread = client.post("/v1/tokens/detokenize", json=read, headers=auth)
+            _problem(unread, 503, "key-provider-unavailable")
+            assert "paul" not in unread.text
+        with fresh_stores.data.engine.connect() as conn:
+            kept = conn.execute(text("SELECT count(*) FROM vault_items")).scalar_one()
+        assert kept == 1  # the refused value left no row
+        again = client.post("/v1/tokens", json=new, headers=auth)
+        assert again.status_code == 201, again.text
+        answered = client.post("/v1/tokens/detokenize", json=read, headers=auth)
+        assert answered.status_code == 200 and answered.json()[0]["value"] == "paul@example.fr"
+    services.close()
+    hsm.close()

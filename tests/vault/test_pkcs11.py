@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -20,51 +15,8 @@ from tessera.vault import (
     WrappedKey,
     WrongPassphrase,
 )
-
-MODULE = "/usr/lib/softhsm/libsofthsm2.so"
-PIN = "246810"
-
-
-@pytest.fixture(scope="session")
-def softhsm_conf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """SoftHSM2 reads its configuration once per process: one token directory per run."""
-    if not (shutil.which("softhsm2-util") and Path(MODULE).exists()):
-        if os.environ.get("CI"):
-            pytest.fail("SoftHSM2 is not installed: scripts/install should have installed it")
-        pytest.skip("SoftHSM2 is not installed (scripts/install installs it)")
-    root = tmp_path_factory.mktemp("softhsm")
-    (root / "tokens").mkdir()
-    conf = root / "softhsm2.conf"
-    conf.write_text(
-        f"directories.tokendir = {root / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n"
-    )
-    os.environ["SOFTHSM2_CONF"] = str(conf)
-    return conf
-
-
-@pytest.fixture
-def softhsm(softhsm_conf: Path) -> Iterator[str]:
-    """A new, empty token for each test."""
-    import pkcs11
-
-    label = f"tessera-{secrets.token_hex(4)}"
-    subprocess.run(
-        [
-            "softhsm2-util",
-            "--init-token",
-            "--free",
-            "--label",
-            label,
-            "--so-pin",
-            "13579",
-            "--pin",
-            PIN,
-        ],
-        check=True,
-        capture_output=True,
-    )
-    pkcs11.lib(MODULE).reinitialize()  # see the token created by another process
-    yield label
+from tests.conftest import HSM_MODULE as MODULE
+from tests.conftest import HSM_PIN as PIN
 
 
 @pytest.fixture

@@ -450,3 +450,35 @@ def test_a_nul_character_is_refused_wherever_text_is_kept(
     """PostgreSQL keeps no NUL in text (a 500 before, found by a sweep): refused up front."""
     refused = problem(client.post(path, json=body, headers=auth), 422, "validation-error")
     assert "NUL" in refused["detail"]
+
+
+def test_a_value_the_database_refuses_is_a_422_that_shows_no_parameter(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whatever slips past validation and is refused by the store as data (a number out of a
+    column's range, text not of the column's type) is the client's to fix: 422, and neither
+    the answer nor the log shows the statement or its parameters."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DataError
+
+    from tessera.trust import create_app
+
+    app = create_app(services)
+    secret = "jeanne-secret-4111"
+
+    @app.get("/drill/unstorable")
+    def unstorable() -> None:
+        if services.data.is_postgresql:
+            with services.data.engine.connect() as conn:
+                conn.execute(text("SELECT CAST(:v AS integer)"), {"v": secret})
+        # SQLite stores any value in any column: what its driver would raise, as it would.
+        raise DataError("SELECT CAST(? AS integer)", (secret,), ValueError("out of range"))
+
+    with TestClient(app, raise_server_exceptions=False) as fresh, caplog.at_level("DEBUG"):
+        answer = fresh.get("/drill/unstorable")
+        assert fresh.get("/healthz").status_code == 200  # the connection stays usable
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith(PROBLEM_JSON)
+    assert answer.json()["type"] == "urn:tessera:problem:invalid-text"
+    assert secret not in answer.text and "SELECT" not in answer.text
+    assert secret not in caplog.text and "CAST" not in caplog.text

@@ -190,3 +190,85 @@ def test_a_server_killed_during_erasures_leaves_each_subject_erased_and_recorded
         assert "audit export valid" in verified, verified
     finally:
         services.close()
+
+
+def test_a_server_killed_during_captures_never_charges_twice_and_agrees_with_the_processor(
+    store_factory: StoreFactory, tmp_path: Path, processor_url: str
+) -> None:
+    """Captures run side by side and the server is killed among them. After the restart a
+    payment Tessera calls captured is captured at the processor, for its amount; one the
+    processor captured whose answer the kill swallowed is still `authorized` here, and the
+    caller's retry (the same request, the same idempotency key) makes it `captured` without a
+    second capture. In the end both sides agree on every payment."""
+    from tests.payments.test_payments import charges
+
+    stores = store_factory.make(migrated=False)
+    env = cli_env(stores.env, tmp_path / "data", tmp_path / "keyring.json", PASSPHRASE)
+    env["TESSERA_PROCESSOR_URL"] = processor_url
+    run(["db", "upgrade"], env)
+    run(["keys", "init"], env)
+    run(["tenants", "create", "acme"], env)
+    scopes = [a for s in (Scope.PAYMENTS, Scope.PAYMENTS_CARD) for a in ("-s", s)]
+    secret = run(["apikeys", "create", "acme", *scopes], env).stdout.strip()
+    auth = {"Authorization": f"Bearer {secret}"}
+    card = {"number": "4242 4242 4242 4242", "expiry": "12/34", "cvc": "123"}
+    amounts: dict[str, int] = {}
+    with serving(env) as (base, proc), httpx.Client(base_url=base, timeout=10) as client:
+        for n in range(90):
+            body = {"subject": f"p{n}", "amount": 1000 + n, "currency": "EUR",
+                    "payee": "Boutique", "channel": "chat"}  # fmt: skip
+            made = client.post("/v1/payments", json=body,
+                               headers={**auth, "Idempotency-Key": f"drill-{n}"})  # fmt: skip
+            assert made.status_code == 201, made.text
+            paid = client.post(f"/v1/payments/{made.json()['id']}/card", json=card, headers=auth)
+            assert paid.json()["state"] == "authorized", paid.text
+            amounts[made.json()["id"]] = 1000 + n
+        acknowledged: list[str] = []
+        lock, enough = threading.Lock(), threading.Event()
+
+        def capture(share: list[str]) -> None:
+            with httpx.Client(base_url=base, timeout=10) as own:
+                for payment in share:
+                    try:
+                        r = own.post(f"/v1/payments/{payment}/capture", json={}, headers=auth)
+                    except httpx.TransportError:
+                        return
+                    if r.status_code == 200:
+                        with lock:
+                            acknowledged.append(payment)
+                            if len(acknowledged) >= 20:
+                                enough.set()
+
+        ids = list(amounts)
+        threads = [
+            threading.Thread(target=capture, args=(ids[w::WRITERS],)) for w in range(WRITERS)
+        ]
+        for thread in threads:
+            thread.start()
+        assert enough.wait(timeout=120)
+        os.kill(proc.pid, signal.SIGKILL)
+        for thread in threads:
+            thread.join(timeout=30)
+        proc.wait(timeout=30)
+
+    def at_processor() -> dict[str, int]:
+        return {c["key"].split(":")[0]: c["captured"] for c in charges(processor_url)
+                if c["key"].split(":")[0] in amounts}  # fmt: skip
+
+    with serving(env) as (base, _), httpx.Client(base_url=base, timeout=10) as client:
+        before = at_processor()
+        states = {p: client.get(f"/v1/payments/{p}", headers=auth).json()["state"] for p in ids}
+        assert all(states[p] == "captured" for p in acknowledged)
+        for payment, state in states.items():
+            if state == "captured":
+                assert before[payment] == amounts[payment], payment
+        untouched = [p for p, s in states.items() if s == "authorized" and not before[p]]
+        assert untouched, "the kill came after every capture: the drill proved nothing"
+        for payment, state in states.items():
+            if state == "authorized":  # the caller retries what it never saw answered
+                r = client.post(f"/v1/payments/{payment}/capture", json={}, headers=auth)
+                assert r.status_code == 200 and r.json()["state"] == "captured", r.text
+        after = at_processor()
+        assert after == {p: amounts[p] for p in ids}  # each captured once, for its amount
+        final = {p: client.get(f"/v1/payments/{p}", headers=auth).json()["state"] for p in ids}
+        assert set(final.values()) == {"captured"}
