@@ -34,7 +34,7 @@ from ._errors import (
 from ._links import PaymentLink
 from ._money import MAX_MINOR, Money, minor_unit
 from ._phone import Keypad, KeypadWindow, PhonePayments
-from ._processor import HttpProcessor, PaymentProcessor, ProcessorResult
+from ._processor import HttpProcessor, PaymentProcessor, ProcessorCharge, ProcessorResult
 from ._sca import (
     LOW_VALUE_CUMULATIVE_EUR,
     LOW_VALUE_MAX_COUNT,
@@ -89,6 +89,7 @@ __all__ = [
     "Payments",
     "PaymentsSettings",
     "PhonePayments",
+    "ProcessorCharge",
     "ProcessorResult",
     "ProcessorUnavailable",
     "RecurringSeries",

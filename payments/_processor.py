@@ -26,6 +26,15 @@ class ProcessorResult:
     code: str  # approved, card_declined, insufficient_funds, …
 
 
+@dataclass(frozen=True, slots=True)
+class ProcessorCharge:
+    """What the processor holds of a charge: the truth a restart reconciles against."""
+
+    reference: str
+    captured: int  # minor units
+    refunded: int
+
+
 class PaymentProcessor(Protocol):
     def authorize(
         self, card: CardDetails, amount: Money, *, payee: str, reference: str, key: str
@@ -34,6 +43,10 @@ class PaymentProcessor(Protocol):
     def capture(self, charge: str, amount: Money, *, key: str) -> ProcessorResult: ...
 
     def refund(self, charge: str, amount: Money, *, key: str) -> ProcessorResult: ...
+
+    def charge(self, charge: str) -> ProcessorCharge:
+        """The processor's own view of a charge (raises `ProcessorUnavailable`)."""
+        ...
 
 
 class HttpProcessor:
@@ -84,3 +97,15 @@ class HttpProcessor:
     def refund(self, charge: str, amount: Money, *, key: str) -> ProcessorResult:
         body = {"amount": amount.amount, "currency": amount.currency}
         return self._post(f"/v1/charges/{charge}/refunds", body, key)
+
+    def charge(self, charge: str) -> ProcessorCharge:
+        try:
+            response = self._client.get(f"/v1/charges/{charge}")
+        except httpx.HTTPError as exc:
+            raise ProcessorUnavailable(
+                f"the processor did not answer ({type(exc).__name__}); retry"
+            ) from None
+        if response.status_code != 200:
+            raise ProcessorUnavailable(f"the processor failed ({response.status_code}); retry")
+        data = response.json()
+        return ProcessorCharge(charge, int(data.get("captured", 0)), int(data.get("refunded", 0)))

@@ -123,6 +123,11 @@ def create_simulator(*, slow_seconds: float = 2.0) -> FastAPI:
 
         return once(idempotency_key, {"charge": charge, **body}, make)[0]
 
+    @app.get("/v1/charges/{charge}")
+    def get_charge(charge: str) -> dict[str, Any]:
+        with lock:
+            return dict(_charge(charge))
+
     @app.get("/v1/charges")
     def list_charges() -> list[dict[str, Any]]:
         """For tests and the demo: every charge made, by its last four digits only."""

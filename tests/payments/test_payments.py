@@ -225,3 +225,34 @@ def test_bad_input_is_refused_and_loses_nothing(payments, tenant: str, other_ten
     with pytest.raises(InvalidValue):
         payments.capture(tenant, paid.id, Money(1250, "GBP"))
     assert payments.get(tenant, paid.id).state is PaymentState.AUTHORIZED  # nothing lost
+
+
+def test_reconcile_takes_the_processors_capture_whose_answer_was_lost(
+    payments, tenant: str, ledger, processor_url: str
+) -> None:
+    """A capture the processor made while Tessera died before storing it: `authorized` here,
+    captured there. Reconciling makes it `captured` for what the processor took, recorded,
+    once; a payment the processor did not capture stays as it is."""
+    from tessera.payments import HttpProcessor
+
+    lost = payments.pay_with_card(tenant, intent(payments, tenant).id, card())
+    untouched = payments.pay_with_card(tenant, intent(payments, tenant, "9.00").id, card())
+    made = [c for c in charges(processor_url) if c["key"] == f"{lost.id}:authorize"]
+    processor = HttpProcessor(processor_url)  # the capture, as the dead process sent it
+    answer = processor.capture(made[0]["id"], euros("12.50"), key=f"{lost.id}:capture:1250")
+    processor.close()
+    assert answer.approved and payments.get(tenant, lost.id).state is PaymentState.AUTHORIZED
+
+    assert payments.reconcile() >= 1
+    now = payments.get(tenant, lost.id)
+    assert now.state is PaymentState.CAPTURED and now.captured == 1250
+    assert ledger.kinds(lost.id)[-1] == "captured"
+    assert [e for e in ledger.events if e["payment"] == lost.id][-1]["reconciled"] is True
+    assert payments.get(tenant, untouched.id).state is PaymentState.AUTHORIZED
+    before = ledger.kinds(lost.id)
+    payments.reconcile()
+    assert ledger.kinds(lost.id) == before  # once
+    with pytest.raises(IllegalTransition):
+        payments.capture(tenant, lost.id)  # the caller's late retry changes nothing
+    charge = [c for c in charges(processor_url) if c["key"] == f"{lost.id}:authorize"]
+    assert charge[0]["captured"] == 1250

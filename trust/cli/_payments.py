@@ -12,7 +12,10 @@ from ._common import TenantOpt, err, open_services, out
 __all__ = ["payments_app"]
 
 payments_app = typer.Typer(
-    help="Payments in the conversation: show one, expire the overdue, run a test processor.",
+    help=(
+        "Payments in the conversation: show one, expire the overdue, reconcile with the "
+        "processor after a crash, run a test processor."
+    ),
     no_args_is_help=True,
 )
 
@@ -73,6 +76,13 @@ def payments_cards(
 def payments_expire() -> None:
     """End payments past their expiry and wipe any security code held for them."""
     out.print(f"{open_services().payments.expire_due()} payments expired")
+
+
+@payments_app.command("reconcile")
+def payments_reconcile() -> None:
+    """After a crash: payments the processor captured whose answer was lost become captured
+    here too (each recorded); the others are left as they are."""
+    out.print(f"{open_services().payments.reconcile()} payments reconciled with the processor")
 
 
 @payments_app.command("simulator")

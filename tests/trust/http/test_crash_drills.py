@@ -195,11 +195,10 @@ def test_a_server_killed_during_erasures_leaves_each_subject_erased_and_recorded
 def test_a_server_killed_during_captures_never_charges_twice_and_agrees_with_the_processor(
     store_factory: StoreFactory, tmp_path: Path, processor_url: str
 ) -> None:
-    """Captures run side by side and the server is killed among them. After the restart a
-    payment Tessera calls captured is captured at the processor, for its amount; one the
-    processor captured whose answer the kill swallowed is still `authorized` here, and the
-    caller's retry (the same request, the same idempotency key) makes it `captured` without a
-    second capture. In the end both sides agree on every payment."""
+    """Captures run side by side and the server is killed among them. After the restart and
+    `tessera payments reconcile`, a payment is captured here exactly when the processor
+    captured it, for its amount (one whose answer the kill swallowed included); the callers'
+    retries of the rest capture each once. In the end both sides agree on every payment."""
     from tests.payments.test_payments import charges
 
     stores = store_factory.make(migrated=False)
@@ -255,11 +254,14 @@ def test_a_server_killed_during_captures_never_charges_twice_and_agrees_with_the
         return {c["key"].split(":")[0]: c["captured"] for c in charges(processor_url)
                 if c["key"].split(":")[0] in amounts}  # fmt: skip
 
+    reconciled = run(["payments", "reconcile"], env).stdout  # at restart, as an operator would
+    assert "payments reconciled with the processor" in reconciled, reconciled
     with serving(env) as (base, _), httpx.Client(base_url=base, timeout=10) as client:
         before = at_processor()
         states = {p: client.get(f"/v1/payments/{p}", headers=auth).json()["state"] for p in ids}
         assert all(states[p] == "captured" for p in acknowledged)
-        for payment, state in states.items():
+        for payment, state in states.items():  # reconciled: both sides agree before any retry
+            assert (state == "captured") == bool(before[payment]), payment
             if state == "captured":
                 assert before[payment] == amounts[payment], payment
         untouched = [p for p, s in states.items() if s == "authorized" and not before[p]]
