@@ -30,9 +30,7 @@ class ProcessorResult:
 class ProcessorCharge:
     """What the processor holds of a charge: the truth a restart reconciles against."""
 
-    reference: str
     captured: int  # minor units
-    refunded: int
 
 
 class PaymentProcessor(Protocol):
@@ -108,4 +106,4 @@ class HttpProcessor:
         if response.status_code != 200:
             raise ProcessorUnavailable(f"the processor failed ({response.status_code}); retry")
         data = response.json()
-        return ProcessorCharge(charge, int(data.get("captured", 0)), int(data.get("refunded", 0)))
+        return ProcessorCharge(captured=int(data.get("captured", 0)))

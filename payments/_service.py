@@ -387,11 +387,7 @@ class Payments(_ScaInputs, _PayByLink):
         now = self.clock()
         live = [s.value for s in PaymentState if not s.final and s is not PaymentState.CAPTURED]
         t = table_of(PaymentIntentRow)
-        with self.db.read() as conn:
-            due = [
-                PaymentIntentRow(**row._mapping)
-                for row in conn.execute(select(t).where(t.c.state.in_(live), t.c.expires_at <= now))
-            ]
+        due = self._rows_where(t.c.state.in_(live), t.c.expires_at <= now)
         expired = 0
         for row in due:
             try:
@@ -407,15 +403,9 @@ class Payments(_ScaInputs, _PayByLink):
         recorded (`captured`, `reconciled`); returns how many. Run at start or by an operator
         (`tessera payments reconcile`)."""
         t = table_of(PaymentIntentRow)
-        with self.db.read() as conn:
-            held = [
-                PaymentIntentRow(**row._mapping)
-                for row in conn.execute(
-                    select(t).where(
-                        t.c.state == PaymentState.AUTHORIZED.value, t.c.processor_ref.is_not(None)
-                    )
-                )
-            ]
+        held = self._rows_where(
+            t.c.state == PaymentState.AUTHORIZED.value, t.c.processor_ref.is_not(None)
+        )
         reconciled = 0
         for row in held:
             charge = self.processor.charge(str(row.processor_ref))
@@ -559,15 +549,15 @@ class Payments(_ScaInputs, _PayByLink):
             key=f"{row.id}:authorize",
         )
 
-    def _by_key(self, tenant: str, key: str) -> PaymentIntentRow | None:
+    def _rows_where(self, *conditions: Any) -> list[PaymentIntentRow]:
         with self.db.read() as conn:
-            found = conn.execute(
-                select(table_of(PaymentIntentRow)).where(
-                    table_of(PaymentIntentRow).c.tenant_id == tenant,
-                    table_of(PaymentIntentRow).c.idempotency_key == key,
-                )
-            ).first()
-        return PaymentIntentRow(**found._mapping) if found else None
+            found = conn.execute(select(table_of(PaymentIntentRow)).where(*conditions))
+            return [PaymentIntentRow(**row._mapping) for row in found]
+
+    def _by_key(self, tenant: str, key: str) -> PaymentIntentRow | None:
+        t = table_of(PaymentIntentRow)
+        found = self._rows_where(t.c.tenant_id == tenant, t.c.idempotency_key == key)
+        return found[0] if found else None
 
     def _same_request(self, row: PaymentIntentRow, request: str) -> PaymentIntent:
         if row.request_sha256 != request:
@@ -578,16 +568,11 @@ class Payments(_ScaInputs, _PayByLink):
         check_tenant(tenant)
         if not isinstance(intent_id, str) or len(intent_id) > 40:
             raise UnknownPayment("no such payment")
-        with self.db.read() as conn:
-            found = conn.execute(
-                select(table_of(PaymentIntentRow)).where(
-                    table_of(PaymentIntentRow).c.tenant_id == tenant,
-                    table_of(PaymentIntentRow).c.id == intent_id,
-                )
-            ).first()
-        if found is None:
+        t = table_of(PaymentIntentRow)
+        found = self._rows_where(t.c.tenant_id == tenant, t.c.id == intent_id)
+        if not found:
             raise UnknownPayment("no such payment")
-        return PaymentIntentRow(**found._mapping)
+        return found[0]
 
     def _live(self, tenant: str, intent_id: str) -> PaymentIntentRow:
         return self._still_live(self._row(tenant, intent_id))

@@ -283,13 +283,13 @@ class Pkcs11KeyProvider:
         except (pkcs11.exceptions.PKCS11Error, RuntimeError, OSError) as exc:
             raise KeyProviderError(f"cannot load PKCS#11 module: {type(exc).__name__}") from None
         self._session: Any = None
-        self._keys: dict[int, Any] = {}
         self._open()
+        self._keys: dict[int, Any] = self._find_keys()
         if not self._keys:
             self._generate(1)
 
     def _open(self, *, rescan: bool = False) -> None:
-        """A new session and its keys; `rescan` re-reads the slots (a token put back)."""
+        """A new session; `rescan` re-reads the slots (a token put back)."""
         p11 = self._p11
         if self._session is not None:
             with contextlib.suppress(p11.exceptions.PKCS11Error, RuntimeError):
@@ -310,7 +310,6 @@ class Pkcs11KeyProvider:
             raise KeyProviderError(
                 f"cannot open PKCS#11 token {self._token_label!r}: {type(exc).__name__}"
             ) from None
-        self._keys = self._find_keys()
 
     def _find_keys(self) -> dict[int, Any]:
         p11 = self._p11
@@ -335,8 +334,7 @@ class Pkcs11KeyProvider:
                 try:
                     if attempt or self._session is None:
                         self._open(rescan=attempt == 2)
-                        if not self._keys:
-                            raise KeyProviderError("the PKCS#11 token holds no key-encryption key")
+                        self._reload()
                     return operation()
                 except (p11.exceptions.PKCS11Error, KeyProviderError) as exc:
                     if isinstance(exc, (MissingKeyVersion, WrongPassphrase, _IntegrityFailure)):
