@@ -409,7 +409,9 @@ class Payments(_ScaInputs, _PayByLink):
         reconciled = 0
         for row in held:
             charge = self.processor.charge(str(row.processor_ref))
-            if charge.captured <= 0:
+            if not 0 < charge.captured <= row.amount:
+                # Nothing taken, or more than this payment authorized: a charge that is not
+                # this payment's (a reference re-pointed in the database). Never adopted.
                 continue
             try:
                 done = self._update(row, state=PaymentState.CAPTURED, captured=charge.captured)

@@ -256,3 +256,28 @@ def test_reconcile_takes_the_processors_capture_whose_answer_was_lost(
         payments.capture(tenant, lost.id)  # the caller's late retry changes nothing
     charge = [c for c in charges(processor_url) if c["key"] == f"{lost.id}:authorize"]
     assert charge[0]["captured"] == 1250
+
+
+def test_reconcile_never_adopts_a_capture_larger_than_the_payment(
+    payments, tenant: str, processor_url: str, shared_stores
+) -> None:
+    """A database writer re-points a small payment at a larger captured charge: reconciling
+    leaves it `authorized` rather than recording a capture it never authorized."""
+    from sqlalchemy import update
+
+    from tessera.payments import HttpProcessor
+    from tessera.payments._tables import PaymentIntentRow
+    from tessera.storage import table_of
+
+    big = payments.pay_with_card(tenant, intent(payments, tenant).id, card())
+    small = payments.pay_with_card(tenant, intent(payments, tenant, "9.00").id, card())
+    made = [c for c in charges(processor_url) if c["key"] == f"{big.id}:authorize"]
+    processor = HttpProcessor(processor_url)
+    assert processor.capture(made[0]["id"], euros("12.50"), key=f"{big.id}:capture:1250").approved
+    processor.close()
+    t = table_of(PaymentIntentRow)
+    with shared_stores.data.engine.begin() as conn:
+        conn.execute(update(t).where(t.c.id == small.id).values(processor_ref=made[0]["id"]))
+    payments.reconcile()
+    assert payments.get(tenant, small.id).state is PaymentState.AUTHORIZED
+    assert payments.get(tenant, big.id).state is PaymentState.CAPTURED
