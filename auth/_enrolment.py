@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 from sqlalchemy.exc import IntegrityError
 
 from tessera import Assurance, b64url_encode
-from tessera.vault import DataCategory, InvalidValue, check_subject, check_tenant
+from tessera.vault import DataCategory, InvalidValue, check_subject, check_tenant, mask
 
 from ._common import _credential, _label, _new_id, _short, _unb64url
 from ._errors import FactorNotEnrolled, ReplayedCode, StepUpFailed, StrongAuthRequired
@@ -214,6 +214,24 @@ class _Enrolment(_StepUps):
         return self._add_factor(
             tenant, subject, "otp", label=label or channel, destination=token, channel=channel
         )
+
+    def send_to(self, tenant: str, subject: str, channel: str, message: str) -> str:
+        """A message (a portal link, say) to the subject's registered destination on `channel`,
+        through the notifier; returns the destination masked. The caller never holds it."""
+        check_tenant(tenant)
+        subject = check_subject(subject)
+        with self.db.read() as conn:
+            rows = [
+                f
+                for f in self._active_factors(conn, tenant, subject, "otp")
+                if f.channel == channel
+            ]
+        if not rows:
+            raise FactorNotEnrolled(f"no registered destination on {channel[:16]}")
+        value = self.vault.detokenize(tenant, str(rows[0].destination)).value
+        self.notifier.send(tenant, channel, value, message)
+        self._record(tenant, subject, event="message_sent", channel=channel)
+        return mask(DataCategory.EMAIL if channel == "email" else DataCategory.PHONE, value)
 
     def bind_caller(self, tenant: str, subject: str, kind: str, identifier: str) -> FactorInfo:
         """An operator registers a caller number (voice) or a messaging sender id."""

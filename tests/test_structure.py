@@ -36,8 +36,8 @@ ALLOWED = {
 }
 
 # Inside trust, rooms depend on the rooms before them: identity and audit, then the gateway,
-# redaction and webhooks, then the HTTP API and the command line. `_errors` and `_settings`
-# serve every room; the composition root `_services` is for the two edges only.
+# redaction and webhooks, then the customer portal's pages, the HTTP API and the command line.
+# `_errors` and `_settings` serve every room; the composition root `_services` is for the edges.
 ROOMS = {
     "identity": set(),
     "audit": set(),
@@ -45,8 +45,18 @@ ROOMS = {
     "redaction": {"identity", "audit"},
     "webhooks": set(),
     "_services": {"identity", "audit", "gateway", "redaction", "webhooks"},
-    "http": {"identity", "audit", "gateway", "redaction", "webhooks", "_services"},
-    "cli": {"identity", "audit", "gateway", "redaction", "webhooks", "_services", "http"},
+    "portal": {"identity", "audit", "gateway", "_services"},
+    "http": {"identity", "audit", "gateway", "redaction", "webhooks", "_services", "portal"},
+    "cli": {
+        "identity",
+        "audit",
+        "gateway",
+        "redaction",
+        "webhooks",
+        "_services",
+        "portal",
+        "http",
+    },
 }
 SHARED_ROOMS = {"_errors", "_events", "_settings"}
 

@@ -160,3 +160,22 @@ class StepUpRequired(AccessDenied):
     ) -> None:
         super().__init__(detail, policy_ids=policy_ids, audit_seq=audit_seq)
         self.required_assurance = required_assurance
+
+
+# --- portal -----------------------------------------------------------------------------------
+
+
+class CsrfRejected(TrustError):
+    """A form arrived without the token of the session (or pre-session) it was made for."""
+
+
+class InvalidPortalLink(TrustError):
+    """A portal link that is malformed, forged, or names nothing of this tenant."""
+
+
+class PortalLinkExpired(TrustError):
+    """A portal link past its short life: ask for a new one."""
+
+
+class PortalLinkUsed(TrustError):
+    """A portal link already opened once."""

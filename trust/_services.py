@@ -29,7 +29,7 @@ from tessera.trust.gateway import (
     PaymentRecorders,
     RequestDesk,
 )
-from tessera.trust.identity import ServiceIdentity
+from tessera.trust.identity import PortalLinks, ServiceIdentity
 from tessera.trust.redaction import Redactions
 from tessera.trust.webhooks import WebhookPaymentRecorder, Webhooks
 from tessera.vault import (
@@ -108,6 +108,7 @@ class Services:
     webhooks: Webhooks
     phone: PhonePayments
     redactions: Redactions
+    portal_links: PortalLinks
 
     @classmethod
     def from_settings(
@@ -218,6 +219,7 @@ class Services:
             webhooks,
             phone,
             Redactions(vault, phone, model=settings.redaction_model, audit=audit),
+            PortalLinks(data, vault, authenticator, public_url=settings.public_url),
         )
 
     def check_ready(self) -> dict[str, str]:

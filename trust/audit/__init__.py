@@ -7,7 +7,7 @@ with no database and no secret.
 
 from __future__ import annotations
 
-from ._log import AuditLog, AuditRecord
+from ._log import AuditLog, AuditRecord, SubjectEntry
 from ._merkle import MerkleTree, leaf_hash, verify_consistency, verify_inclusion
 from ._tables import AuditCheckpoint, AuditEntryRow, AuditHead
 from ._verify import CHECKPOINT_TYPE, EXPORT_FORMAT, verify_export, verify_inclusion_proof
@@ -21,6 +21,7 @@ __all__ = [
     "AuditLog",
     "AuditRecord",
     "MerkleTree",
+    "SubjectEntry",
     "leaf_hash",
     "verify_consistency",
     "verify_export",

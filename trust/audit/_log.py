@@ -23,7 +23,15 @@ from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tessera.consent import canonical, signing_jwk, tenant_signing_key
-from tessera.storage import Database, GroupCommit, HotStatement, table_of, utcnow, write_by_tenant
+from tessera.storage import (
+    Database,
+    GroupCommit,
+    HotStatement,
+    as_utc,
+    table_of,
+    utcnow,
+    write_by_tenant,
+)
 from tessera.trust._errors import AuditTampered, AuditUnavailable, NoSuchProof, ReplayedRequest
 from tessera.vault import KeyProviderError, Vault
 
@@ -42,7 +50,7 @@ from ._verify import (
     verify_export,
 )
 
-__all__ = ["AuditLog", "AuditRecord"]
+__all__ = ["AuditLog", "AuditRecord", "SubjectEntry"]
 
 _log = logging.getLogger("tessera.audit")
 
@@ -64,6 +72,15 @@ _MOVE_HEAD = HotStatement(
     .where(_HEADS.c.tenant_id == bindparam("tenant"))
     .values(size=bindparam("new_size"), chain_hash=bindparam("new_chain"))
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectEntry:
+    """An entry about one subject, as their history shows it."""
+
+    seq: int
+    recorded_at: dt.datetime
+    body: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +281,48 @@ class AuditLog:
                 .order_by(_ENTRIES.c.seq)
             ).all()
         return [json.loads(r.body) for r in rows]
+
+    def subject_page(
+        self,
+        tenant: str,
+        subject: str,
+        *,
+        before: int | None = None,
+        since: dt.datetime | None = None,
+        purpose: str | None = None,
+        limit: int = 25,
+    ) -> tuple[list[SubjectEntry], int | None]:
+        """One page of `for_subject`, newest first: the entries below `before` (a seq), since a
+        time, for one purpose; and the cursor of the next, older page (None at the end)."""
+        found: list[SubjectEntry] = []
+        cursor = before
+        while len(found) <= limit:
+            query = (
+                select(_ENTRIES.c.seq, _ENTRIES.c.recorded_at, _ENTRIES.c.body)
+                .where(
+                    _ENTRIES.c.tenant_id == tenant,
+                    _ENTRIES.c.subject_id == subject,
+                    _ENTRIES.c.kind.in_(("access", "dsr")),
+                )
+                .order_by(_ENTRIES.c.seq.desc())
+                .limit(200)
+            )
+            if cursor is not None:
+                query = query.where(_ENTRIES.c.seq < cursor)
+            if since is not None:
+                query = query.where(_ENTRIES.c.recorded_at >= since)
+            with self.db.read() as conn:
+                rows = conn.execute(query).all()
+            for row in rows:
+                body = json.loads(row.body)
+                if purpose is None or body.get("purpose") == purpose:
+                    found.append(SubjectEntry(int(row.seq), as_utc(row.recorded_at), body))
+            if len(rows) < 200:
+                break
+            cursor = int(rows[-1].seq)
+        if len(found) > limit:
+            return found[:limit], found[limit - 1].seq
+        return found, None
 
     def security_events(self, tenant: str) -> list[dict[str, Any]]:
         """The tenant's security events (keys, tenants, webhooks, rotations, policy loads)."""

@@ -14,6 +14,7 @@ from tessera import __version__
 from tessera.trust._errors import RequestTooLarge
 from tessera.trust._services import Services
 from tessera.trust.identity import RateLimiter
+from tessera.trust.portal import portal_router
 
 from ._openapi import install_openapi
 from ._pay_page import router as pay_page_router
@@ -23,6 +24,7 @@ from .routes.consent import router as consent_router
 from .routes.gateway import router as gateway_router
 from .routes.operations import router as operations_router
 from .routes.payments import router as payments_router
+from .routes.portal import router as portal_api_router
 from .routes.redact import router as redact_router
 from .routes.requests import router as requests_router
 from .routes.vault import router as vault_router
@@ -167,7 +169,9 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(payments_router)
     app.include_router(pay_page_router)
+    app.include_router(portal_router(lambda exc: (problem_for(exc).status, problem_for(exc).slug)))
     app.include_router(webhooks_router)
+    app.include_router(portal_api_router)
     app.include_router(redact_router)
     app.include_router(vault_router)
     app.include_router(operations_router)

@@ -1,4 +1,4 @@
-"""Service identity tables: tenants and their API keys (data store)."""
+"""Identity tables: tenants, their API keys, and the links that name a customer (data store)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlmodel import Field, SQLModel
 
-__all__ = ["ApiKey", "Tenant"]
+__all__ = ["ApiKey", "PortalLinkRow", "Tenant"]
 
 
 class Tenant(SQLModel, table=True):
@@ -33,3 +33,18 @@ class ApiKey(SQLModel, table=True):
     # The policy principal: what the caller is (agent, expert, bot, …) and any extra roles.
     caller_kind: str = Field(default="service", max_length=16)
     roles: str = Field(default="", max_length=500)
+
+
+class PortalLinkRow(SQLModel, table=True):
+    """A link's nonce and whom it is for. The link's MAC is not kept: the row alone opens
+    nothing, and a row a database writer adds or re-points opens nothing either."""
+
+    __tablename__ = "portal_links"
+
+    id: str = Field(primary_key=True, max_length=24)
+    tenant_id: str = Field(index=True, max_length=64)
+    subject_id: str = Field(max_length=128)
+    channel: str = Field(max_length=16)
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    used_at: dt.datetime | None = None

@@ -7,8 +7,6 @@ Screenshots are kept (`TESSERA_SCREENSHOTS=dir` to keep them)."""
 from __future__ import annotations
 
 import base64
-import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -28,7 +26,6 @@ from tests.trust.http.test_api_payments import FLOW, create_payment, with_passke
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium")
 HOME_IP = "86.200.12.34"  # the customer's home connection, as the reverse proxy reports it
 
 
@@ -60,37 +57,6 @@ def site(
         )
         yield origin, services
     services.close()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing: scripts/install installs it")
-        pytest.skip("chromium is not installed (scripts/install installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("TESSERA_SCREENSHOTS", tmp_path))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _link(origin: str, headers: dict[str, str], payment: str) -> str:

@@ -1,0 +1,106 @@
+"""The demo's last step: the customer's privacy portal. A second customer (the first was erased)
+calls the IVR, gives a consent, an agent reads their e-mail masked; the agent desktop sends them
+a link to their privacy space, and the demo prints it. With `--serve` the demo keeps the portal
+running on 127.0.0.1 and prints each one-time code as it is "sent", until Ctrl-C."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from typing import Any
+
+from fastapi.testclient import TestClient
+from rich.console import Console
+
+from tessera.trust._services import Services
+
+from ._demo_kit import READ, ok, step
+
+__all__ = ["PORTAL_CUSTOMER", "portal_step", "serve_portal"]
+
+PORTAL_CUSTOMER = "cust-0002"
+_IVR = {
+    "purpose": "marketing_sms",
+    "kind": "given",
+    "channel": "voice_ivr",
+    "evidence": {"recording_ref": "rec-0002-1", "utterance_ref": "utt-4"},
+}
+
+
+def portal_step(console: Console, services: Services, admin: TestClient, agent: TestClient) -> str:
+    """Seed the portal's customer, send their link, print it; returns the link."""
+    step(console, "16. The customer's privacy portal (/portal/demo-bank/)")
+    for value, category, channel in (
+        ("marie.curie@example.fr", "email", "email"),
+        ("07 98 76 54 32", "phone", "sms"),
+    ):
+        token = ok(
+            admin.post(
+                "/v1/tokens",
+                json={"value": value, "category": category, "subject": PORTAL_CUSTOMER},
+            )
+        )["token"]
+        ok(
+            admin.post(
+                "/v1/auth/destinations",
+                json={"subject": PORTAL_CUSTOMER, "channel": channel, "token": token},
+            )
+        )
+    ok(admin.post("/v1/consents", json={"subject": PORTAL_CUSTOMER, **_IVR}))
+    ok(agent.post("/v1/access", json={**READ, "subject": PORTAL_CUSTOMER, "categories": ["email"]}))
+    sent = ok(
+        agent.post(
+            "/v1/portal/links",
+            json={"subject": PORTAL_CUSTOMER, "channel": "sms", "language": "en"},
+        )
+    )
+    link = _last_link(services)
+    console.print(
+        f"the agent desktop sends the customer a link by SMS to {sent['sent_to']} "
+        f"(it never sees the link); valid once, until {sent['expires_at'][11:16]} UTC"
+    )
+    console.print(f"portal: {services.settings.public_url}/portal/demo-bank/")
+    console.print(f"the customer's link: [bold]{link}[/bold]")
+    console.print(
+        "it still asks a one-time code; the portal shows the IVR consent (withdraw it there), "
+        "the receipts, the requests, and the agent's masked read under 'Who used my data'"
+    )
+    return link
+
+
+def _last_link(services: Services) -> str:
+    message = services.authenticator.notifier.last()
+    assert message is not None
+    found = re.search(r"https?://\S+", message.message)
+    assert found is not None
+    return found.group(0)
+
+
+def serve_portal(console: Console, services: Services, app: Any, port: int) -> None:
+    """Serve the app on 127.0.0.1:`port` until Ctrl-C, printing the codes the outbox gets."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    console.print(
+        f"\n[green]Serving[/green] on {services.settings.public_url}: open the link above. "
+        "One-time codes appear here (Ctrl-C to stop)."
+    )
+    outbox = services.authenticator.notifier
+    seen = outbox.last()
+    try:
+        while thread.is_alive():
+            time.sleep(0.5)
+            latest = outbox.last()
+            if latest is not None and latest != seen:
+                seen = latest
+                console.print(
+                    f"[dim]{latest.channel} to {latest.destination}:[/dim] {latest.message}"
+                )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)

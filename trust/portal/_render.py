@@ -1,0 +1,150 @@
+"""Pages: Jinja2 templates with the gettext extension, one environment per language, every
+response with the portal's security headers; and what a customer reads for each problem."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from tessera import TesseraError
+from tessera.auth import AccountLocked
+
+from ._guard import base, csrf_token, pre_session, security_headers, set_cookie
+from ._i18n import LANG_COOKIE, LANGUAGES, N_, day, language_of, translations, when
+
+if TYPE_CHECKING:
+    from tessera.trust._services import Services
+
+    from ._guard import Visit
+
+__all__ = ["message_for", "page", "problem", "redirect", "status_of", "use_problems"]
+
+_TEMPLATES = Path(__file__).parent / "templates"
+
+
+@cache
+def _environment(lang: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(_TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["when"] = lambda value: when(value, lang)
+    env.filters["day"] = lambda value: day(value, lang)
+    return env
+
+
+def gettext(lang: str, message: str, **values: Any) -> str:
+    text = translations(lang).gettext(message)
+    return text % values if values else text
+
+
+# What a customer reads for each problem (the API's detail is for developers, in English).
+_MESSAGES = {
+    "csrf-rejected": N_("This form has expired. Reload the page and try again."),
+    "too-large": N_("That is too large to be sent here."),
+    "invalid-portal-link": N_("This link is not valid. Ask your adviser for a new one."),
+    "portal-link-expired": N_("This link has expired. Ask your adviser for a new one."),
+    "portal-link-used": N_("This link was already used. Ask your adviser for a new one."),
+    "step-up-failed": N_("That did not work. Check the code and try again."),
+    "challenge-expired": N_("The code has expired. Ask for a new one."),
+    "replayed": N_("This code was already used. Ask for a new one."),
+    "unknown-challenge": N_("That did not work. Check the code and try again."),
+    "rate-limited": N_("Too many attempts. Please wait a moment and try again."),
+    "invalid-receipt": N_("This is not a receipt of ours, or it was changed."),
+    "unknown-request": N_("We found no such request."),
+    "invalid-transition": N_("This can no longer be done for this request."),
+    "access-denied": N_("This is not allowed."),
+    "step-up-required": N_("Please confirm it is you first."),
+    "identity-not-verified": N_("Please confirm it is you first."),
+    "strong-auth-required": N_("Please confirm it is you first."),
+    "invalid-value": N_("Check what you typed and try again."),
+    "invalid-consent-event": N_("Check what you typed and try again."),
+    "unknown-purpose": N_("We found no such purpose."),
+    "factor-not-enrolled": N_("This way of confirming is not set up for you."),
+    "unknown-card": N_("We found no such card."),
+    "storage-unavailable": N_("The service is unavailable. Please try again in a moment."),
+    "key-provider-unavailable": N_("The service is unavailable. Please try again in a moment."),
+}
+_LOCKED = N_("Too many attempts: signing in is blocked for now. Try again in %(minutes)s minutes.")
+_FALLBACK = N_("Something went wrong. Nothing was changed: please try again.")
+
+
+ProblemOf = Callable[[BaseException], tuple[int, str]]
+_problems: list[ProblemOf] = []
+
+
+def use_problems(problem_of: ProblemOf) -> None:
+    """How the HTTP app maps an error to its problem (status, slug): the one mapping, injected
+    here so that a page answers with the same status as the API would."""
+    _problems[:] = [problem_of]
+
+
+def problem(exc: BaseException) -> tuple[int, str]:
+    return _problems[0](exc) if _problems else (400, "bad-request")
+
+
+def status_of(exc: BaseException) -> int:
+    return problem(exc)[0]
+
+
+def message_for(lang: str, exc: TesseraError) -> str:
+    if isinstance(exc, AccountLocked):
+        return gettext(lang, _LOCKED, minutes=max(1, (exc.retry_after + 59) // 60))
+    return gettext(lang, _MESSAGES.get(problem(exc)[1], _FALLBACK))
+
+
+def page(
+    request: Request,
+    services: Services,
+    tenant: str,
+    template: str,
+    *,
+    visit: Visit | None = None,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A page in the customer's language, with the CSRF token of its forms."""
+    lang = language_of(request)
+    pre, new_pre = (None, False) if visit is not None else pre_session(request)
+    csrf = visit.csrf() if visit is not None else csrf_token(services, tenant, str(pre))
+    html = (
+        _environment(lang)
+        .get_template(template)
+        .render(
+            lang=lang,
+            other_lang=next(x for x in LANGUAGES if x != lang),
+            base=base(tenant),
+            path=request.url.path,
+            csrf=csrf,
+            visit=visit,
+            controller=_controller(services, tenant),
+            **context,
+        )
+    )
+    response = HTMLResponse(html, status_code=status, headers=security_headers())
+    if new_pre:
+        set_cookie(response, request, "tessera_portal_pre", str(pre), base(tenant))
+    if request.query_params.get("lang") in LANGUAGES:
+        set_cookie(response, request, LANG_COOKIE, lang, "/portal", max_age=400 * 86400)
+    return response
+
+
+def _controller(services: Services, tenant: str) -> str:
+    try:
+        return services.catalogue.controller(tenant).name or tenant
+    except TesseraError:
+        return tenant
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303, headers=security_headers())

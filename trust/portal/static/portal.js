@@ -1,0 +1,1 @@
+/* reserved for the passkey ceremony; the portal works without script */
