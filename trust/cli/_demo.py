@@ -29,13 +29,14 @@ from tessera.vault import key_status
 
 from ._demo_kit import APP, ATTACKER, CUSTOMER, READ, client_for, observation, ok, step
 from ._demo_payments import payment_steps
+from ._demo_portal import portal_step, serve_portal
 
 __all__ = ["run_demo"]
 
 EXAMPLE_CATALOGUE = Path(__file__).parent / "examples" / "purposes.toml"
 
 
-def run_demo(console: Console, *, keep: bool = False) -> None:
+def run_demo(console: Console, *, keep: bool = False, serve: bool = False) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="tessera-demo-"))
     from tessera.payments.simulator import create_simulator
 
@@ -48,16 +49,34 @@ def run_demo(console: Console, *, keep: bool = False) -> None:
             keyring_passphrase=SecretStr(secrets.token_urlsafe(24)),
             processor_url=f"http://{processor}",
             webhook_poll_seconds=0,
+            public_url=f"http://127.0.0.1:{_free_port()}",
         )
         services = Services.from_settings(settings)
         try:
             _walk(console, services)
+            if serve:
+                from tessera.trust.http import create_app
+
+                port = int(settings.public_url.rsplit(":", 1)[1])
+                serve_portal(console, services, create_app(services), port)
+            else:
+                console.print(
+                    "[dim]`tessera demo --serve` keeps the portal running to open this link.[/dim]"
+                )
         finally:
             services.close()
         if keep:
             console.print(f"\n[dim]data kept in {workdir}[/dim]")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _walk(console: Console, services: Services) -> None:
@@ -172,6 +191,7 @@ def _walk(console: Console, services: Services) -> None:
         f"({audit_report['entries']} entries) still verify: proof is kept"
     )
     payment_steps(console, services, admin)
+    portal_step(console, services, admin, callers["agent desktop"])
     console.print("\n[green]Demo complete.[/green] Next: `tessera serve` and the API at /docs.")
 
 

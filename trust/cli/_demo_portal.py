@@ -19,12 +19,12 @@ from ._demo_kit import READ, ok, step
 
 __all__ = ["PORTAL_CUSTOMER", "portal_step", "serve_portal"]
 
-PORTAL_CUSTOMER = "cust-0002"
+PORTAL_CUSTOMER = "cust-0003"
 _IVR = {
     "purpose": "marketing_sms",
     "kind": "given",
     "channel": "voice_ivr",
-    "evidence": {"recording_ref": "rec-0002-1", "utterance_ref": "utt-4"},
+    "evidence": {"recording_ref": "rec-0003-1", "utterance_ref": "utt-4"},
 }
 
 
@@ -50,18 +50,19 @@ def portal_step(console: Console, services: Services, admin: TestClient, agent: 
     ok(admin.post("/v1/consents", json={"subject": PORTAL_CUSTOMER, **_IVR}))
     ok(agent.post("/v1/access", json={**READ, "subject": PORTAL_CUSTOMER, "categories": ["email"]}))
     sent = ok(
-        agent.post(
+        admin.post(
             "/v1/portal/links",
             json={"subject": PORTAL_CUSTOMER, "channel": "sms", "language": "en"},
         )
     )
     link = _last_link(services)
     console.print(
-        f"the agent desktop sends the customer a link by SMS to {sent['sent_to']} "
-        f"(it never sees the link); valid once, until {sent['expires_at'][11:16]} UTC"
+        f"the chat sends the customer a link by SMS to {sent['sent_to']} (POST /v1/portal/links; "
+        f"the caller never sees it); valid once, until {sent['expires_at'][11:16]} UTC"
     )
     console.print(f"portal: {services.settings.public_url}/portal/demo-bank/")
-    console.print(f"the customer's link: [bold]{link}[/bold]")
+    console.print("the customer's link:")
+    console.print(link, soft_wrap=True, markup=False, highlight=False)  # one line, to copy
     console.print(
         "it still asks a one-time code; the portal shows the IVR consent (withdraw it there), "
         "the receipts, the requests, and the agent's masked read under 'Who used my data'"

@@ -70,8 +70,11 @@ def serve(
 
 def demo(
     keep: Annotated[bool, typer.Option(help="Keep the demo's data directory.")] = False,
+    serve: Annotated[
+        bool, typer.Option(help="Keep serving at the end, to open the customer's portal link.")
+    ] = False,
 ) -> None:
     """A scripted walk-through of Tessera on a throw-away embedded database."""
     from ._demo import run_demo
 
-    run_demo(out, keep=keep)
+    run_demo(out, keep=keep, serve=serve)

@@ -531,3 +531,67 @@ def test_keys_erasures_reports_forged_rows_and_vouches_for_old_ones(env: dict[st
     events = [e["event"] for e in services.audit.security_events("acme")]
     assert "erasure_journal_vouched" in events
     services.close()
+
+
+@pytest.mark.slow
+def test_the_demo_serves_the_portal_and_its_link_signs_the_customer_in(
+    env: dict[str, str],
+) -> None:
+    """`tessera demo --serve`: the printed link opens the portal for the demo customer, the
+    code it asks arrives in the demo's output, and the customer is in."""
+    import re
+    import signal
+    import subprocess
+
+    import httpx2 as httpx
+
+    from tests.cli import TESSERA
+
+    proc = subprocess.Popen(
+        [TESSERA, "demo", "--serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None
+    try:
+        link = None
+        for line in proc.stdout:
+            if "/link/" in line:
+                link = line.strip()
+            if line.startswith("Serving"):
+                break
+        assert link is not None and link.startswith("http://127.0.0.1:")
+        with httpx.Client(
+            headers={"user-agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0"}
+        ) as browser:
+            page = browser.get(link)
+            assert page.status_code == 200 and "privacy space" in page.text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+            page = browser.post(link, data={"csrf": csrf})
+            assert page.status_code == 200 and 'name="code"' in page.text
+            code = None
+            for line in proc.stdout:
+                found = re.search(r"\b(\d{6})\b", line)
+                if "sms to" in line and found:
+                    code = found.group(1)
+                    break
+            fields = dict(
+                re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page.text)
+            )
+            base = link.split("/link/")[0]
+            done = browser.post(
+                f"{base}/sign-in/code", data={**fields, "code": code}, follow_redirects=True
+            )
+            assert done.status_code == 200 and "Your privacy space" in done.text
+            consents = browser.get(f"{base}/consents")
+            assert "on the automated phone line" in consents.text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
