@@ -13,6 +13,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from rich.console import Console
 
+from tessera.auth import Outbox
 from tessera.trust._services import Services
 
 from ._demo_kit import READ, ok, step
@@ -70,8 +71,14 @@ def portal_step(console: Console, services: Services, admin: TestClient, agent: 
     return link
 
 
+def _outbox(services: Services) -> Outbox:
+    outbox = services.authenticator.notifier
+    assert isinstance(outbox, Outbox)  # the demo's services send to the local outbox
+    return outbox
+
+
 def _last_link(services: Services) -> str:
-    message = services.authenticator.notifier.last()
+    message = _outbox(services).last()
     assert message is not None
     found = re.search(r"https?://\S+", message.message)
     assert found is not None
@@ -89,7 +96,7 @@ def serve_portal(console: Console, services: Services, app: Any, port: int) -> N
         f"\n[green]Serving[/green] on {services.settings.public_url}: open the link above. "
         "One-time codes appear here (Ctrl-C to stop)."
     )
-    outbox = services.authenticator.notifier
+    outbox = _outbox(services)
     seen = outbox.last()
     try:
         while thread.is_alive():

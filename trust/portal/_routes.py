@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from . import _history, _pages, _requests, _signin
+from . import _devices, _history, _pages, _requests, _signin
 from ._guard import security_headers
 from ._render import ProblemOf, use_problems
 
@@ -36,6 +36,7 @@ router.include_router(_signin.router)
 router.include_router(_pages.router)
 router.include_router(_requests.router)
 router.include_router(_history.router)
+router.include_router(_devices.router)
 
 
 def portal_router(problem_of: ProblemOf) -> APIRouter:

@@ -11,12 +11,12 @@ inactivity limit ago is raised again before anything is released, changed or des
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from tessera import Assurance, TesseraError
+from tessera import Assurance, TesseraError, b64url_encode
 from tessera.auth import (
     AuthError,
     Challenge,
@@ -34,6 +34,7 @@ from ._guard import (
     DEVICE_COOKIE,
     SESSION_COOKIE,
     ServicesDep,
+    Visit,
     base,
     check_csrf,
     device_of,
@@ -56,7 +57,8 @@ router = APIRouter(prefix="/portal/{tenant}", include_in_schema=False)
 
 # Sign-in attempts per network address and tenant: a person types a few; a script, many.
 _ATTEMPTS = RateLimiter(per_second=0.5, burst=20)
-_FACTORS = ("otp", "totp")  # what a sign-in offers besides the risk engine's own judgement
+_FACTORS = ("otp", "totp", "webauthn")  # what a step-up may use, beside the risk engine
+_CREDENTIAL_LIMIT = 8 * 1024  # a passkey assertion is well under 2 KiB
 _CODE_TEXT = N_("Your code to sign in to your privacy space")
 _CONFIRM_TEXT = N_("Your code to confirm it is you")
 
@@ -214,6 +216,7 @@ async def sign_in_factor(request: Request, tenant: str, services: ServicesDep) -
         if factor not in _FACTORS:
             raise InvalidValue("unknown factor")
         challenge_id = _fake_id("chl")
+        options: dict[str, Any] = _fake_options(services)
         try:
             challenge = services.authenticator.begin_step_up(
                 tenant,
@@ -222,9 +225,21 @@ async def sign_in_factor(request: Request, tenant: str, services: ServicesDep) -
                 channel="email" if "@" in shown else "sms",
                 message=gettext(lang, _CODE_TEXT),
             )
-            challenge_id = challenge.id
+            challenge_id, options = challenge.id, challenge.options or options
         except (FactorNotEnrolled, UnknownDecision):
             pass  # the same page as for a customer who has it: nothing says who exists
+        if factor == "webauthn":
+            return _passkey_page(
+                request,
+                services,
+                tenant,
+                action=f"{base(tenant)}/sign-in/passkey",
+                decision=decision_id,
+                challenge=challenge_id,
+                options=options,
+                shown=shown,
+                next_url=next_url,
+            )
         return _code_page(
             request, services, tenant, decision_id, challenge_id, factor, shown, next_url
         )
@@ -261,6 +276,89 @@ async def sign_in_code(request: Request, tenant: str, services: ServicesDep) -> 
                 error=message_for(language_of(request), exc),
             )
         if issued is None:  # a session's challenge: not one of sign-in's
+            raise UnknownChallenge("no such challenge")
+        return _signed_in(request, tenant, issued.id, next_url)
+    except TesseraError as exc:
+        return _sign_in_problem(request, services, tenant, exc, next_url)
+
+
+def _fake_options(services: Services) -> dict[str, Any]:
+    """What a passkey page offers when there is nothing to offer: a challenge no credential
+    answers, so the page is the same for a customer without a passkey, or no customer."""
+    return {
+        "challenge": b64url_encode(secrets.token_bytes(32)),
+        "timeout": 60000,
+        "rpId": services.authenticator.settings.rp_id,
+        "allowCredentials": [],
+        "userVerification": "preferred",
+    }
+
+
+def _passkey_page(
+    request: Request,
+    services: Services,
+    tenant: str,
+    *,
+    action: str,
+    decision: str,
+    challenge: str,
+    options: dict[str, Any],
+    shown: str,
+    next_url: str,
+    visit: Visit | None = None,
+    ceremony: str = "get",
+) -> HTMLResponse:
+    return page(
+        request,
+        services,
+        tenant,
+        "passkey.html",
+        visit=visit,
+        ceremony=ceremony,
+        action=action,
+        decision=decision,
+        challenge=challenge,
+        options=options,
+        shown=shown,
+        next=next_url,
+    )
+
+
+def _credential(form: dict[str, str]) -> str:
+    credential = form.get("credential", "")
+    if len(credential) > _CREDENTIAL_LIMIT:
+        raise InvalidValue("the passkey answer is too large")
+    return credential or "{}"
+
+
+@router.post("/sign-in/passkey")
+async def sign_in_passkey(request: Request, tenant: str, services: ServicesDep) -> Response:
+    check_tenant(tenant)
+    form = await read_form(request)
+    next_url = safe_next(tenant, form.get("next"))
+    decision_id = form.get("decision", "")[:40]
+    shown = form.get("shown", "")[:80]
+    try:
+        _pre_check(request, services, tenant, form)
+        _limit(request, tenant)
+        try:
+            issued, _ = services.authenticator.complete_step_up(
+                tenant, form.get("challenge", "")[:40], credential=_credential(form)
+            )
+        except (StepUpFailed, UnknownChallenge) as exc:
+            return _code_page(
+                request,
+                services,
+                tenant,
+                decision_id,
+                _fake_id("chl"),
+                "totp",
+                shown,
+                next_url,
+                status=403,
+                error=message_for(language_of(request), exc),
+            )
+        if issued is None:
             raise UnknownChallenge("no such challenge")
         return _signed_in(request, tenant, issued.id, next_url)
     except TesseraError as exc:
@@ -372,6 +470,7 @@ def confirm_page(
         next=next_url,
         otp="otp" in kinds,
         totp="totp" in kinds,
+        passkey="webauthn" in kinds,
         error=error,
     )
 
@@ -412,13 +511,26 @@ async def confirm_factor(request: Request, tenant: str, services: ServicesDep) -
             tenant,
             factor,
             session_id=visit.session_id,
-            target=Assurance.SUBSTANTIAL,
+            target=Assurance.HIGH if factor == "webauthn" else Assurance.SUBSTANTIAL,
             channel=channels[0] if factor == "otp" and channels else None,
             message=gettext(lang, _CONFIRM_TEXT),
         )
     except (AuthError, InvalidValue) as exc:
         return confirm_page(
             request, services, tenant, visit, next_url, error=message_for(lang, exc), status=422
+        )
+    if factor == "webauthn":
+        return _passkey_page(
+            request,
+            services,
+            tenant,
+            visit=visit,
+            action=f"{base(tenant)}/confirm/passkey",
+            decision="",
+            challenge=challenge.id,
+            options=challenge.options or {},
+            shown="",
+            next_url=next_url,
         )
     return page(
         request,
@@ -471,6 +583,28 @@ async def confirm_code(request: Request, tenant: str, services: ServicesDep) -> 
             shown=form.get("shown", "")[:80],
             next=next_url,
             error=message_for(lang, exc),
+        )
+    except TesseraError as exc:
+        return confirm_page(
+            request, services, tenant, visit, next_url, error=message_for(lang, exc), status=403
+        )
+    return redirect(next_url)
+
+
+@router.post("/confirm/passkey")
+async def confirm_passkey(request: Request, tenant: str, services: ServicesDep) -> Response:
+    from ._guard import sign_in_redirect
+
+    form = await read_form(request)
+    visit = visit_of(request, services, tenant)
+    if visit is None:
+        return sign_in_redirect(tenant, request, expired=True)
+    next_url = safe_next(tenant, form.get("next"))
+    lang = language_of(request)
+    try:
+        visit.check(form)
+        services.authenticator.complete_step_up(
+            tenant, form.get("challenge", "")[:40], credential=_credential(form)
         )
     except TesseraError as exc:
         return confirm_page(

@@ -18,6 +18,7 @@ from tests.trust.conftest import _issue
 
 EMAIL = "camille.martin@example.fr"
 PHONE = "+33 6 12 34 56 78"
+IVR_EVIDENCE = {"recording_ref": "rec-1", "utterance_ref": "utt-1"}
 HOME_IP = "86.200.12.34"
 CHROME = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -353,3 +353,70 @@ def test_who_used_my_data_in_plain_words(browser: Browser, api, headers, service
     assert "Customer service" in r.text
     filtered = browser.get("/activity?purpose=analytics")
     assert "Nothing in this period" in filtered.text
+
+
+def test_a_changed_notice_asks_the_choice_again(browser: Browser, api, headers, services) -> None:
+    from tessera.consent import PurposeSpec
+
+    customer(api, headers, "c-notice")
+    api.post(
+        "/v1/consents",
+        json={"subject": "c-notice", "purpose": "marketing_sms", **IVR},
+        headers=headers,
+    )
+    current = services.catalogue.get(browser.tenant, "marketing_sms")
+    services.catalogue.define(
+        browser.tenant,
+        PurposeSpec(
+            id=current.id,
+            legal_basis=current.legal_basis.value,
+            name=current.names,
+            description={"fr": "Vos offres par SMS et par MMS.", "en": "Offers by SMS and MMS."},
+            data_categories=list(current.data_categories),
+            retention_days=current.retention_days,
+            consent_validity_days=current.consent_validity_days,
+            material=True,
+        ),
+    )
+    browser.sign_in()
+    r = browser.get("/consents")
+    card = r.text[r.text.index('id="purpose-marketing_sms"') :]
+    card = card[: card.index("</li>")]
+    assert "your choice is needed again" in card and "Give my consent" in card
+
+
+def test_the_session_cookie_is_secure_behind_tls(api, headers, services, tenant) -> None:
+    from fastapi.testclient import TestClient
+
+    from tessera.trust import create_app
+    from tests.trust.portal.conftest import CHROME, HOME_IP
+
+    customer(api, headers, "c-tls")
+    tls = Browser(
+        TestClient(create_app(services), base_url="https://portal.example", client=(HOME_IP, 1)),
+        tenant,
+        services,
+        headers={"accept-language": "en", "user-agent": CHROME},
+    )
+    tls.sign_in()
+    cookie = next(c for c in tls.client.cookies.jar if c.name == "tessera_portal")
+    assert cookie.secure
+
+
+def test_who_used_my_data_filters_by_period(browser: Browser, api, headers) -> None:
+    customer(api, headers, "c-period")
+    read = {
+        "action": "read_masked",
+        "purpose": "customer_service",
+        "channel": "chat",
+        "subject": "c-period",
+        "categories": ["email"],
+    }
+    assert api.post("/v1/access", json=read, headers=headers).status_code == 200
+    browser.sign_in()
+    assert "saw a masked view" in browser.get("/activity?period=30").text
+    assert "saw a masked view" in browser.get("/activity?period=nonsense").text  # all, then
+    entries, older = browser.services.audit.subject_page(
+        browser.tenant, "c-period", since=utcnow() + dt.timedelta(days=1)
+    )
+    assert entries == [] and older is None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,12 @@ def site(
         key_provider=shared_keyring,
     )
     with served(create_app(services)) as address:
-        yield f"http://localhost:{address.rsplit(':', 1)[1]}", services
+        origin = f"http://localhost:{address.rsplit(':', 1)[1]}"
+        # The origin is known once the port is: passkeys are made for it.
+        services.authenticator.settings = replace(
+            services.authenticator.settings, origins=(origin,)
+        )
+        yield origin, services
     services.close()
 
 
@@ -324,3 +330,55 @@ def test_journey_5_who_used_my_data_lists_the_agents_read_and_the_bots_refusal(
     assert "Un assistant automatique" in me.page.content()
     me.lang = "fr"
     me.check("activity")
+
+
+def _virtual_authenticator(person: Person) -> tuple[object, str]:
+    cdp = person.context.new_cdp_session(person.page)
+    cdp.send("WebAuthn.enable")
+    found = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    return cdp, found["authenticatorId"]
+
+
+def test_a_passkey_added_in_the_portal_signs_in_from_a_new_device(people, api, site) -> None:
+    client, headers = api
+    _, services = site
+    customer(client, headers, "c-pk")
+    me = people("en")
+    cdp, authenticator = _virtual_authenticator(me)
+    me.sign_in()
+    me.page.goto(f"{me.base}/devices")
+    me.check("devices")
+    me.page.click("text=Add a passkey")
+    me.page.wait_for_selector("#use-passkey")
+    me.check("passkey-create")
+    me.page.click("#use-passkey")
+    me.page.wait_for_selector("text=Passkey", timeout=15_000)
+    assert any(f.kind == "webauthn" for f in services.authenticator.factors(me.tenant, "c-pk"))
+    keys = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+    assert len(keys) == 1
+    # The customer's phone, elsewhere: the same passkey (synced), no device history.
+    phone = people("fr", user_agent=ANDROID, ip="203.0.113.77")
+    cdp2, authenticator2 = _virtual_authenticator(phone)
+    cdp2.send("WebAuthn.addCredential", {"authenticatorId": authenticator2, "credential": keys[0]})
+    phone.page.goto(f"{phone.base}/sign-in")
+    phone.page.fill("#identifier", EMAIL)
+    phone.page.click("form.card button[type=submit]")
+    phone.page.wait_for_selector("#code")
+    phone.page.click("text=Utiliser plutôt ma clé d'accès")
+    phone.page.wait_for_selector("#use-passkey")
+    phone.check("passkey-get")
+    phone.page.click("#use-passkey")
+    phone.page.wait_for_selector("nav.menu", timeout=15_000)
+    assert phone.errors == [] and me.errors == []

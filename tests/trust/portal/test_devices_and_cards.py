@@ -1,0 +1,113 @@
+"""My devices and cards: factors listed, an authenticator app added (QR, first code), a factor
+removed only from a strong session and never the last way to confirm; a saved card removed,
+the last one withdrawing the consent to keep cards. And a rectification through the portal."""
+
+from __future__ import annotations
+
+import re
+
+import pyotp
+
+from tessera.payments import CARD_ON_FILE
+from tests.trust.portal.conftest import EMAIL, IVR_EVIDENCE, Browser, customer
+
+
+def test_factors_are_listed_an_app_is_added_and_the_last_way_is_kept(
+    browser: Browser, api, headers, monkeypatch
+) -> None:
+    customer(api, headers, "c-dev")
+    browser.sign_in()
+    r = browser.get("/devices")
+    assert r.status_code == 200 and r.text.count("<td>Codes by message</td>") == 2  # mail, SMS
+    r = browser.post("/devices/totp")
+    assert r.status_code == 200 and "<svg" in r.text
+    secret = re.search(r'class="mono">([A-Z2-7]+)<', r.text).group(1)
+    r = browser.post("/devices/totp/confirm", code=pyotp.TOTP(secret).now())
+    assert r.status_code == 200 and "Authenticator app" in r.text
+    ids = re.findall(r'id="factor-(fac_[^"]+)"', r.text)
+    assert len(ids) == 3
+    # After the RTS limit, removing asks to confirm first; nothing is removed meanwhile.
+    browser.idle(monkeypatch, 6)
+    r = browser.post(f"/devices/{ids[0]}/remove")
+    assert r.url.path.endswith("/confirm")
+    assert len(browser.services.authenticator.factors(browser.tenant, "c-dev")) == 3
+    browser.confirm()
+    monkeypatch.undo()
+    browser.get("/devices")
+    for factor in ids[:2]:
+        r = browser.post(f"/devices/{factor}/remove")
+        assert r.status_code == 200
+    active = [
+        f
+        for f in browser.services.authenticator.factors(browser.tenant, "c-dev")
+        if f.status == "active"
+    ]
+    assert len(active) == 1
+    r = browser.post(f"/devices/{ids[2]}/remove")
+    assert r.status_code == 409 and "Keep at least one way" in r.text
+
+
+def test_another_customers_factor_cannot_be_removed(
+    browser: Browser, api, headers, services
+) -> None:
+    customer(api, headers, "c-mine")
+    customer(api, headers, "c-theirs", email="theirs@example.fr")
+    theirs = services.authenticator.factors(browser.tenant, "c-theirs")[0].id
+    browser.sign_in()
+    browser.get("/devices")
+    mine = re.search(r'id="factor-(fac_[^"]+)"', browser.last).group(1)
+    fields = browser.form(f"/devices/{mine}/remove")
+    r = browser.client.post(
+        f"{browser.base}/devices/{theirs}/remove", data=fields, headers=browser.headers
+    )
+    assert r.status_code == 422
+    assert all(
+        f.status == "active" for f in services.authenticator.factors(browser.tenant, "c-theirs")
+    )
+
+
+def test_removing_the_last_saved_card_withdraws_the_consent(
+    browser: Browser, api, headers, services
+) -> None:
+    customer(api, headers, "c-card")
+    api.post(
+        "/v1/consents",
+        json={
+            "subject": "c-card",
+            "purpose": CARD_ON_FILE,
+            "kind": "given",
+            "channel": "voice_ivr",
+            "evidence": IVR_EVIDENCE,
+        },
+        headers=headers,
+    )
+    pan = services.vault.tokenize(
+        browser.tenant, "4242424242424242", category="card_pan", subject="c-card"
+    )
+    services.payments.cards.keep(browser.tenant, "c-card", pan.token, brand="visa", expiry="12/34")
+    browser.sign_in()
+    r = browser.get("/devices")
+    assert "visa •••• 4242" in r.text and "4242424242424242" not in r.text
+    card = re.search(r'id="card-([^"]+)"', r.text).group(1)
+    r = browser.post(f"/cards/{card}/remove")
+    assert r.status_code == 200 and "Your choice is recorded" in r.text and "Withdrawn" in r.text
+    assert services.payments.cards.cards(browser.tenant, "c-card") == []
+    decision = services.consents.may_we(browser.tenant, "c-card", CARD_ON_FILE)
+    assert decision.allowed is False
+
+
+def test_a_rectification_corrects_the_value_through_the_gateway(
+    browser: Browser, api, headers, services
+) -> None:
+    customer(api, headers, "c-rect")
+    browser.sign_in()
+    r = browser.get("/requests/new/rectification")
+    assert "e-mail address · c•••@example.fr" in r.text.lower() or "•" in r.text
+    assert EMAIL not in r.text  # shown masked
+    token = re.search(r'<option value="(tok_[^"]+)">e-mail', r.text).group(1)
+    r = browser.post("/requests", token=token, value="camille.martin@example.com")
+    assert r.status_code == 200 and "Completed" in r.text
+    assert services.vault.detokenize(browser.tenant, token).value == "camille.martin@example.com"
+    entries = services.audit.for_subject(browser.tenant, "c-rect")
+    assert any(e["action"] == "read_masked" and e["caller"] == "portal" for e in entries)
+    assert "camille.martin@example.com" not in str(entries)

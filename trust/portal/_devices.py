@@ -1,0 +1,293 @@
+"""My devices and factors, and my saved cards: what proves it is the customer (passkeys, an
+authenticator app, the numbers and addresses codes go to) and the cards kept for one-tap
+payments, shown masked; enrolment and removal. Removing anything, or adding a factor, needs a
+session proven strongly within the limit: an intruder at low assurance can neither lock the
+customer out nor slip in a factor of their own."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from tessera import Channel, TesseraError
+from tessera.consent import ConsentRequest, EventKind
+from tessera.payments import CARD_ON_FILE
+from tessera.vault import InvalidValue, check_tenant
+
+from ._guard import ServicesDep, Visit, base, read_form, session_ref
+from ._i18n import N_, language_of
+from ._pages import signed_in
+from ._render import gettext, message_for, page, redirect, status_of
+
+if TYPE_CHECKING:
+    from tessera.trust._services import Services
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/portal/{tenant}", include_in_schema=False)
+
+_KINDS = {
+    "webauthn": N_("Passkey"),
+    "totp": N_("Authenticator app"),
+    "otp": N_("Codes by message"),
+    "device": N_("Mobile app"),
+    "caller": N_("Registered phone number (calls)"),
+    "sender": N_("Registered messaging account"),
+}
+_STEP_UP = frozenset({"webauthn", "totp", "otp"})
+_LAST = N_("Keep at least one way to confirm it is you: add another before removing this one.")
+
+
+def _confirm_first(tenant: str, back: str) -> Response:
+    from urllib.parse import quote
+
+    return redirect(f"{base(tenant)}/confirm?next={quote(back, safe='/')}")
+
+
+def _factors(services: Services, visit: Visit, lang: str) -> list[dict[str, object]]:
+    rows = []
+    for f in services.authenticator.factors(visit.tenant, visit.subject):
+        if f.status != "active":
+            continue
+        label = f.label
+        if f.kind == "otp":
+            label = {"sms": "SMS", "email": "e-mail", "messaging": "messaging"}.get(
+                f.channel or "", f.label
+            )
+        rows.append(
+            {
+                "id": f.id,
+                "kind": gettext(lang, _KINDS.get(f.kind, N_("Other"))),
+                "label": label,
+                "created": f.created_at,
+                "used": f.last_used_at,
+            }
+        )
+    return rows
+
+
+@router.get("/devices")
+def devices(request: Request, tenant: str, services: ServicesDep) -> Response:
+    check_tenant(tenant)
+    visit = signed_in(request, services, tenant)
+    if not isinstance(visit, Visit):
+        return visit
+    lang = language_of(request)
+    return page(
+        request,
+        services,
+        tenant,
+        "devices.html",
+        visit=visit,
+        factors=_factors(services, visit, lang),
+        cards=services.payments.cards.cards(tenant, visit.subject),
+    )
+
+
+@router.post("/devices/{factor_id}/remove")
+async def remove_factor(
+    request: Request, tenant: str, factor_id: str, services: ServicesDep
+) -> Response:
+    check_tenant(tenant)
+    form = await read_form(request)
+    visit = signed_in(request, services, tenant)
+    if not isinstance(visit, Visit):
+        return visit
+    lang = language_of(request)
+    try:
+        visit.check(form)
+        if not visit.strong_now(services.authenticator.clock()):
+            return _confirm_first(tenant, f"{base(tenant)}/devices")
+        mine = {
+            f.id: f
+            for f in services.authenticator.factors(tenant, visit.subject)
+            if f.status == "active"
+        }
+        factor = mine.get(factor_id[:40])
+        if factor is None:
+            raise InvalidValue("no such factor")  # another customer's, or none
+        if factor.kind in _STEP_UP and not any(
+            f.kind in _STEP_UP for f in mine.values() if f.id != factor.id
+        ):
+            return _devices_page(request, services, visit, status=409, error=gettext(lang, _LAST))
+        services.authenticator.revoke_factor(tenant, visit.subject, factor.id)
+    except TesseraError as exc:
+        return _devices_page(
+            request, services, visit, status=status_of(exc), error=message_for(lang, exc)
+        )
+    return redirect(f"{base(tenant)}/devices?removed=1")
+
+
+def _devices_page(
+    request: Request, services: Services, visit: Visit, *, status: int, error: str
+) -> Response:
+    lang = language_of(request)
+    return page(
+        request,
+        services,
+        visit.tenant,
+        "devices.html",
+        visit=visit,
+        status=status,
+        error=error,
+        factors=_factors(services, visit, lang),
+        cards=services.payments.cards.cards(visit.tenant, visit.subject),
+    )
+
+
+@router.post("/cards/{card_id}/remove")
+async def remove_card(
+    request: Request, tenant: str, card_id: str, services: ServicesDep
+) -> Response:
+    """Remove a saved card; the last one goes with the consent to keep cards (withdrawn on
+    channel web, with its receipt), so that no card can be kept again without asking."""
+    check_tenant(tenant)
+    form = await read_form(request)
+    visit = signed_in(request, services, tenant)
+    if not isinstance(visit, Visit):
+        return visit
+    lang = language_of(request)
+    try:
+        visit.check(form)
+        if not visit.strong_now(services.authenticator.clock()):
+            return _confirm_first(tenant, f"{base(tenant)}/devices")
+        services.payments.cards.remove(tenant, visit.subject, card_id[:40])
+        if services.payments.cards.cards(tenant, visit.subject):
+            return redirect(f"{base(tenant)}/devices?removed=1")
+        event = services.consents.record(
+            tenant,
+            ConsentRequest(
+                subject=visit.subject,
+                purpose=CARD_ON_FILE,
+                kind=EventKind.WITHDRAWN,
+                channel=Channel.WEB,
+                evidence={"form_id": "portal/cards", "session_id": session_ref(visit.session_id)},
+            ),
+        )
+    except TesseraError as exc:
+        return _devices_page(
+            request, services, visit, status=status_of(exc), error=message_for(lang, exc)
+        )
+    return redirect(f"{base(tenant)}/receipts/{event.id}?new=1")
+
+
+@router.post("/devices/totp")
+async def enrol_totp(request: Request, tenant: str, services: ServicesDep) -> Response:
+    """An authenticator app: a QR code to scan, then a first code to confirm it."""
+    check_tenant(tenant)
+    form = await read_form(request)
+    visit = signed_in(request, services, tenant)
+    if not isinstance(visit, Visit):
+        return visit
+    lang = language_of(request)
+    try:
+        visit.check(form)
+        if not visit.strong_now(services.authenticator.clock()):
+            return _confirm_first(tenant, f"{base(tenant)}/devices")
+        enrolment = services.authenticator.enrol_totp(
+            tenant, visit.session_id, label=gettext(lang, N_("Authenticator app"))
+        )
+    except TesseraError as exc:
+        return _devices_page(
+            request, services, visit, status=status_of(exc), error=message_for(lang, exc)
+        )
+    return page(
+        request,
+        services,
+        tenant,
+        "totp.html",
+        visit=visit,
+        factor=enrolment.factor_id,
+        qr=enrolment.qr_svg,
+        secret=enrolment.secret,
+    )
+
+
+@router.post("/devices/totp/confirm")
+async def confirm_totp(request: Request, tenant: str, services: ServicesDep) -> Response:
+    check_tenant(tenant)
+    form = await read_form(request)
+    visit = signed_in(request, services, tenant)
+    if not isinstance(visit, Visit):
+        return visit
+    lang = language_of(request)
+    factor = form.get("factor", "")[:40]
+    try:
+        visit.check(form)
+        code = form.get("code", "").strip().replace(" ", "")[:12]
+        services.authenticator.confirm_totp(tenant, visit.session_id, factor, code)
+    except TesseraError as exc:
+        return page(
+            request,
+            services,
+            tenant,
+            "totp.html",
+            visit=visit,
+            status=status_of(exc),
+            factor=factor,
+            qr=None,
+            secret=None,
+            error=message_for(lang, exc),
+        )
+    return redirect(f"{base(tenant)}/devices?added=1")
+
+
+@router.post("/devices/passkey")
+async def enrol_passkey(request: Request, tenant: str, services: ServicesDep) -> Response:
+    """A passkey on this device: the browser creates it, the authenticator checks it."""
+    from ._signin import _passkey_page
+
+    check_tenant(tenant)
+    form = await read_form(request)
+    visit = signed_in(request, services, tenant)
+    if not isinstance(visit, Visit):
+        return visit
+    lang = language_of(request)
+    try:
+        visit.check(form)
+        if not visit.strong_now(services.authenticator.clock()):
+            return _confirm_first(tenant, f"{base(tenant)}/devices")
+        challenge = services.authenticator.begin_passkey(
+            tenant, visit.session_id, label=gettext(lang, N_("Passkey"))
+        )
+    except TesseraError as exc:
+        return _devices_page(
+            request, services, visit, status=status_of(exc), error=message_for(lang, exc)
+        )
+    return _passkey_page(
+        request,
+        services,
+        tenant,
+        visit=visit,
+        ceremony="create",
+        action=f"{base(tenant)}/devices/passkey/complete",
+        decision="",
+        challenge=challenge.id,
+        options=challenge.options or {},
+        shown="",
+        next_url=f"{base(tenant)}/devices",
+    )
+
+
+@router.post("/devices/passkey/complete")
+async def complete_passkey(request: Request, tenant: str, services: ServicesDep) -> Response:
+    from ._signin import _credential
+
+    check_tenant(tenant)
+    form = await read_form(request)
+    visit = signed_in(request, services, tenant)
+    if not isinstance(visit, Visit):
+        return visit
+    lang = language_of(request)
+    try:
+        visit.check(form)
+        services.authenticator.complete_passkey(
+            tenant, form.get("challenge", "")[:40], _credential(form)
+        )
+    except TesseraError as exc:
+        return _devices_page(
+            request, services, visit, status=status_of(exc), error=message_for(lang, exc)
+        )
+    return redirect(f"{base(tenant)}/devices?added=1")
