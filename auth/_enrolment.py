@@ -17,7 +17,13 @@ from tessera import Assurance, b64url_encode
 from tessera.vault import DataCategory, InvalidValue, check_subject, check_tenant, mask
 
 from ._common import _credential, _label, _new_id, _short, _unb64url
-from ._errors import FactorNotEnrolled, ReplayedCode, StepUpFailed, StrongAuthRequired
+from ._errors import (
+    FactorNotEnrolled,
+    ReplayedCode,
+    StepUpFailed,
+    StrongAuthRequired,
+    UnknownChallenge,
+)
 from ._rows import StoredChallenge, StoredFactor, StoredSession
 from ._signals import keyed, phone_e164
 from ._step_up import _StepUps
@@ -214,6 +220,84 @@ class _Enrolment(_StepUps):
         return self._add_factor(
             tenant, subject, "otp", label=label or channel, destination=token, channel=channel
         )
+
+    def begin_destination(
+        self, tenant: str, session_id: str, channel: str, token: str, *, message: str | None = None
+    ) -> Challenge:
+        """The customer adds a number or an address for codes, from a strong session: a first
+        code goes to it, and it becomes a factor only once `confirm_destination` checks that
+        code (holding it is what it proves; an operator's `register_destination` binds one
+        without)."""
+        check_tenant(tenant)
+        session = self._strong_session(tenant, session_id)
+        subject = session.subject_id
+        if channel not in _OTP_CHANNELS:
+            raise InvalidValue("channel must be sms, messaging or email")
+        record = self.vault.describe(tenant, [token])[0]
+        wanted = DataCategory.EMAIL if channel == "email" else DataCategory.PHONE
+        if record.category is not wanted or record.subject != subject:
+            raise InvalidValue(f"the token must be this subject's {wanted.value}")
+        factor_id = _new_id("fac")
+        with self.db.begin() as conn:
+            self.store.add_factor(
+                conn,
+                StoredFactor(
+                    id=factor_id,
+                    tenant_id=tenant,
+                    subject_id=subject,
+                    kind="otp",
+                    label=channel,
+                    status="pending",
+                    destination=token,
+                    channel=channel,
+                    created_at=self.clock(),
+                ),
+            )
+        challenge_id = _new_id("chl")
+        code = f"{secrets.randbelow(10**6):06d}"
+        value = self.vault.detokenize(tenant, token).value
+        minutes = int(self.settings.challenge_ttl.total_seconds() // 60)
+        self.notifier.send(
+            tenant,
+            channel,
+            value,
+            f"{message or 'Your code to add this number'}: {code}. "
+            f"It expires in {minutes} minutes. Never share it.",
+        )
+        expires = self._store_challenge(
+            challenge_id,
+            tenant,
+            subject,
+            "enrol-otp",
+            target=Assurance.SUBSTANTIAL,
+            secret=self._code_hash(tenant, challenge_id, code),
+            session_sha256=session.id_sha256,
+            factor_id=factor_id,
+        )
+        return Challenge(
+            challenge_id, "otp", expires, Assurance.SUBSTANTIAL, None, mask(wanted, value)
+        )
+
+    def confirm_destination(
+        self, tenant: str, session_id: str, challenge_id: str, code: str
+    ) -> FactorInfo:
+        check_tenant(tenant)
+        session = self._strong_session(tenant, session_id)
+        with self.db.read() as conn:
+            row = self._take_challenge(conn, tenant, challenge_id, ("enrol-otp",))
+        if row.session_sha256 != session.id_sha256 or row.factor_id is None:
+            raise UnknownChallenge("no such challenge")
+        try:
+            self._verify_otp(tenant, row, code)
+        except StepUpFailed as failed:
+            self._fail(tenant, row)
+            raise StepUpFailed(failed.detail, attempts_left=self._attempts_left(row)) from None
+        now = self.clock()
+        with self.db.begin() as conn:
+            self._consume(conn, row.id, now)
+            self.store.activate_factor(conn, row.factor_id, now)
+        self._record(tenant, row.subject_id, event="destination_added", factor=row.factor_id)
+        return self.factors(tenant, row.subject_id, only=row.factor_id)[0]
 
     def send_to(self, tenant: str, subject: str, channel: str, message: str) -> str:
         """A message (a portal link, say) to the subject's registered destination on `channel`,

@@ -224,6 +224,14 @@ class AuthStore:
             .values(status="active", last_step=step, last_used_at=now)
         )
 
+    def activate_factor(self, conn: Connection, factor_id: str, now: dt.datetime) -> None:
+        t = _FACTORS
+        conn.execute(
+            update(t)
+            .where(t.c.id == factor_id, t.c.status == "pending")
+            .values(status="active", last_used_at=now)
+        )
+
     def advance_totp(self, conn: Connection, factor_id: str, step: int, now: dt.datetime) -> bool:
         """Accept a TOTP time step once: False when this step (or a later one) was used."""
         t = _FACTORS

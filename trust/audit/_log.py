@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hmac
 import itertools
 import json
 import logging
@@ -295,17 +296,26 @@ class AuditLog:
         """One page of `for_subject`, newest first: the entries below `before` (a seq), since a
         time, for one purpose; and the cursor of the next, older page (None at the end)."""
         found: list[SubjectEntry] = []
+        shown: list[Any] = []
+        batch = limit + 1 if purpose is None else 200  # a filter reads further to fill a page
         cursor = before
         while len(found) <= limit:
             query = (
-                select(_ENTRIES.c.seq, _ENTRIES.c.recorded_at, _ENTRIES.c.body)
+                select(
+                    _ENTRIES.c.seq,
+                    _ENTRIES.c.recorded_at,
+                    _ENTRIES.c.body,
+                    _ENTRIES.c.leaf_hash,
+                    _ENTRIES.c.chain_hash,
+                    _ENTRIES.c.mac,
+                )
                 .where(
                     _ENTRIES.c.tenant_id == tenant,
                     _ENTRIES.c.subject_id == subject,
                     _ENTRIES.c.kind.in_(("access", "dsr")),
                 )
                 .order_by(_ENTRIES.c.seq.desc())
-                .limit(200)
+                .limit(batch)
             )
             if cursor is not None:
                 query = query.where(_ENTRIES.c.seq < cursor)
@@ -317,12 +327,50 @@ class AuditLog:
                 body = json.loads(row.body)
                 if purpose is None or body.get("purpose") == purpose:
                     found.append(SubjectEntry(int(row.seq), as_utc(row.recorded_at), body))
-            if len(rows) < 200:
+                    shown.append(row)
+            if len(rows) < batch:
                 break
             cursor = int(rows[-1].seq)
+        self._check_shown(tenant, subject, shown[:limit])
         if len(found) > limit:
             return found[:limit], found[limit - 1].seq
         return found, None
+
+    def _check_shown(self, tenant: str, subject: str, rows: list[Any]) -> None:
+        """What a customer is shown is checked entry by entry: its body hashes to its leaf, the
+        leaf links from the entry before it, the link carries the service's seal, and the body
+        names this tenant, seq and subject. An entry a database writer added, rewrote or moved
+        to another customer is refused (`AuditTampered`), never shown as history."""
+        if not rows:
+            return
+        wanted = sorted({int(r.seq) - 1 for r in rows if r.seq > 0})
+        with self.db.read() as conn:
+            before = {
+                int(r.seq): str(r.chain_hash)
+                for r in conn.execute(
+                    select(_ENTRIES.c.seq, _ENTRIES.c.chain_hash).where(
+                        _ENTRIES.c.tenant_id == tenant, _ENTRIES.c.seq.in_(wanted)
+                    )
+                )
+            }
+        key = self._seal_key(tenant)
+        for row in rows:
+            seq = int(row.seq)
+            prev = GENESIS if seq == 0 else before.get(seq - 1)
+            body = json.loads(row.body)
+            genuine = (
+                prev is not None
+                and leaf_hash(row.body.encode("utf-8")).hex() == row.leaf_hash
+                and chain_hash(prev, row.leaf_hash) == row.chain_hash
+                and row.mac is not None
+                and hmac.compare_digest(seal(key, row.chain_hash), row.mac)
+                and (body.get("tenant"), body.get("seq"), body.get("subject"))
+                == (tenant, seq, subject)
+            )
+            if not genuine:
+                raise AuditTampered(
+                    f"entry {seq} about this subject was not written by this service", seq=seq
+                )
 
     def security_events(self, tenant: str) -> list[dict[str, Any]]:
         """The tenant's security events (keys, tenants, webhooks, rotations, policy loads)."""

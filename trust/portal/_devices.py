@@ -37,6 +37,7 @@ _KINDS = {
     "sender": N_("Registered messaging account"),
 }
 _STEP_UP = frozenset({"webauthn", "totp", "otp"})
+_ADD_TEXT = N_("Your code to add this number or address to your privacy space")
 _LAST = N_("Keep at least one way to confirm it is you: add another before removing this one.")
 
 
@@ -285,6 +286,79 @@ async def complete_passkey(request: Request, tenant: str, services: ServicesDep)
         visit.check(form)
         services.authenticator.complete_passkey(
             tenant, form.get("challenge", "")[:40], _credential(form)
+        )
+    except TesseraError as exc:
+        return _devices_page(
+            request, services, visit, status=status_of(exc), error=message_for(lang, exc)
+        )
+    return redirect(f"{base(tenant)}/devices?added=1")
+
+
+@router.post("/devices/number")
+async def add_number(request: Request, tenant: str, services: ServicesDep) -> Response:
+    """A phone number or an e-mail address for codes: vaulted, then proven by a first code."""
+    check_tenant(tenant)
+    form = await read_form(request)
+    visit = signed_in(request, services, tenant)
+    if not isinstance(visit, Visit):
+        return visit
+    lang = language_of(request)
+    try:
+        visit.check(form)
+        if not visit.strong_now(services.authenticator.clock()):
+            return _confirm_first(tenant, f"{base(tenant)}/devices")
+        value = form.get("value", "").strip()[:200]
+        category, channel = ("email", "email") if "@" in value else ("phone", "sms")
+        held = [
+            r
+            for r in services.vault.find(tenant, value, category=category)
+            if r.subject == visit.subject
+        ]
+        token = (
+            held[0].token
+            if held
+            else services.vault.tokenize(
+                tenant, value, category=category, subject=visit.subject
+            ).token
+        )
+        challenge = services.authenticator.begin_destination(
+            tenant, visit.session_id, channel, token, message=gettext(lang, _ADD_TEXT)
+        )
+    except TesseraError as exc:
+        return _devices_page(
+            request, services, visit, status=status_of(exc), error=message_for(lang, exc)
+        )
+    return page(
+        request,
+        services,
+        tenant,
+        "code.html",
+        visit=visit,
+        mode="confirm",
+        action=f"{base(tenant)}/devices/number/confirm",
+        switch=None,
+        decision="",
+        challenge=challenge.id,
+        factor="otp",
+        shown=challenge.sent_to or "",
+        next=f"{base(tenant)}/devices",
+        error=None,
+    )
+
+
+@router.post("/devices/number/confirm")
+async def confirm_number(request: Request, tenant: str, services: ServicesDep) -> Response:
+    check_tenant(tenant)
+    form = await read_form(request)
+    visit = signed_in(request, services, tenant)
+    if not isinstance(visit, Visit):
+        return visit
+    lang = language_of(request)
+    try:
+        visit.check(form)
+        code = form.get("code", "").strip().replace(" ", "")[:12]
+        services.authenticator.confirm_destination(
+            tenant, visit.session_id, form.get("challenge", "")[:40], code
         )
     except TesseraError as exc:
         return _devices_page(

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from tessera import TesseraError
 from tessera.vault import check_tenant
 
 from ._guard import ServicesDep, Visit
 from ._i18n import language_of
 from ._pages import _name, signed_in
-from ._render import gettext, page
+from ._render import gettext, message_for, page, status_of
 from ._words import (
     ACTIONS,
     CALLERS,
@@ -91,14 +92,25 @@ def activity(request: Request, tenant: str, services: ServicesDep) -> Response:
         if period in _PERIODS
         else None
     )
-    entries, older = services.audit.subject_page(
-        tenant,
-        visit.subject,
-        before=before,
-        since=since,
-        purpose=purpose if purpose in purposes else None,
-        limit=PAGE,
-    )
+    try:
+        entries, older = services.audit.subject_page(
+            tenant,
+            visit.subject,
+            before=before,
+            since=since,
+            purpose=purpose if purpose in purposes else None,
+            limit=PAGE,
+        )
+    except TesseraError as exc:  # a forged entry, or the store down: say so, show nothing
+        return page(
+            request,
+            services,
+            tenant,
+            "message.html",
+            visit=visit,
+            status=status_of(exc),
+            error=message_for(lang, exc),
+        )
     names = {k.id: k.name for k in services.identity.list_keys(tenant)}
     rows = [
         {"at": e.recorded_at, **_entry(services, visit, e.body, lang, purposes, names)}

@@ -72,6 +72,10 @@ _MESSAGES = {
     "unknown-purpose": N_("We found no such purpose."),
     "factor-not-enrolled": N_("This way of confirming is not set up for you."),
     "unknown-card": N_("We found no such card."),
+    "audit-integrity": N_(
+        "We could not verify the record of who used your data, so we show none of it until it "
+        "is checked. Please try again later."
+    ),
     "storage-unavailable": N_("The service is unavailable. Please try again in a moment."),
     "key-provider-unavailable": N_("The service is unavailable. Please try again in a moment."),
 }

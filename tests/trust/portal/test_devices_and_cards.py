@@ -111,3 +111,35 @@ def test_a_rectification_corrects_the_value_through_the_gateway(
     entries = services.audit.for_subject(browser.tenant, "c-rect")
     assert any(e["action"] == "read_masked" and e["caller"] == "portal" for e in entries)
     assert "camille.martin@example.com" not in str(entries)
+
+
+def test_a_number_is_added_once_a_code_sent_to_it_comes_back(
+    browser: Browser, api, headers, services
+) -> None:
+    customer(api, headers, "c-number")
+    browser.sign_in()
+    browser.get("/devices")
+    r = browser.post("/devices/number", value="+33 7 11 22 33 44")
+    assert r.status_code == 200 and "44" in r.text and 'name="code"' in r.text
+    sent = services.authenticator.notifier.last()
+    assert sent.channel == "sms" and sent.destination.endswith("44")
+    pending = [
+        f
+        for f in services.authenticator.factors(browser.tenant, "c-number")
+        if f.status == "pending"
+    ]
+    assert len(pending) == 1  # not a factor until the code comes back
+    fields = browser.form("/devices/number/confirm")
+    r = browser.post("/devices/number/confirm", {**fields, "code": "000000"})
+    assert r.status_code == 403 and "That did not work" in r.text
+    r = browser.post("/devices/number/confirm", {**fields, "code": browser.code()})
+    assert r.status_code == 200 and r.text.count("<td>Codes by message</td>") == 3
+    # The same challenge again: refused, nothing added twice.
+    again = browser.post("/devices/number/confirm", {**fields, "code": browser.code()})
+    assert again.status_code == 409
+    active = [
+        f
+        for f in services.authenticator.factors(browser.tenant, "c-number")
+        if f.status == "active"
+    ]
+    assert len(active) == 3

@@ -420,3 +420,51 @@ def test_who_used_my_data_filters_by_period(browser: Browser, api, headers) -> N
         browser.tenant, "c-period", since=utcnow() + dt.timedelta(days=1)
     )
     assert entries == [] and older is None
+
+
+def test_a_forged_history_entry_is_never_shown_as_history(
+    browser: Browser, api, headers, services, shared_stores
+) -> None:
+    """A database writer (no key provider) rewrites a real entry into "the DPO erased your
+    data", or adds one: the page refuses to show any of it rather than show a forgery."""
+    from sqlalchemy import delete, insert, select, update
+
+    from tessera.storage import table_of
+    from tessera.trust.audit import AuditEntryRow
+    from tests.conftest import bypass_append_only
+
+    customer(api, headers, "c-forged")
+    read = {
+        "action": "read_masked",
+        "purpose": "customer_service",
+        "channel": "chat",
+        "subject": "c-forged",
+        "categories": ["email"],
+    }
+    assert api.post("/v1/access", json=read, headers=headers).status_code == 200
+    browser.sign_in()
+    assert "saw a masked view" in browser.get("/activity").text
+    entries = table_of(AuditEntryRow)
+    mine = (entries.c.tenant_id == browser.tenant, entries.c.subject_id == "c-forged")
+    with services.data.read() as conn:
+        real = conn.execute(select(entries).where(*mine, entries.c.kind == "access")).one()
+    rewritten = real.body.replace('"read_masked"', '"erase"')
+    this_row = (entries.c.tenant_id == browser.tenant, entries.c.seq == real.seq)
+    try:
+        with bypass_append_only(shared_stores, "audit_entries") as conn:
+            conn.execute(update(entries).where(*this_row).values(body=rewritten))
+        r = browser.get("/activity")
+        assert r.status_code == 500 and "could not verify" in r.text
+        assert "erased your data" not in r.text
+        with bypass_append_only(shared_stores, "audit_entries") as conn:
+            conn.execute(update(entries).where(*this_row).values(body=real.body))
+        assert "saw a masked view" in browser.get("/activity").text
+        forged = {**real._mapping, "seq": 10_000_000, "body": rewritten, "mac": "0" * 64}
+        with services.data.begin() as conn:
+            conn.execute(insert(entries).values(**{**forged, "request_id": None}))
+        r = browser.get("/activity")
+        assert r.status_code == 500 and "erased your data" not in r.text
+    finally:  # the shared store is left as the service wrote it
+        with bypass_append_only(shared_stores, "audit_entries") as conn:
+            conn.execute(delete(entries).where(*mine, entries.c.seq == 10_000_000))
+            conn.execute(update(entries).where(*this_row).values(body=real.body))
