@@ -22,6 +22,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     exists,
+    func,
     insert,
     or_,
     select,
@@ -423,6 +424,19 @@ class ConsentLedger:
         return self.vault.tenant_secret(tenant, SEAL_KEY)
 
     # ------------------------------------------------------------------ reads
+    def choice_counts(self, tenant: str) -> dict[str, dict[str, int]]:
+        """Current choices per purpose and kind (given, withdrawn, …), one per subject."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(_STATE.c.purpose_id, _STATE.c.kind, func.count())
+                .where(_STATE.c.tenant_id == tenant)
+                .group_by(_STATE.c.purpose_id, _STATE.c.kind)
+            ).all()
+        counts: dict[str, dict[str, int]] = {}
+        for purpose, kind, count in rows:
+            counts.setdefault(str(purpose), {})[str(kind)] = int(count)
+        return counts
+
     def history(self, tenant: str, subject: str) -> list[ConsentEvent]:
         with self.db.begin() as conn:
             rows = conn.execute(

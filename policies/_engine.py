@@ -146,6 +146,21 @@ class CedarPolicyEngine:
             self._default, self._tenants = default, tenants
             self._decisions.clear()
 
+    def sweeper(self) -> CedarPolicyEngine:
+        """The policy sets in force now, deciding without remembering: a sweep over every
+        caller, action, channel and category (the record of processing) must not push the
+        gateway's remembered decisions out."""
+        view = object.__new__(CedarPolicyEngine)
+        view.policy_dir = self.policy_dir
+        view.schema = self.schema
+        view.remember = 0
+        view._lock = threading.Lock()
+        with self._lock:
+            view._default, view._tenants = self._default, dict(self._tenants)
+        view._decisions = OrderedDict()
+        view._callers = OrderedDict()
+        return view
+
     def policies_for(self, tenant: str) -> CompiledPolicies:
         with self._lock:
             return self._tenants.get(tenant, self._default)

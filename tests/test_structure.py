@@ -36,7 +36,8 @@ ALLOWED = {
 }
 
 # Inside trust, rooms depend on the rooms before them: identity and audit, then the gateway,
-# redaction and webhooks, then the customer portal's pages, the HTTP API and the command line.
+# redaction and webhooks, then the pages' shared web layer and the customer portal, the HTTP API
+# and the command line.
 # `_errors` and `_settings` serve every room; the composition root `_services` is for the edges.
 ROOMS = {
     "identity": set(),
@@ -45,8 +46,19 @@ ROOMS = {
     "redaction": {"identity", "audit"},
     "webhooks": set(),
     "_services": {"identity", "audit", "gateway", "redaction", "webhooks"},
-    "portal": {"identity", "audit", "gateway", "_services"},
-    "http": {"identity", "audit", "gateway", "redaction", "webhooks", "_services", "portal"},
+    "web": {"_services"},
+    "processing": {"identity", "audit", "_services"},
+    "portal": {"identity", "audit", "gateway", "_services", "web"},
+    "http": {
+        "identity",
+        "audit",
+        "gateway",
+        "redaction",
+        "webhooks",
+        "_services",
+        "portal",
+        "processing",
+    },
     "cli": {
         "identity",
         "audit",
@@ -55,6 +67,7 @@ ROOMS = {
         "webhooks",
         "_services",
         "portal",
+        "processing",
         "http",
     },
 }

@@ -672,6 +672,17 @@ class Vault:
                 ).scalar_one()
             )
 
+    def categories_held(self, tenant: str) -> dict[str, int]:
+        """How many values of each category the tenant holds (the record of processing)."""
+        t = table_of(VaultItem)
+        with self.data.read() as conn:
+            rows = conn.execute(
+                select(t.c.category, func.count())
+                .where(t.c.tenant_id == tenant)
+                .group_by(t.c.category)
+            ).all()
+        return {str(category): int(count) for category, count in rows}
+
     def clear_cache(self) -> None:
         with self._cache_lock:
             self._deks.clear()

@@ -372,6 +372,42 @@ class AuditLog:
                     f"entry {seq} about this subject was not written by this service", seq=seq
                 )
 
+    def observed_accesses(
+        self, tenant: str, *, since: dt.datetime, until: dt.datetime
+    ) -> dict[tuple[str, str, str, tuple[str, ...]], int]:
+        """Allowed accesses over a period, counted by (purpose, caller kind, action, categories):
+        the recipients actually observed, for the record of processing."""
+        counts: dict[tuple[str, str, str, tuple[str, ...]], int] = {}
+        after = -1
+        while True:
+            with self.db.read() as conn:
+                rows = conn.execute(
+                    select(_ENTRIES.c.seq, _ENTRIES.c.body)
+                    .where(
+                        _ENTRIES.c.tenant_id == tenant,
+                        _ENTRIES.c.kind == "access",
+                        _ENTRIES.c.recorded_at >= since,
+                        _ENTRIES.c.recorded_at <= until,
+                        _ENTRIES.c.seq > after,
+                    )
+                    .order_by(_ENTRIES.c.seq)
+                    .limit(10_000)
+                ).all()
+            for row in rows:
+                body = json.loads(row.body)
+                if body.get("outcome") != "allow":
+                    continue
+                key = (
+                    str(body.get("purpose", "")),
+                    str(body.get("caller_kind", "service")),
+                    str(body.get("action", "")),
+                    tuple(sorted(str(c) for c in body.get("categories", []))),
+                )
+                counts[key] = counts.get(key, 0) + 1
+            if len(rows) < 10_000:
+                return counts
+            after = int(rows[-1].seq)
+
     def security_events(self, tenant: str) -> list[dict[str, Any]]:
         """The tenant's security events (keys, tenants, webhooks, rotations, policy loads)."""
         with self.db.read() as conn:

@@ -12,7 +12,18 @@ from typer.core import TyperGroup
 
 from tessera import TesseraError
 
-from . import _audit, _auth, _consent, _identity, _keys, _payments, _policy, _tokens, _webhooks
+from . import (
+    _audit,
+    _auth,
+    _consent,
+    _identity,
+    _keys,
+    _payments,
+    _policy,
+    _processing,
+    _tokens,
+    _webhooks,
+)
 from ._common import err, out
 from ._redact import redact
 from ._serve import demo, serve, version
@@ -59,6 +70,7 @@ app.add_typer(_audit.audit_app, name="audit")
 app.add_typer(_auth.auth_app, name="auth")
 app.add_typer(_payments.payments_app, name="payments")
 app.add_typer(_webhooks.webhooks_app, name="webhooks")
+app.add_typer(_processing.processing_app, name="processing-record")
 app.command("redact")(redact)
 
 

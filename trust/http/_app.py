@@ -25,6 +25,7 @@ from .routes.gateway import router as gateway_router
 from .routes.operations import router as operations_router
 from .routes.payments import router as payments_router
 from .routes.portal import router as portal_api_router
+from .routes.processing import router as processing_router
 from .routes.redact import router as redact_router
 from .routes.requests import router as requests_router
 from .routes.vault import router as vault_router
@@ -172,6 +173,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(portal_router(lambda exc: (problem_for(exc).status, problem_for(exc).slug)))
     app.include_router(webhooks_router)
     app.include_router(portal_api_router)
+    app.include_router(processing_router)
     app.include_router(redact_router)
     app.include_router(vault_router)
     app.include_router(operations_router)

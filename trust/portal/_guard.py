@@ -1,39 +1,37 @@
-"""What every portal page and form goes through: the security headers, the session cookie bound
-to the auth session, CSRF tokens, bounded form parsing, and the customer's own caller.
+"""Who is at the portal: the session cookie bound to the auth session, the portal's CSRF tokens
+(the shared `trust.web` ones, under the portal's own tenant secret), the device cookie the risk
+engine reads, and the customer's own caller.
 
 The session cookie holds the auth session's bearer id (HttpOnly, SameSite=Strict, Secure behind
 TLS, scoped to the tenant's portal path): the portal keeps no session of its own, so ending or
-expiring the auth session signs the customer out everywhere. A CSRF token is an HMAC, under a
-tenant secret kept wrapped in the key store, of what the form is bound to: the session (once
-signed in) or a random pre-session cookie (before). Nothing is kept server-side for it.
+expiring the auth session signs the customer out everywhere.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
-from urllib.parse import parse_qs, quote
+from typing import Any
+from urllib.parse import quote
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, hmac
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse
 
-from tessera import Assurance, b64url_decode, b64url_encode
+from tessera import Assurance
 from tessera.auth import Observation, SessionExpired, SessionInfo, UnknownSession
 from tessera.storage import utcnow
-from tessera.trust._errors import CsrfRejected, RequestTooLarge
 from tessera.trust._services import Services
 from tessera.trust.identity import Caller, Scope
-from tessera.vault import InvalidValue, check_tenant
+from tessera.trust.web import FORM_LIMIT, Csrf, ServicesDep, read_form, security_headers, set_cookie
+from tessera.trust.web import pre_session as _pre_session
+from tessera.vault import check_tenant
 
 __all__ = [
     "DEVICE_COOKIE",
     "FORM_LIMIT",
+    "PRE_COOKIE",
     "SESSION_COOKIE",
     "ServicesDep",
     "Visit",
@@ -44,6 +42,7 @@ __all__ = [
     "portal_caller",
     "read_form",
     "security_headers",
+    "set_cookie",
     "sign_in_redirect",
     "visit_of",
 ]
@@ -51,41 +50,20 @@ __all__ = [
 SESSION_COOKIE = "tessera_portal"
 PRE_COOKIE = "tessera_portal_pre"
 DEVICE_COOKIE = "tessera_device"
-FORM_LIMIT = 16 * 1024  # the largest portal form (a rectification, a pasted receipt) is far less
 _PRE = 22  # characters of a pre-session id
 
 
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
+def csrf_token(services: Services, tenant: str, binding: str) -> str:
+    return Csrf(services.vault, "portal-csrf").token(tenant, binding)
 
 
-ServicesDep = Annotated[Services, Depends(_services)]
+def check_csrf(services: Services, tenant: str, binding: str, given: str | None) -> None:
+    Csrf(services.vault, "portal-csrf").check(tenant, binding, given)
 
 
-def security_headers() -> dict[str, str]:
-    """No inline script or style, nothing from anywhere else, no framing, nothing cached."""
-    policy = "; ".join(
-        [
-            "default-src 'none'",
-            "script-src 'self'",
-            "style-src 'self'",
-            "img-src 'self' data:",
-            "connect-src 'self'",
-            "form-action 'self'",
-            "base-uri 'none'",
-            "frame-ancestors 'none'",
-        ]
-    )
-    return {
-        "Content-Security-Policy": policy,
-        "X-Frame-Options": "DENY",
-        "Cache-Control": "no-store",
-        "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff",
-        "Cross-Origin-Opener-Policy": "same-origin",
-        "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-    }
+def pre_session(request: Request) -> tuple[str, bool]:
+    """The random id that binds the sign-in forms to this browser; True if it is new."""
+    return _pre_session(request, PRE_COOKIE)
 
 
 def portal_caller(tenant: str) -> Caller:
@@ -98,56 +76,6 @@ def portal_caller(tenant: str) -> Caller:
         scopes=frozenset({Scope.ACCESS, Scope.DSR, Scope.CONSENT_READ, Scope.CONSENT_WRITE}),
         kind="customer",
     )
-
-
-def _secret(services: Services, tenant: str) -> bytes:
-    return services.vault.tenant_secret(tenant, "portal-csrf")
-
-
-def _mac(secret: bytes, purpose: str, binding: str) -> bytes:
-    mac = hmac.HMAC(secret, hashes.SHA256())
-    mac.update(f"tessera/portal/{purpose}/1\x1f{binding}".encode())
-    return mac.finalize()
-
-
-def csrf_token(services: Services, tenant: str, binding: str) -> str:
-    return b64url_encode(_mac(_secret(services, tenant), "csrf", binding))
-
-
-def check_csrf(services: Services, tenant: str, binding: str, given: str | None) -> None:
-    if not given or len(given) > 64:
-        raise CsrfRejected("this form has expired: reload the page and try again")
-    mac = hmac.HMAC(_secret(services, tenant), hashes.SHA256())
-    mac.update(f"tessera/portal/csrf/1\x1f{binding}".encode())
-    try:
-        mac.verify(b64url_decode(given))
-    except (InvalidSignature, ValueError):
-        raise CsrfRejected("this form has expired: reload the page and try again") from None
-
-
-def pre_session(request: Request) -> tuple[str, bool]:
-    """The random id that binds the sign-in forms to this browser; True if it is new."""
-    given = request.cookies.get(PRE_COOKIE, "")
-    if len(given) == _PRE and given.replace("-", "a").replace("_", "a").isalnum():
-        return given, False
-    return secrets.token_urlsafe(16), True
-
-
-async def read_form(request: Request, *, limit: int = FORM_LIMIT) -> dict[str, str]:
-    """An urlencoded form, at most `limit` bytes (a 413 beyond), first value of each field."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise RequestTooLarge(f"the form is larger than {limit} bytes")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise RequestTooLarge(f"the form is larger than {limit} bytes")
-    try:
-        fields = parse_qs(body.decode("utf-8"), max_num_fields=20, strict_parsing=False)
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidValue("the form could not be read") from None
-    return {k: v[0] for k, v in fields.items() if v}
 
 
 def device_of(request: Request) -> str | None:
@@ -235,17 +163,3 @@ def safe_next(tenant: str, given: Any) -> str:
     if isinstance(given, str) and given.startswith(home) and "//" not in given and len(given) < 200:
         return given
     return home
-
-
-def set_cookie(
-    response: Any, request: Request, name: str, value: str, path: str, *, max_age: int | None = None
-) -> None:
-    response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
-        path=path,
-        secure=request.url.scheme == "https",
-        httponly=True,
-        samesite="strict",
-    )

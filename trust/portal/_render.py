@@ -3,49 +3,50 @@ response with the portal's security headers; and what a customer reads for each 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from tessera import TesseraError
 from tessera.auth import AccountLocked
+from tessera.trust.web import (
+    LANG_COOKIE,
+    LANGUAGES,
+    N_,
+    Pages,
+    ProblemOf,
+    language_of,
+    problem,
+    status_of,
+    use_problems,
+)
+from tessera.trust.web import redirect as _redirect
 
-from ._guard import base, csrf_token, pre_session, security_headers, set_cookie
-from ._i18n import LANG_COOKIE, LANGUAGES, N_, day, language_of, translations, when
+from ._guard import PRE_COOKIE, base, csrf_token, pre_session, set_cookie
+from ._i18n import CATALOGUE
 
 if TYPE_CHECKING:
     from tessera.trust._services import Services
 
     from ._guard import Visit
 
-__all__ = ["message_for", "page", "problem", "redirect", "status_of", "use_problems"]
+__all__ = [
+    "ProblemOf",
+    "gettext",
+    "message_for",
+    "page",
+    "redirect",
+    "status_of",
+    "use_problems",
+]
 
-_TEMPLATES = Path(__file__).parent / "templates"
-
-
-@cache
-def _environment(lang: str) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(_TEMPLATES),
-        autoescape=select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        extensions=["jinja2.ext.i18n"],
-    )
-    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
-    env.filters["when"] = lambda value: when(value, lang)
-    env.filters["day"] = lambda value: day(value, lang)
-    return env
+PAGES = Pages(Path(__file__).parent / "templates", CATALOGUE)
 
 
 def gettext(lang: str, message: str, **values: Any) -> str:
-    text = translations(lang).gettext(message)
-    return text % values if values else text
+    return CATALOGUE.gettext(lang, message, **values)
 
 
 # What a customer reads for each problem (the API's detail is for developers, in English).
@@ -83,24 +84,6 @@ _LOCKED = N_("Too many attempts: signing in is blocked for now. Try again in %(m
 _FALLBACK = N_("Something went wrong. Nothing was changed: please try again.")
 
 
-ProblemOf = Callable[[BaseException], tuple[int, str]]
-_problems: list[ProblemOf] = []
-
-
-def use_problems(problem_of: ProblemOf) -> None:
-    """How the HTTP app maps an error to its problem (status, slug): the one mapping, injected
-    here so that a page answers with the same status as the API would."""
-    _problems[:] = [problem_of]
-
-
-def problem(exc: BaseException) -> tuple[int, str]:
-    return _problems[0](exc) if _problems else (400, "bad-request")
-
-
-def status_of(exc: BaseException) -> int:
-    return problem(exc)[0]
-
-
 def message_for(lang: str, exc: TesseraError) -> str:
     if isinstance(exc, AccountLocked):
         return gettext(lang, _LOCKED, minutes=max(1, (exc.retry_after + 59) // 60))
@@ -121,23 +104,20 @@ def page(
     lang = language_of(request)
     pre, new_pre = (None, False) if visit is not None else pre_session(request)
     csrf = visit.csrf() if visit is not None else csrf_token(services, tenant, str(pre))
-    html = (
-        _environment(lang)
-        .get_template(template)
-        .render(
-            lang=lang,
-            other_lang=next(x for x in LANGUAGES if x != lang),
-            base=base(tenant),
-            path=request.url.path,
-            csrf=csrf,
-            visit=visit,
-            controller=_controller(services, tenant),
-            **context,
-        )
+    response = PAGES.html(
+        lang,
+        template,
+        status=status,
+        other_lang=next(x for x in LANGUAGES if x != lang),
+        base=base(tenant),
+        path=request.url.path,
+        csrf=csrf,
+        visit=visit,
+        controller=_controller(services, tenant),
+        **context,
     )
-    response = HTMLResponse(html, status_code=status, headers=security_headers())
     if new_pre:
-        set_cookie(response, request, "tessera_portal_pre", str(pre), base(tenant))
+        set_cookie(response, request, PRE_COOKIE, str(pre), base(tenant))
     if request.query_params.get("lang") in LANGUAGES:
         set_cookie(response, request, LANG_COOKIE, lang, "/portal", max_age=400 * 86400)
     return response
@@ -151,4 +131,4 @@ def _controller(services: Services, tenant: str) -> str:
 
 
 def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303, headers=security_headers())
+    return _redirect(url)
