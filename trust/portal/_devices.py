@@ -14,12 +14,12 @@ from fastapi.responses import Response
 from tessera import Channel, TesseraError
 from tessera.consent import ConsentRequest, EventKind
 from tessera.payments import CARD_ON_FILE
-from tessera.vault import InvalidValue, check_tenant
+from tessera.vault import InvalidValue
 
-from ._guard import ServicesDep, Visit, base, read_form, session_ref
+from ._forms import Posted, confirm_first, posted, problem_page, signed_in
+from ._guard import ServicesDep, Visit, base, session_ref
 from ._i18n import N_, language_of
-from ._pages import signed_in
-from ._render import gettext, message_for, page, redirect, status_of
+from ._render import gettext, page, redirect
 
 if TYPE_CHECKING:
     from tessera.trust._services import Services
@@ -39,12 +39,6 @@ _KINDS = {
 _STEP_UP = frozenset({"webauthn", "totp", "otp"})
 _ADD_TEXT = N_("Your code to add this number or address to your privacy space")
 _LAST = N_("Keep at least one way to confirm it is you: add another before removing this one.")
-
-
-def _confirm_first(tenant: str, back: str) -> Response:
-    from urllib.parse import quote
-
-    return redirect(f"{base(tenant)}/confirm?next={quote(back, safe='/')}")
 
 
 def _factors(services: Services, visit: Visit, lang: str) -> list[dict[str, object]]:
@@ -71,36 +65,56 @@ def _factors(services: Services, visit: Visit, lang: str) -> list[dict[str, obje
 
 @router.get("/devices")
 def devices(request: Request, tenant: str, services: ServicesDep) -> Response:
-    check_tenant(tenant)
     visit = signed_in(request, services, tenant)
     if not isinstance(visit, Visit):
         return visit
-    lang = language_of(request)
+    return _devices_page(request, services, visit)
+
+
+def _devices_page(
+    request: Request,
+    services: Services,
+    visit: Visit,
+    *,
+    exc: TesseraError | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    context = {
+        "factors": _factors(services, visit, language_of(request)),
+        "cards": services.payments.cards.cards(visit.tenant, visit.subject),
+    }
+    if exc is not None:
+        return problem_page(request, services, visit, exc, template="devices.html", **context)
     return page(
         request,
         services,
-        tenant,
+        visit.tenant,
         "devices.html",
         visit=visit,
-        factors=_factors(services, visit, lang),
-        cards=services.payments.cards.cards(tenant, visit.subject),
+        status=status,
+        error=error,
+        **context,
     )
+
+
+async def _strong_form(request: Request, services: Services, tenant: str) -> Posted | Response:
+    """A devices form from a session proven strongly within the limit (else confirm first)."""
+    done = await posted(request, services, tenant)
+    if not isinstance(done, Posted):
+        return done
+    return confirm_first(services, done.visit, f"{base(tenant)}/devices") or done
 
 
 @router.post("/devices/{factor_id}/remove")
 async def remove_factor(
     request: Request, tenant: str, factor_id: str, services: ServicesDep
 ) -> Response:
-    check_tenant(tenant)
-    form = await read_form(request)
-    visit = signed_in(request, services, tenant)
-    if not isinstance(visit, Visit):
-        return visit
-    lang = language_of(request)
+    done = await _strong_form(request, services, tenant)
+    if not isinstance(done, Posted):
+        return done
+    visit = done.visit
     try:
-        visit.check(form)
-        if not visit.strong_now(services.authenticator.clock()):
-            return _confirm_first(tenant, f"{base(tenant)}/devices")
         mine = {
             f.id: f
             for f in services.authenticator.factors(tenant, visit.subject)
@@ -112,30 +126,13 @@ async def remove_factor(
         if factor.kind in _STEP_UP and not any(
             f.kind in _STEP_UP for f in mine.values() if f.id != factor.id
         ):
-            return _devices_page(request, services, visit, status=409, error=gettext(lang, _LAST))
+            return _devices_page(
+                request, services, visit, status=409, error=gettext(done.lang, _LAST)
+            )
         services.authenticator.revoke_factor(tenant, visit.subject, factor.id)
     except TesseraError as exc:
-        return _devices_page(
-            request, services, visit, status=status_of(exc), error=message_for(lang, exc)
-        )
+        return _devices_page(request, services, visit, exc=exc)
     return redirect(f"{base(tenant)}/devices?removed=1")
-
-
-def _devices_page(
-    request: Request, services: Services, visit: Visit, *, status: int, error: str
-) -> Response:
-    lang = language_of(request)
-    return page(
-        request,
-        services,
-        visit.tenant,
-        "devices.html",
-        visit=visit,
-        status=status,
-        error=error,
-        factors=_factors(services, visit, lang),
-        cards=services.payments.cards.cards(visit.tenant, visit.subject),
-    )
 
 
 @router.post("/cards/{card_id}/remove")
@@ -144,16 +141,11 @@ async def remove_card(
 ) -> Response:
     """Remove a saved card; the last one goes with the consent to keep cards (withdrawn on
     channel web, with its receipt), so that no card can be kept again without asking."""
-    check_tenant(tenant)
-    form = await read_form(request)
-    visit = signed_in(request, services, tenant)
-    if not isinstance(visit, Visit):
-        return visit
-    lang = language_of(request)
+    done = await _strong_form(request, services, tenant)
+    if not isinstance(done, Posted):
+        return done
+    visit = done.visit
     try:
-        visit.check(form)
-        if not visit.strong_now(services.authenticator.clock()):
-            return _confirm_first(tenant, f"{base(tenant)}/devices")
         services.payments.cards.remove(tenant, visit.subject, card_id[:40])
         if services.payments.cards.cards(tenant, visit.subject):
             return redirect(f"{base(tenant)}/devices?removed=1")
@@ -168,38 +160,28 @@ async def remove_card(
             ),
         )
     except TesseraError as exc:
-        return _devices_page(
-            request, services, visit, status=status_of(exc), error=message_for(lang, exc)
-        )
+        return _devices_page(request, services, visit, exc=exc)
     return redirect(f"{base(tenant)}/receipts/{event.id}?new=1")
 
 
 @router.post("/devices/totp")
 async def enrol_totp(request: Request, tenant: str, services: ServicesDep) -> Response:
     """An authenticator app: a QR code to scan, then a first code to confirm it."""
-    check_tenant(tenant)
-    form = await read_form(request)
-    visit = signed_in(request, services, tenant)
-    if not isinstance(visit, Visit):
-        return visit
-    lang = language_of(request)
+    done = await _strong_form(request, services, tenant)
+    if not isinstance(done, Posted):
+        return done
     try:
-        visit.check(form)
-        if not visit.strong_now(services.authenticator.clock()):
-            return _confirm_first(tenant, f"{base(tenant)}/devices")
         enrolment = services.authenticator.enrol_totp(
-            tenant, visit.session_id, label=gettext(lang, N_("Authenticator app"))
+            tenant, done.visit.session_id, label=gettext(done.lang, N_("Authenticator app"))
         )
     except TesseraError as exc:
-        return _devices_page(
-            request, services, visit, status=status_of(exc), error=message_for(lang, exc)
-        )
+        return _devices_page(request, services, done.visit, exc=exc)
     return page(
         request,
         services,
         tenant,
         "totp.html",
-        visit=visit,
+        visit=done.visit,
         factor=enrolment.factor_id,
         qr=enrolment.qr_svg,
         secret=enrolment.secret,
@@ -208,29 +190,23 @@ async def enrol_totp(request: Request, tenant: str, services: ServicesDep) -> Re
 
 @router.post("/devices/totp/confirm")
 async def confirm_totp(request: Request, tenant: str, services: ServicesDep) -> Response:
-    check_tenant(tenant)
-    form = await read_form(request)
-    visit = signed_in(request, services, tenant)
-    if not isinstance(visit, Visit):
-        return visit
-    lang = language_of(request)
-    factor = form.get("factor", "")[:40]
+    done = await posted(request, services, tenant)
+    if not isinstance(done, Posted):
+        return done
+    factor = done.form.get("factor", "")[:40]
     try:
-        visit.check(form)
-        code = form.get("code", "").strip().replace(" ", "")[:12]
-        services.authenticator.confirm_totp(tenant, visit.session_id, factor, code)
+        code = done.form.get("code", "").strip().replace(" ", "")[:12]
+        services.authenticator.confirm_totp(tenant, done.visit.session_id, factor, code)
     except TesseraError as exc:
-        return page(
+        return problem_page(
             request,
             services,
-            tenant,
-            "totp.html",
-            visit=visit,
-            status=status_of(exc),
+            done.visit,
+            exc,
+            template="totp.html",
             factor=factor,
             qr=None,
             secret=None,
-            error=message_for(lang, exc),
         )
     return redirect(f"{base(tenant)}/devices?added=1")
 
@@ -240,28 +216,20 @@ async def enrol_passkey(request: Request, tenant: str, services: ServicesDep) ->
     """A passkey on this device: the browser creates it, the authenticator checks it."""
     from ._signin import _passkey_page
 
-    check_tenant(tenant)
-    form = await read_form(request)
-    visit = signed_in(request, services, tenant)
-    if not isinstance(visit, Visit):
-        return visit
-    lang = language_of(request)
+    done = await _strong_form(request, services, tenant)
+    if not isinstance(done, Posted):
+        return done
     try:
-        visit.check(form)
-        if not visit.strong_now(services.authenticator.clock()):
-            return _confirm_first(tenant, f"{base(tenant)}/devices")
         challenge = services.authenticator.begin_passkey(
-            tenant, visit.session_id, label=gettext(lang, N_("Passkey"))
+            tenant, done.visit.session_id, label=gettext(done.lang, N_("Passkey"))
         )
     except TesseraError as exc:
-        return _devices_page(
-            request, services, visit, status=status_of(exc), error=message_for(lang, exc)
-        )
+        return _devices_page(request, services, done.visit, exc=exc)
     return _passkey_page(
         request,
         services,
         tenant,
-        visit=visit,
+        visit=done.visit,
         ceremony="create",
         action=f"{base(tenant)}/devices/passkey/complete",
         decision="",
@@ -276,38 +244,27 @@ async def enrol_passkey(request: Request, tenant: str, services: ServicesDep) ->
 async def complete_passkey(request: Request, tenant: str, services: ServicesDep) -> Response:
     from ._signin import _credential
 
-    check_tenant(tenant)
-    form = await read_form(request)
-    visit = signed_in(request, services, tenant)
-    if not isinstance(visit, Visit):
-        return visit
-    lang = language_of(request)
+    done = await posted(request, services, tenant)
+    if not isinstance(done, Posted):
+        return done
     try:
-        visit.check(form)
         services.authenticator.complete_passkey(
-            tenant, form.get("challenge", "")[:40], _credential(form)
+            tenant, done.form.get("challenge", "")[:40], _credential(done.form)
         )
     except TesseraError as exc:
-        return _devices_page(
-            request, services, visit, status=status_of(exc), error=message_for(lang, exc)
-        )
+        return _devices_page(request, services, done.visit, exc=exc)
     return redirect(f"{base(tenant)}/devices?added=1")
 
 
 @router.post("/devices/number")
 async def add_number(request: Request, tenant: str, services: ServicesDep) -> Response:
     """A phone number or an e-mail address for codes: vaulted, then proven by a first code."""
-    check_tenant(tenant)
-    form = await read_form(request)
-    visit = signed_in(request, services, tenant)
-    if not isinstance(visit, Visit):
-        return visit
-    lang = language_of(request)
+    done = await _strong_form(request, services, tenant)
+    if not isinstance(done, Posted):
+        return done
+    visit = done.visit
     try:
-        visit.check(form)
-        if not visit.strong_now(services.authenticator.clock()):
-            return _confirm_first(tenant, f"{base(tenant)}/devices")
-        value = form.get("value", "").strip()[:200]
+        value = done.form.get("value", "").strip()[:200]
         category, channel = ("email", "email") if "@" in value else ("phone", "sms")
         held = [
             r
@@ -322,12 +279,10 @@ async def add_number(request: Request, tenant: str, services: ServicesDep) -> Re
             ).token
         )
         challenge = services.authenticator.begin_destination(
-            tenant, visit.session_id, channel, token, message=gettext(lang, _ADD_TEXT)
+            tenant, visit.session_id, channel, token, message=gettext(done.lang, _ADD_TEXT)
         )
     except TesseraError as exc:
-        return _devices_page(
-            request, services, visit, status=status_of(exc), error=message_for(lang, exc)
-        )
+        return _devices_page(request, services, visit, exc=exc)
     return page(
         request,
         services,
@@ -348,20 +303,14 @@ async def add_number(request: Request, tenant: str, services: ServicesDep) -> Re
 
 @router.post("/devices/number/confirm")
 async def confirm_number(request: Request, tenant: str, services: ServicesDep) -> Response:
-    check_tenant(tenant)
-    form = await read_form(request)
-    visit = signed_in(request, services, tenant)
-    if not isinstance(visit, Visit):
-        return visit
-    lang = language_of(request)
+    done = await posted(request, services, tenant)
+    if not isinstance(done, Posted):
+        return done
     try:
-        visit.check(form)
-        code = form.get("code", "").strip().replace(" ", "")[:12]
+        code = done.form.get("code", "").strip().replace(" ", "")[:12]
         services.authenticator.confirm_destination(
-            tenant, visit.session_id, form.get("challenge", "")[:40], code
+            tenant, done.visit.session_id, done.form.get("challenge", "")[:40], code
         )
     except TesseraError as exc:
-        return _devices_page(
-            request, services, visit, status=status_of(exc), error=message_for(lang, exc)
-        )
+        return _devices_page(request, services, done.visit, exc=exc)
     return redirect(f"{base(tenant)}/devices?added=1")

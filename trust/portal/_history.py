@@ -13,9 +13,10 @@ from fastapi.responses import Response
 from tessera import TesseraError
 from tessera.vault import check_tenant
 
+from ._forms import signed_in
 from ._guard import ServicesDep, Visit
 from ._i18n import language_of
-from ._pages import _name, signed_in
+from ._pages import _name
 from ._render import gettext, message_for, page, status_of
 from ._words import (
     ACTIONS,

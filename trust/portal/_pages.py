@@ -15,7 +15,6 @@ from tessera.consent import (
     ConsentEvent,
     ConsentRequest,
     EventKind,
-    InvalidReceipt,
     LegalBasis,
     Purpose,
     verify_receipt,
@@ -23,6 +22,7 @@ from tessera.consent import (
 from tessera.trust._errors import RequestTooLarge
 from tessera.vault import InvalidValue, check_tenant
 
+from ._forms import Posted, posted, problem_page, signed_in
 from ._guard import (
     ServicesDep,
     Visit,
@@ -32,7 +32,6 @@ from ._guard import (
     read_form,
     security_headers,
     session_ref,
-    sign_in_redirect,
     visit_of,
 )
 from ._i18n import N_, language_of
@@ -49,7 +48,7 @@ from ._words import (
 if TYPE_CHECKING:
     from tessera.trust._services import Services
 
-__all__ = ["router", "signed_in"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/portal/{tenant}", include_in_schema=False)
 
@@ -60,17 +59,6 @@ _CHOICES = {
     "withdrawn": EventKind.WITHDRAWN,
     "objected": EventKind.OBJECTED,
 }
-
-
-def signed_in(request: Request, services: Services, tenant: str) -> Visit | Response:
-    visit = visit_of(request, services, tenant)
-    if visit is None:
-        return sign_in_redirect(tenant, request, expired=SESSION_SEEN(request))
-    return visit
-
-
-def SESSION_SEEN(request: Request) -> bool:
-    return "tessera_portal" in request.cookies
 
 
 @router.get("/")
@@ -168,13 +156,11 @@ def consents(request: Request, tenant: str, services: ServicesDep) -> Response:
 @router.post("/consents")
 async def change_consent(request: Request, tenant: str, services: ServicesDep) -> Response:
     check_tenant(tenant)
-    form = await read_form(request)
-    visit = signed_in(request, services, tenant)
-    if not isinstance(visit, Visit):
-        return visit
-    lang = language_of(request)
+    done = await posted(request, services, tenant)
+    if not isinstance(done, Posted):
+        return done
+    visit, form = done.visit, done.form
     try:
-        visit.check(form)
         kind = _CHOICES.get(form.get("choice", ""))
         if kind is None:
             raise InvalidValue("unknown choice")
@@ -197,20 +183,8 @@ async def change_consent(request: Request, tenant: str, services: ServicesDep) -
             ),
         )
     except TesseraError as exc:
-        return page(
-            request,
-            services,
-            tenant,
-            "message.html",
-            visit=visit,
-            status=_status(exc),
-            error=message_for(lang, exc),
-        )
+        return problem_page(request, services, visit, exc)
     return redirect(f"{base(tenant)}/receipts/{event.id}?new=1")
-
-
-def _status(exc: TesseraError) -> int:
-    return status_of(exc)
 
 
 # ---------------------------------------------------------------------- receipts
@@ -315,34 +289,14 @@ async def verify(request: Request, tenant: str, services: ServicesDep) -> Respon
         else:
             check_csrf(services, tenant, pre_session(request)[0], csrf)
         record = verify_receipt(text.strip(), services.receipts.public_jwk(tenant))
-    except RequestTooLarge as exc:
+    except TesseraError as exc:  # too large (413), not ours or changed (422), no token (403)
         return page(
             request,
             services,
             tenant,
             "verify.html",
             visit=visit,
-            status=413,
-            error=message_for(lang, exc),
-        )
-    except InvalidReceipt as exc:
-        return page(
-            request,
-            services,
-            tenant,
-            "verify.html",
-            visit=visit,
-            status=422,
-            error=message_for(lang, exc),
-        )
-    except TesseraError as exc:
-        return page(
-            request,
-            services,
-            tenant,
-            "verify.html",
-            visit=visit,
-            status=_status(exc),
+            status=status_of(exc),
             error=message_for(lang, exc),
         )
     return page(

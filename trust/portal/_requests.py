@@ -23,10 +23,11 @@ from tessera.policies import Action
 from tessera.trust.gateway import AccessRequest, AuthContext
 from tessera.vault import InvalidValue, check_tenant
 
-from ._guard import SESSION_COOKIE, ServicesDep, Visit, base, read_form, security_headers
+from ._forms import Posted, confirm_first, posted, problem_page, signed_in
+from ._guard import SESSION_COOKIE, ServicesDep, Visit, base, security_headers
 from ._i18n import N_, language_of
-from ._pages import _name, signed_in
-from ._render import gettext, message_for, page, redirect, status_of
+from ._pages import _name
+from ._render import gettext, page, redirect
 from ._words import CATEGORIES, OTHER_DATA, REQUEST_KINDS, REQUEST_STATES
 
 if TYPE_CHECKING:
@@ -42,12 +43,6 @@ _KINDS = {k.value: k for k in DsrKind}
 
 def _auth(visit: Visit) -> AuthContext:
     return AuthContext(session_id=visit.session_id)
-
-
-def _confirm_first(tenant: str, back: str) -> Response:
-    from urllib.parse import quote
-
-    return redirect(f"{base(tenant)}/confirm?next={quote(back, safe='/')}")
 
 
 def _rows(services: Services, visit: Visit, lang: str) -> list[dict[str, Any]]:
@@ -141,20 +136,13 @@ def new_request(request: Request, tenant: str, kind: str, services: ServicesDep)
             status=404,
             error=gettext(lang, N_("We found no such request.")),
         )
-    if not visit.strong_now(services.authenticator.clock()):
-        return _confirm_first(tenant, request.url.path)
+    confirm = confirm_first(services, visit, request.url.path)
+    if confirm is not None:
+        return confirm
     try:
         choices = _my_data(services, visit, lang) if kind == "rectification" else []
     except TesseraError as exc:
-        return page(
-            request,
-            services,
-            tenant,
-            "message.html",
-            visit=visit,
-            status=status_of(exc),
-            error=message_for(lang, exc),
-        )
+        return problem_page(request, services, visit, exc)
     return page(
         request,
         services,
@@ -171,19 +159,17 @@ def new_request(request: Request, tenant: str, kind: str, services: ServicesDep)
 
 @router.post("/requests")
 async def make_request(request: Request, tenant: str, services: ServicesDep) -> Response:
-    check_tenant(tenant)
-    form = await read_form(request)
-    visit = signed_in(request, services, tenant)
-    if not isinstance(visit, Visit):
-        return visit
-    lang = language_of(request)
+    done = await posted(request, services, tenant)
+    if not isinstance(done, Posted):
+        return done
+    visit, form, lang = done.visit, done.form, done.lang
     kind = _KINDS.get(form.get("kind", ""))
     try:
-        visit.check(form)
         if kind is None:
             raise InvalidValue("unknown request kind")
-        if not visit.strong_now(services.authenticator.clock()):
-            return _confirm_first(tenant, f"{base(tenant)}/requests/new/{kind.value}")
+        confirm = confirm_first(services, visit, f"{base(tenant)}/requests/new/{kind.value}")
+        if confirm is not None:
+            return confirm
         if kind is DsrKind.ERASURE and form.get("understood") != "yes":
             return page(
                 request,
@@ -217,15 +203,7 @@ async def make_request(request: Request, tenant: str, services: ServicesDep) -> 
         if opened.state.value in ("identity_verified", "in_progress"):
             desk.execute(caller, opened.id, channel=Channel.WEB, auth=_auth(visit))
     except TesseraError as exc:
-        return page(
-            request,
-            services,
-            tenant,
-            "message.html",
-            visit=visit,
-            status=status_of(exc),
-            error=message_for(lang, exc),
-        )
+        return problem_page(request, services, visit, exc)
     if kind is DsrKind.ERASURE:
         # Everything is gone, the session's customer with it: sign out, and say what was done.
         with contextlib.suppress(TesseraError):  # already ended with the subject's erasure
@@ -260,30 +238,20 @@ def _own_request(services: Services, visit: Visit, dsr_id: str) -> DsrRequest:
 @router.post("/requests/{dsr_id}/export")
 async def export(request: Request, tenant: str, dsr_id: str, services: ServicesDep) -> Response:
     """The copy of an access or portability request, downloaded once, as JSON or CSV."""
-    check_tenant(tenant)
-    form = await read_form(request)
-    visit = signed_in(request, services, tenant)
-    if not isinstance(visit, Visit):
-        return visit
-    lang = language_of(request)
+    done = await posted(request, services, tenant)
+    if not isinstance(done, Posted):
+        return done
+    visit, form = done.visit, done.form
     try:
-        visit.check(form)
         own = _own_request(services, visit, dsr_id)
-        if not visit.strong_now(services.authenticator.clock()):
-            return _confirm_first(tenant, f"{base(tenant)}/requests")
+        confirm = confirm_first(services, visit, f"{base(tenant)}/requests")
+        if confirm is not None:
+            return confirm
         data = services.requests.export(
             visit.caller, own.id, channel=Channel.WEB, auth=_auth(visit)
         )
     except TesseraError as exc:
-        return page(
-            request,
-            services,
-            tenant,
-            "message.html",
-            visit=visit,
-            status=status_of(exc),
-            error=message_for(lang, exc),
-        )
+        return problem_page(request, services, visit, exc)
     if form.get("format") == "csv":
         body, media, suffix = export_csv(data), "text/csv; charset=utf-8", "csv"
     else:

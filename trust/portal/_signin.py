@@ -30,6 +30,7 @@ from tessera.trust._errors import RateLimited
 from tessera.trust.identity import RateLimiter
 from tessera.vault import DataCategory, InvalidValue, VaultError, check_tenant, mask
 
+from ._forms import Posted, posted
 from ._guard import (
     DEVICE_COOKIE,
     SESSION_COOKIE,
@@ -489,16 +490,12 @@ def confirm(request: Request, tenant: str, services: ServicesDep) -> Response:
 
 @router.post("/confirm/factor")
 async def confirm_factor(request: Request, tenant: str, services: ServicesDep) -> Response:
-    from ._guard import sign_in_redirect
-
-    form = await read_form(request)
-    visit = visit_of(request, services, tenant)
-    if visit is None:
-        return sign_in_redirect(tenant, request, expired=True)
+    done = await posted(request, services, tenant)
+    if not isinstance(done, Posted):
+        return done
+    visit, form, lang = done.visit, done.form, done.lang
     next_url = safe_next(tenant, form.get("next"))
-    lang = language_of(request)
     try:
-        visit.check(form)
         factor = form.get("factor", "")
         if factor not in _FACTORS:
             raise InvalidValue("unknown factor")
@@ -552,18 +549,14 @@ async def confirm_factor(request: Request, tenant: str, services: ServicesDep) -
 
 @router.post("/confirm/code")
 async def confirm_code(request: Request, tenant: str, services: ServicesDep) -> Response:
-    from ._guard import sign_in_redirect
-
-    form = await read_form(request)
-    visit = visit_of(request, services, tenant)
-    if visit is None:
-        return sign_in_redirect(tenant, request, expired=True)
+    done = await posted(request, services, tenant)
+    if not isinstance(done, Posted):
+        return done
+    visit, form, lang = done.visit, done.form, done.lang
     next_url = safe_next(tenant, form.get("next"))
-    lang = language_of(request)
     challenge_id = form.get("challenge", "")[:40]
     factor = form.get("factor", "otp")
     try:
-        visit.check(form)
         code = form.get("code", "").strip().replace(" ", "")[:12]
         services.authenticator.complete_step_up(tenant, challenge_id, code=code)
     except (StepUpFailed, UnknownChallenge) as exc:
@@ -593,16 +586,12 @@ async def confirm_code(request: Request, tenant: str, services: ServicesDep) -> 
 
 @router.post("/confirm/passkey")
 async def confirm_passkey(request: Request, tenant: str, services: ServicesDep) -> Response:
-    from ._guard import sign_in_redirect
-
-    form = await read_form(request)
-    visit = visit_of(request, services, tenant)
-    if visit is None:
-        return sign_in_redirect(tenant, request, expired=True)
+    done = await posted(request, services, tenant)
+    if not isinstance(done, Posted):
+        return done
+    visit, form, lang = done.visit, done.form, done.lang
     next_url = safe_next(tenant, form.get("next"))
-    lang = language_of(request)
     try:
-        visit.check(form)
         services.authenticator.complete_step_up(
             tenant, form.get("challenge", "")[:40], credential=_credential(form)
         )
