@@ -270,10 +270,17 @@ class AuditLog:
             after = rows[-1].seq
 
     def for_subject(self, tenant: str, subject: str) -> list[dict[str, Any]]:
-        """Who accessed this subject's data, when, for which purpose, under which policy."""
+        """Who accessed this subject's data, when, for which purpose, under which policy; each
+        entry checked as the service wrote it (a forged one is refused, never exported)."""
         with self.db.read() as conn:
             rows = conn.execute(
-                select(_ENTRIES.c.body)
+                select(
+                    _ENTRIES.c.seq,
+                    _ENTRIES.c.body,
+                    _ENTRIES.c.leaf_hash,
+                    _ENTRIES.c.chain_hash,
+                    _ENTRIES.c.mac,
+                )
                 .where(
                     _ENTRIES.c.tenant_id == tenant,
                     _ENTRIES.c.subject_id == subject,
@@ -281,6 +288,7 @@ class AuditLog:
                 )
                 .order_by(_ENTRIES.c.seq)
             ).all()
+        self._check_shown(tenant, subject, list(rows))
         return [json.loads(r.body) for r in rows]
 
     def subject_page(
@@ -344,15 +352,18 @@ class AuditLog:
         if not rows:
             return
         wanted = sorted({int(r.seq) - 1 for r in rows if r.seq > 0})
-        with self.db.read() as conn:
-            before = {
-                int(r.seq): str(r.chain_hash)
-                for r in conn.execute(
-                    select(_ENTRIES.c.seq, _ENTRIES.c.chain_hash).where(
-                        _ENTRIES.c.tenant_id == tenant, _ENTRIES.c.seq.in_(wanted)
+        before: dict[int, str] = {}
+        for start in range(0, len(wanted), 500):
+            with self.db.read() as conn:
+                before.update(
+                    (int(r.seq), str(r.chain_hash))
+                    for r in conn.execute(
+                        select(_ENTRIES.c.seq, _ENTRIES.c.chain_hash).where(
+                            _ENTRIES.c.tenant_id == tenant,
+                            _ENTRIES.c.seq.in_(wanted[start : start + 500]),
+                        )
                     )
                 )
-            }
         key = self._seal_key(tenant)
         for row in rows:
             seq = int(row.seq)

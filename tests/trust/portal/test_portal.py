@@ -468,3 +468,49 @@ def test_a_forged_history_entry_is_never_shown_as_history(
         with bypass_append_only(shared_stores, "audit_entries") as conn:
             conn.execute(delete(entries).where(*mine, entries.c.seq == 10_000_000))
             conn.execute(update(entries).where(*this_row).values(body=real.body))
+
+
+def test_a_forged_entry_never_reaches_an_access_export(
+    browser: Browser, api, headers, services, shared_stores
+) -> None:
+    """The same check guards the DSR export's access history: a rewritten entry is refused."""
+    import pytest
+    from sqlalchemy import select, update
+
+    from tessera.storage import table_of
+    from tessera.trust import AuditTampered
+    from tessera.trust.audit import AuditEntryRow
+    from tests.conftest import bypass_append_only
+
+    customer(api, headers, "c-export-forged")
+    read = {
+        "action": "read_masked",
+        "purpose": "customer_service",
+        "channel": "chat",
+        "subject": "c-export-forged",
+        "categories": ["email"],
+    }
+    assert api.post("/v1/access", json=read, headers=headers).status_code == 200
+    assert len(services.audit.for_subject(browser.tenant, "c-export-forged")) == 1
+    entries = table_of(AuditEntryRow)
+    with services.data.read() as conn:
+        real = conn.execute(
+            select(entries).where(
+                entries.c.tenant_id == browser.tenant,
+                entries.c.subject_id == "c-export-forged",
+                entries.c.kind == "access",
+            )
+        ).one()
+    this_row = (entries.c.tenant_id == browser.tenant, entries.c.seq == real.seq)
+    try:
+        with bypass_append_only(shared_stores, "audit_entries") as conn:
+            conn.execute(
+                update(entries)
+                .where(*this_row)
+                .values(body=real.body.replace('"chat"', '"voice_ivr"'))
+            )
+        with pytest.raises(AuditTampered):
+            services.audit.for_subject(browser.tenant, "c-export-forged")
+    finally:
+        with bypass_append_only(shared_stores, "audit_entries") as conn:
+            conn.execute(update(entries).where(*this_row).values(body=real.body))
