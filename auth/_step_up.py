@@ -227,6 +227,8 @@ class _StepUps(_FactorChecks):
         with self.db.begin() as conn:
             self._consume(conn, row.id, now)
             self._reset_failures(conn, tenant, row.subject_id)
+            if kind == "otp" and row.factor_id is not None:  # TOTP and passkeys note their own
+                self.store.factor_used(conn, row.factor_id, now)
             if row.decision_id is not None:
                 scope = self._pass_decision(conn, tenant, row.subject_id, row.decision_id, now)
                 if scope is None:

@@ -224,6 +224,10 @@ class AuthStore:
             .values(status="active", last_step=step, last_used_at=now)
         )
 
+    def factor_used(self, conn: Connection, factor_id: str, now: dt.datetime) -> None:
+        t = _FACTORS
+        conn.execute(update(t).where(t.c.id == factor_id).values(last_used_at=now))
+
     def activate_factor(self, conn: Connection, factor_id: str, now: dt.datetime) -> None:
         t = _FACTORS
         conn.execute(

@@ -19,6 +19,11 @@ def test_factors_are_listed_an_app_is_added_and_the_last_way_is_kept(
     browser.sign_in()
     r = browser.get("/devices")
     assert r.status_code == 200 and r.text.count("<td>Codes by message</td>") == 2  # mail, SMS
+    used = {
+        f.channel: f.last_used_at
+        for f in browser.services.authenticator.factors(browser.tenant, "c-dev")
+    }
+    assert used["email"] is not None and used["sms"] is None  # the code came by e-mail
     r = browser.post("/devices/totp")
     assert r.status_code == 200 and "<svg" in r.text
     secret = re.search(r'class="mono">([A-Z2-7]+)<', r.text).group(1)
