@@ -29,7 +29,16 @@ from ._sessions import _Sessions
 from ._signals import keyed
 from ._types import _FACTOR_CEILING, Challenge
 
-__all__ = ["_Challenges"]
+__all__ = ["_Challenges", "destination_category", "masked_destination"]
+
+
+def destination_category(channel: str) -> DataCategory:
+    """What a one-time-code destination on `channel` is in the vault."""
+    return DataCategory.EMAIL if channel == "email" else DataCategory.PHONE
+
+
+def masked_destination(channel: str, value: str) -> str:
+    return mask(destination_category(channel), value)
 
 
 class _Challenges(_Sessions):
@@ -67,19 +76,13 @@ class _Challenges(_Sessions):
                 raise FactorNotEnrolled(f"no one-time-code destination on {channel}")
             destination = chosen[0]
             factor_id = destination.id
-            code = f"{secrets.randbelow(10**6):06d}"
-            secret = self._code_hash(tenant, challenge_id, code)
-            value = self.vault.detokenize(tenant, str(destination.destination)).value
-            minutes = int(self.settings.challenge_ttl.total_seconds() // 60)
-            text = message or "Your verification code"
-            self.notifier.send(
+            secret, sent_to = self._send_code(
                 tenant,
+                challenge_id,
                 str(destination.channel),
-                value,
-                f"{text}: {code}. It expires in {minutes} minutes. Never share it.",
+                str(destination.destination),
+                message or "Your verification code",
             )
-            category = DataCategory.EMAIL if destination.channel == "email" else DataCategory.PHONE
-            sent_to = mask(category, value)
         else:
             raw = secrets.token_bytes(32)
             if binding is not None:  # derived from the transaction, as SPC does
@@ -102,6 +105,22 @@ class _Challenges(_Sessions):
             factor_id=factor_id,
         )
         return Challenge(challenge_id, factor, expires, wanted, options, sent_to)
+
+    def _send_code(
+        self, tenant: str, challenge_id: str, channel: str, token: str, text: str
+    ) -> tuple[str, str]:
+        """A fresh one-time code to the vaulted destination `token`: the code's keyed hash (what
+        the challenge keeps) and the destination, masked (what the page may say)."""
+        code = f"{secrets.randbelow(10**6):06d}"
+        value = self.vault.detokenize(tenant, token).value
+        minutes = int(self.settings.challenge_ttl.total_seconds() // 60)
+        self.notifier.send(
+            tenant,
+            channel,
+            value,
+            f"{text}: {code}. It expires in {minutes} minutes. Never share it.",
+        )
+        return self._code_hash(tenant, challenge_id, code), masked_destination(channel, value)
 
     def _store_challenge(
         self,

@@ -14,8 +14,9 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 from sqlalchemy.exc import IntegrityError
 
 from tessera import Assurance, b64url_encode
-from tessera.vault import DataCategory, InvalidValue, check_subject, check_tenant, mask
+from tessera.vault import InvalidValue, check_subject, check_tenant
 
+from ._challenges import destination_category, masked_destination
 from ._common import _credential, _label, _new_id, _short, _unb64url
 from ._errors import (
     FactorNotEnrolled,
@@ -205,18 +206,22 @@ class _Enrolment(_StepUps):
             tenant, session.subject_id, "device", label=label, public_key=public_key_der
         )
 
+    def _check_destination(self, tenant: str, subject: str, channel: str, token: str) -> None:
+        """A destination for codes is one of the subject's own vaulted phones or e-mails."""
+        if channel not in _OTP_CHANNELS:
+            raise InvalidValue("channel must be sms, messaging or email")
+        record = self.vault.describe(tenant, [token])[0]
+        wanted = destination_category(channel)
+        if record.category is not wanted or record.subject != subject:
+            raise InvalidValue(f"the token must be this subject's {wanted.value}")
+
     def register_destination(
         self, tenant: str, subject: str, channel: str, token: str, label: str = ""
     ) -> FactorInfo:
         """An operator binds a vaulted phone or email as a one-time-code destination."""
         check_tenant(tenant)
         subject = check_subject(subject)
-        if channel not in _OTP_CHANNELS:
-            raise InvalidValue("channel must be sms, messaging or email")
-        record = self.vault.describe(tenant, [token])[0]
-        wanted = DataCategory.EMAIL if channel == "email" else DataCategory.PHONE
-        if record.category is not wanted or record.subject != subject:
-            raise InvalidValue(f"the token must be this subject's {wanted.value}")
+        self._check_destination(tenant, subject, channel, token)
         return self._add_factor(
             tenant, subject, "otp", label=label or channel, destination=token, channel=channel
         )
@@ -231,12 +236,7 @@ class _Enrolment(_StepUps):
         check_tenant(tenant)
         session = self._strong_session(tenant, session_id)
         subject = session.subject_id
-        if channel not in _OTP_CHANNELS:
-            raise InvalidValue("channel must be sms, messaging or email")
-        record = self.vault.describe(tenant, [token])[0]
-        wanted = DataCategory.EMAIL if channel == "email" else DataCategory.PHONE
-        if record.category is not wanted or record.subject != subject:
-            raise InvalidValue(f"the token must be this subject's {wanted.value}")
+        self._check_destination(tenant, subject, channel, token)
         factor_id = _new_id("fac")
         with self.db.begin() as conn:
             self.store.add_factor(
@@ -254,15 +254,8 @@ class _Enrolment(_StepUps):
                 ),
             )
         challenge_id = _new_id("chl")
-        code = f"{secrets.randbelow(10**6):06d}"
-        value = self.vault.detokenize(tenant, token).value
-        minutes = int(self.settings.challenge_ttl.total_seconds() // 60)
-        self.notifier.send(
-            tenant,
-            channel,
-            value,
-            f"{message or 'Your code to add this number'}: {code}. "
-            f"It expires in {minutes} minutes. Never share it.",
+        secret, sent_to = self._send_code(
+            tenant, challenge_id, channel, token, message or "Your code to add this number"
         )
         expires = self._store_challenge(
             challenge_id,
@@ -270,13 +263,11 @@ class _Enrolment(_StepUps):
             subject,
             "enrol-otp",
             target=Assurance.SUBSTANTIAL,
-            secret=self._code_hash(tenant, challenge_id, code),
+            secret=secret,
             session_sha256=session.id_sha256,
             factor_id=factor_id,
         )
-        return Challenge(
-            challenge_id, "otp", expires, Assurance.SUBSTANTIAL, None, mask(wanted, value)
-        )
+        return Challenge(challenge_id, "otp", expires, Assurance.SUBSTANTIAL, None, sent_to)
 
     def confirm_destination(
         self, tenant: str, session_id: str, challenge_id: str, code: str
@@ -315,7 +306,7 @@ class _Enrolment(_StepUps):
         value = self.vault.detokenize(tenant, str(rows[0].destination)).value
         self.notifier.send(tenant, channel, value, message)
         self._record(tenant, subject, event="message_sent", channel=channel)
-        return mask(DataCategory.EMAIL if channel == "email" else DataCategory.PHONE, value)
+        return masked_destination(channel, value)
 
     def bind_caller(self, tenant: str, subject: str, kind: str, identifier: str) -> FactorInfo:
         """An operator registers a caller number (voice) or a messaging sender id."""
