@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hmac
 import itertools
 import json
 import logging
@@ -45,6 +44,7 @@ from ._verify import (
     GENESIS,
     chain_hash,
     check_entries,
+    check_entry,
     check_roots,
     check_seals,
     seal,
@@ -364,24 +364,17 @@ class AuditLog:
                         )
                     )
                 )
-        key = self._seal_key(tenant)
         for row in rows:
             seq = int(row.seq)
             prev = GENESIS if seq == 0 else before.get(seq - 1)
-            body = json.loads(row.body)
-            genuine = (
-                prev is not None
-                and leaf_hash(row.body.encode("utf-8")).hex() == row.leaf_hash
-                and chain_hash(prev, row.leaf_hash) == row.chain_hash
-                and row.mac is not None
-                and hmac.compare_digest(seal(key, row.chain_hash), row.mac)
-                and (body.get("tenant"), body.get("seq"), body.get("subject"))
-                == (tenant, seq, subject)
+            if prev is None:
+                raise AuditTampered(f"the entry before entry {seq} is missing", seq=seq)
+            _, _, facts = check_entry(
+                seq, seq, row.body, row.leaf_hash, row.chain_hash, prev, tenant
             )
-            if not genuine:
-                raise AuditTampered(
-                    f"entry {seq} about this subject was not written by this service", seq=seq
-                )
+            if facts.get("subject") != subject:
+                raise AuditTampered(f"entry {seq} is about another subject", seq=seq)
+        check_seals(((int(r.seq), r.chain_hash, r.mac) for r in rows), self._seal_key(tenant))
 
     def observed_accesses(
         self, tenant: str, *, since: dt.datetime, until: dt.datetime

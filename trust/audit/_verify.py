@@ -77,25 +77,39 @@ def check_entries(
     leaves: list[bytes] = []
     chain = GENESIS
     for position, (seq, body_text, leaf_hex, chain_hex) in enumerate(entries):
-        try:
-            body = (body_text or "").encode("utf-8")
-            facts = json.loads(body)
-        except (AttributeError, ValueError):
-            raise AuditTampered(f"entry {position} is unreadable", seq=position) from None
-        if seq != position or facts.get("seq") != position:
-            raise AuditTampered(
-                f"entry {position} is missing, inserted or out of order", seq=position
-            )
-        if facts.get("tenant") != tenant:
-            raise AuditTampered(f"entry {position} belongs to another tenant", seq=position)
-        leaf = leaf_hash(body)
-        if leaf.hex() != leaf_hex:
-            raise AuditTampered(f"entry {position} was altered", seq=position)
-        chain = chain_hash(chain, leaf.hex())
-        if chain != chain_hex:
-            raise AuditTampered(f"entry {position} does not link to the one before", seq=position)
+        leaf, chain, _ = check_entry(position, seq, body_text, leaf_hex, chain_hex, chain, tenant)
         leaves.append(leaf)
     return leaves
+
+
+def check_entry(
+    position: int,
+    seq: Any,
+    body_text: str | None,
+    leaf_hex: str | None,
+    chain_hex: str | None,
+    prev_chain: str,
+    tenant: str | None,
+) -> tuple[bytes, str, dict[str, Any]]:
+    """One entry where it should be: readable, at `position` (its row and its body say so),
+    of this tenant, hashing to its leaf and linking from `prev_chain`. Returns its leaf, its
+    chain hash and its facts; raises `AuditTampered` naming it otherwise."""
+    try:
+        body = (body_text or "").encode("utf-8")
+        facts = json.loads(body)
+    except (AttributeError, ValueError):
+        raise AuditTampered(f"entry {position} is unreadable", seq=position) from None
+    if seq != position or facts.get("seq") != position:
+        raise AuditTampered(f"entry {position} is missing, inserted or out of order", seq=position)
+    if facts.get("tenant") != tenant:
+        raise AuditTampered(f"entry {position} belongs to another tenant", seq=position)
+    leaf = leaf_hash(body)
+    if leaf.hex() != leaf_hex:
+        raise AuditTampered(f"entry {position} was altered", seq=position)
+    chain = chain_hash(prev_chain, leaf.hex())
+    if chain != chain_hex:
+        raise AuditTampered(f"entry {position} does not link to the one before", seq=position)
+    return leaf, chain, facts
 
 
 def check_roots(tree: MerkleTree, roots: dict[int, bytes]) -> None:
