@@ -364,6 +364,13 @@ class _Enrolment(_StepUps):
         ]
 
     def revoke_factor(self, tenant: str, subject: str, factor_id: str) -> None:
+        """Revoke one of the subject's factors, answered for first: if the record cannot be
+        written, the factor stays."""
+        with self.db.read() as conn:
+            found = self.store.factor(conn, tenant, factor_id)
+        if found is None or found.subject_id != subject:
+            raise FactorNotEnrolled("no such factor for this customer")
+        self._record(tenant, subject, event="factor_revoked", factor=factor_id, kind=found.kind)
         with self.db.begin() as conn:
             done = self.store.revoke_factor(conn, tenant, subject, factor_id)
         if not done:

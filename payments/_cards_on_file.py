@@ -24,6 +24,7 @@ from tessera.vault import DataCategory, Vault, check_subject, check_tenant, mask
 
 from ._errors import InvalidCard, NoCardOnFileConsent, UnknownCard
 from ._tables import PaymentCardRow
+from ._types import PaymentRecorder
 
 __all__ = ["CARD_ON_FILE", "CardOnFile", "CardsOnFile"]
 
@@ -55,11 +56,13 @@ class CardsOnFile:
         vault: Vault,
         consents: ConsentLedger | None,
         *,
+        recorder: PaymentRecorder | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.db = db
         self.vault = vault
         self.consents = consents
+        self.recorder = recorder
         self.clock = clock
 
     def consent(self, tenant: str, subject: str) -> int | None:
@@ -144,8 +147,19 @@ class CardsOnFile:
             )
 
     def remove(self, tenant: str, subject: str, card_id: str) -> None:
+        """The customer asked to remove one card: answered for first (if the record cannot be
+        written, the card stays), then removed."""
         subject = _owner(tenant, subject)
         _check_id(card_id)
+        found = next((r for r in self._rows(tenant, subject) if r.id == card_id), None)
+        if found is None:
+            raise UnknownCard("no such card on file")
+        if self.recorder is not None:
+            self.recorder.payment_recorded(
+                tenant,
+                subject,
+                {"event": "card_removed", "card_on_file": card_id, "card": found.card_token},
+            )
         with self.db.begin() as conn:
             removed = conn.execute(
                 delete(_CARDS).where(*self._of(tenant, subject), _CARDS.c.id == card_id)

@@ -94,7 +94,7 @@ class Payments(_ScaInputs, _PayByLink):
         self.recorder = recorder
         self.settings = settings or PaymentsSettings()
         self.clock = clock
-        self.cards = CardsOnFile(db, vault, consents, clock=clock)
+        self.cards = CardsOnFile(db, vault, consents, recorder=recorder, clock=clock)
 
     # ------------------------------------------------------------------ intents
     def create_intent(

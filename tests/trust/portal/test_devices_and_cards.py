@@ -12,6 +12,25 @@ from tessera.payments import CARD_ON_FILE
 from tests.trust.portal.conftest import EMAIL, IVR_EVIDENCE, Browser, customer
 
 
+def _entries(browser: Browser, subject: str, kind: str) -> list[dict]:
+    """The audit entries of one kind about a subject, as the log holds them."""
+    import json
+
+    from sqlalchemy import select
+
+    from tessera.storage import table_of
+    from tessera.trust.audit import AuditEntryRow
+
+    t = table_of(AuditEntryRow)
+    with browser.services.data.read() as conn:
+        rows = conn.execute(
+            select(t.c.body).where(
+                t.c.tenant_id == browser.tenant, t.c.subject_id == subject, t.c.kind == kind
+            )
+        ).all()
+    return [json.loads(r.body) for r in rows]
+
+
 def test_factors_are_listed_an_app_is_added_and_the_last_way_is_kept(
     browser: Browser, api, headers, monkeypatch
 ) -> None:
@@ -48,6 +67,8 @@ def test_factors_are_listed_an_app_is_added_and_the_last_way_is_kept(
         if f.status == "active"
     ]
     assert len(active) == 1
+    revoked = [e for e in _entries(browser, "c-dev", "auth") if e["event"] == "factor_revoked"]
+    assert sorted(e["factor"] for e in revoked) == sorted(ids[:2])  # each answered for
     r = browser.post(f"/devices/{ids[2]}/remove")
     assert r.status_code == 409 and "Keep at least one way" in r.text
 
@@ -97,6 +118,9 @@ def test_removing_the_last_saved_card_withdraws_the_consent(
     r = browser.post(f"/cards/{card}/remove")
     assert r.status_code == 200 and "Your choice is recorded" in r.text and "Withdrawn" in r.text
     assert services.payments.cards.cards(browser.tenant, "c-card") == []
+    removed = [e for e in _entries(browser, "c-card", "payment") if e["event"] == "card_removed"]
+    assert [e["card_on_file"] for e in removed] == [card]
+    assert "4242424242424242" not in str(removed)
     decision = services.consents.may_we(browser.tenant, "c-card", CARD_ON_FILE)
     assert decision.allowed is False
 
