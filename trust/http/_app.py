@@ -140,6 +140,12 @@ class _Courier:
             self._thread.join(timeout=10)
 
 
+def _status_and_slug(exc: BaseException) -> tuple[int, str]:
+    """How a page answers an error: the status and the slug of the API's problem for it."""
+    problem = problem_for(exc)
+    return problem.status, problem.slug
+
+
 def create_app(services: Services) -> FastAPI:
     checkpointer = _Checkpointer(services)
     courier = _Courier(services)
@@ -170,7 +176,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(payments_router)
     app.include_router(pay_page_router)
-    app.include_router(portal_router(lambda exc: (problem_for(exc).status, problem_for(exc).slug)))
+    app.include_router(portal_router(_status_and_slug))
     app.include_router(webhooks_router)
     app.include_router(portal_api_router)
     app.include_router(processing_router)

@@ -17,18 +17,17 @@ from tessera.vault import check_tenant
 
 from ._guard import Visit, base, read_form, sign_in_redirect, visit_of
 from ._i18n import language_of
-from ._render import message_for, page, redirect, status_of
+from ._render import gettext, message_for, page, redirect, status_of
 
 if TYPE_CHECKING:
     from tessera.trust._services import Services
 
-__all__ = ["Posted", "confirm_first", "posted", "problem_page", "signed_in"]
+__all__ = ["Posted", "confirm_first", "not_found", "posted", "problem_page", "signed_in"]
 
 
 def signed_in(request: Request, services: Services, tenant: str) -> Visit | Response:
     """The signed-in customer, or the way back to sign-in (saying the session ended when a
     session cookie was there)."""
-    check_tenant(tenant)
     visit = visit_of(request, services, tenant)
     if visit is None:
         return sign_in_redirect(tenant, request, expired="tessera_portal" in request.cookies)
@@ -76,6 +75,19 @@ def problem_page(
         status=status_of(exc),
         error=message_for(language_of(request), exc),
         **context,
+    )
+
+
+def not_found(request: Request, services: Services, visit: Visit, message: str) -> Response:
+    """Another customer's, or nothing at all: the same answer, in the customer's words."""
+    return page(
+        request,
+        services,
+        visit.tenant,
+        "message.html",
+        visit=visit,
+        status=404,
+        error=gettext(language_of(request), message),
     )
 
 

@@ -22,7 +22,7 @@ from tessera.consent import (
 from tessera.trust._errors import RequestTooLarge
 from tessera.vault import InvalidValue, check_tenant
 
-from ._forms import Posted, posted, problem_page, signed_in
+from ._forms import Posted, not_found, posted, problem_page, signed_in
 from ._guard import (
     ServicesDep,
     Visit,
@@ -63,7 +63,6 @@ _CHOICES = {
 
 @router.get("/")
 def home(request: Request, tenant: str, services: ServicesDep) -> Response:
-    check_tenant(tenant)
     visit = signed_in(request, services, tenant)
     if not isinstance(visit, Visit):
         return visit
@@ -127,7 +126,6 @@ def _purpose_view(services: Services, visit: Visit, purpose: Purpose, lang: str)
 
 @router.get("/consents")
 def consents(request: Request, tenant: str, services: ServicesDep) -> Response:
-    check_tenant(tenant)
     visit = signed_in(request, services, tenant)
     if not isinstance(visit, Visit):
         return visit
@@ -155,7 +153,6 @@ def consents(request: Request, tenant: str, services: ServicesDep) -> Response:
 
 @router.post("/consents")
 async def change_consent(request: Request, tenant: str, services: ServicesDep) -> Response:
-    check_tenant(tenant)
     done = await posted(request, services, tenant)
     if not isinstance(done, Posted):
         return done
@@ -199,7 +196,6 @@ def _own_event(services: Services, visit: Visit, event_id: str) -> ConsentEvent 
 
 @router.get("/receipts")
 def receipts(request: Request, tenant: str, services: ServicesDep) -> Response:
-    check_tenant(tenant)
     visit = signed_in(request, services, tenant)
     if not isinstance(visit, Visit):
         return visit
@@ -336,22 +332,13 @@ async def _uploaded(request: Request) -> tuple[str, str | None]:
 
 @router.get("/receipts/{event_id}")
 def receipt(request: Request, tenant: str, event_id: str, services: ServicesDep) -> Response:
-    check_tenant(tenant)
     visit = signed_in(request, services, tenant)
     if not isinstance(visit, Visit):
         return visit
     lang = language_of(request)
     event = _own_event(services, visit, event_id)
     if event is None:  # another customer's, or none: the same answer
-        return page(
-            request,
-            services,
-            tenant,
-            "message.html",
-            visit=visit,
-            status=404,
-            error=gettext(lang, N_("We found no such receipt.")),
-        )
+        return not_found(request, services, visit, N_("We found no such receipt."))
     record = services.receipts.payload(tenant, event)
     return page(
         request,
@@ -368,21 +355,12 @@ def receipt(request: Request, tenant: str, event_id: str, services: ServicesDep)
 def download_receipt(
     request: Request, tenant: str, event_id: str, services: ServicesDep
 ) -> Response:
-    check_tenant(tenant)
     visit = signed_in(request, services, tenant)
     if not isinstance(visit, Visit):
         return visit
     event = _own_event(services, visit, event_id)
     if event is None:
-        return page(
-            request,
-            services,
-            tenant,
-            "message.html",
-            visit=visit,
-            status=404,
-            error=gettext(language_of(request), N_("We found no such receipt.")),
-        )
+        return not_found(request, services, visit, N_("We found no such receipt."))
     signed = services.receipts.issue(tenant, event)
     headers = {
         **security_headers(),

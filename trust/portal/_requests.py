@@ -21,9 +21,9 @@ from tessera import Channel, TesseraError
 from tessera.consent import DsrKind, DsrNotFound, LegalBasis, export_csv
 from tessera.policies import Action
 from tessera.trust.gateway import AccessRequest, AuthContext
-from tessera.vault import InvalidValue, check_tenant
+from tessera.vault import InvalidValue
 
-from ._forms import Posted, confirm_first, posted, problem_page, signed_in
+from ._forms import Posted, confirm_first, not_found, posted, problem_page, signed_in
 from ._guard import SESSION_COOKIE, ServicesDep, Visit, base, security_headers
 from ._i18n import N_, language_of
 from ._pages import _name
@@ -67,7 +67,6 @@ def _rows(services: Services, visit: Visit, lang: str) -> list[dict[str, Any]]:
 
 @router.get("/requests")
 def requests_page(request: Request, tenant: str, services: ServicesDep) -> Response:
-    check_tenant(tenant)
     visit = signed_in(request, services, tenant)
     if not isinstance(visit, Visit):
         return visit
@@ -121,21 +120,12 @@ def _my_data(services: Services, visit: Visit, lang: str) -> list[tuple[str, str
 @router.get("/requests/new/{kind}")
 def new_request(request: Request, tenant: str, kind: str, services: ServicesDep) -> Response:
     """The form of one kind of request (erasure's with its warning)."""
-    check_tenant(tenant)
     visit = signed_in(request, services, tenant)
     if not isinstance(visit, Visit):
         return visit
     lang = language_of(request)
     if kind not in _KINDS:
-        return page(
-            request,
-            services,
-            tenant,
-            "message.html",
-            visit=visit,
-            status=404,
-            error=gettext(lang, N_("We found no such request.")),
-        )
+        return not_found(request, services, visit, N_("We found no such request."))
     confirm = confirm_first(services, visit, request.url.path)
     if confirm is not None:
         return confirm

@@ -19,7 +19,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1", tags=["processing record"])
 
 
-_FORMATS = {
+_FORMATS: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "the record, in the format asked",
         "content": {
