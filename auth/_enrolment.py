@@ -54,6 +54,29 @@ class _Enrolment(_StepUps):
         """A pending TOTP factor; it becomes active once a first code confirms it."""
         check_tenant(tenant)
         session = self._strong_session(tenant, session_id)
+        return self._new_totp(tenant, session.subject_id, label, status="pending")
+
+    def provision_totp(
+        self, tenant: str, subject: str, label: str = "authenticator app"
+    ) -> TotpEnrolment:
+        """An operator provisions an active TOTP factor for someone who has none yet (a member
+        of staff at the console): the seed is shown once, to be handed over in person, and
+        the provisioning is recorded."""
+        check_tenant(tenant)
+        subject = check_subject(subject)
+        if not subject:
+            raise InvalidValue("subject is required")
+        enrolment = self._new_totp(tenant, subject, label, status="active")
+        self._record(
+            tenant,
+            subject,
+            event="factor_provisioned",
+            factor="totp",
+            factor_id=enrolment.factor_id,
+        )
+        return enrolment
+
+    def _new_totp(self, tenant: str, subject: str, label: str, *, status: str) -> TotpEnrolment:
         factor_id = _new_id("fac")
         seed = pyotp.random_base32()
         now = self.clock()
@@ -63,12 +86,12 @@ class _Enrolment(_StepUps):
                 StoredFactor(
                     id=factor_id,
                     tenant_id=tenant,
-                    subject_id=session.subject_id,
+                    subject_id=subject,
                     kind="totp",
                     label=_label(label),
-                    status="pending",
+                    status=status,
                     secret=self.vault.seal_secret(
-                        tenant, session.subject_id, f"totp:{factor_id}", seed.encode()
+                        tenant, subject, f"totp:{factor_id}", seed.encode()
                     ),
                     created_at=now,
                 ),

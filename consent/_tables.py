@@ -61,6 +61,8 @@ class ConsentEventRow(SQLModel, table=True):
         UniqueConstraint("tenant_id", "idempotency_key", name="uq_consent_events_idempotency"),
         UniqueConstraint("tenant_id", "prev_hash", name="uq_consent_events_prev"),
         Index("ix_consent_events_subject", "tenant_id", "subject_id"),
+        Index("ix_consent_events_purpose", "tenant_id", "purpose_id", "seq"),
+        Index("ix_consent_events_occurred", "tenant_id", "occurred_at", "seq"),
     )
 
     tenant_id: str = Field(primary_key=True, max_length=64)

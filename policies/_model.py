@@ -30,6 +30,10 @@ class CallerKind(enum.StrEnum):
     PAYMENTS = "payments"
     DPO = "dpo"
     CUSTOMER = "customer"
+    # Staff at the DPO console besides the DPO: analysts search the logs without clear values;
+    # auditors verify the logs and read the record of processing.
+    ANALYST = "analyst"
+    AUDITOR = "auditor"
 
 
 class Action(enum.StrEnum):
@@ -45,6 +49,12 @@ class Action(enum.StrEnum):
     EXECUTE_REQUEST = "execute_request"
     # A card keyed on a call is a telephone order (MOTO), outside SCA (RTS recital 8).
     DECLARE_TELEPHONE_ORDER = "declare_telephone_order"
+    # Oversight at the DPO console; the resource's category names what is overseen
+    # (`log:consent`, `log:access`, `log:requests`, `record:processing`).
+    SEARCH_LOGS = "search_logs"
+    EXPORT_LOGS = "export_logs"
+    VERIFY_LOGS = "verify_logs"
+    READ_RECORD = "read_record"
 
 
 @dataclass(frozen=True, slots=True)

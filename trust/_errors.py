@@ -24,10 +24,12 @@ __all__ = [
     "RedactionError",
     "ReplayedRequest",
     "RequestTooLarge",
+    "StaffExists",
     "StepUpRequired",
     "TextTooLarge",
     "TrustError",
     "UnknownLanguage",
+    "UnknownStaff",
     "UnknownTenant",
     "UnknownWebhook",
 ]
@@ -55,6 +57,14 @@ class PermissionDenied(TrustError):
 
 class UnknownTenant(TrustError):
     """No tenant with this id."""
+
+
+class UnknownStaff(TrustError):
+    """No member of staff with this id or login in this tenant (or one disabled)."""
+
+
+class StaffExists(TrustError):
+    """A member of staff of this tenant already signs in with this login."""
 
 
 class RateLimited(TrustError):

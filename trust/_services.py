@@ -29,7 +29,7 @@ from tessera.trust.gateway import (
     PaymentRecorders,
     RequestDesk,
 )
-from tessera.trust.identity import PortalLinks, ServiceIdentity
+from tessera.trust.identity import PortalLinks, ServiceIdentity, StaffDirectory
 from tessera.trust.redaction import Redactions
 from tessera.trust.webhooks import WebhookPaymentRecorder, Webhooks
 from tessera.vault import (
@@ -109,6 +109,7 @@ class Services:
     phone: PhonePayments
     redactions: Redactions
     portal_links: PortalLinks
+    staff: StaffDirectory
 
     @classmethod
     def from_settings(
@@ -199,13 +200,14 @@ class Services:
                 tenant, "erasure_journal_forged", {"rows": count}, actor="service start"
             )
         phone = PhonePayments(payments)
+        identity = ServiceIdentity(data, verified_for=settings.api_key_cache_seconds, events=events)
         return cls(
             settings,
             data,
             keys,
             provider,
             vault,
-            ServiceIdentity(data, verified_for=settings.api_key_cache_seconds, events=events),
+            identity,
             catalogue,
             consents,
             receipts,
@@ -220,6 +222,7 @@ class Services:
             phone,
             Redactions(vault, phone, model=settings.redaction_model, audit=audit),
             PortalLinks(data, vault, authenticator, public_url=settings.public_url),
+            StaffDirectory(data, vault, authenticator, tenants=identity.get_tenant, events=events),
         )
 
     def check_ready(self) -> dict[str, str]:

@@ -63,3 +63,44 @@ def test_a_new_data_folder_and_database_files_are_private_whatever_the_umask(tmp
         path = tmp_path / "new" / name
         if path.exists():
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, name
+
+
+def test_the_audit_search_columns_are_filled_for_entries_written_before_them(
+    store_factory,
+) -> None:
+    """0014 copies the search facts of the entries already written, and leaves the log as
+    append-only as it found it."""
+    import json
+
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from tessera.storage import migrate, utcnow
+
+    stores = store_factory.make(migrated=False)
+    migrate(stores.data, Store.DATA, "0013")
+    facts = {"caller": "key_1", "caller_kind": "agent", "action": "read_masked", "outcome": "allow"}
+    with stores.data.begin() as conn:
+        for seq, kind in enumerate(("access", "consent")):
+            conn.execute(
+                text(
+                    "INSERT INTO audit_entries (tenant_id, seq, kind, subject_id, recorded_at, "
+                    "body, leaf_hash, chain_hash) VALUES ('old', :seq, :kind, '', :at, :body, "
+                    "'l', 'c')"
+                ),
+                {"seq": seq, "kind": kind, "at": utcnow(), "body": json.dumps(facts)},
+            )
+    migrate(stores.data, Store.DATA)
+    with stores.data.begin() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT kind, caller, caller_kind, action, outcome FROM audit_entries ORDER BY seq"
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("access", "key_1", "agent", "read_masked", "allow"),
+        ("consent", None, None, None, None),
+    ]
+    with pytest.raises(DBAPIError), stores.data.begin() as conn:
+        conn.execute(text("UPDATE audit_entries SET caller = 'x'"))

@@ -113,6 +113,21 @@ def _encode(facts: dict[str, Any]) -> bytes:
     return json.dumps(facts, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+# The kinds of entry a search of accesses reads ("who accessed what, when, why").
+ACCESS_KINDS = ("access", "dsr", "oversight")
+_WIDTHS = {"caller": 80, "caller_kind": 16, "action": 32, "outcome": 16}
+
+
+def _search_columns(record: AuditRecord) -> dict[str, str | None]:
+    if record.kind not in ACCESS_KINDS:
+        return dict.fromkeys(_WIDTHS)
+    facts = record.facts
+    return {
+        c: (str(facts[c])[:width] if facts.get(c) is not None else None)
+        for c, width in _WIDTHS.items()
+    }
+
+
 class AuditLog:
     def __init__(
         self, db: Database, *, vault: Vault, clock: Callable[[], dt.datetime] = utcnow
@@ -236,6 +251,7 @@ class AuditLog:
                     leaf_hash=leaf,
                     chain_hash=chain,
                     mac=seal(key, chain),
+                    **_search_columns(record),
                 )
             )
             outcomes[id(record)] = size

@@ -17,6 +17,12 @@ class AuditEntryRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("tenant_id", "request_id", name="uq_audit_entries_request"),
         Index("ix_audit_entries_subject", "tenant_id", "subject_id"),
+        Index("ix_audit_entries_caller", "tenant_id", "caller", "seq"),
+        Index("ix_audit_entries_caller_kind", "tenant_id", "caller_kind", "seq"),
+        Index("ix_audit_entries_action", "tenant_id", "action", "seq"),
+        Index("ix_audit_entries_outcome", "tenant_id", "outcome", "seq"),
+        Index("ix_audit_entries_kind", "tenant_id", "kind", "seq"),
+        Index("ix_audit_entries_recorded", "tenant_id", "recorded_at", "seq"),
     )
 
     tenant_id: str = Field(primary_key=True, max_length=64)
@@ -31,6 +37,12 @@ class AuditEntryRow(SQLModel, table=True):
     # HMAC-SHA256 of the chain hash under the tenant's audit key, held behind the key provider:
     # a database writer can compute a valid chain, never this seal.
     mac: str | None = Field(default=None, max_length=64)
+    # Search columns, copied from the body of access, request and oversight entries so that
+    # the console's searches read an index. Not evidence: what is shown is checked from the body.
+    caller: str | None = Field(default=None, max_length=80)
+    caller_kind: str | None = Field(default=None, max_length=16)
+    action: str | None = Field(default=None, max_length=32)
+    outcome: str | None = Field(default=None, max_length=16)
 
 
 class AuditHead(SQLModel, table=True):

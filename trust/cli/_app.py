@@ -21,6 +21,7 @@ from . import (
     _payments,
     _policy,
     _processing,
+    _staff,
     _tokens,
     _webhooks,
 )
@@ -71,6 +72,7 @@ app.add_typer(_auth.auth_app, name="auth")
 app.add_typer(_payments.payments_app, name="payments")
 app.add_typer(_webhooks.webhooks_app, name="webhooks")
 app.add_typer(_processing.processing_app, name="processing-record")
+app.add_typer(_staff.staff_app, name="staff")
 app.command("redact")(redact)
 
 

@@ -26,7 +26,7 @@ from tessera.policies import (
     Resource,
 )
 from tessera.storage import utcnow
-from tessera.trust._errors import AuthContextRequired
+from tessera.trust._errors import AccessDenied, AuthContextRequired, StepUpRequired
 from tessera.trust.audit import AuditLog, AuditRecord
 from tessera.trust.identity import Caller, Scope
 from tessera.vault import (
@@ -50,6 +50,9 @@ __all__ = [
 # Actions that change or reveal more than a masked view need the session's assurance.
 _NEEDS_AUTH = frozenset({Action.DETOKENIZE, Action.EXPORT, Action.ERASE, Action.PAY})
 _MAX_ITEMS = 1000
+# What the DPO console's acts of oversight are for (GDPR Art. 5(2), accountability): not a
+# purpose of the catalogue, since no customer data is used for it, only the logs about it.
+OVERSIGHT_PURPOSE = "oversight"
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +217,52 @@ class Gateway:
         seq = self.audit.record([AuditRecord(caller.tenant, "access", facts, subject=subject)])
         return replace(result, audit_seq=seq[0])
 
+    def oversee(
+        self,
+        caller: Caller,
+        action: Action,
+        overseen: str,
+        *,
+        auth: AuthContext | None,
+        subject: str = "",
+        facts: dict[str, Any] | None = None,
+    ) -> AccessResult:
+        """One act of oversight at the DPO console (a search, an export, a verification, the
+        record of processing), decided by policy on what is overseen (`log:consent`, …) and
+        recorded either way, with what was asked (`facts`: filters, never a value in clear).
+        Raises the refusal unless allowed: nothing is shown before its record is written."""
+        assurance, _ = self.assurance_of(caller, auth)
+        result = self.decide_one(
+            caller,
+            action,
+            Resource(caller.tenant, subject, overseen),
+            AccessContext(
+                purpose=OVERSIGHT_PURPOSE,
+                channel=Channel.WEB.value,
+                assurance=assurance,
+                legal_basis="legal_obligation",
+                lawful=True,
+                hour=self.clock().hour,
+            ),
+        )
+        body = {
+            "caller": caller.key_id,
+            "caller_kind": caller.kind,
+            "action": action.value,
+            "purpose": OVERSIGHT_PURPOSE,
+            "channel": Channel.WEB.value,
+            "categories": [overseen],
+            "tokens": [],
+            "assurance": assurance.name.lower(),
+            "asked": facts or {},
+            **decision_facts(result),
+        }
+        seq = self.audit.record([AuditRecord(caller.tenant, "oversight", body, subject=subject)])
+        result = replace(result, audit_seq=seq[0])
+        if not result.allowed:
+            raise refused(result)
+        return result
+
     def _decide(self, caller: Caller, request: AccessRequest) -> tuple[AccessResult, AuditRecord]:
         """The result and its audit record; the caller records, then releases the result:
         without the audit record, nothing leaves."""
@@ -349,6 +398,8 @@ class Gateway:
             if self.sessions is None:
                 raise AuthContextRequired("sessions are not available in this deployment")
             info = self.sessions.session(caller.tenant, auth.session_id)
+            if info.subject == caller.key_id:
+                return info.assurance, None  # a member of staff's own session, not an end user's
             return info.assurance, info.subject
         if auth.assurance is not None and Scope.AUTH_ASSERT in caller.scopes:
             return auth.assurance, None
@@ -387,6 +438,18 @@ class Gateway:
             )
             for d in opened
         )
+
+
+def refused(result: AccessResult) -> AccessDenied:
+    """The error that says why, with the deciding policies and the refusal's audit entry."""
+    if result.outcome is PolicyOutcome.STEP_UP and result.required_assurance is not None:
+        return StepUpRequired(
+            result.reason,
+            policy_ids=result.policy_ids,
+            audit_seq=result.audit_seq,
+            required_assurance=result.required_assurance.name.lower(),
+        )
+    return AccessDenied(result.reason, policy_ids=result.policy_ids, audit_seq=result.audit_seq)
 
 
 def _with_seq(result: AccessResult, seq: int) -> AccessResult:

@@ -24,7 +24,7 @@ from tessera.consent import (
     InvalidEvent,
 )
 from tessera.policies import AccessContext, Action, PolicyOutcome, Resource
-from tessera.trust._errors import AccessDenied, AuthContextRequired, StepUpRequired
+from tessera.trust._errors import AuthContextRequired
 from tessera.trust.audit import AuditRecord
 from tessera.trust.identity import Caller, Scope
 from tessera.vault import DataCategory, mask
@@ -36,24 +36,13 @@ from ._gateway import (
     Gateway,
     _parse,
     decision_facts,
+    refused,
 )
 
 __all__ = ["RequestDesk"]
 
 DSR_PURPOSE = "dsr"
 _MAX_EVIDENCE = 500
-
-
-def refused(result: AccessResult) -> AccessDenied:
-    """The error that says why, with the deciding policies and the refusal's audit entry."""
-    if result.outcome is PolicyOutcome.STEP_UP and result.required_assurance is not None:
-        return StepUpRequired(
-            result.reason,
-            policy_ids=result.policy_ids,
-            audit_seq=result.audit_seq,
-            required_assurance=result.required_assurance.name.lower(),
-        )
-    return AccessDenied(result.reason, policy_ids=result.policy_ids, audit_seq=result.audit_seq)
 
 
 class RequestDesk:

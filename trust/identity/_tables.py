@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-__all__ = ["ApiKey", "PortalLinkRow", "Tenant"]
+__all__ = ["ApiKey", "PortalLinkRow", "StaffRow", "Tenant"]
 
 
 class Tenant(SQLModel, table=True):
@@ -48,3 +49,21 @@ class PortalLinkRow(SQLModel, table=True):
     created_at: dt.datetime
     expires_at: dt.datetime
     used_at: dt.datetime | None = None
+
+
+class StaffRow(SQLModel, table=True):
+    """A member of staff at the DPO console. `mac` seals who they are and their role under a
+    tenant secret: a row a database writer adds, or whose role it raises, signs nobody in."""
+
+    __tablename__ = "staff_accounts"
+    __table_args__ = (UniqueConstraint("tenant_id", "login", name="uq_staff_accounts_login"),)
+
+    id: str = Field(primary_key=True, max_length=24)
+    tenant_id: str = Field(index=True, max_length=64)
+    login: str = Field(max_length=64)
+    name: str = Field(default="", max_length=200)
+    role: str = Field(max_length=16)
+    status: str = Field(max_length=16)  # active, disabled
+    created_at: dt.datetime
+    disabled_at: dt.datetime | None = None
+    mac: str = Field(max_length=64)
