@@ -61,6 +61,7 @@ from ._receipts import (
     verify_head,
     verify_receipt,
 )
+from ._search import ConsentQuery
 
 __all__ = [
     "EVIDENCE_FIELDS",
@@ -80,6 +81,7 @@ __all__ = [
     "ConsentEvent",
     "ConsentLedger",
     "ConsentObserver",
+    "ConsentQuery",
     "ConsentRequest",
     "ControllerSpec",
     "DataSubjectRights",

@@ -68,6 +68,7 @@ from ._projection import (
     sealed_fields,
     state_row,
 )
+from ._search import ConsentQuery, every_event, search_events
 from ._tables import ChainHead, ConsentEventRow, ConsentState, SubjectRestriction
 
 __all__ = ["ConsentLedger", "ConsentObserver", "ConsentRequest"]
@@ -436,6 +437,15 @@ class ConsentLedger:
         for purpose, kind, count in rows:
             counts.setdefault(str(purpose), {})[str(kind)] = int(count)
         return counts
+
+    def search(self, tenant: str, query: ConsentQuery) -> tuple[list[ConsentEvent], int | None]:
+        """A page of the log for the console, newest first, each event checked where it lies;
+        and the cursor of the next, older page (None at the end)."""
+        return search_events(self.db, self._seal_key(tenant), tenant, query)
+
+    def search_all(self, tenant: str, query: ConsentQuery) -> Iterator[ConsentEvent]:
+        """Every event a search finds, newest first, read a page at a time (for an export)."""
+        return every_event(self.db, self._seal_key(tenant), tenant, query)
 
     def history(self, tenant: str, subject: str) -> list[ConsentEvent]:
         with self.db.begin() as conn:

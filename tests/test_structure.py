@@ -49,6 +49,7 @@ ROOMS = {
     "web": {"_services"},
     "processing": {"identity", "audit", "_services"},
     "portal": {"identity", "audit", "gateway", "_services", "web"},
+    "console": {"identity", "audit", "gateway", "_services", "web", "processing"},
     "http": {
         "identity",
         "audit",
@@ -57,6 +58,7 @@ ROOMS = {
         "webhooks",
         "_services",
         "portal",
+        "console",
         "processing",
     },
     "cli": {

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from ._log import AuditLog, AuditRecord, SubjectEntry
 from ._merkle import MerkleTree, leaf_hash, verify_consistency, verify_inclusion
+from ._search import OUTCOMES, AccessQuery
 from ._tables import AuditCheckpoint, AuditEntryRow, AuditHead
 from ._verify import CHECKPOINT_TYPE, EXPORT_FORMAT, verify_export, verify_inclusion_proof
 
 __all__ = [
     "CHECKPOINT_TYPE",
     "EXPORT_FORMAT",
+    "OUTCOMES",
+    "AccessQuery",
     "AuditCheckpoint",
     "AuditEntryRow",
     "AuditHead",

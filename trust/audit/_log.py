@@ -36,6 +36,7 @@ from tessera.trust._errors import AuditTampered, AuditUnavailable, NoSuchProof, 
 from tessera.vault import KeyProviderError, Vault
 
 from ._merkle import MerkleTree, leaf_hash
+from ._search import AccessQuery, search_accesses
 from ._tables import AuditCheckpoint, AuditEntryRow, AuditHead
 from ._verify import (
     ALG,
@@ -47,6 +48,7 @@ from ._verify import (
     check_entry,
     check_roots,
     check_seals,
+    decode_checkpoint,
     seal,
     verify_export,
 )
@@ -304,7 +306,7 @@ class AuditLog:
                 )
                 .order_by(_ENTRIES.c.seq)
             ).all()
-        self._check_shown(tenant, subject, list(rows))
+        self.check_shown(tenant, list(rows), subject=subject)
         return [json.loads(r.body) for r in rows]
 
     def subject_page(
@@ -355,16 +357,17 @@ class AuditLog:
             if len(rows) < batch:
                 break
             cursor = int(rows[-1].seq)
-        self._check_shown(tenant, subject, shown[:limit])
+        self.check_shown(tenant, shown[:limit], subject=subject)
         if len(found) > limit:
             return found[:limit], found[limit - 1].seq
         return found, None
 
-    def _check_shown(self, tenant: str, subject: str, rows: list[Any]) -> None:
-        """What a customer is shown is checked entry by entry: its body hashes to its leaf, the
-        leaf links from the entry before it, the link carries the service's seal, and the body
-        names this tenant, seq and subject. An entry a database writer added, rewrote or moved
-        to another customer is refused (`AuditTampered`), never shown as history."""
+    def check_shown(self, tenant: str, rows: list[Any], *, subject: str | None = None) -> None:
+        """What a customer or the console is shown is checked entry by entry: its body hashes
+        to its leaf, the leaf links from the entry before it, the link carries the service's
+        seal, and the body names this tenant, seq and (for a customer) subject. An entry a
+        database writer added, rewrote or moved to another customer is refused
+        (`AuditTampered`), never shown as history."""
         if not rows:
             return
         wanted = sorted({int(r.seq) - 1 for r in rows if r.seq > 0})
@@ -388,9 +391,14 @@ class AuditLog:
             _, _, facts = check_entry(
                 seq, seq, row.body, row.leaf_hash, row.chain_hash, prev, tenant
             )
-            if facts.get("subject") != subject:
+            if subject is not None and facts.get("subject") != subject:
                 raise AuditTampered(f"entry {seq} is about another subject", seq=seq)
         check_seals(((int(r.seq), r.chain_hash, r.mac) for r in rows), self._seal_key(tenant))
+
+    def search(self, tenant: str, query: AccessQuery) -> tuple[list[SubjectEntry], int | None]:
+        """A page of accesses, decisions and oversight for the console (`AccessQuery`), each
+        entry checked where it lies; and the cursor of the next, older page."""
+        return search_accesses(self, tenant, query)
 
     def observed_accesses(
         self, tenant: str, *, since: dt.datetime, until: dt.datetime
@@ -613,7 +621,11 @@ class AuditLog:
             "consistency": consistency,
         }
 
-    def verify(self, tenant: str) -> dict[str, Any]:
-        """Check the stored log as a DPO would check an export (signatures included)."""
+    def verify(self, tenant: str, *, trusted: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Check the stored log as a DPO would check an export (signatures included), against
+        a checkpoint they kept if given; the report names the last checkpoint and its time."""
         export = self.export(tenant)
-        return verify_export(export, self.public_jwk(tenant))
+        report = verify_export(export, self.public_jwk(tenant), trusted=trusted)
+        last = export["checkpoints"][-1]
+        statement = decode_checkpoint(last["signed"], self._key(tenant))
+        return {**report, "checkpoint": {"size": last["size"], "at": statement.get("at")}}

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tessera import __version__
 from tessera.trust._errors import RequestTooLarge
 from tessera.trust._services import Services
+from tessera.trust.console import console_router
 from tessera.trust.identity import RateLimiter
 from tessera.trust.portal import portal_router
 
@@ -177,6 +178,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(payments_router)
     app.include_router(pay_page_router)
     app.include_router(portal_router(_status_and_slug))
+    app.include_router(console_router(_status_and_slug))
     app.include_router(webhooks_router)
     app.include_router(portal_api_router)
     app.include_router(processing_router)

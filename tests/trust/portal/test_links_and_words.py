@@ -91,21 +91,25 @@ def test_a_link_needs_a_registered_destination_and_the_auth_scope(
     assert r.status_code == 403
 
 
-def _msgids() -> set[str]:
+def _msgids(room: Path = PORTAL) -> set[str]:
     found = set()
     method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
     keywords = {"_": None, "gettext": (2,), "N_": None}
-    for _, _, message, _, _ in extract_from_dir(str(PORTAL), method_map, keywords=keywords):
+    for _, _, message, _, _ in extract_from_dir(str(room), method_map, keywords=keywords):
         found.add(message if isinstance(message, str) else message[0])
     return found
 
 
-def test_every_string_of_the_portal_is_translated_into_french() -> None:
-    with (PORTAL / "locale" / "fr" / "LC_MESSAGES" / "portal.po").open("rb") as po:
+@pytest.mark.parametrize(("room", "least"), [("portal", 200), ("console", 150)])
+def test_every_string_of_the_portal_and_the_console_is_translated_into_french(
+    room: str, least: int
+) -> None:
+    folder = PORTAL.parent / room
+    with (folder / "locale" / "fr" / "LC_MESSAGES" / f"{room}.po").open("rb") as po:
         catalogue = read_po(po, locale="fr")
     translated = {m.id: m.string for m in catalogue if m.id and not m.fuzzy}
-    used = _msgids()
-    assert len(used) > 200
+    used = _msgids(folder)
+    assert len(used) > least
     missing = sorted(m for m in used if not translated.get(m))
     assert missing == [], "run scripts/i18n and translate: " + "; ".join(missing[:5])
     assert sorted(set(translated) - used) == []  # nothing obsolete left behind

@@ -128,6 +128,7 @@ class Person:
     def sign_in(self, *, expect_code: bool = True, keyboard: bool = False) -> None:
         self.page.goto(f"{self.base}/sign-in")
         if keyboard:  # the identifier has the focus; everything else by keys
+            self._focused("identifier")  # autofocus lands a moment after the page shows
             self.page.keyboard.type(EMAIL)
             self.page.keyboard.press("Enter")
         else:
@@ -138,12 +139,18 @@ class Person:
         assert has_code == expect_code
         if has_code:
             if keyboard:
+                self._focused("code")
                 self.page.keyboard.type(self.code())
                 self.page.keyboard.press("Enter")
             else:
                 self.page.fill("#code", self.code())
                 self.page.click("form.card button[type=submit]")
         self.page.wait_for_selector("nav.menu")
+
+    def _focused(self, element_id: str) -> None:
+        self.page.wait_for_function(
+            "id => document.activeElement && document.activeElement.id === id", arg=element_id
+        )
 
     def close(self) -> None:
         self.context.close()
