@@ -68,7 +68,7 @@ from ._projection import (
     sealed_fields,
     state_row,
 )
-from ._search import ConsentQuery, every_event, search_events
+from ._search import ConsentQuery, daily_counts, every_event, search_events
 from ._tables import ChainHead, ConsentEventRow, ConsentState, SubjectRestriction
 
 __all__ = ["ConsentLedger", "ConsentObserver", "ConsentRequest"]
@@ -446,6 +446,10 @@ class ConsentLedger:
     def search_all(self, tenant: str, query: ConsentQuery) -> Iterator[ConsentEvent]:
         """Every event a search finds, newest first, read a page at a time (for an export)."""
         return every_event(self.db, self._seal_key(tenant), tenant, query)
+
+    def daily_counts(self, tenant: str, since: dt.datetime) -> list[tuple[str, str, str, str, int]]:
+        """(day, purpose, channel, kind, events) since a moment: what the charts draw."""
+        return daily_counts(self.db, tenant, since)
 
     def history(self, tenant: str, subject: str) -> list[ConsentEvent]:
         with self.db.begin() as conn:

@@ -36,7 +36,7 @@ from tessera.trust._errors import AuditTampered, AuditUnavailable, NoSuchProof, 
 from tessera.vault import KeyProviderError, Vault
 
 from ._merkle import MerkleTree, leaf_hash
-from ._search import AccessQuery, search_accesses
+from ._search import AccessQuery, daily_outcomes, refusals_by_policy, search_accesses
 from ._tables import AuditCheckpoint, AuditEntryRow, AuditHead
 from ._verify import (
     ALG,
@@ -399,6 +399,13 @@ class AuditLog:
         """A page of accesses, decisions and oversight for the console (`AccessQuery`), each
         entry checked where it lies; and the cursor of the next, older page."""
         return search_accesses(self, tenant, query)
+
+    def daily_outcomes(self, tenant: str, since: dt.datetime) -> list[tuple[str, str, str, int]]:
+        """(day, action, outcome, decisions) since a moment: what the charts draw."""
+        return daily_outcomes(self, tenant, since)
+
+    def refusals_by_policy(self, tenant: str, since: dt.datetime) -> dict[str, int]:
+        return refusals_by_policy(self, tenant, since)
 
     def observed_accesses(
         self, tenant: str, *, since: dt.datetime, until: dt.datetime

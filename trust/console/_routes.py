@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from tessera.trust.web import ProblemOf, security_headers, use_problems
 
-from . import _home, _logs, _oversight, _requests, _signin
+from . import _charts, _home, _logs, _oversight, _requests, _signin
 
 __all__ = ["console_router"]
 
@@ -32,7 +32,7 @@ def bare(tenant: str) -> Response:
     return RedirectResponse(f"/console/{tenant}/", status_code=308)
 
 
-for _room in (_signin, _home, _logs, _requests, _oversight):
+for _room in (_signin, _home, _logs, _requests, _charts, _oversight):
     router.include_router(_room.router)
 
 

@@ -439,3 +439,56 @@ def test_every_console_page_carries_the_security_headers_and_french(
         assert r.headers["x-frame-options"] == "DENY"
     r = console.get("/consents?lang=fr")
     assert '<html lang="fr">' in r.text and "Journal des consentements" in r.text
+
+
+# ---------------------------------------------------------------------- charts
+def test_the_charts_are_drawn_from_the_logs_with_their_figures_beside_them(
+    console: Console,
+    staff: dict[str, Staff],
+    services: Services,
+    tenant: str,
+    api: TestClient,
+    agent_headers: dict[str, str],
+) -> None:
+    import base64
+
+    _consents(api, agent_headers, "cust-c", n=3)  # given, withdrawn, given
+    auditor = another(services, tenant)
+    auditor.sign_in(staff["auditor"])
+    assert auditor.get("/charts").status_code == 403  # refused, so a refusal to chart
+    console.sign_in(staff["analyst"])
+    r = console.get("/charts")
+    assert r.status_code == 200
+    images = [x.split('"')[0] for x in r.text.split('src="data:image/svg+xml;base64,')[1:]]
+    assert len(images) >= 3
+    svg = base64.b64decode(images[0]).decode()
+    assert svg.startswith("<svg") and "<script" not in svg
+    assert "marketing_sms · voice_ivr" in r.text and "0.6667" in r.text  # 2 given of 3
+    assert "<td>default-deny</td>" in r.text  # the auditor's refusal: no policy permits it
+    assert console.get("/charts", params={"days": "0"}).status_code == 422
+    assert console.get("/charts", params={"days": "x"}).status_code == 422
+
+
+def test_the_figures_are_plain_functions_of_the_counts() -> None:
+    from tessera.trust.console._charts import consent_rate, step_up_rate, withdrawals_by_channel
+
+    rows = [
+        ("2026-12-01", "mkt", "sms", "given", 3),
+        ("2026-12-01", "mkt", "sms", "withdrawn", 1),
+        ("2026-12-01", "mkt", "sms", "expired", 5),  # not a choice
+        ("2026-12-02", "mkt", "web", "withdrawn", 2),
+    ]
+    assert consent_rate(rows) == [
+        {"day": "2026-12-01", "series": "mkt · sms", "rate": 0.75},
+        {"day": "2026-12-02", "series": "mkt · web", "rate": 0.0},
+    ]
+    assert withdrawals_by_channel(rows) == [
+        {"channel": "sms", "withdrawals": 1},
+        {"channel": "web", "withdrawals": 2},
+    ]
+    outcomes = [
+        ("2026-12-01", "detokenize", "allow", 3),
+        ("2026-12-01", "detokenize", "step_up", 1),
+    ]
+    assert step_up_rate(outcomes) == [{"day": "2026-12-01", "action": "detokenize", "rate": 0.25}]
+    assert consent_rate([]) == [] and step_up_rate([]) == []

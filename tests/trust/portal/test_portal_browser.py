@@ -94,9 +94,11 @@ class Person:
             lang,
         )
 
+    room = "portal"
+
     @property
     def base(self) -> str:
-        return f"{self.origin}/portal/{self.tenant}"
+        return f"{self.origin}/{self.room}/{self.tenant}"
 
     def check(self, name: str) -> None:
         """axe finds no serious or critical violation; a screenshot, wide and narrow."""
@@ -109,13 +111,15 @@ class Person:
             if v["impact"] in ("serious", "critical")
         ]
         assert bad == [], f"{name}: {bad}"
-        self.page.screenshot(path=self.shots / f"portal-{name}-{self.lang}.png", full_page=True)
+        self.page.screenshot(
+            path=self.shots / f"{self.room}-{name}-{self.lang}.png", full_page=True
+        )
         wide = self.page.viewport_size
         self.page.set_viewport_size(PHONE_SIZE)
         width = self.page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE_SIZE["width"], f"{name}: {width}px wide on a phone"
         self.page.screenshot(
-            path=self.shots / f"portal-{name}-{self.lang}-phone.png", full_page=True
+            path=self.shots / f"{self.room}-{name}-{self.lang}-phone.png", full_page=True
         )
         if wide:
             self.page.set_viewport_size(wide)
