@@ -136,12 +136,12 @@ class Chart:
         URL fetched: `allowed_base_urls` is empty)."""
         import vl_convert
 
-        locale = "fr-FR" if self.lang == "fr" else "en-GB"
+        french = self.lang == "fr"
         svg = vl_convert.vegalite_to_svg(
             self.spec,
             allowed_base_urls=[],
-            format_locale=locale,
-            time_format_locale=locale,
+            format_locale="fr-FR" if french else "en-GB",
+            time_format_locale="fr-FR" if french else "en-GB",
         )
         return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
