@@ -71,6 +71,21 @@ PAGES_OF = {
 }
 _ROLES = {"dpo": N_("DPO"), "analyst": N_("analyst"), "auditor": N_("auditor")}
 _OUTCOMES = {"allow": N_("allowed"), "deny": N_("refused"), "step_up": N_("stepped up")}
+_REQUEST_KINDS = {
+    "access": N_("access (Art. 15)"),
+    "portability": N_("portability (Art. 20)"),
+    "rectification": N_("rectification (Art. 16)"),
+    "erasure": N_("erasure (Art. 17)"),
+    "restriction": N_("restriction (Art. 18)"),
+    "objection": N_("objection (Art. 21)"),
+}
+_REQUEST_STATES = {
+    "received": N_("received"),
+    "identity_verified": N_("identity verified"),
+    "in_progress": N_("in progress"),
+    "completed": N_("completed"),
+    "rejected": N_("rejected"),
+}
 _LOCKED = N_("Too many attempts: signing in is blocked for now. Try again in %(minutes)s minutes.")
 _FALLBACK = N_("Something went wrong. Nothing was changed: please try again.")
 
@@ -109,6 +124,8 @@ def page(
         pages_of=PAGES_OF,
         role_names={k: gettext(lang, v) for k, v in _ROLES.items()},
         outcome_names={k: gettext(lang, v) for k, v in _OUTCOMES.items()},
+        request_kinds={k: gettext(lang, v) for k, v in _REQUEST_KINDS.items()},
+        request_states={k: gettext(lang, v) for k, v in _REQUEST_STATES.items()},
         **context,
     )
     if new_pre:

@@ -79,7 +79,7 @@ def _history(services, tenant: str, headers: dict[str, str]) -> None:
         assert r.status_code == 201, r.text
     r = api.post(
         "/v1/dsr",
-        json={"subject": "c-lb", "kind": "restriction", "channel": "voice_agent"},
+        json={"subject": "c-lb", "kind": "access", "channel": "voice_agent"},
         headers=headers,
     )
     assert r.status_code == 201, r.text
@@ -124,6 +124,27 @@ def test_the_dpo_signs_in_adds_a_passkey_and_exports_with_it(console, tenant) ->
         dpo.page.click("#use-passkey")
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
     assert [r["kind"] for r in rows] == ["given", "withdrawn", "given"]
+    # Signed out, then in again with the passkey alone: high assurance from the start.
+    dpo.page.click("button.link")
+    dpo.page.wait_for_selector("#login")
+    dpo.page.fill("#login", "dana")
+    dpo.page.click("form.card button[type=submit]")
+    dpo.page.wait_for_selector("#code")
+    dpo.page.click("text=Utiliser plutôt ma clé d’accès")
+    dpo.page.wait_for_selector("#use-passkey")
+    dpo.check("passkey-get")
+    dpo.page.click("#use-passkey")
+    dpo.page.wait_for_selector("nav.menu", timeout=15_000)
+    session = next(c["value"] for c in dpo.context.cookies() if c["name"] == "tessera_console")
+    assert services.authenticator.session(tenant, session).assurance.name == "HIGH"
+    # The access request: identity verified by hand, then executed, well before its deadline.
+    dpo.page.goto(f"{dpo.base}/requests")
+    dpo.page.fill("input[name=text][id^=ev-]", "carte d’identité vue en agence")
+    dpo.page.click("text=Vérifier l’identité")
+    dpo.page.wait_for_selector("text=Fait, et enregistré.")
+    dpo.page.click("form.inline button[type=submit] >> text=Exécuter")
+    dpo.page.wait_for_selector("text=Fait, et enregistré.")
+    assert [r.state.value for r in services.dsr.list(tenant)] == ["completed"]
     for name in ("requests", "accesses", "charts", "verify", "record"):
         dpo.page.goto(f"{dpo.base}/{name}")
         dpo.page.wait_for_selector("h1")
