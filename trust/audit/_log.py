@@ -36,7 +36,14 @@ from tessera.trust._errors import AuditTampered, AuditUnavailable, NoSuchProof, 
 from tessera.vault import KeyProviderError, Vault
 
 from ._merkle import MerkleTree, leaf_hash
-from ._search import AccessQuery, daily_outcomes, refusals_by_policy, search_accesses
+from ._search import (
+    AccessQuery,
+    check_columns,
+    daily_outcomes,
+    refusals_by_policy,
+    search_accesses,
+    search_columns,
+)
 from ._tables import AuditCheckpoint, AuditEntryRow, AuditHead
 from ._verify import (
     ALG,
@@ -115,19 +122,8 @@ def _encode(facts: dict[str, Any]) -> bytes:
     return json.dumps(facts, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-# The kinds of entry a search of accesses reads ("who accessed what, when, why").
-ACCESS_KINDS = ("access", "dsr", "oversight")
-_WIDTHS = {"caller": 80, "caller_kind": 16, "action": 32, "outcome": 16}
-
-
 def _search_columns(record: AuditRecord) -> dict[str, str | None]:
-    if record.kind not in ACCESS_KINDS:
-        return dict.fromkeys(_WIDTHS)
-    facts = record.facts
-    return {
-        c: (str(facts[c])[:width] if facts.get(c) is not None else None)
-        for c, width in _WIDTHS.items()
-    }
+    return search_columns(record.kind, record.facts)
 
 
 class AuditLog:
@@ -633,6 +629,8 @@ class AuditLog:
         a checkpoint they kept if given; the report names the last checkpoint and its time."""
         export = self.export(tenant)
         report = verify_export(export, self.public_jwk(tenant), trusted=trusted)
+        for row in self._rows(tenant):  # the search columns say what the hashed body says
+            check_columns(row)
         last = export["checkpoints"][-1]
         statement = decode_checkpoint(last["signed"], self._key(tenant))
         return {**report, "checkpoint": {"size": last["size"], "at": statement.get("at")}}

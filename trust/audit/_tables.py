@@ -16,7 +16,7 @@ class AuditEntryRow(SQLModel, table=True):
     __tablename__ = "audit_entries"
     __table_args__ = (
         UniqueConstraint("tenant_id", "request_id", name="uq_audit_entries_request"),
-        Index("ix_audit_entries_subject", "tenant_id", "subject_id"),
+        Index("ix_audit_entries_subject", "tenant_id", "subject_id", "seq"),
         Index("ix_audit_entries_caller", "tenant_id", "caller", "seq"),
         Index("ix_audit_entries_caller_kind", "tenant_id", "caller_kind", "seq"),
         Index("ix_audit_entries_action", "tenant_id", "action", "seq"),

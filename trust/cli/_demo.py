@@ -29,7 +29,7 @@ from tessera.vault import key_status
 
 from ._demo_kit import APP, ATTACKER, CUSTOMER, READ, client_for, observation, ok, step
 from ._demo_payments import payment_steps
-from ._demo_portal import portal_step, serve_portal
+from ._demo_portal import console_step, portal_step, serve_portal
 
 __all__ = ["run_demo"]
 
@@ -192,6 +192,7 @@ def _walk(console: Console, services: Services) -> None:
     )
     payment_steps(console, services, admin)
     portal_step(console, services, admin, callers["agent desktop"])
+    console_step(console, services)
     console.print("\n[green]Demo complete.[/green] Next: `tessera serve` and the API at /docs.")
 
 

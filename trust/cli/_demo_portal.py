@@ -18,7 +18,7 @@ from tessera.trust._services import Services
 
 from ._demo_kit import READ, ok, step
 
-__all__ = ["PORTAL_CUSTOMER", "portal_step", "serve_portal"]
+__all__ = ["PORTAL_CUSTOMER", "console_step", "portal_step", "serve_portal"]
 
 PORTAL_CUSTOMER = "cust-0003"
 _IVR = {
@@ -112,3 +112,26 @@ def serve_portal(console: Console, services: Services, app: Any, port: int) -> N
     finally:
         server.should_exit = True
         thread.join(timeout=5)
+
+
+def console_step(console: Console, services: Services) -> None:
+    """The demo DPO at the console: a staff account with its authenticator app, printed once
+    (a demo on a throwaway data directory; a real one is `tessera staff create`)."""
+    import pyotp
+
+    step(console, "17. The DPO console (/console/demo-bank/)")
+    member, enrolment = services.staff.create(
+        "demo-bank", "dpo", "dpo", name="Demo DPO", actor="demo"
+    )
+    seed = enrolment.uri.split("secret=")[1].split("&")[0]
+    console.print(f"console: {services.settings.public_url}/console/demo-bank/")
+    console.print(
+        f"sign in as [bold]{member.login}[/bold] (role {member.role.value}); the authenticator "
+        "app's key, to add to any TOTP app:"
+    )
+    console.print(enrolment.uri, soft_wrap=True, markup=False, highlight=False)
+    console.print(
+        f"a code valid now: {pyotp.TOTP(seed).now()} (then your TOTP app's); with --serve the "
+        "console searches both logs, verifies them, runs the requests queue and shows the "
+        "charts and the record of processing, each page recorded in the audit log"
+    )

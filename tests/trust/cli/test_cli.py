@@ -134,6 +134,9 @@ def test_demo_runs_end_to_end(env: dict[str, str]) -> None:
     assert "[DTMF] <CARD>" in done.stdout and "tessera_keypad_window" in done.stdout
     assert "<IBAN>" in done.stdout and "<EMAIL>" in done.stdout
     assert "FR76 3000" not in done.stdout and "4 2 4 2" not in done.stdout
+    # It ends at the DPO console: its address and the demo DPO's sign-in.
+    assert "/console/demo-bank/" in done.stdout and "sign in as dpo" in done.stdout
+    assert "otpauth://totp/" in done.stdout
 
 
 @pytest.mark.slow

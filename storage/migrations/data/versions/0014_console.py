@@ -48,6 +48,10 @@ def upgrade() -> None:
     for column in _SEARCH:
         op.create_index(f"ix_audit_entries_{column}", "audit_entries", ["tenant_id", column, "seq"])
     op.create_index("ix_audit_entries_kind", "audit_entries", ["tenant_id", "kind", "seq"])
+    # A subject's entries in log order straight from the index (SQLite's secondary indexes
+    # carry the rowid, not the key: without seq, a subject's newest page sorted them all).
+    op.drop_index("ix_audit_entries_subject", "audit_entries")
+    op.create_index("ix_audit_entries_subject", "audit_entries", ["tenant_id", "subject_id", "seq"])
     op.create_index(
         "ix_audit_entries_recorded", "audit_entries", ["tenant_id", "recorded_at", "seq"]
     )
@@ -88,6 +92,8 @@ def downgrade() -> None:
     op.drop_index("ix_consent_events_purpose", "consent_events")
     op.drop_index("ix_audit_entries_recorded", "audit_entries")
     op.drop_index("ix_audit_entries_kind", "audit_entries")
+    op.drop_index("ix_audit_entries_subject", "audit_entries")
+    op.create_index("ix_audit_entries_subject", "audit_entries", ["tenant_id", "subject_id"])
     for column in _SEARCH:
         op.drop_index(f"ix_audit_entries_{column}", "audit_entries")
     with op.batch_alter_table("audit_entries") as batch:
