@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from tessera.trust._services import Services
 from tessera.vault import DataCategory, InvalidValue, VaultError
 
-__all__ = ["Who", "cursor", "period", "text", "who_of"]
+__all__ = [
+    "Who",
+    "cursor",
+    "is_identifier",
+    "period",
+    "subjects_of_identifier",
+    "text",
+    "who_of",
+]
 
 _TOKEN = "tok_"  # noqa: S105 (the prefix of a vault token, not a secret)
 
@@ -29,20 +37,35 @@ class Who:
         return self.subjects[0] if self.subjects and len(self.subjects) == 1 else ""
 
 
+def is_identifier(given: str) -> bool:
+    """An e-mail address or a phone number: a personal value, never put in an address."""
+    return "@" in given or given.strip().startswith("+")
+
+
+def subjects_of_identifier(services: Services, tenant: str, given: str) -> tuple[str, ...]:
+    """The subjects an e-mail or phone number names, through the vault's blind index."""
+    category = DataCategory.EMAIL if "@" in given else DataCategory.PHONE
+    try:
+        found = services.vault.find(tenant, given.strip()[:200], category=category)
+    except VaultError:
+        return ()
+    return tuple(sorted({r.subject for r in found if r.subject}))
+
+
 def who_of(services: Services, tenant: str, given: str) -> Who:
+    """A "who" in a search's address: a token or a subject id (an identifier is posted, and
+    the page comes back with the subject it names)."""
     given = given.strip()[:200]
     if not given:
         return Who(None, None)
-    try:
-        if given.startswith(_TOKEN):
+    if is_identifier(given):
+        raise InvalidValue("an e-mail or a phone number is searched through the form")
+    if given.startswith(_TOKEN):
+        try:
             records = services.vault.describe(tenant, [given])
-            return Who(tuple(sorted({r.subject for r in records if r.subject})), "token")
-        if "@" in given or given.startswith("+"):
-            category = DataCategory.EMAIL if "@" in given else DataCategory.PHONE
-            found = services.vault.find(tenant, given, category=category)
-            return Who(tuple(sorted({r.subject for r in found if r.subject})), category.value)
-    except VaultError:
-        return Who((), "token" if given.startswith(_TOKEN) else "identifier")
+        except VaultError:
+            return Who((), "token")
+        return Who(tuple(sorted({r.subject for r in records if r.subject})), "token")
     if len(given) > 128 or not given.isprintable():
         raise InvalidValue("a subject id is at most 128 printable characters")
     return Who((given,), "subject")

@@ -23,10 +23,10 @@ from tessera.trust._errors import StepUpRequired
 from tessera.trust.audit import OUTCOMES, AccessQuery
 from tessera.trust.web import ServicesDep, redirect, security_headers
 
-from ._filters import cursor, period, text, who_of
+from ._filters import cursor, is_identifier, period, subjects_of_identifier, text, who_of
 from ._guard import Desk, base
 from ._render import page, problem_page
-from ._signin import signed_in
+from ._signin import Posted, posted, signed_in
 
 if TYPE_CHECKING:
     from tessera.trust._services import Services
@@ -183,6 +183,44 @@ def access_log(request: Request, tenant: str, services: ServicesDep) -> Response
         export=f"{base(tenant)}/accesses.csv?{urlencode(form)}",
         **context,
     )
+
+
+async def _find(request: Request, tenant: str, services: Services, where: str) -> Response:
+    """A search posted from the form: an e-mail or phone number is matched here, through the
+    blind index, and the page comes back with the subject it names in its address (a personal
+    value never is). Several customers sharing it are listed to choose from; none, said."""
+    done = await posted(request, services, tenant)
+    if not isinstance(done, Posted):
+        return done
+    wanted = {k: v for k, v in done.form.items() if k != "csrf" and v}
+    given = wanted.get("who", "")
+    if is_identifier(given):
+        subjects = subjects_of_identifier(services, tenant, given)
+        if len(subjects) != 1:
+            return page(
+                request,
+                services,
+                tenant,
+                "choose.html",
+                desk=done.desk,
+                where=where,
+                choices=[
+                    f"{base(tenant)}/{where}?{urlencode({**wanted, 'who': s})}" for s in subjects
+                ],
+                subjects=subjects,
+            )
+        wanted["who"] = subjects[0]
+    return redirect(f"{base(tenant)}/{where}?{urlencode(wanted)}")
+
+
+@router.post("/consents")
+async def consent_log_find(request: Request, tenant: str, services: ServicesDep) -> Response:
+    return await _find(request, tenant, services, "consents")
+
+
+@router.post("/accesses")
+async def access_log_find(request: Request, tenant: str, services: ServicesDep) -> Response:
+    return await _find(request, tenant, services, "accesses")
 
 
 # ---------------------------------------------------------------------- exports
