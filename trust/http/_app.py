@@ -24,6 +24,7 @@ from .routes.auth import router as auth_router
 from .routes.consent import router as consent_router
 from .routes.gateway import router as gateway_router
 from .routes.operations import router as operations_router
+from .routes.oversight import router as oversight_router
 from .routes.payments import router as payments_router
 from .routes.portal import router as portal_api_router
 from .routes.processing import router as processing_router
@@ -182,6 +183,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(webhooks_router)
     app.include_router(portal_api_router)
     app.include_router(processing_router)
+    app.include_router(oversight_router)
     app.include_router(redact_router)
     app.include_router(vault_router)
     app.include_router(operations_router)

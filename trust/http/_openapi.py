@@ -65,6 +65,7 @@ _BY_TAG: dict[str, tuple[int, ...]] = {
     "vault": (404, 409),
     "subjects": (404, 409, 500),
     "audit": (404, 409, 500),
+    "oversight": (404, 500),
     "purposes": (404, 409),
     "consents": (404, 409, 500),
     "dsr": (404, 409, 410, 500),

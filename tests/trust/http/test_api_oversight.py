@@ -1,0 +1,96 @@
+"""The consent log and the access log over HTTP, as the console searches them: the DPO's and
+analysts' keys only, each search decided and recorded, bad input refused, one tenant's logs
+only, a personal value never in the address."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tessera.trust import Scope, Services
+from tests.trust.http.test_api import problem
+
+IVR = {"channel": "voice_ivr", "evidence": {"recording_ref": "rec-1", "utterance_ref": "utt-1"}}
+HIGH = {"Tessera-Assurance": "substantial"}
+
+
+def test_the_dpo_searches_both_logs_page_by_page_and_each_search_is_recorded(
+    client: TestClient, issue, services: Services, tenant: str
+) -> None:
+    agent = issue(tenant, [Scope.CONSENT_WRITE, Scope.TOKENIZE, Scope.AUDIT], "agent")
+    dpo = issue(tenant, [Scope.AUDIT, Scope.AUTH_ASSERT], "dpo")
+    token = client.post(
+        "/v1/tokens",
+        json={"value": "ana@example.fr", "category": "email", "subject": "c-1"},
+        headers=agent,
+    ).json()["token"]
+    for kind in ("given", "withdrawn", "given"):
+        r = client.post(
+            "/v1/consents",
+            json={"subject": "c-1", "purpose": "marketing_sms", "kind": kind, **IVR},
+            headers=agent,
+        )
+        assert r.status_code == 201, r.text
+    r = client.get("/v1/consent/events", params={"subject": token, "limit": 2}, headers=dpo | HIGH)
+    assert r.status_code == 200, r.text
+    page = r.json()
+    assert [e["kind"] for e in page["events"]] == ["given", "withdrawn"]
+    assert page["events"][0]["evidence"]["recording_ref"] == "rec-1"
+    more = client.get(
+        "/v1/consent/events",
+        params={"subject": "c-1", "before": page["next_before"]},
+        headers=dpo | HIGH,
+    ).json()
+    assert [e["seq"] for e in more["events"]] == [1] and more["next_before"] is None
+    found = client.get(
+        "/v1/audit/entries",
+        params={"caller_kind": "dpo", "action": "search_logs"},
+        headers=dpo | HIGH,
+    ).json()["entries"]
+    assert len(found) >= 2 and all(e["kind"] == "oversight" for e in found)
+    assert found[-1]["asked"]["subject"] == "token" and "ana@example.fr" not in str(found)
+
+
+def test_an_agent_is_refused_and_the_refusal_is_recorded(
+    client: TestClient, issue, services: Services, tenant: str
+) -> None:
+    agent = issue(tenant, [Scope.AUDIT], "agent")
+    problem(client.get("/v1/audit/entries", headers=agent), 403, "access-denied")
+    problem(client.get("/v1/consent/events", headers=agent), 403, "access-denied")
+    nothing = issue(tenant, [Scope.ACCESS], "dpo")
+    problem(client.get("/v1/audit/entries", headers=nothing), 403, "permission-denied")
+    dpo = issue(tenant, [Scope.AUDIT, Scope.AUTH_ASSERT], "dpo")
+    refused = client.get(
+        "/v1/audit/entries", params={"outcome": "deny", "caller_kind": "agent"}, headers=dpo | HIGH
+    ).json()["entries"]
+    assert {e["action"] for e in refused} == {"search_logs"} and len(refused) == 2
+
+
+def test_bad_searches_are_refused_clearly(client: TestClient, issue, tenant: str) -> None:
+    dpo = issue(tenant, [Scope.AUDIT, Scope.AUTH_ASSERT], "dpo")
+    for path, params in (
+        ("/v1/audit/entries", {"outcome": "maybe"}),
+        ("/v1/audit/entries", {"limit": 0}),
+        ("/v1/audit/entries", {"limit": 1000}),
+        ("/v1/audit/entries", {"before": -1}),
+        ("/v1/audit/entries", {"since": "yesterday"}),
+        ("/v1/audit/entries", {"since": "2026-12-01T10:00:00"}),  # no time zone
+        ("/v1/consent/events", {"kind": "sold"}),
+        ("/v1/consent/events", {"subject": "x" * 200}),
+    ):
+        r = client.get(path, params=params, headers=dpo | HIGH)
+        assert r.status_code == 422, (path, params, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_another_tenants_logs_are_not_searched(
+    client: TestClient, issue, tenant: str, other_tenant: str
+) -> None:
+    agent = issue(tenant, [Scope.CONSENT_WRITE], "agent")
+    client.post(
+        "/v1/consents",
+        json={"subject": "c-2", "purpose": "marketing_sms", "kind": "given", **IVR},
+        headers=agent,
+    )
+    theirs = issue(other_tenant, [Scope.AUDIT, Scope.AUTH_ASSERT], "dpo")
+    r = client.get("/v1/consent/events", params={"subject": "c-2"}, headers=theirs | HIGH)
+    assert r.status_code == 200 and r.json()["events"] == []

@@ -1,0 +1,184 @@
+"""HTTP API of oversight: the consent log and the access log searched as the DPO console
+searches them (`GET /v1/consent/events`, `GET /v1/audit/entries`), newest first behind a cursor.
+Each search is decided by policy (purpose `oversight`: the DPO's and analysts' keys) and
+recorded before anything is answered; the caller's session or asserted assurance travels in
+a header. Subjects are ids or tokens: an e-mail or phone number is never put in an address."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Header, Query
+
+from tessera.consent import ConsentQuery
+from tessera.policies import Action
+from tessera.trust.audit import AccessQuery
+from tessera.trust.http._dependencies import CallerDep, ServicesDep
+from tessera.trust.http._models import MAX_POSITION, AuthContextIn, auth_context_of
+from tessera.trust.identity import Scope
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["oversight"])
+_REFUSED: dict[int | str, dict[str, Any]] = {
+    403: {"description": "refused by policy, or a step-up is needed"}
+}
+
+
+def _auth(session_id: str | None, assurance: str | None) -> Any:
+    if session_id is None and assurance is None:
+        return None
+    return auth_context_of(AuthContextIn(session_id=session_id, assurance=assurance))
+
+
+def _subjects(services: Any, tenant: str, subject: str | None) -> tuple[str, ...] | None:
+    if subject is None:
+        return None
+    if subject.startswith("tok_"):
+        from tessera.vault import VaultError
+
+        try:
+            return tuple(
+                {r.subject for r in services.vault.describe(tenant, [subject]) if r.subject}
+            )
+        except VaultError:
+            return ()
+    return (subject,)
+
+
+def _asked(**given: Any) -> dict[str, Any]:
+    """What was asked, for the record: the filters, a subject as the kind of thing it was."""
+    asked = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in given.items()}
+    if asked.get("subject") is not None:
+        asked["subject"] = "token" if str(asked["subject"]).startswith("tok_") else "subject"
+    return {k: v for k, v in asked.items() if v is not None}
+
+
+@router.get("/audit/entries", responses=_REFUSED)
+def search_accesses(
+    who: CallerDep,
+    services: ServicesDep,
+    subject: str | None = Query(default=None, max_length=128),
+    caller: str | None = Query(default=None, max_length=128),
+    caller_kind: str | None = Query(default=None, max_length=16),
+    action: str | None = Query(default=None, max_length=32),
+    outcome: str | None = Query(default=None, max_length=16),
+    policy: str | None = Query(default=None, max_length=128),
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    before: int | None = Query(default=None, ge=0, le=MAX_POSITION),
+    limit: int = Query(default=50, ge=1, le=200),
+    session_id: str | None = Header(default=None, alias="Tessera-Session", max_length=128),
+    assurance: str | None = Header(default=None, alias="Tessera-Assurance", max_length=16),
+) -> dict[str, Any]:
+    """Who accessed what, when, why, under which policy: every decision and act of oversight,
+    each entry checked where it lies before it is answered (scope `audit:read`)."""
+    who.require(Scope.AUDIT)
+    subjects = _subjects(services, who.tenant, subject)
+    query = AccessQuery(
+        subjects=subjects,
+        caller=caller,
+        caller_kind=caller_kind,
+        action=action,
+        outcome=outcome,
+        policy=policy,
+        since=since,
+        until=until,
+        before=before,
+        limit=limit,
+    )
+    asked = _asked(
+        subject=subject,
+        caller=caller,
+        caller_kind=caller_kind,
+        action=action,
+        outcome=outcome,
+        policy=policy,
+        since=since,
+        until=until,
+        before=before,
+    )
+    services.gateway.oversee(
+        who,
+        Action.SEARCH_LOGS,
+        "log:access",
+        auth=_auth(session_id, assurance),
+        subject=subjects[0] if subjects and len(subjects) == 1 else "",
+        facts=asked,
+    )
+    entries, next_before = services.audit.search(who.tenant, query)
+    return {
+        "entries": [
+            {"seq": e.seq, "recorded_at": e.recorded_at.isoformat(), **e.body} for e in entries
+        ],
+        "next_before": next_before,
+    }
+
+
+@router.get("/consent/events", responses=_REFUSED)
+def search_consents(
+    who: CallerDep,
+    services: ServicesDep,
+    subject: str | None = Query(default=None, max_length=128),
+    purpose: str | None = Query(default=None, max_length=64),
+    channel: str | None = Query(default=None, max_length=32),
+    kind: str | None = Query(default=None, max_length=16),
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    before: int | None = Query(default=None, ge=0, le=MAX_POSITION),
+    limit: int = Query(default=50, ge=1, le=200),
+    session_id: str | None = Header(default=None, alias="Tessera-Session", max_length=128),
+    assurance: str | None = Header(default=None, alias="Tessera-Assurance", max_length=16),
+) -> dict[str, Any]:
+    """Consent events by subject, purpose, channel, kind and period, with their evidence; each
+    checked where it lies (seal, hash, columns) before it is answered (scope `audit:read`)."""
+    who.require(Scope.AUDIT)
+    subjects = _subjects(services, who.tenant, subject)
+    query = ConsentQuery(
+        subjects=subjects,
+        purpose=purpose,
+        channel=channel,
+        kind=kind,
+        since=since,
+        until=until,
+        before=before,
+        limit=limit,
+    )
+    asked = _asked(
+        subject=subject,
+        purpose=purpose,
+        channel=channel,
+        kind=kind,
+        since=since,
+        until=until,
+        before=before,
+    )
+    services.gateway.oversee(
+        who,
+        Action.SEARCH_LOGS,
+        "log:consent",
+        auth=_auth(session_id, assurance),
+        subject=subjects[0] if subjects and len(subjects) == 1 else "",
+        facts=asked,
+    )
+    events, next_before = services.consents.search(who.tenant, query)
+    return {
+        "events": [
+            {
+                "seq": e.seq,
+                "id": e.id,
+                "subject": e.subject,
+                "purpose": e.purpose,
+                "kind": e.kind.value,
+                "channel": e.channel.value,
+                "notice_version": e.notice_version,
+                "evidence": e.evidence,
+                "occurred_at": e.occurred_at.isoformat(),
+                "recorded_at": e.recorded_at.isoformat(),
+                "hash": e.hash,
+            }
+            for e in events
+        ],
+        "next_before": next_before,
+    }
