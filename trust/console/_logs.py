@@ -105,83 +105,80 @@ def _next_link(request: Request, form: dict[str, str], next_cursor: int | None) 
     return f"{request.url.path}?{urlencode({**form, 'before': next_cursor})}"
 
 
-@router.get("/consents")
-def consent_log(request: Request, tenant: str, services: ServicesDep) -> Response:
+def _search_page(
+    request: Request,
+    services: Services,
+    tenant: str,
+    *,
+    where: str,
+    overseen: str,
+    build: Callable[[Services, str, dict[str, str]], tuple[Any, dict[str, Any], str]],
+    search: Callable[[Any], tuple[list[Any], int | None]],
+    choices: dict[str, Any],
+) -> Response:
+    """A log's page: the search read from the address, decided and recorded as an act of
+    oversight, then answered (or the problem said on the same page, nothing found)."""
     desk = signed_in(request, services, tenant)
     if not isinstance(desk, Desk):
         return desk
     form = _form(request)
-    context: dict[str, Any] = {
-        "form": form,
-        "purposes": sorted(services.catalogue.purposes(tenant)),
-        "channels": [c.value for c in Channel],
-        "kinds": [k.value for k in EventKind],
-    }
+    context: dict[str, Any] = {"form": form, **choices}
     try:
-        query, asked, subject = _consent_query(services, tenant, form)
+        query, asked, subject = build(services, tenant, form)
         services.gateway.oversee(
-            desk.caller,
-            Action.SEARCH_LOGS,
-            "log:consent",
-            auth=desk.auth,
-            subject=subject,
-            facts=asked,
+            desk.caller, Action.SEARCH_LOGS, overseen, auth=desk.auth, subject=subject, facts=asked
         )
-        events, next_cursor = services.consents.search(tenant, query)
+        found, next_cursor = search(query)
     except TesseraError as exc:
         return problem_page(
-            request, services, tenant, desk, exc, template="consents.html", events=[], **context
+            request, services, tenant, desk, exc, template=f"{where}.html", found=[], **context
         )
     return page(
         request,
         services,
         tenant,
-        "consents.html",
+        f"{where}.html",
         desk=desk,
-        events=events,
+        found=found,
         next_page=_next_link(request, form, next_cursor),
-        export=f"{base(tenant)}/consents.csv?{urlencode(form)}",
+        export=f"{base(tenant)}/{where}.csv?{urlencode(form)}",
         **context,
+    )
+
+
+@router.get("/consents")
+def consent_log(request: Request, tenant: str, services: ServicesDep) -> Response:
+    return _search_page(
+        request,
+        services,
+        tenant,
+        where="consents",
+        overseen="log:consent",
+        build=_consent_query,
+        search=lambda query: services.consents.search(tenant, query),
+        choices={
+            "purposes": sorted(services.catalogue.purposes(tenant)),
+            "channels": [c.value for c in Channel],
+            "kinds": [k.value for k in EventKind],
+        },
     )
 
 
 @router.get("/accesses")
 def access_log(request: Request, tenant: str, services: ServicesDep) -> Response:
-    desk = signed_in(request, services, tenant)
-    if not isinstance(desk, Desk):
-        return desk
-    form = _form(request)
-    context: dict[str, Any] = {
-        "form": form,
-        "caller_kinds": [k.value for k in CallerKind],
-        "actions": [a.value for a in Action],
-        "outcomes": list(OUTCOMES),
-    }
-    try:
-        query, asked, subject = _access_query(services, tenant, form)
-        services.gateway.oversee(
-            desk.caller,
-            Action.SEARCH_LOGS,
-            "log:access",
-            auth=desk.auth,
-            subject=subject,
-            facts=asked,
-        )
-        entries, next_cursor = services.audit.search(tenant, query)
-    except TesseraError as exc:
-        return problem_page(
-            request, services, tenant, desk, exc, template="accesses.html", entries=[], **context
-        )
-    return page(
+    return _search_page(
         request,
         services,
         tenant,
-        "accesses.html",
-        desk=desk,
-        entries=entries,
-        next_page=_next_link(request, form, next_cursor),
-        export=f"{base(tenant)}/accesses.csv?{urlencode(form)}",
-        **context,
+        where="accesses",
+        overseen="log:access",
+        build=_access_query,
+        search=lambda query: services.audit.search(tenant, query),
+        choices={
+            "caller_kinds": [k.value for k in CallerKind],
+            "actions": [a.value for a in Action],
+            "outcomes": list(OUTCOMES),
+        },
     )
 
 

@@ -13,17 +13,14 @@ from fastapi.responses import HTMLResponse, Response
 from tessera import TesseraError
 from tessera.auth import AccountLocked
 from tessera.trust.web import (
-    LANG_COOKIE,
-    LANGUAGES,
     N_,
     Catalogue,
     Pages,
     language_of,
     problem,
-    set_cookie,
 )
 
-from ._guard import PRE_COOKIE, base, csrf_token, pre_session
+from ._guard import PRE_COOKIE, base, csrf_token
 
 if TYPE_CHECKING:
     from tessera.trust._services import Services
@@ -108,18 +105,20 @@ def page(
 ) -> HTMLResponse:
     """A page in the reader's language, with the CSRF token of its forms."""
     lang = language_of(request)
-    pre, new_pre = (None, False) if desk is not None else pre_session(request)
-    csrf = desk.csrf() if desk is not None else csrf_token(services, tenant, str(pre))
-    response = PAGES.html(
-        lang,
+
+    def csrf(pre: str | None) -> str:
+        return desk.csrf() if desk is not None else csrf_token(services, tenant, str(pre))
+
+    return PAGES.page(
+        request,
         template,
-        status=status,
-        other_lang=next(x for x in LANGUAGES if x != lang),
         base=base(tenant),
-        tenant=tenant,
-        path=request.url.path,
-        query=request.url.query,
+        signed_in=desk is not None,
         csrf=csrf,
+        pre_cookie=PRE_COOKIE,
+        lang_path="/console",
+        status=status,
+        tenant=tenant,
         desk=desk,
         pages_of=PAGES_OF,
         role_names={k: gettext(lang, v) for k, v in _ROLES.items()},
@@ -128,11 +127,6 @@ def page(
         request_states={k: gettext(lang, v) for k, v in _REQUEST_STATES.items()},
         **context,
     )
-    if new_pre:
-        set_cookie(response, request, PRE_COOKIE, str(pre), base(tenant))
-    if request.query_params.get("lang") in LANGUAGES:
-        set_cookie(response, request, LANG_COOKIE, lang, "/console", max_age=400 * 86400)
-    return response
 
 
 def problem_page(

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from tessera import Assurance, TesseraError, b64url_encode
+from tessera import Assurance, TesseraError
 from tessera.auth import (
     FactorNotEnrolled,
     RiskDecision,
@@ -27,12 +27,14 @@ from tessera.trust.web import (
     N_,
     ServicesDep,
     language_of,
+    passkey_answer,
     read_form,
     redirect,
     set_cookie,
     status_of,
+    unanswerable_passkey_options,
 )
-from tessera.vault import InvalidValue, check_tenant
+from tessera.vault import check_tenant
 
 from ._guard import (
     PRE_COOKIE,
@@ -57,7 +59,6 @@ router = APIRouter(prefix="/console/{tenant}", include_in_schema=False)
 
 _ATTEMPTS = RateLimiter(per_second=0.5, burst=20)
 _FACTORS = ("totp", "webauthn")
-_CREDENTIAL_LIMIT = 8 * 1024
 
 
 def _limit(request: Request, tenant: str) -> None:
@@ -67,24 +68,6 @@ def _limit(request: Request, tenant: str) -> None:
 
 def _fake_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_urlsafe(12)}"
-
-
-def _fake_options(services: Services) -> dict[str, Any]:
-    """A passkey challenge no credential answers: the page of a login without a passkey."""
-    return {
-        "challenge": b64url_encode(secrets.token_bytes(32)),
-        "timeout": 60000,
-        "rpId": services.authenticator.settings.rp_id,
-        "allowCredentials": [],
-        "userVerification": "required",
-    }
-
-
-def _credential(form: dict[str, str]) -> str:
-    credential = form.get("credential", "")
-    if len(credential) > _CREDENTIAL_LIMIT:
-        raise InvalidValue("the passkey answer is too large")
-    return credential or "{}"
 
 
 def signed_in(request: Request, services: Services, tenant: str) -> Desk | Response:
@@ -213,7 +196,10 @@ async def sign_in_passkey_begin(request: Request, tenant: str, services: Service
         pre, _ = pre_session(request)
         check_csrf(services, tenant, pre, form.get("csrf"))
         _limit(request, tenant)
-        challenge_id, options = _fake_id("chl"), _fake_options(services)
+        challenge_id, options = (
+            _fake_id("chl"),
+            unanswerable_passkey_options(services.authenticator.settings.rp_id, "required"),
+        )
         waiting = session_of(request, services, tenant)
         try:
             if decision:
@@ -255,7 +241,7 @@ async def sign_in_passkey(request: Request, tenant: str, services: ServicesDep) 
         check_csrf(services, tenant, pre, form.get("csrf"))
         _limit(request, tenant)
         issued, _ = services.authenticator.complete_step_up(
-            tenant, form.get("challenge", "")[:40], credential=_credential(form)
+            tenant, form.get("challenge", "")[:40], credential=passkey_answer(form)
         )
         return _entered(request, services, tenant, issued.id if issued else None, next_url)
     except TesseraError as exc:
@@ -354,7 +340,7 @@ async def passkey_added(request: Request, tenant: str, services: ServicesDep) ->
 
     def act() -> Response:
         services.authenticator.complete_passkey(
-            tenant, done.form.get("challenge", "")[:40], _credential(done.form)
+            tenant, done.form.get("challenge", "")[:40], passkey_answer(done.form)
         )
         return redirect(f"{base(tenant)}/?passkey=1")
 
@@ -418,7 +404,7 @@ async def confirm_complete(request: Request, tenant: str, services: ServicesDep)
 
     def act() -> Response:
         services.authenticator.complete_step_up(
-            tenant, done.form.get("challenge", "")[:40], credential=_credential(done.form)
+            tenant, done.form.get("challenge", "")[:40], credential=passkey_answer(done.form)
         )
         return redirect(safe_next(tenant, done.form.get("next")))
 

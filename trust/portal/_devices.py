@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from tessera import Channel, TesseraError
 from tessera.consent import ConsentRequest, EventKind
 from tessera.payments import CARD_ON_FILE
+from tessera.trust.web import passkey_answer
 from tessera.vault import InvalidValue
 
 from ._forms import Posted, confirm_first, posted, problem_page, signed_in
@@ -242,14 +243,12 @@ async def enrol_passkey(request: Request, tenant: str, services: ServicesDep) ->
 
 @router.post("/devices/passkey/complete")
 async def complete_passkey(request: Request, tenant: str, services: ServicesDep) -> Response:
-    from ._signin import _credential
-
     done = await posted(request, services, tenant)
     if not isinstance(done, Posted):
         return done
     try:
         services.authenticator.complete_passkey(
-            tenant, done.form.get("challenge", "")[:40], _credential(done.form)
+            tenant, done.form.get("challenge", "")[:40], passkey_answer(done.form)
         )
     except TesseraError as exc:
         return _devices_page(request, services, done.visit, exc=exc)

@@ -12,19 +12,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from tessera import TesseraError
 from tessera.auth import AccountLocked
 from tessera.trust.web import (
-    LANG_COOKIE,
-    LANGUAGES,
     N_,
     Pages,
     ProblemOf,
-    language_of,
     problem,
     status_of,
     use_problems,
 )
 from tessera.trust.web import redirect as _redirect
 
-from ._guard import PRE_COOKIE, base, csrf_token, pre_session, set_cookie
+from ._guard import PRE_COOKIE, base, csrf_token
 from ._i18n import CATALOGUE
 
 if TYPE_CHECKING:
@@ -101,26 +98,23 @@ def page(
     **context: Any,
 ) -> HTMLResponse:
     """A page in the customer's language, with the CSRF token of its forms."""
-    lang = language_of(request)
-    pre, new_pre = (None, False) if visit is not None else pre_session(request)
-    csrf = visit.csrf() if visit is not None else csrf_token(services, tenant, str(pre))
-    response = PAGES.html(
-        lang,
+
+    def csrf(pre: str | None) -> str:
+        return visit.csrf() if visit is not None else csrf_token(services, tenant, str(pre))
+
+    return PAGES.page(
+        request,
         template,
-        status=status,
-        other_lang=next(x for x in LANGUAGES if x != lang),
         base=base(tenant),
-        path=request.url.path,
+        signed_in=visit is not None,
         csrf=csrf,
+        pre_cookie=PRE_COOKIE,
+        lang_path="/portal",
+        status=status,
         visit=visit,
         controller=_controller(services, tenant),
         **context,
     )
-    if new_pre:
-        set_cookie(response, request, PRE_COOKIE, str(pre), base(tenant))
-    if request.query_params.get("lang") in LANGUAGES:
-        set_cookie(response, request, LANG_COOKIE, lang, "/portal", max_age=400 * 86400)
-    return response
 
 
 def _controller(services: Services, tenant: str) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from tessera import Assurance, TesseraError, b64url_encode
+from tessera import Assurance, TesseraError
 from tessera.auth import (
     AuthError,
     Challenge,
@@ -28,6 +28,7 @@ from tessera.auth import (
 )
 from tessera.trust._errors import RateLimited
 from tessera.trust.identity import RateLimiter
+from tessera.trust.web import passkey_answer, unanswerable_passkey_options
 from tessera.vault import DataCategory, InvalidValue, VaultError, check_tenant, mask
 
 from ._forms import Posted, posted
@@ -59,7 +60,6 @@ router = APIRouter(prefix="/portal/{tenant}", include_in_schema=False)
 # Sign-in attempts per network address and tenant: a person types a few; a script, many.
 _ATTEMPTS = RateLimiter(per_second=0.5, burst=20)
 _FACTORS = ("otp", "totp", "webauthn")  # what a step-up may use, beside the risk engine
-_CREDENTIAL_LIMIT = 8 * 1024  # a passkey assertion is well under 2 KiB
 _CODE_TEXT = N_("Your code to sign in to your privacy space")
 _CONFIRM_TEXT = N_("Your code to confirm it is you")
 
@@ -217,7 +217,9 @@ async def sign_in_factor(request: Request, tenant: str, services: ServicesDep) -
         if factor not in _FACTORS:
             raise InvalidValue("unknown factor")
         challenge_id = _fake_id("chl")
-        options: dict[str, Any] = _fake_options(services)
+        options: dict[str, Any] = unanswerable_passkey_options(
+            services.authenticator.settings.rp_id
+        )
         try:
             challenge = services.authenticator.begin_step_up(
                 tenant,
@@ -283,18 +285,6 @@ async def sign_in_code(request: Request, tenant: str, services: ServicesDep) -> 
         return _sign_in_problem(request, services, tenant, exc, next_url)
 
 
-def _fake_options(services: Services) -> dict[str, Any]:
-    """What a passkey page offers when there is nothing to offer: a challenge no credential
-    answers, so the page is the same for a customer without a passkey, or no customer."""
-    return {
-        "challenge": b64url_encode(secrets.token_bytes(32)),
-        "timeout": 60000,
-        "rpId": services.authenticator.settings.rp_id,
-        "allowCredentials": [],
-        "userVerification": "preferred",
-    }
-
-
 def _passkey_page(
     request: Request,
     services: Services,
@@ -325,13 +315,6 @@ def _passkey_page(
     )
 
 
-def _credential(form: dict[str, str]) -> str:
-    credential = form.get("credential", "")
-    if len(credential) > _CREDENTIAL_LIMIT:
-        raise InvalidValue("the passkey answer is too large")
-    return credential or "{}"
-
-
 @router.post("/sign-in/passkey")
 async def sign_in_passkey(request: Request, tenant: str, services: ServicesDep) -> Response:
     check_tenant(tenant)
@@ -344,7 +327,7 @@ async def sign_in_passkey(request: Request, tenant: str, services: ServicesDep) 
         _limit(request, tenant)
         try:
             issued, _ = services.authenticator.complete_step_up(
-                tenant, form.get("challenge", "")[:40], credential=_credential(form)
+                tenant, form.get("challenge", "")[:40], credential=passkey_answer(form)
             )
         except (StepUpFailed, UnknownChallenge) as exc:
             return _code_page(
@@ -593,7 +576,7 @@ async def confirm_passkey(request: Request, tenant: str, services: ServicesDep) 
     next_url = safe_next(tenant, form.get("next"))
     try:
         services.authenticator.complete_step_up(
-            tenant, form.get("challenge", "")[:40], credential=_credential(form)
+            tenant, form.get("challenge", "")[:40], credential=passkey_answer(form)
         )
     except TesseraError as exc:
         return confirm_page(

@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from ._i18n import LANG_COOKIE, LANGUAGES, N_, Catalogue, day, language_of, when
 from ._pages import Pages, ProblemOf, ServicesDep, problem, redirect, status_of, use_problems
-from ._security import FORM_LIMIT, Csrf, pre_session, read_form, security_headers, set_cookie
+from ._security import (
+    FORM_LIMIT,
+    Csrf,
+    passkey_answer,
+    pre_session,
+    read_form,
+    security_headers,
+    set_cookie,
+    unanswerable_passkey_options,
+)
 
 __all__ = [
     "FORM_LIMIT",
@@ -21,6 +30,7 @@ __all__ = [
     "ServicesDep",
     "day",
     "language_of",
+    "passkey_answer",
     "pre_session",
     "problem",
     "read_form",
@@ -28,6 +38,7 @@ __all__ = [
     "security_headers",
     "set_cookie",
     "status_of",
+    "unanswerable_passkey_options",
     "use_problems",
     "when",
 ]

@@ -14,8 +14,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from tessera.trust._services import Services
 
-from ._i18n import Catalogue, day, when
-from ._security import security_headers
+from ._i18n import LANG_COOKIE, LANGUAGES, Catalogue, day, language_of, when
+from ._security import pre_session, security_headers, set_cookie
 
 __all__ = ["Pages", "ProblemOf", "ServicesDep", "problem", "redirect", "status_of", "use_problems"]
 
@@ -76,3 +76,38 @@ class Pages:
     def html(self, lang: str, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
         body = self.environment(lang).get_template(template).render(lang=lang, **context)
         return HTMLResponse(body, status_code=status, headers=security_headers())
+
+    def page(
+        self,
+        request: Request,
+        template: str,
+        *,
+        base: str,
+        signed_in: bool,
+        csrf: Callable[[str | None], str],
+        pre_cookie: str,
+        lang_path: str,
+        status: int = 200,
+        **context: Any,
+    ) -> HTMLResponse:
+        """A room's page in the reader's language, with its forms' CSRF token: bound to the
+        session once signed in (`csrf(None)`), else to a pre-session cookie set here
+        (`csrf(pre)`); and the language the switch chose, kept for the room."""
+        lang = language_of(request)
+        pre, new_pre = (None, False) if signed_in else pre_session(request, pre_cookie)
+        response = self.html(
+            lang,
+            template,
+            status=status,
+            other_lang=next(x for x in LANGUAGES if x != lang),
+            base=base,
+            path=request.url.path,
+            query=request.url.query,
+            csrf=csrf(pre),
+            **context,
+        )
+        if new_pre:
+            set_cookie(response, request, pre_cookie, str(pre), base)
+        if request.query_params.get("lang") in LANGUAGES:
+            set_cookie(response, request, LANG_COOKIE, lang, lang_path, max_age=400 * 86400)
+        return response

@@ -23,10 +23,12 @@ from tessera.vault import InvalidValue, Vault
 __all__ = [
     "FORM_LIMIT",
     "Csrf",
+    "passkey_answer",
     "pre_session",
     "read_form",
     "security_headers",
     "set_cookie",
+    "unanswerable_passkey_options",
 ]
 
 FORM_LIMIT = 16 * 1024  # the largest form (a rectification, a pasted receipt) is far less
@@ -126,3 +128,26 @@ def set_cookie(
         httponly=True,
         samesite="strict",
     )
+
+
+_CREDENTIAL_LIMIT = 8 * 1024  # a passkey's answer is well under 2 KiB
+
+
+def passkey_answer(form: dict[str, str]) -> str:
+    """The browser's answer to a passkey ceremony, as posted (bounded; "{}" when cancelled)."""
+    credential = form.get("credential", "")
+    if len(credential) > _CREDENTIAL_LIMIT:
+        raise InvalidValue("the passkey answer is too large")
+    return credential or "{}"
+
+
+def unanswerable_passkey_options(rp_id: str, verification: str = "preferred") -> dict[str, Any]:
+    """What a passkey page offers when there is nothing to offer: a challenge no credential
+    answers, so the page is the same for someone without a passkey, or for nobody."""
+    return {
+        "challenge": b64url_encode(secrets.token_bytes(32)),
+        "timeout": 60000,
+        "rpId": rp_id,
+        "allowCredentials": [],
+        "userVerification": verification,
+    }
