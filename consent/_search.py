@@ -52,6 +52,8 @@ class ConsentQuery:
         for moment in (self.since, self.until):
             if moment is not None and moment.tzinfo is None:
                 raise InvalidEvent("times must carry a time zone")
+        if self.since is not None and self.until is not None and self.until <= self.since:
+            raise InvalidEvent("the period ends before it starts")
         if not 1 <= self.limit <= PAGE_LIMIT:
             raise InvalidEvent(f"a page holds 1 to {PAGE_LIMIT} events")
         if self.subjects is not None and len(self.subjects) > _SUBJECTS_LIMIT:

@@ -70,6 +70,8 @@ class AccessQuery:
         for moment in (self.since, self.until):
             if moment is not None and moment.tzinfo is None:
                 raise InvalidValue("times must carry a time zone")
+        if self.since is not None and self.until is not None and self.until <= self.since:
+            raise InvalidValue("the period ends before it starts")
         if not 1 <= self.limit <= PAGE_LIMIT:
             raise InvalidValue(f"a page holds 1 to {PAGE_LIMIT} entries")
         if self.subjects is not None and len(self.subjects) > 50:

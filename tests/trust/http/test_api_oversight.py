@@ -75,6 +75,8 @@ def test_bad_searches_are_refused_clearly(client: TestClient, issue, tenant: str
         ("/v1/audit/entries", {"since": "yesterday"}),
         ("/v1/audit/entries", {"since": "2026-12-01T10:00:00"}),  # no time zone
         ("/v1/consent/events", {"kind": "sold"}),
+        ("/v1/consent/events", {"since": "2026-12-05T00:00:00Z", "until": "2026-12-01T00:00:00Z"}),
+        ("/v1/audit/entries", {"since": "2026-12-05T00:00:00Z", "until": "2026-12-05T00:00:00Z"}),
         ("/v1/consent/events", {"subject": "x" * 200}),
     ):
         r = client.get(path, params=params, headers=dpo | HIGH)
