@@ -91,9 +91,11 @@ def issue(services: Services):
 CHROMIUM = shutil.which("chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
+    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser). One per
+    module: Playwright's sync API keeps an event loop running in the main thread while it is
+    open, and a later test that runs its own loop (`asyncio.run`) must not find it there."""
     if CHROMIUM is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is missing: scripts/install installs it")
