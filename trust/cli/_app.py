@@ -47,6 +47,38 @@ class _OneLineErrors(TyperGroup):
             # Plain print: one line, never wrapped to the terminal's width.
             print(f"error: {exc.detail}", file=sys.stderr)
             ctx.exit(1)
+        except Exception as exc:
+            said = _said(exc)
+            if said is None:
+                raise
+            print(f"error: {said}", file=sys.stderr)
+            ctx.exit(1)
+
+
+def _said(exc: Exception) -> str | None:
+    """One line for what an operator meets before any of Tessera's errors can be raised: a
+    setting that does not parse, a database that is not there. None for anything else."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, ValidationError):
+        return _setting_problem(exc)
+    if isinstance(exc, DBAPIError):
+        reason = type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__
+        return (
+            f"the database cannot be reached ({reason}): check TESSERA_DATABASE_URL and "
+            "TESSERA_KEYSTORE_URL, and that the server runs"
+        )
+    return None
+
+
+def _setting_problem(exc: Any) -> str:
+    """Which setting is wrong and why, never its value (it may be a secret)."""
+    first = exc.errors()[0]
+    where = first.get("loc") or ()
+    name = f"TESSERA_{str(where[0]).upper()}" if where else "a setting"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{name}: {first.get('msg', 'invalid')}{more}"
 
 
 app = typer.Typer(

@@ -598,3 +598,16 @@ def test_the_demo_serves_the_portal_and_its_link_signs_the_customer_in(
         except subprocess.TimeoutExpired:
             proc.kill()
             raise
+
+
+def test_a_bad_setting_or_an_absent_database_is_one_line(env: dict[str, str]) -> None:
+    done = run(["tenants", "list"], {**env, "TESSERA_RATE_LIMIT_PER_SECOND": "abc"}, check=False)
+    one_line_error(done, "TESSERA_RATE_LIMIT_PER_SECOND")
+    assert "abc" not in done.stderr  # the value is never repeated (it could be a secret)
+    gone = "postgresql+psycopg://postgres@127.0.0.1:1/test"
+    done = run(
+        ["tenants", "list"],
+        {**env, "TESSERA_DATABASE_URL": gone, "TESSERA_KEYSTORE_URL": gone},
+        check=False,
+    )
+    one_line_error(done, "the database cannot be reached")
