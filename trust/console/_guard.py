@@ -89,10 +89,6 @@ class Desk:
         """Their own session, whose assurance the gateway reads for every decision."""
         return AuthContext(session_id=self.session_id)
 
-    @property
-    def high(self) -> bool:
-        return self.info.assurance >= Assurance.HIGH
-
     def csrf(self) -> str:
         return csrf_token(self.services, self.tenant, self.session_id)
 
