@@ -22,6 +22,8 @@ from typing import Any
 
 import phonenumbers
 
+from tessera import Channel
+
 from ._errors import InvalidSignal
 from ._risk import Signals
 
@@ -112,6 +114,17 @@ def keyed(key: bytes, kind: str, value: str) -> str:
     return mac.hexdigest()[:32]
 
 
+def _channel(value: str | None) -> str | None:
+    """One of the published channels: an unknown one is an error, not a web session in
+    disguise (what is familiar and what a factor may go through depend on it)."""
+    if value is None or value in _CHANNELS:
+        return value
+    raise InvalidSignal(f"unknown channel; expected one of {', '.join(sorted(_CHANNELS))}")
+
+
+_CHANNELS = frozenset(c.value for c in Channel)
+
+
 def _text(value: str | None, what: str) -> str | None:
     if value is None:
         return None
@@ -162,7 +175,7 @@ def extract(
     recent_failures: int = 0,
 ) -> Signals:
     """Minimize and score-ready: `registered_number` and `bound_senders` are keyed hashes."""
-    channel = _text(observation.channel, "channel")
+    channel = _channel(_text(observation.channel, "channel"))
     ua = _text(observation.user_agent, "user_agent")
     device = _text(observation.device_id, "device_id")
     ua_family, os_family = _user_agent(ua) if ua else (None, None)

@@ -528,7 +528,10 @@ class ConsentLedger:
     def honour_gpc(
         self, tenant: str, subject: str, *, channel: Channel | str, signals: Sequence[str]
     ) -> list[ConsentEvent]:
-        """`Sec-GPC: 1` objects to every sale/sharing purpose; any other value is ignored."""
+        """`Sec-GPC: 1` objects to every sale/sharing purpose; any other value is ignored (the
+        subject and channel are checked either way: a bad request is one with or without it)."""
+        check_subject(subject)
+        channel = _parse_enum(Channel, channel, "channel")
         if not any(value.strip() == "1" for value in signals):
             return []
         current = self.current(tenant, subject)

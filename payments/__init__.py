@@ -49,7 +49,7 @@ from ._sca import (
     decide_sca,
     fraud_rate,
 )
-from ._service import Payments
+from ._service import PAYMENT_CHANNELS, Payments
 from ._states import PaymentState, advance
 from ._types import LinkedPayment, PaymentIntent, PaymentRecorder, PaymentsSettings, Refund
 
@@ -59,6 +59,7 @@ __all__ = [
     "LOW_VALUE_MAX_COUNT",
     "LOW_VALUE_MAX_EUR",
     "MAX_MINOR",
+    "PAYMENT_CHANNELS",
     "TRA_BANDS",
     "CardDetails",
     "CardOnFile",

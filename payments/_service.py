@@ -54,11 +54,16 @@ from ._types import (
     Refund,
 )
 
-__all__ = ["Payments"]
+__all__ = ["PAYMENT_CHANNELS", "Payments"]
 
 _CALLS = frozenset({Channel.VOICE_AGENT.value, Channel.VOICE_IVR.value})
 # A payment is taken in a conversation: every channel but e-mail and a visit in person.
-_CHANNELS = frozenset(c.value for c in Channel) - {Channel.EMAIL.value, Channel.IN_PERSON.value}
+# Where a payment can be taken in the conversation: not by e-mail, nor in person (a terminal's).
+PAYMENT_CHANNELS = frozenset(c.value for c in Channel) - {
+    Channel.EMAIL.value,
+    Channel.IN_PERSON.value,
+}
+_CHANNELS = PAYMENT_CHANNELS
 _TEXT_LIMITS = {"payee": 128, "reference": 140, "idempotency_key": 128}
 
 

@@ -89,3 +89,14 @@ def test_impossible_travel_between_countries() -> None:
     assert travel_kmh("FR", an_hour_ago, "US", NOW) > 1000
     assert travel_kmh("FR", NOW - dt.timedelta(days=2), "US", NOW) < 1000
     assert travel_kmh(None, an_hour_ago, "US", NOW) is None
+
+
+@pytest.mark.parametrize("channel", ["telepathy", "Web", "voice"])
+def test_an_unknown_channel_is_an_invalid_signal_not_a_web_session(
+    intel: NetworkIntel, channel: str
+) -> None:
+    from tessera.auth import InvalidSignal
+
+    with pytest.raises(InvalidSignal, match="unknown channel; expected one of app, chat"):
+        extract(Observation(channel=channel, at=NOW), key=KEY, intel=intel)
+    assert extract(Observation(channel="voice_agent", at=NOW), key=KEY, intel=intel).channel

@@ -17,6 +17,7 @@ from tessera.trust.console import console_router
 from tessera.trust.identity import RateLimiter
 from tessera.trust.portal import portal_router
 
+from ._docs import install_docs
 from ._openapi import install_openapi
 from ._pay_page import router as pay_page_router
 from ._problems import CatchAll, install_problem_handlers, problem_for, problem_response
@@ -36,6 +37,18 @@ from .routes.webhooks import router as webhooks_router
 __all__ = ["app_from_environment", "create_app"]
 
 _log = logging.getLogger("tessera.audit")
+
+_DESCRIPTION = """\
+Every other component of the contact centre calls Tessera for every access to customer data:
+tokens instead of values, consent per purpose and channel, invisible authentication with a
+step-up only when the risk calls for it, payments inside the conversation with PSD2 SCA, and a
+tamper-evident audit trail of every decision.
+
+Authenticate with a tenant's API key (`Authorization: Bearer tsk_…`, from `tessera apikeys
+create`). Errors are `application/problem+json` (RFC 9457): `type` is stable for programs,
+`detail` is for people and never repeats an input value. Lists take `limit` and `cursor` and
+answer `next_cursor` (absent on the last page).
+"""
 
 
 class _BodyLimit:
@@ -166,6 +179,9 @@ def create_app(services: Services) -> FastAPI:
         title="Tessera",
         version=__version__,
         summary="Privacy, consent and payment-trust layer for contact centres.",
+        description=_DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
     inline = services.settings.access_on_event_loop
@@ -193,6 +209,7 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(_BodyLimit, max_bytes=services.settings.max_body_bytes)
     app.add_middleware(CatchAll)  # outermost of ours: whatever escapes the rest
     install_openapi(app)
+    install_docs(app)
     return app
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, field_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
@@ -61,15 +62,31 @@ def caller_of(connection: HTTPConnection) -> Caller:
     return caller
 
 
-async def _caller(request: Request) -> Caller:
-    """A key verified moments ago is answered here; otherwise it is read, off the event loop."""
-    identity = request.app.state.services.identity
-    presented = _bearer(request)
-    caller = identity.verified(presented)
-    if caller is None:
-        caller = await run_in_threadpool(identity.authenticate, presented)
-    request.app.state.rate_limiter.take(caller.key_id)
-    return caller
+class _ApiKey(HTTPBearer):
+    """The caller, from its API key: a security scheme to FastAPI, so that the OpenAPI document
+    declares the key on every operation that reads one (and nowhere else)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            scheme_name="apiKey",
+            bearerFormat="tsk_…",
+            description="A tenant's API key (`tessera apikeys create`): its scopes and caller "
+            "kind decide what it may ask, the policies what it is given.",
+            auto_error=False,
+        )
+
+    async def __call__(self, request: Request) -> Caller:  # type: ignore[override]
+        """A key verified moments ago is answered here; otherwise it is read, off the loop."""
+        identity = request.app.state.services.identity
+        presented = _bearer(request)
+        caller: Caller | None = identity.verified(presented)
+        if caller is None:
+            caller = await run_in_threadpool(identity.authenticate, presented)
+        request.app.state.rate_limiter.take(caller.key_id)
+        return caller
+
+
+_caller = _ApiKey()
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]

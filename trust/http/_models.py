@@ -4,12 +4,13 @@ user, and a step-up challenge (the auth and payments routers both begin one)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
-from tessera import Assurance
+from tessera import Assurance, Channel
 from tessera.auth import Challenge, Observation
 from tessera.storage import utcnow
 from tessera.trust.gateway import AuthContext
@@ -18,6 +19,7 @@ from tessera.vault import InvalidValue
 from ._dependencies import Strict
 
 __all__ = [
+    "CHANNELS",
     "MAX_POSITION",
     "AuthContextIn",
     "ChallengeOut",
@@ -25,9 +27,30 @@ __all__ = [
     "ObservationIn",
     "SubjectPath",
     "auth_context_of",
+    "one_of",
 ]
 
 Short = Field(default=None, max_length=512)
+
+
+def one_of(values: Iterable[str]) -> Callable[[dict[str, Any]], None]:
+    """Document a text field's closed list as an enum (its string branch, when it may be
+    null). Validation stays the domain's, whose 422 problem names the choices: request bodies
+    are strict, and a strict enum field would refuse the JSON text it is sent as."""
+    choices = sorted(values)
+
+    def document(schema: dict[str, Any]) -> None:
+        for branch in schema.get("anyOf", [schema]):
+            if branch.get("type") == "array":
+                branch = branch["items"]
+            if branch.get("type") == "string":
+                branch["enum"] = choices
+
+    return document
+
+
+# Every channel a conversation runs on: one published list, for consent, auth and payments.
+CHANNELS = tuple(c.value for c in Channel)
 
 # The largest position or size a query may name: what a JSON number holds exactly.
 MAX_POSITION = 2**53 - 1
@@ -52,7 +75,7 @@ class FromDomain(BaseModel):
 class ObservationIn(Strict):
     """What the channel saw of the end user; each field is optional, none is trusted as safe."""
 
-    channel: StrictStr = Field(max_length=32)
+    channel: StrictStr = Field(max_length=32, json_schema_extra=one_of(CHANNELS))
     ip: StrictStr | None = Field(default=None, max_length=64)
     user_agent: StrictStr | None = Short
     device_id: StrictStr | None = Field(default=None, max_length=256)

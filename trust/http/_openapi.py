@@ -1,5 +1,6 @@
-"""The OpenAPI document tells the truth about errors: every operation declares the statuses it
-can answer with, each as `application/problem+json` of one shared `Problem` schema.
+"""The OpenAPI document tells the truth: every operation declares the statuses it can answer
+with, each as `application/problem+json` of one shared `Problem` schema; the operations that
+need an API key say so (a bearer security scheme); each has a summary and a description.
 
 FastAPI documents only the success and its own 422 (as `application/json`, which the server
 never sends). Generated clients and schema fuzzers read the document, so here it is completed
@@ -10,6 +11,7 @@ with a body can answer (too large), and what each area's domain errors map to.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -73,9 +75,33 @@ _BY_TAG: dict[str, tuple[int, ...]] = {
     "payments": (402, 404, 409, 410, 500),
     "webhooks": (404, 409),
     "redaction": (404,),
+    "portal": (404, 409),
     "operations": (),
 }
-_OPERATIONS = {"/healthz": (), "/readyz": (503,), "/.well-known/gpc.json": (503,)}
+_OPERATIONS = {
+    "/healthz": (),
+    "/readyz": (503,),
+    "/metrics": (401,),
+    "/.well-known/gpc.json": (503,),
+}
+# The areas, in the order a reader meets them.
+_TAGS = [
+    {"name": "gateway", "description": "Every data access, decided by policy and recorded."},
+    {"name": "vault", "description": "Tokens: values vaulted under envelope encryption."},
+    {"name": "subjects", "description": "A customer's tokens, export and erasure."},
+    {"name": "audit", "description": "The tamper-evident audit log: checkpoints and proofs."},
+    {"name": "oversight", "description": "The logs searched as the DPO console searches them."},
+    {"name": "purposes", "description": "The catalogue of purposes and their notices."},
+    {"name": "consents", "description": "The consent ledger, per purpose and channel."},
+    {"name": "dsr", "description": "Data-subject requests (GDPR Art. 15-21)."},
+    {"name": "auth", "description": "Risk-based authentication, sessions and step-ups."},
+    {"name": "payments", "description": "Payments in the conversation, with PSD2 SCA."},
+    {"name": "webhooks", "description": "Signed event deliveries to the tenant's endpoints."},
+    {"name": "portal", "description": "Links that open a customer's privacy space."},
+    {"name": "processing record", "description": "The record of processing (GDPR Art. 30)."},
+    {"name": "redaction", "description": "Personal data found and redacted in transcripts."},
+    {"name": "operations", "description": "Health, readiness and metrics."},
+]
 
 
 def _ref() -> dict[str, Any]:
@@ -93,12 +119,26 @@ def _statuses(path: str, operation: dict[str, Any]) -> Iterable[int]:
     return found
 
 
+# A summary is the description's first clause: what the operation does, in a few words.
+_CLAUSE = re.compile(r"^(.+?)(?:[;:]\s|[.]\s(?=[A-Z`(])|\s[(—–]|[.?]?$)", re.DOTALL)
+
+
+def _summary(description: str) -> str:
+    first = description.strip().split("\n\n")[0]
+    found = _CLAUSE.match(first)
+    return " ".join((found.group(1) if found else first).split()).rstrip(".")
+
+
 def complete(document: dict[str, Any]) -> dict[str, Any]:
-    """Declare every error status of every operation as problem+json."""
-    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    """Declare every error status of every operation as problem+json, and a summary drawn from
+    the description."""
+    components = document.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
     schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
+            if operation.get("description"):
+                operation["summary"] = _summary(operation["description"])
             responses: dict[str, Any] = operation.setdefault("responses", {})
             for code in list(responses):
                 if code.isdigit() and int(code) >= 400:
@@ -123,7 +163,9 @@ def install_openapi(app: FastAPI) -> None:
                     title=app.title,
                     version=app.version,
                     summary=app.summary,
+                    description=app.description,
                     routes=app.routes,
+                    tags=_TAGS,
                 )
             )
         return app.openapi_schema

@@ -4,12 +4,16 @@ problem: generated clients and fuzzers read the document, people read the logs."
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from tessera import Channel
+from tessera.consent import EventKind
 from tessera.trust import PROBLEM_JSON, Services, create_app
+from tessera.vault import DataCategory
 
 
 def test_every_error_an_operation_answers_is_a_declared_problem(client: TestClient) -> None:
@@ -70,3 +74,98 @@ def test_an_unexpected_error_is_a_problem_with_a_request_id_and_a_one_line_log(
     assert f"unhandled RuntimeError (request {body['request_id']})" in logged
     assert "jean.dupont" not in logged and "4970101234567893" not in logged
     assert "jean.dupont" not in first.text and "Traceback" not in logged
+
+
+def _operations(document):
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            yield path, method, operation
+
+
+def test_the_key_is_declared_where_it_is_needed_and_nowhere_else(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    scheme = document["components"]["securitySchemes"]["apiKey"]
+    assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
+    public = {"/healthz", "/readyz", "/.well-known/gpc.json"}
+    for path, method, operation in _operations(document):
+        if path in public:
+            assert "security" not in operation, path
+        else:
+            assert operation["security"] == [{"apiKey": []}], (method, path)
+            # ...and it is true: without the key, a 401 problem.
+    assert client.get("/v1/purposes").status_code == 401
+
+
+def test_every_operation_has_a_summary_and_a_description(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    for path, _method, operation in _operations(document):
+        summary, description = operation["summary"], operation["description"]
+        assert 8 <= len(summary) <= 90 and not summary.endswith("."), (path, summary)
+        assert description.startswith(summary.split(" ")[0]), (path, summary)
+        # FastAPI's default summary is the function's name in title case: not one of those.
+        assert summary != operation["operationId"].split("_v1")[0].replace("_", " ").title()
+    assert {t["name"] for t in document["tags"]} >= {
+        t for _, _, o in _operations(document) for t in o.get("tags", [])
+    }
+
+
+def test_model_names_are_stable_and_readable(client: TestClient) -> None:
+    names = client.get("/openapi.json").json()["components"]["schemas"]
+    assert all(re.fullmatch(r"[A-Z][A-Za-z0-9]+", n) for n in names), sorted(names)
+    assert {"RiskDecisionOut", "ConsentDecisionOut", "PaymentLinkOut", "PortalLinkOut"} <= set(
+        names
+    )
+
+
+def test_closed_lists_are_enums_and_the_server_holds_to_them(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    channels = sorted(c.value for c in Channel)
+    assert schemas["AccessIn"]["properties"]["action"]["enum"] == sorted(
+        ["read_masked", "detokenize", "export", "erase"]
+    )
+    assert schemas["AccessIn"]["properties"]["channel"]["enum"] == channels
+    assert schemas["AccessIn"]["properties"]["categories"]["items"]["enum"] == sorted(
+        c.value for c in DataCategory
+    )
+    assert schemas["ConsentIn"]["properties"]["kind"]["enum"] == sorted(e.value for e in EventKind)
+    assert schemas["ObservationIn"]["properties"]["channel"]["enum"] == channels
+    # A nullable field keeps its null: the enum is on its text branch.
+    payments_channel = schemas["IntentIn"]["properties"]["channel"]
+    assert "email" not in payments_channel["enum"] and "chat" in payments_channel["enum"]
+    for model in ("AccessIn", "TokenizeIn", "ConsentIn", "AssessIn", "IntentIn", "TextIn", "DsrIn"):
+        assert schemas[model]["examples"], model
+    # Outside the list: a 422 problem that names the choices, never a guess.
+    for path, body in [
+        ("/v1/access", {"action": "read_masked", "purpose": "customer_service", "channel": "fax"}),
+        ("/v1/auth/assess", {"subject": "c1", "observation": {"channel": "telepathy"}}),
+        (
+            "/v1/consents",
+            {"subject": "c1", "purpose": "analytics", "kind": "maybe", "channel": "web"},
+        ),
+    ]:
+        answer = client.post(path, json=body, headers=auth)
+        assert answer.status_code == 422, (path, answer.text)
+        assert answer.headers["content-type"].startswith(PROBLEM_JSON)
+
+
+def test_the_examples_are_accepted_as_they_are(client: TestClient, auth: dict[str, str]) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    tokenized = client.post("/v1/tokens", json=schemas["TokenizeIn"]["examples"][0], headers=auth)
+    assert tokenized.status_code == 201, tokenized.text
+    redacted = client.post("/v1/redact", json=schemas["TextIn"]["examples"][0], headers=auth)
+    assert redacted.status_code == 200 and "4970 1012" not in redacted.text
+
+
+def test_the_docs_are_served_from_this_server(client: TestClient) -> None:
+    for page in ("/docs", "/redoc"):
+        answer = client.get(page)
+        assert answer.status_code == 200
+        policy = answer.headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "https:" not in policy
+        sources = re.findall(r'(?:src|href)="([^"]+)"', answer.text)
+        assert sources and all(s.startswith("/docs/assets/") for s in sources), sources
+        for source in sources:
+            assert client.get(source).status_code == 200, source
+    assert "fonts.googleapis" not in client.get("/redoc").text

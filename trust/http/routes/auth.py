@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from tessera.auth import (
     Assessment,
@@ -40,6 +40,34 @@ class DeviceProofIn(Strict):
 
 
 class AssessIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject": "cust_12345",
+                    "action": "login",
+                    "observation": {
+                        "channel": "app",
+                        "ip": "86.200.12.34",
+                        "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)",
+                        "device_id": "install-7f3c2a9e",
+                    },
+                },
+                {
+                    "subject": "cust_12345",
+                    "action": "pay",
+                    "scope": "payment",
+                    "observation": {
+                        "channel": "voice_agent",
+                        "caller_number": "+33612345678",
+                        "attestation": "A",
+                        "sim_swapped": False,
+                    },
+                },
+            ]
+        }
+    )
+
     subject: StrictStr = Field(max_length=128)
     action: Literal["login", "read", "detokenize", "pay"] = "login"
     scope: Literal["account", "payment"] = "account"
@@ -153,7 +181,7 @@ class BindingIn(Strict):
     identifier: StrictStr = Field(max_length=256)
 
 
-class DecisionOut(BaseModel):
+class RiskDecisionOut(BaseModel):
     id: str
     subject: str
     action: str
@@ -257,6 +285,7 @@ def complete_step_up(
     who: CallerDep,
     services: ServicesDep,
 ) -> CompleteOut:
+    """Answer a step-up challenge; the session's assurance rises when the answer is right."""
     who.require(Scope.AUTH)
     if factor == "webauthn" and body.credential is None:
         raise InvalidValue("a webauthn step-up is completed with a credential")
@@ -277,6 +306,7 @@ def inspect_session(body: SessionIn, who: CallerDep, services: ServicesDep) -> S
 
 @router.post("/sessions/end", status_code=204)
 def end_session(body: SessionIn, who: CallerDep, services: ServicesDep) -> None:
+    """End the end user's session: its assurance no longer counts for any access."""
     who.require(Scope.AUTH)
     services.authenticator.end_session(who.tenant, body.session_id)
 
@@ -298,6 +328,7 @@ def enrol_totp(body: EnrolIn, who: CallerDep, services: ServicesDep) -> TotpOut:
 
 @router.post("/factors/totp/confirm", response_model=FactorOut)
 def confirm_totp(body: TotpConfirmIn, who: CallerDep, services: ServicesDep) -> FactorOut:
+    """Confirm an authenticator app with its first code; only then does it count as a factor."""
     who.require(Scope.AUTH)
     return FactorOut.model_validate(
         services.authenticator.confirm_totp(who.tenant, body.session_id, body.factor_id, body.code)
@@ -306,6 +337,7 @@ def confirm_totp(body: TotpConfirmIn, who: CallerDep, services: ServicesDep) -> 
 
 @router.post("/factors/passkey/begin", response_model=ChallengeOut)
 def begin_passkey(body: EnrolIn, who: CallerDep, services: ServicesDep) -> ChallengeOut:
+    """Begin a passkey registration: the options the customer's browser signs."""
     who.require(Scope.AUTH)
     return ChallengeOut.of(
         services.authenticator.begin_passkey(who.tenant, body.session_id, body.label or "passkey")
@@ -314,6 +346,7 @@ def begin_passkey(body: EnrolIn, who: CallerDep, services: ServicesDep) -> Chall
 
 @router.post("/factors/passkey/complete", response_model=FactorOut, status_code=201)
 def complete_passkey(body: PasskeyCompleteIn, who: CallerDep, services: ServicesDep) -> FactorOut:
+    """Complete a passkey registration with the browser's attestation."""
     who.require(Scope.AUTH)
     return FactorOut.model_validate(
         services.authenticator.complete_passkey(who.tenant, body.challenge_id, body.credential)
@@ -355,6 +388,7 @@ def bind(body: BindingIn, who: CallerDep, services: ServicesDep) -> FactorOut:
 
 @router.get("/subjects/{subject_id}/factors", response_model=list[FactorOut])
 def list_factors(subject_id: SubjectPath, who: CallerDep, services: ServicesDep) -> list[FactorOut]:
+    """The customer's registered factors, never their secrets."""
     who.require(Scope.AUTH_MANAGE)
     return [
         FactorOut.model_validate(f) for f in services.authenticator.factors(who.tenant, subject_id)
@@ -365,16 +399,17 @@ def list_factors(subject_id: SubjectPath, who: CallerDep, services: ServicesDep)
 def revoke_factor(
     subject_id: SubjectPath, factor_id: str, who: CallerDep, services: ServicesDep
 ) -> None:
+    """Revoke one of the customer's factors; it no longer answers a step-up."""
     who.require(Scope.AUTH_MANAGE)
     services.authenticator.revoke_factor(who.tenant, subject_id, factor_id)
 
 
-@router.get("/decisions/{decision_id}", response_model=DecisionOut)
-def explain_decision(decision_id: str, who: CallerDep, services: ServicesDep) -> DecisionOut:
+@router.get("/decisions/{decision_id}", response_model=RiskDecisionOut)
+def explain_decision(decision_id: str, who: CallerDep, services: ServicesDep) -> RiskDecisionOut:
     """Why a sign-in was allowed, stepped up or denied, in words and per signal."""
     who.require(Scope.AUTH_MANAGE)
     d = services.authenticator.decision(who.tenant, decision_id)
-    return DecisionOut(
+    return RiskDecisionOut(
         id=d.id,
         subject=d.subject,
         action=d.action,

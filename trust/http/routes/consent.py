@@ -6,12 +6,13 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Header, Query, Request, status
-from pydantic import BaseModel, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from tessera.consent import (
     ConsentDecision,
     ConsentEvent,
     ConsentRequest,
+    EventKind,
     EventRef,
     Purpose,
     parse_catalogue,
@@ -19,7 +20,7 @@ from tessera.consent import (
     verify_receipt,
 )
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
-from tessera.trust.http._models import SubjectPath
+from tessera.trust.http._models import CHANNELS, SubjectPath, one_of
 from tessera.trust.identity import Scope
 
 __all__ = ["router"]
@@ -59,10 +60,36 @@ class PurposeOut(BaseModel):
 
 
 class ConsentIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject": "cust_12345",
+                    "purpose": "marketing_sms",
+                    "kind": "given",
+                    "channel": "voice_agent",
+                    "evidence": {"agent": "agt_042", "script": "consent-sms-v3"},
+                    "notice_version": 1,
+                },
+                {
+                    "subject": "cust_12345",
+                    "purpose": "marketing_sms",
+                    "kind": "withdrawn",
+                    "channel": "sms",
+                    "evidence": {"keyword": "STOP"},
+                },
+            ]
+        }
+    )
+
     subject: StrictStr
     purpose: StrictStr
-    kind: StrictStr = Field(description="given, refused, withdrawn, expired or objected")
-    channel: StrictStr = Field(description="web, app, chat, messaging, sms, voice_ivr, …")
+    kind: StrictStr = Field(
+        description="what the customer did", json_schema_extra=one_of(EventKind)
+    )
+    channel: StrictStr = Field(
+        description="where the customer said it", json_schema_extra=one_of(CHANNELS)
+    )
     evidence: dict[StrictStr, StrictStr] = Field(default_factory=dict)
     notice_version: StrictInt | None = None
     # Times arrive as RFC 3339 strings: the one place where strict mode must parse.
@@ -135,7 +162,7 @@ class RefOut(BaseModel):
         )
 
 
-class DecisionOut(BaseModel):
+class ConsentDecisionOut(BaseModel):
     allowed: bool
     purpose: str
     legal_basis: str
@@ -144,7 +171,7 @@ class DecisionOut(BaseModel):
     deciding_event: RefOut | None
 
     @classmethod
-    def of(cls, d: ConsentDecision) -> DecisionOut:
+    def of(cls, d: ConsentDecision) -> ConsentDecisionOut:
         return cls(
             allowed=d.allowed,
             purpose=d.purpose,
@@ -157,7 +184,7 @@ class DecisionOut(BaseModel):
 
 class GpcIn(Strict):
     subject: StrictStr
-    channel: StrictStr
+    channel: StrictStr = Field(json_schema_extra=one_of(CHANNELS))
 
 
 class ReceiptIn(Strict):
@@ -167,6 +194,7 @@ class ReceiptIn(Strict):
 # ---------------------------------------------------------------------- purposes
 @router.get("/v1/purposes", response_model=list[PurposeOut], tags=["purposes"])
 def list_purposes(who: CallerDep, services: ServicesDep) -> list[PurposeOut]:
+    """The tenant's purposes of processing, each with its current notice."""
     who.require(Scope.CONSENT_READ)
     purposes = services.catalogue.purposes(who.tenant)
     return [PurposeOut.of(p) for _, p in sorted(purposes.items())]
@@ -174,7 +202,8 @@ def list_purposes(who: CallerDep, services: ServicesDep) -> list[PurposeOut]:
 
 @router.put("/v1/purposes", response_model=list[PurposeOut], tags=["purposes"])
 def load_catalogue(body: dict[str, Any], who: CallerDep, services: ServicesDep) -> list[PurposeOut]:
-    """A whole catalogue: `controller` and a `purpose` list (the TOML file's shape, as JSON)."""
+    """Load a whole catalogue: `controller` and a `purpose` list (the TOML file's shape, as
+    JSON)."""
     who.require(Scope.PURPOSES_WRITE)
     spec = parse_catalogue(body)
     return [PurposeOut.of(p) for p in services.catalogue.load(who.tenant, spec)]
@@ -184,7 +213,8 @@ def load_catalogue(body: dict[str, Any], who: CallerDep, services: ServicesDep) 
 def define_purpose(
     purpose_id: str, body: dict[str, Any], who: CallerDep, services: ServicesDep
 ) -> PurposeOut:
-    """Create or update; a changed notice gets a new version (material ones need renewal)."""
+    """Create or update one purpose; a changed notice gets a new version (material ones need
+    renewal)."""
     who.require(Scope.PURPOSES_WRITE)
     spec = parse_purpose({**body, "id": purpose_id})
     return PurposeOut.of(services.catalogue.define(who.tenant, spec))
@@ -192,6 +222,7 @@ def define_purpose(
 
 @router.get("/v1/purposes/{purpose_id}/notices", tags=["purposes"])
 def notices(purpose_id: str, who: CallerDep, services: ServicesDep) -> list[dict[str, Any]]:
+    """Every version of a purpose's notice, with its digest and whether it was material."""
     who.require(Scope.CONSENT_READ)
     return [
         {
@@ -218,7 +249,7 @@ def record_consent(
     services: ServicesDep,
     idempotency_key: str | None = Header(default=None, max_length=128),
 ) -> RecordedOut:
-    """Record a choice; returns the event and its signed receipt. A `Sec-GPC: 1` header also
+    """Record a consent choice; returns the event and its signed receipt. A `Sec-GPC: 1` header also
     records an objection to every sale/sharing purpose."""
     who.require(Scope.CONSENT_WRITE)
     event = services.consents.record(
@@ -266,6 +297,7 @@ def receipt_key(who: CallerDep, services: ServicesDep) -> dict[str, Any]:
 
 @router.post("/v1/consents/receipts/verify", tags=["consents"])
 def check_receipt(body: ReceiptIn, who: CallerDep, services: ServicesDep) -> dict[str, Any]:
+    """Verify a consent receipt's signature against the tenant's receipt key."""
     who.require(Scope.CONSENT_READ)
     return verify_receipt(body.receipt, services.receipts.public_jwk(who.tenant))
 
@@ -282,12 +314,14 @@ def ledger_head(who: CallerDep, services: ServicesDep) -> dict[str, Any]:
 def current_consents(
     subject: SubjectPath, who: CallerDep, services: ServicesDep
 ) -> dict[str, RefOut]:
+    """The customer's current consent per purpose: a reference to its newest event."""
     who.require(Scope.CONSENT_READ)
     return {p: RefOut.of(r) for p, r in services.consents.current(who.tenant, subject).items()}
 
 
 @router.get("/v1/consents/{subject}/history", response_model=list[EventOut], tags=["consents"])
 def consent_history(subject: SubjectPath, who: CallerDep, services: ServicesDep) -> list[EventOut]:
+    """Every consent event of the customer, oldest first, with its receipt."""
     who.require(Scope.CONSENT_READ)
     return [
         EventOut.of(e, services.receipts.issue(who.tenant, e))
@@ -295,18 +329,19 @@ def consent_history(subject: SubjectPath, who: CallerDep, services: ServicesDep)
     ]
 
 
-@router.get("/v1/consents/{subject}/decision", response_model=DecisionOut, tags=["consents"])
+@router.get("/v1/consents/{subject}/decision", response_model=ConsentDecisionOut, tags=["consents"])
 def may_we(
     subject: SubjectPath,
     who: CallerDep,
     services: ServicesDep,
     purpose: str = Query(max_length=64),
-) -> DecisionOut:
+) -> ConsentDecisionOut:
     """May we use this subject's data for this purpose? With the legal basis and the event."""
     who.require(Scope.CONSENT_READ)
-    return DecisionOut.of(services.consents.may_we(who.tenant, subject, purpose))
+    return ConsentDecisionOut.of(services.consents.may_we(who.tenant, subject, purpose))
 
 
 @router.get("/.well-known/gpc.json", tags=["consents"])
 def gpc_support() -> dict[str, Any]:
+    """Global Privacy Control support, as the GPC specification's well-known resource."""
     return {"gpc": True, "lastUpdate": GPC_SINCE}

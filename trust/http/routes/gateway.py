@@ -7,15 +7,23 @@ from typing import Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from tessera.policies import PolicyOutcome
+from tessera.policies import Action, PolicyOutcome
 from tessera.trust._services import Services
 from tessera.trust.gateway import AccessRequest, AccessResult
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
-from tessera.trust.http._models import MAX_POSITION, AuthContextIn, SubjectPath, auth_context_of
+from tessera.trust.http._models import (
+    CHANNELS,
+    MAX_POSITION,
+    AuthContextIn,
+    SubjectPath,
+    auth_context_of,
+    one_of,
+)
 from tessera.trust.http._problems import ProblemType, problem_response
 from tessera.trust.identity import Caller, Scope
+from tessera.vault import DataCategory
 
 __all__ = ["router"]
 
@@ -23,14 +31,42 @@ router = APIRouter()
 
 _DENIED = ProblemType(403, "access-denied", "Access denied")
 _STEP_UP = ProblemType(403, "step-up-required", "Step-up authentication required")
+# What `/v1/access` decides; payments and requests have their own routes.
+_ACTIONS = (Action.READ_MASKED, Action.DETOKENIZE, Action.EXPORT, Action.ERASE)
 
 
 class AccessIn(Strict):
-    action: StrictStr = Field(description="read_masked, detokenize, export or erase")
-    purpose: StrictStr
-    channel: StrictStr
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "action": "read_masked",
+                    "purpose": "customer_service",
+                    "channel": "voice_agent",
+                    "subject": "cust_12345",
+                    "categories": ["email", "phone"],
+                },
+                {
+                    "action": "detokenize",
+                    "purpose": "customer_service",
+                    "channel": "chat",
+                    "tokens": ["tok_9f86d081884c7d659a2feaa0c55ad015"],
+                    "auth_context": {"session_id": "ses_7f3c2a9e"},
+                },
+            ]
+        }
+    )
+
+    action: StrictStr = Field(
+        description="what is asked: masked values, clear values, an export or an erasure",
+        json_schema_extra=one_of(_ACTIONS),
+    )
+    purpose: StrictStr = Field(description="a purpose of the tenant's catalogue")
+    channel: StrictStr = Field(json_schema_extra=one_of(CHANNELS))
     subject: StrictStr | None = None
-    categories: list[StrictStr] = Field(default_factory=list, max_length=20)
+    categories: list[StrictStr] = Field(
+        default_factory=list, max_length=20, json_schema_extra=one_of(DataCategory)
+    )
     tokens: list[StrictStr] = Field(default_factory=list, max_length=1000)
     auth_context: AuthContextIn | None = None
 
@@ -38,7 +74,7 @@ class AccessIn(Strict):
 class TokenAccessIn(Strict):
     tokens: list[StrictStr] = Field(max_length=1000)
     purpose: StrictStr
-    channel: StrictStr
+    channel: StrictStr = Field(json_schema_extra=one_of(CHANNELS))
     auth_context: AuthContextIn | None = None
 
 
@@ -90,7 +126,8 @@ async def access(
     services: ServicesDep,
     x_request_id: str | None = Header(default=None, max_length=128),
 ) -> Any:
-    """The one entry point: policy, legal basis, assurance, vault, audit, in that order."""
+    """Decide and answer a data access: policy, legal basis, assurance, vault, audit, in that
+    order."""
     who.require(Scope.ACCESS)
     asked = AccessRequest(
         action=body.action,
@@ -194,18 +231,21 @@ def security_events(who: CallerDep, services: ServicesDep) -> list[dict[str, Any
 
 @router.post("/v1/audit/checkpoints", tags=["audit"])
 def make_checkpoint(who: CallerDep, services: ServicesDep) -> dict[str, Any]:
+    """Sign a checkpoint of the tenant's audit log now (its size and Merkle root)."""
     who.require(Scope.AUDIT)
     return services.audit.checkpoint(who.tenant)
 
 
 @router.get("/v1/audit/checkpoints", tags=["audit"])
 def list_checkpoints(who: CallerDep, services: ServicesDep) -> list[dict[str, Any]]:
+    """The tenant's signed audit checkpoints, oldest first."""
     who.require(Scope.AUDIT)
     return services.audit.checkpoints(who.tenant)
 
 
 @router.get("/v1/audit/public-key", tags=["audit"])
 def audit_key(who: CallerDep, services: ServicesDep) -> dict[str, Any]:
+    """The public key that verifies audit checkpoints and consent receipts."""
     who.require(Scope.AUDIT)
     return services.audit.public_jwk(who.tenant)
 
@@ -217,6 +257,7 @@ def inclusion_proof(
     seq: int = Query(ge=0, le=MAX_POSITION),
     size: int = Query(ge=1, le=MAX_POSITION),
 ) -> dict[str, Any]:
+    """A Merkle proof that an entry is in the log at a checkpoint's size."""
     who.require(Scope.AUDIT)
     return services.audit.inclusion_proof(who.tenant, seq, size)
 
@@ -228,6 +269,7 @@ def consistency_proof(
     first: int = Query(ge=1, le=MAX_POSITION),
     second: int = Query(ge=1, le=MAX_POSITION),
 ) -> dict[str, Any]:
+    """A Merkle proof that a larger log extends a smaller one unchanged."""
     who.require(Scope.AUDIT)
     return services.audit.consistency_proof(who.tenant, first, second)
 

@@ -11,13 +11,19 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Header
-from pydantic import BaseModel, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from tessera.payments import CardDetails, Keypad, Money, PaymentIntent, Refund
+from tessera.payments import PAYMENT_CHANNELS, CardDetails, Keypad, Money, PaymentIntent, Refund
 from tessera.storage import utcnow
 from tessera.trust.gateway import refused
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
-from tessera.trust.http._models import ChallengeOut, FromDomain, ObservationIn, SubjectPath
+from tessera.trust.http._models import (
+    ChallengeOut,
+    FromDomain,
+    ObservationIn,
+    SubjectPath,
+    one_of,
+)
 from tessera.trust.identity import Scope
 
 __all__ = ["router"]
@@ -34,10 +40,27 @@ class AmountIn(Strict):
 
 
 class IntentIn(AmountIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "amount": 4990,
+                    "currency": "EUR",
+                    "subject": "cust_12345",
+                    "payee": "Acme Telecom",
+                    "reference": "invoice 2026-11-0042",
+                    "channel": "chat",
+                }
+            ]
+        }
+    )
+
     subject: StrictStr = Field(max_length=128)
     payee: StrictStr = Field(max_length=128)
     reference: StrictStr = Field(default="", max_length=140)
-    channel: StrictStr = Field(default="chat", max_length=32)
+    channel: StrictStr = Field(
+        default="chat", max_length=32, json_schema_extra=one_of(PAYMENT_CHANNELS)
+    )
 
 
 class CardIn(Strict):
@@ -132,7 +155,7 @@ class KeypadOut(BaseModel):
     payment: IntentOut
 
 
-class LinkOut(BaseModel):
+class PaymentLinkOut(BaseModel):
     payment_id: str
     url: str = Field(description="for a message or an SMS: the card page, single use")
     embed_url: str = Field(description="the same page for a web chat's frame")
@@ -205,7 +228,7 @@ IdempotencyKey = Header(max_length=128, alias="Idempotency-Key")
 def create_intent(
     body: IntentIn, who: CallerDep, services: ServicesDep, key: str = IdempotencyKey
 ) -> IntentOut:
-    """A payment waiting for its card; the same Idempotency-Key returns the same payment."""
+    """Create a payment waiting for its card; the same Idempotency-Key returns the same payment."""
     who.require(Scope.PAYMENTS)
     return _out(
         services.payments.create_intent(
@@ -222,7 +245,7 @@ def create_intent(
 
 @router.get("/{payment_id}", response_model=IntentOut)
 def get_intent(payment_id: str, who: CallerDep, services: ServicesDep) -> IntentOut:
-    """Status and masked card: all an agent or a bot ever sees of a payment."""
+    """A payment's status and masked card: all an agent or a bot ever sees of a payment."""
     who.require(Scope.PAYMENTS)
     return _out(services.payments.get(who.tenant, payment_id))
 
@@ -231,7 +254,7 @@ def get_intent(payment_id: str, who: CallerDep, services: ServicesDep) -> Intent
 def pay_with_card(
     payment_id: str, body: CardIn, who: CallerDep, services: ServicesDep
 ) -> IntentOut:
-    """The card, straight into the vault; authorized at once when no SCA is needed."""
+    """Give the card, straight into the vault; authorized at once when no SCA is needed."""
     who.require(Scope.PAYMENTS_CARD)
     card = CardDetails.keyed(body.number, body.expiry, body.cvc, today=utcnow().date())
     if body.telephone_order:
@@ -255,8 +278,9 @@ def pay_with_card(
 def pay_with_card_on_file(
     payment_id: str, body: CardOnFileIn, who: CallerDep, services: ServicesDep
 ) -> IntentOut:
-    """One tap: a card the customer kept, while their consent stands; the payment then waits
-    for their passkey (`authentication/begin` with `webauthn`), bound to amount and payee."""
+    """Pay with a card on file: a card the customer kept, while their consent stands; the
+    payment then waits for their passkey (`authentication/begin` with `webauthn`), bound to
+    amount and payee."""
     who.require(Scope.PAYMENTS)
     return _out(
         services.payments.pay_with_card_on_file(
@@ -284,18 +308,18 @@ def cards_on_file(
 def remove_card_on_file(
     subject_id: SubjectPath, card_id: str, who: CallerDep, services: ServicesDep
 ) -> None:
-    """The customer asked to remove one card (withdrawing the consent removes them all)."""
+    """Remove one card on file, as the customer asked (withdrawing the consent removes them all)."""
     who.require(Scope.PAYMENTS)
     services.payments.cards.remove(who.tenant, subject_id, card_id)
 
 
-@router.post("/{payment_id}/link", response_model=LinkOut, status_code=201)
-def issue_link(payment_id: str, who: CallerDep, services: ServicesDep) -> LinkOut:
+@router.post("/{payment_id}/link", response_model=PaymentLinkOut, status_code=201)
+def issue_link(payment_id: str, who: CallerDep, services: ServicesDep) -> PaymentLinkOut:
     """A signed single-use link to the card page; a new one replaces the last."""
     who.require(Scope.PAYMENTS)
     link = services.payments.issue_link(who.tenant, payment_id)
     url = f"{services.settings.public_url.rstrip('/')}/pay/{link.token}"
-    return LinkOut(
+    return PaymentLinkOut(
         payment_id=link.payment_id, url=url, embed_url=f"{url}?embed=1", expires_at=link.expires_at
     )
 
@@ -325,13 +349,14 @@ def press_keys(keypad_id: str, body: KeysIn, who: CallerDep, services: ServicesD
 
 @router.get("/keypads/{keypad_id}", response_model=KeypadOut)
 def keypad(keypad_id: str, who: CallerDep, services: ServicesDep) -> KeypadOut:
-    """The agent's screen: how many digits, Luhn, brand; never a digit."""
+    """The agent's keypad screen: how many digits, Luhn, brand; never a digit."""
     who.require(Scope.PAYMENTS)
     return _keypad_out(services.phone.get(who.tenant, keypad_id))
 
 
 @router.post("/{payment_id}/amend", response_model=IntentOut)
 def amend(payment_id: str, body: AmendIn, who: CallerDep, services: ServicesDep) -> IntentOut:
+    """Change a payment's amount before the card is given; SCA is decided again."""
     who.require(Scope.PAYMENTS)
     return _out(
         services.payments.amend(
@@ -360,6 +385,7 @@ def begin_authentication(
 def complete_authentication(
     payment_id: str, body: CompleteAuthIn, who: CallerDep, services: ServicesDep
 ) -> IntentOut:
+    """Answer the payment's SCA challenge; an authenticated payment can be authorised."""
     who.require(Scope.PAYMENTS_CARD)
     return _out(
         services.payments.complete_authentication(
@@ -374,6 +400,7 @@ def complete_authentication(
 
 @router.post("/{payment_id}/capture", response_model=IntentOut)
 def capture(payment_id: str, body: CaptureIn, who: CallerDep, services: ServicesDep) -> IntentOut:
+    """Capture an authorised payment, in whole or in part."""
     who.require(Scope.PAYMENTS)
     amount = body.amount.money() if body.amount else None
     return _out(services.payments.capture(who.tenant, payment_id, amount))
@@ -387,7 +414,7 @@ def refund(
     services: ServicesDep,
     key: str = IdempotencyKey,
 ) -> RefundOut:
-    """All or part of what was captured; the same Idempotency-Key never refunds twice."""
+    """Refund all or part of what was captured; the same Idempotency-Key never refunds twice."""
     who.require(Scope.PAYMENTS)
     amount = body.amount.money() if body.amount else None
     return _refund_out(
@@ -397,6 +424,6 @@ def refund(
 
 @router.post("/{payment_id}/fraud", response_model=IntentOut)
 def report_fraud(payment_id: str, who: CallerDep, services: ServicesDep) -> IntentOut:
-    """A payment found fraudulent later: it counts in the fraud rate (RTS Art. 19)."""
+    """Report a payment found fraudulent later: it counts in the fraud rate (RTS Art. 19)."""
     who.require(Scope.PAYMENTS)
     return _out(services.payments.report_fraud(who.tenant, payment_id))

@@ -29,15 +29,15 @@ class LinkIn(Strict):
     language: Literal["fr", "en"] = "fr"
 
 
-class LinkOut(BaseModel):
+class PortalLinkOut(BaseModel):
     sent_to: str
     expires_at: dt.datetime
 
 
-@router.post("/links", response_model=LinkOut, status_code=status.HTTP_201_CREATED)
-def send_link(body: LinkIn, caller: CallerDep, services: ServicesDep) -> LinkOut:
+@router.post("/links", response_model=PortalLinkOut, status_code=status.HTTP_201_CREATED)
+def send_link(body: LinkIn, caller: CallerDep, services: ServicesDep) -> PortalLinkOut:
     """Send the customer a single-use link (15 minutes) to their privacy space."""
     caller.require(Scope.AUTH)
     message = link_message(body.language)
     sent = services.portal_links.send(caller.tenant, body.subject, body.channel, message=message)
-    return LinkOut(sent_to=sent.sent_to, expires_at=sent.expires_at)
+    return PortalLinkOut(sent_to=sent.sent_to, expires_at=sent.expires_at)

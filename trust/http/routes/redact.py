@@ -13,7 +13,15 @@ import secrets
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, WebSocket
-from pydantic import AwareDatetime, BaseModel, Field, StrictStr, TypeAdapter, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+)
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
@@ -58,6 +66,22 @@ class _Options(Strict):
 
 
 class TextIn(_Options):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "language": "fr",
+                    "text": "Bonjour, je suis Jean Dupont, ma carte est 4970 1012 3456 7893.",
+                },
+                {
+                    "language": "en",
+                    "default_mode": "token",
+                    "text": "My email is jane.doe@example.com and my number 07700 900123.",
+                },
+            ]
+        }
+    )
+
     text: StrictStr = Field(max_length=MAX_TEXT_CHARS)
 
 
@@ -125,7 +149,7 @@ def _allowed(body: _Options, who: Caller) -> None:
 
 @router.post("", response_model=RedactedOut)
 def redact_text(body: TextIn, who: CallerDep, services: ServicesDep) -> RedactedOut:
-    """One text (a message, an utterance, a summary)."""
+    """Redact one text (a message, an utterance, a summary)."""
     _allowed(body, who)
     return _out(
         services.redactions.text(
@@ -144,7 +168,7 @@ def redact_text(body: TextIn, who: CallerDep, services: ServicesDep) -> Redacted
 def redact_conversation(
     body: ConversationIn, who: CallerDep, services: ServicesDep
 ) -> ConversationOut:
-    """A conversation, turn by turn: a number a speaker dictates over several turns is found
+    """Redact a conversation, turn by turn: a number a speaker dictates over several turns is found
     as one, whatever the other party says in between."""
     _allowed(body, who)
     done = services.redactions.conversation(

@@ -14,23 +14,42 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Header, status
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
-from tessera.consent import DsrRequest, export_csv
+from tessera.consent import DsrKind, DsrRequest, export_csv
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
-from tessera.trust.http._models import AuthContextIn, auth_context_of
+from tessera.trust.http._models import CHANNELS, AuthContextIn, auth_context_of, one_of
 from tessera.trust.identity import Scope
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/dsr", tags=["dsr"])
 
-ChannelField = Field(default="web", max_length=32, description="where the step is taken")
+ChannelField = Field(
+    default="web",
+    max_length=32,
+    description="where the step is taken",
+    json_schema_extra=one_of(CHANNELS),
+)
 
 
 class DsrIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject": "cust_12345",
+                    "kind": "access",
+                    "channel": "web",
+                    "auth_context": {"session_id": "ses_7f3c2a9e"},
+                },
+                {"subject": "cust_12345", "kind": "erasure", "channel": "voice_agent"},
+            ]
+        }
+    )
+
     subject: StrictStr = Field(max_length=128)
-    kind: StrictStr = Field(max_length=32)
+    kind: StrictStr = Field(max_length=32, json_schema_extra=one_of(DsrKind))
     details: dict[str, Any] = Field(default_factory=dict)
     channel: StrictStr = ChannelField
     auth_context: AuthContextIn | None = None
@@ -99,7 +118,7 @@ class DsrOut(BaseModel):
         )
 
 
-_REFUSED = {
+_REFUSED: dict[int | str, dict[str, Any]] = {
     403: {"description": "refused by policy, a step-up needed, or the identity not verified"}
 }
 
@@ -111,7 +130,8 @@ def open_request(
     services: ServicesDep,
     idempotency_key: str | None = Header(default=None, alias="Idempotency-Key", max_length=128),
 ) -> DsrOut:
-    """Same `Idempotency-Key` and body: the same request; same key, another body: 409."""
+    """Open a data-subject request (access, portability, rectification, erasure, restriction,
+    objection). Same `Idempotency-Key` and body: the same request; same key, another body: 409."""
     request = services.requests.open(
         who,
         body.subject,
@@ -128,6 +148,7 @@ def open_request(
 def list_requests(
     who: CallerDep, services: ServicesDep, overdue: bool = False, subject: str | None = None
 ) -> list[DsrOut]:
+    """The tenant's data-subject requests; only overdue ones, or one customer's, on request."""
     who.require(Scope.DSR)
     now = services.dsr.clock()
     return [
@@ -137,6 +158,7 @@ def list_requests(
 
 @router.get("/{dsr_id}", response_model=DsrOut)
 def get_request(dsr_id: str, who: CallerDep, services: ServicesDep) -> DsrOut:
+    """One data-subject request, with its state and deadline."""
     who.require(Scope.DSR)
     return DsrOut.of(services.dsr.get(who.tenant, dsr_id), services.dsr.clock())
 
@@ -145,7 +167,8 @@ def get_request(dsr_id: str, who: CallerDep, services: ServicesDep) -> DsrOut:
 def verify_identity(
     dsr_id: str, body: VerifyIdentityIn, who: CallerDep, services: ServicesDep
 ) -> DsrOut:
-    """By the requester's own session, or by hand (a DPO, naming the evidence)."""
+    """Verify the requester's identity: by their own session, or by hand (a DPO, naming the
+    evidence)."""
     if body.session_id is not None:
         request = services.requests.verify_by_session(
             who, dsr_id, body.session_id, channel=body.channel
@@ -163,6 +186,7 @@ def verify_identity(
 
 @router.post("/{dsr_id}/extend", response_model=DsrOut, responses=_REFUSED)
 def extend_request(dsr_id: str, body: ReasonIn, who: CallerDep, services: ServicesDep) -> DsrOut:
+    """Extend a request's deadline by up to two months (GDPR Art. 12(3)), with a reason."""
     request = services.requests.extend(
         who, dsr_id, body.reason, channel=body.channel, auth=auth_context_of(body.auth_context)
     )
@@ -171,6 +195,7 @@ def extend_request(dsr_id: str, body: ReasonIn, who: CallerDep, services: Servic
 
 @router.post("/{dsr_id}/reject", response_model=DsrOut, responses=_REFUSED)
 def reject_request(dsr_id: str, body: ReasonIn, who: CallerDep, services: ServicesDep) -> DsrOut:
+    """Reject a request as manifestly unfounded or excessive, with a reason."""
     request = services.requests.reject(
         who, dsr_id, body.reason, channel=body.channel, auth=auth_context_of(body.auth_context)
     )
@@ -190,7 +215,7 @@ def execute_request(
 
 @router.post("/{dsr_id}/export", response_model=None, responses=_REFUSED)
 def export_request(dsr_id: str, body: ExportIn, who: CallerDep, services: ServicesDep) -> Any:
-    """The export, released once: to the subject's own session or a DPO at high assurance."""
+    """Release a request's export, once: to the subject's own session or a DPO at high assurance."""
     export = services.requests.export(
         who, dsr_id, channel=body.channel, auth=auth_context_of(body.auth_context)
     )

@@ -4,14 +4,14 @@ subject's tokens and erasure under `/v1/subjects`."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Header, Query, status
-from pydantic import BaseModel, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from tessera.policies import Action
 from tessera.trust.gateway import AccessRequest, refused
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
-from tessera.trust.http._models import AuthContextIn, SubjectPath, auth_context_of
+from tessera.trust.http._models import AuthContextIn, SubjectPath, auth_context_of, one_of
 from tessera.trust.identity import Scope
-from tessera.vault import TokenizeRequest, TokenRecord, UnknownSubject
+from tessera.vault import DataCategory, TokenizeRequest, TokenRecord, UnknownSubject
 
 __all__ = ["router"]
 
@@ -19,8 +19,19 @@ router = APIRouter(prefix="/v1")
 
 
 class TokenizeIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"value": "jean.dupont@example.fr", "category": "email", "subject": "cust_12345"},
+                {"value": "+33612345678", "category": "phone", "subject": "cust_12345"},
+            ]
+        }
+    )
+
     value: StrictStr = Field(description="The value to vault (at most 4 KiB).")
-    category: StrictStr = Field(default="generic", description="Data category, e.g. card_pan.")
+    category: StrictStr = Field(
+        default="generic", description="Data category", json_schema_extra=one_of(DataCategory)
+    )
     subject: StrictStr | None = Field(default=None, description="Pseudonymous subject id.")
 
 
@@ -44,7 +55,7 @@ class TokensOut(BaseModel):
 
 class SearchIn(Strict):
     value: StrictStr
-    category: StrictStr
+    category: StrictStr = Field(json_schema_extra=one_of(DataCategory))
 
 
 class ErasureOut(BaseModel):

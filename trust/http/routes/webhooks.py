@@ -48,7 +48,7 @@ def add_endpoint(
     services: ServicesDep,
     idempotency_key: str | None = Header(default=None, alias="Idempotency-Key", max_length=128),
 ) -> EndpointOut:
-    """Register an endpoint; its signing secret is in this answer and nowhere else. Same
+    """Register a webhook endpoint; its signing secret is in this answer and nowhere else. Same
     `Idempotency-Key` and body: the same endpoint; same key, another body: 409."""
     who.require(Scope.WEBHOOKS)
     return EndpointOut.model_validate(
@@ -64,13 +64,14 @@ def add_endpoint(
 
 @router.get("", response_model=list[EndpointOut])
 def list_endpoints(who: CallerDep, services: ServicesDep) -> list[EndpointOut]:
+    """The tenant's webhook endpoints (never their signing secrets)."""
     who.require(Scope.WEBHOOKS)
     return [EndpointOut.model_validate(e) for e in services.webhooks.endpoints(who.tenant)]
 
 
 @router.delete("/{endpoint_id}", status_code=204)
 def remove_endpoint(endpoint_id: str, who: CallerDep, services: ServicesDep) -> Response:
-    """Stop sending to it; deliveries still queued for it are marked failed."""
+    """Stop sending to an endpoint; deliveries still queued for it are marked failed."""
     who.require(Scope.WEBHOOKS)
     services.webhooks.remove_endpoint(who.tenant, endpoint_id, actor=f"key {who.key_id}")
     return Response(status_code=204)
@@ -82,6 +83,7 @@ def deliveries(
     services: ServicesDep,
     state: str | None = Query(None, pattern="^(pending|delivered|failed)$"),
 ) -> list[DeliveryOut]:
+    """The tenant's webhook deliveries, optionally of one state (pending, delivered, failed)."""
     who.require(Scope.WEBHOOKS)
     return [
         DeliveryOut.model_validate(d) for d in services.webhooks.deliveries(who.tenant, state=state)
