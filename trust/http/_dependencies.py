@@ -79,9 +79,12 @@ class _ApiKey(HTTPBearer):
         """A key verified moments ago is answered here; otherwise it is read, off the loop."""
         identity = request.app.state.services.identity
         presented = _bearer(request)
-        caller: Caller | None = identity.verified(presented)
-        if caller is None:
-            caller = await run_in_threadpool(identity.authenticate, presented)
+        known: Caller | None = identity.verified(presented)
+        caller: Caller = (
+            known
+            if known is not None
+            else await run_in_threadpool(identity.authenticate, presented)
+        )
         request.app.state.rate_limiter.take(caller.key_id)
         return caller
 
