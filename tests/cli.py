@@ -136,6 +136,7 @@ def _keeping_output(proc: subprocess.Popen[str]) -> Callable[..., tuple[str, str
         keep_log("serve", output)
         return output, ""
 
+    proc.output_so_far = lambda: "".join(chunks)  # type: ignore[attr-defined]
     return communicate
 
 

@@ -28,8 +28,33 @@ def serve(
         bool | None,
         typer.Option(help="A log line per request (default: TESSERA_ACCESS_LOG, off)."),
     ] = None,
+    dev: Annotated[
+        bool,
+        typer.Option(
+            "--dev",
+            help="A throw-away server to try Tessera: temporary data and keyring, the example "
+            "tenant, a key with every scope printed once. Nothing is kept.",
+        ),
+    ] = False,
 ) -> None:
     """Run the HTTP API with uvicorn (several worker processes with --workers)."""
+    if dev:
+        from tessera.trust._settings import Settings
+
+        from ._dev import dev_environment, welcome
+
+        defaults = Settings()
+        try:
+            with dev_environment(host or defaults.host, port or defaults.port) as workdir:
+                welcome(out, workdir)
+                _serve(host, port, workers, access_log)
+        finally:
+            err.print("development server stopped: its data and keys are gone")
+        return
+    _serve(host, port, workers, access_log)
+
+
+def _serve(host: str | None, port: int | None, workers: int, access_log: bool | None) -> None:
     import uvicorn
 
     from tessera.trust.http import create_app
