@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from tessera.metrics import RISK_SCORES, STEP_UPS
 from tessera.storage import Database, utcnow
 from tessera.vault import Vault
 
@@ -50,6 +51,7 @@ class _State:
 
     # ------------------------------------------------------------------ helpers
     def _record(self, tenant: str, subject: str, **facts: Any) -> None:
+        _count(facts)
         if self.recorder is not None:
             self.recorder.auth_recorded(tenant, subject, facts)
 
@@ -122,3 +124,12 @@ class _State:
                 updated_at=now,
             ),
         )
+
+
+def _count(facts: dict[str, Any]) -> None:
+    """Step-up answers and risk scores, for `/metrics` (closed words and numbers only)."""
+    event = facts.get("event")
+    if event in ("step_up", "transaction_auth"):
+        STEP_UPS.labels(str(facts.get("factor")), str(facts.get("outcome"))).inc()
+    elif event == "assess" and isinstance(facts.get("score"), int | float):
+        RISK_SCORES.labels(str(facts.get("action"))).observe(float(facts["score"]))

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dateutil.relativedelta import relativedelta
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -312,6 +313,18 @@ class DataSubjectRights:
         with self.db.session() as s:
             rows = s.exec(query.order_by(col(DsrRequestRow.due_at))).all()
         return [_request(r) for r in rows]
+
+    def open_counts(self) -> dict[tuple[str, bool], int]:
+        """Open requests of every tenant by (state, overdue): what operations watch."""
+        now = self.clock()
+        overdue = col(DsrRequestRow.due_at) < now
+        query = (
+            select(col(DsrRequestRow.state), overdue, func.count())
+            .where(col(DsrRequestRow.state).in_([s.value for s in _OPEN]))
+            .group_by(col(DsrRequestRow.state), overdue)
+        )
+        with self.db.session() as s:
+            return {(str(state), bool(late)): int(n) for state, late, n in s.exec(query).all()}
 
     def _move(self, tenant: str, dsr_id: str, to: DsrState, **changes: Any) -> DsrRequest:
         with self.db.session() as s:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     update,
 )
 
+from tessera.metrics import CONSENT_APPENDS
 from tessera.storage import (
     Database,
     GroupCommit,
@@ -179,7 +180,7 @@ class ConsentLedger:
         self.clock_skew = clock_skew
         self.observer: ConsentObserver | None = None
         self._commits: GroupCommit[ConsentEvent, ConsentEvent] = GroupCommit(
-            self._write_group, max_group=max_group
+            self._write_group, max_group=max_group, name="consent"
         )
         # Replace a state row only with an event that happened later (ledger order on ties).
         self._upsert_state = db.upsert(
@@ -331,9 +332,13 @@ class ConsentLedger:
         return self._commits.submit([self._prepare(tenant, r) for r in requests])
 
     def _write_group(self, group: list[ConsentEvent]) -> list[ConsentEvent | BaseException]:
-        return write_by_tenant(
+        outcomes = write_by_tenant(
             self.db, group, self._append, tenant_of=lambda e: e.tenant, retries=_RETRIES
         )
+        for outcome in outcomes:
+            if isinstance(outcome, ConsentEvent):
+                CONSENT_APPENDS.labels(outcome.kind.value).inc()
+        return outcomes
 
     def _lock_head(self, conn: Connection, tenant: str) -> tuple[int, str]:
         # A no-op UPDATE locks the head row (PostgreSQL) or takes the write lock (SQLite) and

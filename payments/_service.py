@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from tessera import Channel
 from tessera.auth import Authenticator, Challenge, Observation
 from tessera.consent import ConsentLedger
+from tessera.metrics import PAYMENTS
 from tessera.storage import Database, as_utc, table_of, utcnow
 from tessera.vault import DataCategory, InvalidValue, Vault, check_subject, check_tenant, mask
 
@@ -611,7 +612,10 @@ class Payments(_ScaInputs, _PayByLink):
         if not done:
             current = self._row(row.tenant_id, row.id)
             raise illegal(current.state, PaymentState(values.get("state", current.state)))
-        return _replaced(row, values)
+        replaced = _replaced(row, values)
+        if "state" in values:
+            PAYMENTS.labels(replaced.state, replaced.sca_exemption or "none").inc()
+        return replaced
 
     def _record(self, row: PaymentIntentRow, event: str, **extra: Any) -> None:
         if self.recorder is None:

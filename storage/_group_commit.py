@@ -20,6 +20,8 @@ from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from tessera.metrics import GROUP_COMMIT_SIZE
+
 __all__ = ["GroupCommit", "write_by_tenant"]
 
 T = TypeVar("T")
@@ -47,10 +49,12 @@ class GroupCommit(Generic[T, R]):
         *,
         max_group: int = 256,
         delay: float = 0.001,
+        name: str = "",
     ) -> None:
         """`write(items)` stores a group and returns, per item, its result or its own error;
         an exception it raises fails the whole group."""
         self._write = write
+        self._sizes = GROUP_COMMIT_SIZE.labels(name or "unnamed")
         self.max_group = max_group
         self.delay = delay
         self._lock = threading.Lock()
@@ -107,6 +111,7 @@ class GroupCommit(Generic[T, R]):
             self._lead(group)
 
     def _lead(self, group: list[_Slot[T, R]]) -> None:
+        self._sizes.observe(len(group))
         try:
             paired = list(zip(group, self._write([s.item for s in group]), strict=True))
         except BaseException as exc:  # the whole group failed: tell every waiter

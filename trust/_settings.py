@@ -68,6 +68,16 @@ class Settings(BaseSettings):
     # How much the server logs (its own loggers and uvicorn's). No level logs a personal value,
     # a key or a statement's parameters; `debug` is for finding a fault, not for production.
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # One JSON object a line, or text for a person; default: text on a terminal, else JSON.
+    log_format: Literal["json", "text"] | None = None
+    # `/metrics` is open (counts only, no personal data) unless this bearer token is set.
+    metrics_token: SecretStr | None = None
+    # Traces over OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318); off when unset
+    # (OpenTelemetry's own OTEL_EXPORTER_OTLP_ENDPOINT is read too).
+    otlp_endpoint: str | None = None
+    # The server loads the redaction model before it says it is ready (/readyz), so that the
+    # first redaction does not wait for it; off for a server that never redacts.
+    warm_redaction: bool = True
 
     max_value_bytes: int = 4096
     max_batch_items: int = 10_000

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from tessera.metrics import KEY_CACHE
 from tessera.storage import Database, HotStatement, table_of, utcnow
 
 from ._categories import DataCategory, PreparedValue, mask, prepare
@@ -43,6 +44,8 @@ _SEP = "\x1f"
 _RESERVED_SCOPES = frozenset({"tenant", "subject", "index"})
 _SECRET_NAME = re.compile(r"^[a-z][a-z0-9\-]{1,15}$")
 _CHUNK = 2000
+
+_HITS, _MISSES = KEY_CACHE.labels("hit"), KEY_CACHE.labels("miss")
 
 
 _ITEMS = table_of(VaultItem)
@@ -114,7 +117,9 @@ class Vault:
     def _cache_get_owner(self, owner: tuple[str, str, str]) -> _Dek | None:
         with self._cache_lock:
             dek_id = self._owners.get(owner)
-            return self._deks.get(dek_id) if dek_id else None
+            dek = self._deks.get(dek_id) if dek_id else None
+        (_HITS if dek is not None else _MISSES).inc()
+        return dek
 
     def _cache_put(self, owner: tuple[str, str, str], dek: _Dek) -> None:
         with self._cache_lock:
@@ -194,6 +199,8 @@ class Vault:
                     missing.append(dek_id)
                 else:
                     found[dek_id] = dek
+        _HITS.inc(len(found))
+        _MISSES.inc(len(missing))
         t = table_of(DataKey)
         for chunk in _chunks(missing):
             with self.keys.read() as conn:

@@ -13,6 +13,7 @@ import datetime as dt
 import itertools
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tessera.consent import canonical, signing_jwk, tenant_signing_key
+from tessera.metrics import AUDIT_APPEND_SECONDS, AUDIT_LAST_CHECKPOINT, DECISIONS
 from tessera.storage import (
     Database,
     GroupCommit,
@@ -133,7 +135,7 @@ class AuditLog:
         self.db = db
         self.vault = vault
         self.clock = clock
-        self._commits: GroupCommit[AuditRecord, int] = GroupCommit(self._write_group)
+        self._commits: GroupCommit[AuditRecord, int] = GroupCommit(self._write_group, name="audit")
         self._soon: dict[
             asyncio.AbstractEventLoop, list[tuple[AuditRecord, asyncio.Future[int]]]
         ] = {}
@@ -176,10 +178,13 @@ class AuditLog:
     def append_in(self, conn: Any, tenant: str, records: list[AuditRecord]) -> list[int]:
         """Append inside the caller's transaction (consent events: both written, or neither);
         an append that fails is `AuditUnavailable` (503), and the caller's write goes with it."""
+        started = time.perf_counter()
         try:
             outcomes = self._append(conn, tenant, records)
         except Exception as exc:
             raise _unavailable(exc) from exc
+        AUDIT_APPEND_SECONDS.observe(time.perf_counter() - started)
+        _count(records)
         seqs = []
         for r in records:
             outcome = outcomes[id(r)]
@@ -189,7 +194,13 @@ class AuditLog:
         return seqs
 
     def _write_group(self, group: list[AuditRecord]) -> list[int | BaseException]:
-        return write_by_tenant(self.db, group, self._append, tenant_of=lambda r: r.tenant)
+        started = time.perf_counter()
+        outcomes = write_by_tenant(self.db, group, self._append, tenant_of=lambda r: r.tenant)
+        AUDIT_APPEND_SECONDS.observe(time.perf_counter() - started)
+        _count(
+            [r for r, o in zip(group, outcomes, strict=True) if not isinstance(o, BaseException)]
+        )
+        return outcomes
 
     def _append(
         self, conn: Any, tenant: str, records: list[AuditRecord]
@@ -509,6 +520,7 @@ class AuditLog:
                 )
         except IntegrityError:  # another process signed this size meanwhile
             return self.latest_checkpoint(tenant) or {}
+        AUDIT_LAST_CHECKPOINT.set(now.timestamp())
         return {"size": tree.size, "root": statement["root"], "signed": signed}
 
     def checkpoint_all(self) -> list[dict[str, Any]]:
@@ -634,3 +646,12 @@ class AuditLog:
         last = export["checkpoints"][-1]
         statement = decode_checkpoint(last["signed"], self._key(tenant))
         return {**report, "checkpoint": {"size": last["size"], "at": statement.get("at")}}
+
+
+def _count(records: Sequence[AuditRecord]) -> None:
+    """Decisions written, for `/metrics`: by action, outcome and the first deciding policy."""
+    for r in records:
+        outcome = r.facts.get("outcome")
+        if outcome is not None:
+            policies = r.facts.get("policies") or ("none",)
+            DECISIONS.labels(str(r.facts.get("action", "")), str(outcome), str(policies[0])).inc()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -58,15 +61,13 @@ def _serve(host: str | None, port: int | None, workers: int, access_log: bool | 
     import uvicorn
 
     from tessera.trust.http import create_app
+    from tessera.trust.telemetry import configure_logging
 
     services = open_services()  # also migrates, and checks the key provider opens
     settings = services.settings
-    # Tessera's own loggers to stderr beside uvicorn's; SQLAlchemy's stay quiet (at INFO they
-    # print every statement).
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
+    # Every logger through one handler (uvicorn's too: `log_config=None` below), JSON lines
+    # unless a person reads the terminal; SQLAlchemy's statements never.
+    configure_logging(settings.log_level, settings.log_format)
     # uvicorn never below INFO: at DEBUG its WebSocket protocol prints each handshake's headers,
     # the caller's bearer key among them.
     server_level = "info" if settings.log_level == "debug" else settings.log_level
@@ -80,17 +81,43 @@ def _serve(host: str | None, port: int | None, workers: int, access_log: bool | 
         log_level=server_level,
         access_log=settings.access_log if access_log is None else access_log,
         server_header=False,
+        log_config=None,
     )
     if workers == 1:
         uvicorn.run(create_app(services), **common)
-    else:
-        services.close()
-        # Each worker builds its services from the same environment. Several processes on one
-        # SQLite file wait for each other's write lock: not on the event loop.
-        os.environ.setdefault("TESSERA_ACCESS_ON_EVENT_LOOP", "false")
+        return
+    services.close()
+    # Each worker builds its services from the same environment. The schema was migrated here,
+    # once: workers never race to migrate. Several processes on one SQLite file wait for each
+    # other's write lock: not on the event loop. Their metrics meet in one folder.
+    os.environ["TESSERA_AUTO_MIGRATE"] = "false"
+    os.environ.setdefault("TESSERA_ACCESS_ON_EVENT_LOOP", "false")
+    with _metrics_folder():
         uvicorn.run(
-            "tessera.trust.http:app_from_environment", factory=True, workers=workers, **common
+            "tessera.trust.http:app_from_environment",
+            factory=True,
+            workers=workers,
+            # A worker loading the redaction model takes seconds: it is not hung.
+            timeout_worker_healthcheck=120,
+            **common,
         )
+
+
+@contextmanager
+def _metrics_folder() -> Iterator[None]:
+    """prometheus-client's multiprocess folder for the workers (the operator's, if set)."""
+    from tessera.trust.telemetry import MULTIPROCESS_DIR
+
+    if os.environ.get(MULTIPROCESS_DIR):
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="tessera-metrics-")
+    os.environ[MULTIPROCESS_DIR] = folder
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROCESS_DIR]
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def demo(

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from opentelemetry import trace
+
 from tessera.auth import Authenticator
 from tessera.consent import Catalogue, Channel, ConsentLedger
 from tessera.policies import (
@@ -53,6 +55,10 @@ _MAX_ITEMS = 1000
 # What the DPO console's acts of oversight are for (GDPR Art. 5(2), accountability): not a
 # purpose of the catalogue, since no customer data is used for it, only the logs about it.
 OVERSIGHT_PURPOSE = "oversight"
+
+# Each stage of a decision is a span (a no-op unless tracing is on); attributes name stages,
+# never a subject, a token or a value.
+_stage = trace.get_tracer("tessera.gateway").start_as_current_span
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,15 +152,20 @@ class Gateway:
         self.clock = clock
 
     def access(self, caller: Caller, request: AccessRequest) -> AccessResult:
-        result, record = self._decide(caller, request)
-        return self._carry_out(caller, request, _with_seq(result, self.audit.record([record])[0]))
+        with _stage("gateway.access"):
+            result, record = self._decide(caller, request)
+            with _stage("gateway.audit"):
+                seq = self.audit.record([record])[0]
+            return self._carry_out(caller, request, _with_seq(result, seq))
 
     async def access_soon(self, caller: Caller, request: AccessRequest) -> AccessResult:
         """`access` on an event loop: decided here, its audit record committed with those of
         the loop's other requests decided meanwhile (one transaction for them all)."""
-        result, record = self._decide(caller, request)
-        recorded = _with_seq(result, await self.audit.record_soon(record))
-        return self._carry_out(caller, request, recorded)
+        with _stage("gateway.access"):
+            result, record = self._decide(caller, request)
+            with _stage("gateway.audit"):
+                seq = await self.audit.record_soon(record)
+            return self._carry_out(caller, request, _with_seq(result, seq))
 
     def _carry_out(
         self, caller: Caller, request: AccessRequest, result: AccessResult
@@ -276,8 +287,10 @@ class Gateway:
             raise AuthContextRequired(
                 f"{action.value} needs the end user's auth context (assurance of the session)"
             )
-        assurance, session_subject = self.assurance_of(caller, request.auth)
-        sealed = self._targets(tenant, request)
+        with _stage("gateway.assurance"):
+            assurance, session_subject = self.assurance_of(caller, request.auth)
+        with _stage("gateway.vault"):
+            sealed = self._targets(tenant, request)
         records = [item.record for item in sealed]
         categories = sorted({r.category.value for r in records} | set(request.categories))
         subjects = sorted(
@@ -327,7 +340,8 @@ class Gateway:
         policy_ids: set[str] = set()
         contexts: dict[str, AccessContext] = {}
         for subject in subjects:
-            decision = self.consents.may_we(tenant, subject, purpose.id)
+            with _stage("gateway.consent"):
+                decision = self.consents.may_we(tenant, subject, purpose.id)
             if not decision.allowed:
                 return finish(
                     AccessResult(
@@ -353,9 +367,13 @@ class Gateway:
                 if any((r.subject or "") == subject and r.category.value == c for r in records)
                 or request.subject == subject
             ]
-            decisions = self.policies.decide(
-                principal, action, [Resource(tenant, subject, c) for c in mine], contexts[subject]
-            )
+            with _stage("gateway.policy"):
+                decisions = self.policies.decide(
+                    principal,
+                    action,
+                    [Resource(tenant, subject, c) for c in mine],
+                    contexts[subject],
+                )
             denied = [d for d in decisions if d.outcome is PolicyOutcome.DENY]
             if denied:
                 ids = tuple(sorted({pid for d in denied for pid in d.policy_ids}))
@@ -377,7 +395,8 @@ class Gateway:
                     )
                 )
             policy_ids.update(pid for d in decisions for pid in d.policy_ids)
-        items = self._release(tenant, action, sealed, subjects)
+        with _stage("gateway.vault"):
+            items = self._release(tenant, action, sealed, subjects)
         return finish(
             AccessResult(
                 PolicyOutcome.ALLOW,

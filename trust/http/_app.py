@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tessera import __version__
@@ -16,6 +17,13 @@ from tessera.trust._services import Services
 from tessera.trust.console import console_router
 from tessera.trust.identity import RateLimiter
 from tessera.trust.portal import portal_router
+from tessera.trust.telemetry import (
+    RequestTelemetry,
+    configure_logging,
+    install_tracing,
+    metrics_router,
+    tracing_provider,
+)
 
 from ._docs import install_docs
 from ._openapi import install_openapi
@@ -155,6 +163,13 @@ class _Courier:
             self._thread.join(timeout=10)
 
 
+def _warm(services: Services) -> None:
+    """Load the redaction model and run each language's pipeline once."""
+    redactor = services.redactions.redactor
+    for language in ("fr", "en"):
+        redactor.analyze("Bonjour." if language == "fr" else "Hello.", language=language)
+
+
 def _status_and_slug(exc: BaseException) -> tuple[int, str]:
     """How a page answers an error: the status and the slug of the API's problem for it."""
     problem = problem_for(exc)
@@ -167,6 +182,10 @@ def create_app(services: Services) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if services.settings.warm_redaction:
+            # Before the server takes a request (and /readyz says ready): the first redaction
+            # must not wait seconds for the model.
+            await run_in_threadpool(_warm, services)
         services.announce_policies(actor="server start")
         checkpointer.start()
         courier.start()
@@ -203,16 +222,26 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(redact_router)
     app.include_router(vault_router)
     app.include_router(operations_router)
+    app.include_router(metrics_router())
     app.state.rate_limiter = RateLimiter(
         per_second=services.settings.rate_limit_per_second, burst=services.settings.rate_limit_burst
     )
     app.add_middleware(_BodyLimit, max_bytes=services.settings.max_body_bytes)
-    app.add_middleware(CatchAll)  # outermost of ours: whatever escapes the rest
+    app.add_middleware(CatchAll)  # whatever escapes the rest
+    app.add_middleware(RequestTelemetry)  # outermost: every answer counted, with its id
     install_openapi(app)
     install_docs(app)
+    install_tracing(
+        app,
+        [services.data.engine, services.keys.engine],
+        tracing_provider(services.settings.otlp_endpoint),
+    )
     return app
 
 
 def app_from_environment() -> FastAPI:
-    """The app of one server worker, its services built from `TESSERA_*` settings."""
-    return create_app(Services.from_settings())
+    """The app of one server worker, its services built from `TESSERA_*` settings (each
+    worker is its own process: its logs are set up here)."""
+    services = Services.from_settings()
+    configure_logging(services.settings.log_level, services.settings.log_format)
+    return create_app(services)

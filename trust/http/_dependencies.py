@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 
 from tessera.trust._services import Services
 from tessera.trust.identity import Caller
+from tessera.trust.telemetry import TENANT
 
 __all__ = ["CallerDep", "ServicesDep", "Strict", "caller_of"]
 
@@ -86,6 +87,7 @@ class _ApiKey(HTTPBearer):
             else await run_in_threadpool(identity.authenticate, presented)
         )
         request.app.state.rate_limiter.take(caller.key_id)
+        TENANT.set(caller.tenant)  # for the request's log lines
         return caller
 
 

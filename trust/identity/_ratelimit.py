@@ -6,6 +6,7 @@ import math
 import threading
 import time
 
+from tessera.metrics import RATE_LIMITED
 from tessera.trust._errors import RateLimited
 
 __all__ = ["RateLimiter"]
@@ -26,6 +27,7 @@ class RateLimiter:
             tokens, last = self._buckets.get(key, (float(self.burst), now))
             tokens = min(float(self.burst), tokens + (now - last) * self.per_second)
             if tokens < 1.0:
+                RATE_LIMITED.inc()
                 self._buckets[key] = (tokens, now)
                 wait = math.ceil((1.0 - tokens) / self.per_second)
                 raise RateLimited(

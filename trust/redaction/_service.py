@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from opentelemetry import trace
+
+from tessera.metrics import REDACTION_FINDINGS, REDACTION_UTTERANCES
 from tessera.payments import PhonePayments
 from tessera.trust._errors import RedactionError
 from tessera.trust.audit import AuditLog, AuditRecord
@@ -77,9 +80,17 @@ class Redactions:
         by: Caller | None = None,
     ) -> Redacted:
         known, tokenize = self._for(tenant, subject, by)
-        return self.redactor.redact(
-            text, language=language, modes=modes, default=default, known=known, tokenize=tokenize
-        )
+        with _tracer.start_as_current_span("redaction.text"):
+            done = self.redactor.redact(
+                text,
+                language=language,
+                modes=modes,
+                default=default,
+                known=known,
+                tokenize=tokenize,
+            )
+        _count([done])
+        return done
 
     def conversation(
         self,
@@ -96,15 +107,19 @@ class Redactions:
         """`payments`: those taken in this conversation; a number said while one of their
         keypads was open is masked as a card, whatever its form (the turns then need `at`)."""
         known, tokenize = self._for(tenant, subject, by)
-        return self.redactor.redact_conversation(
-            turns,
-            language=language,
-            modes=modes,
-            default=default,
-            known=known,
-            tokenize=tokenize,
-            windows=self._windows(tenant, payments),
-        )
+        with _tracer.start_as_current_span("redaction.conversation") as span:
+            span.set_attribute("tessera.turns", len(turns))
+            done = self.redactor.redact_conversation(
+                turns,
+                language=language,
+                modes=modes,
+                default=default,
+                known=known,
+                tokenize=tokenize,
+                windows=self._windows(tenant, payments),
+            )
+        _count(done)
+        return done
 
     def stream(
         self,
@@ -220,3 +235,14 @@ class PaymentWindows:
             for payment in self.payments
             for w in self._phone.windows(self._tenant, payment)
         ]
+
+
+_tracer = trace.get_tracer("tessera.redaction")
+
+
+def _count(done: Sequence[Redacted]) -> None:
+    """Utterances and findings by entity type, for `/metrics` (never what was found)."""
+    REDACTION_UTTERANCES.inc(len(done))
+    for redacted in done:
+        for finding in redacted.findings:
+            REDACTION_FINDINGS.labels(finding.entity).inc()

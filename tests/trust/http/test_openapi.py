@@ -86,7 +86,7 @@ def test_the_key_is_declared_where_it_is_needed_and_nowhere_else(client: TestCli
     document = client.get("/openapi.json").json()
     scheme = document["components"]["securitySchemes"]["apiKey"]
     assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
-    public = {"/healthz", "/readyz", "/.well-known/gpc.json"}
+    public = {"/healthz", "/readyz", "/metrics", "/.well-known/gpc.json"}
     for path, method, operation in _operations(document):
         if path in public:
             assert "security" not in operation, path

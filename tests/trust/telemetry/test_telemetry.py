@@ -1,0 +1,222 @@
+"""What operations see of a running server: `/metrics`, traces and log lines. Each counts or
+describes what happened by closed words; none carries a personal value, a token or a key."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
+
+from tessera.trust import Services, create_app
+from tessera.trust.telemetry import (
+    REQUEST_ID,
+    TENANT,
+    JsonLines,
+    PersonalDataFilter,
+    install_tracing,
+    tracing_provider,
+)
+from tests.conftest import Stores
+from tests.trust.conftest import settings_for
+
+EMAIL = "jean.dupont@example.fr"
+PHONE = "+33 6 12 34 56 78"
+PAN = "4970101234567893"
+IBAN = "FR7630006000011234567890189"
+SUBJECT = "cust-telemetry-1"
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def _traffic(client: TestClient, auth: dict[str, str]) -> str:
+    token = client.post(
+        "/v1/tokens", json={"value": EMAIL, "category": "email", "subject": SUBJECT}, headers=auth
+    ).json()["token"]
+    client.post(
+        "/v1/consents",
+        json={
+            "subject": SUBJECT,
+            "purpose": "analytics",
+            "kind": "given",
+            "channel": "web",
+            "evidence": {"form_id": "f1", "session_id": "s1"},
+        },
+        headers=auth,
+    )
+    for action in ("read_masked", "detokenize"):
+        client.post(
+            "/v1/access",
+            json={
+                "action": action,
+                "purpose": "customer_service",
+                "channel": "chat",
+                "tokens": [token],
+            },
+            headers=auth,
+        )
+    client.post("/v1/redact", json={"text": f"écrivez à {EMAIL}, carte {PAN}"}, headers=auth)
+    client.get(f"/v1/consents/{SUBJECT}", headers=auth)
+    return token
+
+
+def test_metrics_count_by_closed_words_and_hold_no_personal_value(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    token = _traffic(client, auth)
+    answer = client.get("/metrics")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain; version=")
+    samples = _samples(answer.text)
+
+    def seen(name: str, **labels: str) -> float:
+        return sum(
+            v for (n, ls), v in samples.items() if n == name and set(labels.items()) <= set(ls)
+        )
+
+    assert seen("tessera_http_requests_total", route="/v1/access", method="POST") >= 2
+    assert seen("tessera_http_requests_total", route="/v1/consents/{subject}", status="200") >= 1
+    assert seen("tessera_http_request_seconds_count", route="/v1/tokens") >= 1
+    assert seen("tessera_gateway_decisions_total", action="read_masked", outcome="allow") >= 1
+    assert seen("tessera_consent_appends_total", kind="given") >= 1
+    assert seen("tessera_group_commit_size_count", ledger="audit") >= 1
+    assert seen("tessera_audit_append_seconds_count") >= 1
+    assert seen("tessera_redaction_findings_total", entity="EMAIL") >= 1
+    assert seen("tessera_redaction_utterances_total") >= 1
+    assert seen("tessera_vault_key_cache_total") >= 1
+    # By template, never by the path a caller sent; nothing of the customer.
+    for secret in (EMAIL, PAN, SUBJECT, token, auth["Authorization"].split()[1]):
+        assert secret not in answer.text
+
+
+def test_the_metrics_token_keeps_scrapers_apart(
+    shared_stores: Stores, services: Services, tmp_path
+) -> None:
+    guarded = Services.from_settings(
+        settings_for(shared_stores, tmp_path, metrics_token=SecretStr("scrape-secret-1")),
+        key_provider=services.key_provider,
+    )
+    try:
+        client = TestClient(create_app(guarded), raise_server_exceptions=False)
+        refused = client.get("/metrics")
+        assert refused.status_code == 401
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert "scrape-secret-1" not in refused.text
+        assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        ok = client.get("/metrics", headers={"Authorization": "Bearer scrape-secret-1"})
+        assert ok.status_code == 200 and "tessera_http_requests_total" in ok.text
+    finally:
+        guarded.close()
+
+
+def test_every_answer_carries_its_request_id(client: TestClient, auth: dict[str, str]) -> None:
+    mine = client.get("/v1/purposes", headers={**auth, "X-Request-Id": "crm-42.a"})
+    assert mine.headers["x-request-id"] == "crm-42.a"
+    odd = client.get("/v1/purposes", headers={**auth, "X-Request-Id": f"<{EMAIL}>"})
+    assert len(odd.headers["x-request-id"]) == 16 and EMAIL not in odd.headers["x-request-id"]
+
+
+@pytest.fixture
+def lines() -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(PersonalDataFilter())
+    handler.setFormatter(JsonLines())
+    logger = logging.getLogger("tessera.test-telemetry")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield logger, stream
+    logger.removeHandler(handler)
+
+
+def test_a_log_line_is_one_json_object_with_its_request_and_tenant(lines) -> None:
+    logger, stream = lines
+    rid, tenant = REQUEST_ID.set("req-1"), TENANT.set("acme")
+    try:
+        logger.info("answered %s in %d ms", "/v1/access", 3)
+    finally:
+        REQUEST_ID.reset(rid)
+        TENANT.reset(tenant)
+    entry = json.loads(stream.getvalue())
+    assert entry["message"] == "answered /v1/access in 3 ms"
+    assert (entry["level"], entry["logger"]) == ("info", "tessera.test-telemetry")
+    assert (entry["request_id"], entry["tenant"]) == ("req-1", "acme")
+    assert entry["time"].endswith("+00:00")
+
+
+def test_personal_values_and_statement_parameters_never_reach_a_log_line(lines) -> None:
+    logger, stream = lines
+    logger.warning("lookup failed for %s / %s", EMAIL, PHONE)
+    logger.warning("card %s and iban %s in a message", PAN, IBAN)
+    try:
+        raise ValueError(f"bad value {EMAIL}")
+    except ValueError:
+        logger.exception("could not parse")
+    statements = logging.getLogger("sqlalchemy.engine.Engine")
+    statements.addHandler(logger.handlers[0])
+    statements.setLevel(logging.INFO)
+    try:
+        statements.info("[generated in 0.0001s] ('%s', '%s')", EMAIL, SUBJECT)
+    finally:
+        statements.removeHandler(logger.handlers[0])
+    logged = stream.getvalue()
+    for value in (EMAIL, PHONE, PAN, IBAN, SUBJECT, "Traceback"):
+        assert value not in logged
+    entries = [json.loads(line) for line in logged.splitlines()]
+    assert len(entries) == 3  # the statement's line is dropped
+    assert entries[2]["message"] == "could not parse (ValueError)"
+    assert entries[0]["message"] == "lookup failed for [redacted] / [redacted]"
+
+
+def test_traces_show_the_gateway_stages_and_no_personal_value(
+    shared_stores: Stores, services: Services, tmp_path, auth: dict[str, str]
+) -> None:
+    exporter = InMemorySpanExporter()
+    provider = tracing_provider(None, exporter=exporter)
+    assert provider is not None
+    traced = Services.from_settings(
+        settings_for(shared_stores, tmp_path), key_provider=services.key_provider
+    )
+    try:
+        app = create_app(traced)
+        install_tracing(app, [traced.data.engine], provider)
+        client = TestClient(app, raise_server_exceptions=False)
+        exporter.clear()
+        token = _traffic(client, auth)
+        spans = exporter.get_finished_spans()
+    finally:
+        traced.close()
+        exporter.clear()
+    names = {s.name for s in spans}
+    assert {
+        "gateway.access",
+        "gateway.assurance",
+        "gateway.vault",
+        "gateway.consent",
+        "gateway.policy",
+        "gateway.audit",
+        "redaction.text",
+    } <= names, names
+    server = [s for s in spans if s.attributes and s.attributes.get("http.route")]
+    assert any(s.attributes["http.route"] == "/v1/consents/{subject}" for s in server)
+    assert any(s.attributes and "db.statement" in s.attributes for s in spans)
+    # The access's stages are children of one trace, under the server's span.
+    access = next(s for s in spans if s.name == "gateway.access")
+    policy = next(s for s in spans if s.name == "gateway.policy")
+    assert policy.context.trace_id == access.context.trace_id
+    for span in spans:
+        for value in (span.attributes or {}).values():
+            for secret in (EMAIL, PAN, SUBJECT, token):
+                assert secret not in str(value), (span.name, value)
