@@ -45,6 +45,7 @@ ROOMS = {
     "gateway": {"identity", "audit"},
     "redaction": {"identity", "audit"},
     "webhooks": set(),
+    "telemetry": set(),
     "_services": {"identity", "audit", "gateway", "redaction", "webhooks"},
     "web": {"_services"},
     "processing": {"identity", "audit", "_services"},
@@ -60,6 +61,7 @@ ROOMS = {
         "portal",
         "console",
         "processing",
+        "telemetry",
     },
     "cli": {
         "identity",
@@ -71,6 +73,7 @@ ROOMS = {
         "portal",
         "processing",
         "http",
+        "telemetry",
     },
 }
 SHARED_ROOMS = {"_errors", "_events", "_settings"}
@@ -117,8 +120,12 @@ def _imports(path: Path) -> list[str]:
 
 
 def _package_of(name: str) -> str:
+    """The package a module belongs to; a module of the root package itself (`tessera.metrics`,
+    shared below every package as the vocabulary is) is the root's."""
     parts = name.split(".")
-    return parts[1] if len(parts) > 1 else "tessera"
+    if len(parts) == 1 or (ROOT / "tessera" / f"{parts[1]}.py").exists():
+        return "tessera"
+    return parts[1]
 
 
 @pytest.mark.parametrize("folder", sorted(PACKAGES))

@@ -44,7 +44,6 @@ _SEP = "\x1f"
 _RESERVED_SCOPES = frozenset({"tenant", "subject", "index"})
 _SECRET_NAME = re.compile(r"^[a-z][a-z0-9\-]{1,15}$")
 _CHUNK = 2000
-
 _HITS, _MISSES = KEY_CACHE.labels("hit"), KEY_CACHE.labels("miss")
 
 

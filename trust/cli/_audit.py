@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from ._common import TenantOpt, open_services, out, progress
+from ._common import JsonOpt, TenantOpt, listing, open_services, out, progress
 
 __all__ = ["audit_app"]
 
@@ -89,36 +88,51 @@ def audit_verify(
 
 
 @audit_app.command("events")
-def audit_events(tenant: TenantOpt) -> None:
+def audit_events(tenant: TenantOpt, as_json: JsonOpt = False) -> None:
     """Security events: tenants, API keys, webhook endpoints, key rotations, policy loads."""
-    table = Table("#", "when", "event", "by", "what")
-    for e in open_services().audit.security_events(tenant):
+    events = open_services().audit.security_events(tenant)
+    if as_json:
+        listing(events, as_json=True)
+        return
+    rows = []
+    for e in events:
         what = {k: v for k, v in e.items() if k not in ("seq", "at", "tenant", "event", "actor")}
-        table.add_row(
-            str(e["seq"]),
-            e["at"][:19],
-            e["event"],
-            e["actor"],
-            ", ".join(f"{k}={v}" for k, v in sorted(what.items()) if v not in (None, [], {})),
+        rows.append(
+            {
+                "#": e["seq"],
+                "when": e["at"][:19],
+                "event": e["event"],
+                "by": e["actor"],
+                "what": ", ".join(
+                    f"{k}={v}" for k, v in sorted(what.items()) if v not in (None, [], {})
+                ),
+            }
         )
-    out.print(table)
+    listing(rows, as_json=False, whole=("#", "by"))
 
 
 @audit_app.command("who")
 def audit_who(
-    tenant: TenantOpt, subject: Annotated[str, typer.Option(help="The subject.")]
+    tenant: TenantOpt,
+    subject: Annotated[str, typer.Option(help="The subject.")],
+    as_json: JsonOpt = False,
 ) -> None:
     """Who accessed this subject's data, when, for which purpose, under which policy."""
-    table = Table("#", "when", "caller", "action", "categories", "purpose", "outcome", "policies")
-    for e in open_services().audit.for_subject(tenant, subject):
-        table.add_row(
-            str(e["seq"]),
-            e["at"][:19],
-            f"{e['caller_kind']} {e['caller']}",
-            e["action"],
-            ", ".join(e["categories"]),
-            e["purpose"],
-            e["outcome"],
-            ", ".join(e["policies"]),
-        )
-    out.print(table)
+    entries = open_services().audit.for_subject(tenant, subject)
+    if as_json:
+        listing(entries, as_json=True)
+        return
+    rows = [
+        {
+            "#": e["seq"],
+            "when": e["at"][:19],
+            "caller": f"{e['caller_kind']} {e['caller']}",
+            "action": e["action"],
+            "categories": e["categories"],
+            "purpose": e["purpose"],
+            "outcome": e["outcome"],
+            "policies": e["policies"],
+        }
+        for e in entries
+    ]
+    listing(rows, as_json=False, whole=("#", "caller"))

@@ -6,10 +6,11 @@ Each command imports what it needs when it runs.
 
 from __future__ import annotations
 
+import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
@@ -18,12 +19,62 @@ from rich.console import Console
 if TYPE_CHECKING:
     from tessera.trust._services import Services
 
-__all__ = ["TenantOpt", "err", "open_services", "operator", "out", "progress"]
+__all__ = [
+    "JsonOpt",
+    "TenantOpt",
+    "err",
+    "listing",
+    "open_services",
+    "operator",
+    "out",
+    "progress",
+]
 
 out = Console()
 err = Console(stderr=True)
 
 TenantOpt = Annotated[str, typer.Option("--tenant", help="The tenant.")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="One JSON document on stdout, for scripts and jq.")
+]
+
+
+def listing(
+    rows: Sequence[Mapping[str, Any]], *, as_json: bool, whole: Sequence[str] = ("id",)
+) -> None:
+    """Rows as a table for a person, or as JSON with `--json`. The `whole` columns (ids, that
+    an operator copies into the next command) are never cut to fit the terminal."""
+    if as_json:
+        print(json.dumps(list(rows), default=str, ensure_ascii=False, indent=2))
+        return
+    from rich.table import Column, Table
+
+    if not rows:
+        err.print("nothing to list")
+        return
+    names = list(rows[0])
+    widths = {n: max(len(n), *(len(_cell(r.get(n))) for r in rows)) for n in names}
+    table = Table(
+        *(
+            Column(n, no_wrap=True, min_width=widths[n])
+            if n in whole
+            else Column(n, overflow="fold")
+            for n in names
+        )
+    )
+    for row in rows:
+        table.add_row(*(_cell(row.get(n)) for n in names))
+    out.print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(str(v) for v in value)
+    return str(value)
 
 
 @contextmanager

@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from ._common import TenantOpt, open_services, out, progress
+from ._common import JsonOpt, TenantOpt, listing, open_services, out, progress
 
 __all__ = ["consent_app", "dsr_app"]
 
@@ -158,19 +157,21 @@ def consent_verify_receipt(
 def dsr_list(
     tenant: TenantOpt,
     overdue: Annotated[bool, typer.Option(help="Only requests past their due date.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Data-subject requests, soonest due first."""
     services = open_services()
     now = services.dsr.clock()
-    table = Table("id", "subject", "kind", "state", "received", "due", "overdue")
-    for r in services.dsr.list(tenant, overdue=overdue):
-        table.add_row(
-            r.id,
-            r.subject,
-            r.kind.value,
-            r.state.value,
-            r.received_at.date().isoformat(),
-            r.due_at.date().isoformat(),
-            "yes" if r.overdue(now) else "",
-        )
-    out.print(table)
+    rows = [
+        {
+            "id": r.id,
+            "subject": r.subject,
+            "kind": r.kind.value,
+            "state": r.state.value,
+            "received": r.received_at.date().isoformat(),
+            "due": r.due_at.date().isoformat(),
+            "overdue": r.overdue(now),
+        }
+        for r in services.dsr.list(tenant, overdue=overdue)
+    ]
+    listing(rows, as_json=as_json, whole=("id", "subject"))

@@ -6,11 +6,18 @@ import datetime as dt
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from ._common import err, open_services, operator, out
+from ._common import JsonOpt, err, listing, open_services, operator, out
 
 __all__ = ["apikeys_app", "tenants_app"]
+
+# Said here in words (`--help` loads no package); a test holds them to `Scope` and `CallerKind`.
+SCOPES = (
+    "tokens:write, tokens:reveal_masked, tokens:detokenize, tokens:search, subjects:erase, "
+    "access, audit:read, consent:write, consent:read, purposes:write, dsr:manage, auth, "
+    "auth:manage, auth:assert, payments, payments:card, webhooks, redact"
+)
+CALLER_KINDS = "service, agent, expert, bot, analytics, payments, dpo, customer, analyst, auditor"
 
 tenants_app = typer.Typer(help="Tenants.", no_args_is_help=True)
 apikeys_app = typer.Typer(help="API keys of calling services.", no_args_is_help=True)
@@ -27,28 +34,33 @@ def tenants_create(
 
 
 @tenants_app.command("list")
-def tenants_list() -> None:
+def tenants_list(as_json: JsonOpt = False) -> None:
     """List tenants."""
-    table = Table("id", "name", "created")
-    for tenant in open_services().identity.list_tenants():
-        table.add_row(tenant.id, tenant.name, tenant.created_at.isoformat(timespec="seconds"))
-    out.print(table)
+    rows = [
+        {"id": t.id, "name": t.name, "created": t.created_at.isoformat(timespec="seconds")}
+        for t in open_services().identity.list_tenants()
+    ]
+    listing(rows, as_json=as_json)
 
 
 @apikeys_app.command("create")
 def apikeys_create(
     tenant_id: Annotated[str, typer.Argument(help="The tenant the key acts for.")],
-    scope: Annotated[list[str], typer.Option("--scope", "-s", help="Repeat for each scope.")],
+    scope: Annotated[
+        list[str],
+        typer.Option(
+            "--scope",
+            "-s",
+            help=f"Repeat for each scope: {SCOPES}.",
+        ),
+    ],
     name: Annotated[str, typer.Option(help="What calls with this key.")] = "",
     valid_days: Annotated[
         int | None, typer.Option(min=1, help="Expire the key after this many days.")
     ] = None,
     kind: Annotated[
         str,
-        typer.Option(
-            help="What the caller is, for policies: service, agent, expert, bot, "
-            "analytics, payments, dpo, customer."
-        ),
+        typer.Option(help=f"What the caller is, for policies: {CALLER_KINDS}."),
     ] = "service",
     role: Annotated[list[str] | None, typer.Option("--role", help="Extra policy roles.")] = None,
 ) -> None:
@@ -71,23 +83,24 @@ def apikeys_create(
 
 
 @apikeys_app.command("list")
-def apikeys_list(tenant_id: Annotated[str, typer.Argument()]) -> None:
+def apikeys_list(tenant_id: Annotated[str, typer.Argument()], as_json: JsonOpt = False) -> None:
     """List a tenant's API keys (never their secrets)."""
 
-    def when(moment: dt.datetime | None) -> str:
-        return moment.isoformat(timespec="seconds") if moment else ""
+    def when(moment: dt.datetime | None) -> str | None:
+        return moment.isoformat(timespec="seconds") if moment else None
 
-    table = Table("id", "name", "scopes", "created", "expires", "revoked")
-    for key in open_services().identity.list_keys(tenant_id):
-        table.add_row(
-            key.id,
-            key.name,
-            key.scopes,
-            when(key.created_at),
-            when(key.expires_at),
-            when(key.revoked_at),
-        )
-    out.print(table)
+    rows = [
+        {
+            "id": key.id,
+            "name": key.name,
+            "scopes": key.scopes,
+            "created": when(key.created_at),
+            "expires": when(key.expires_at),
+            "revoked": when(key.revoked_at),
+        }
+        for key in open_services().identity.list_keys(tenant_id)
+    ]
+    listing(rows, as_json=as_json)
 
 
 @apikeys_app.command("revoke")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from ._common import TenantOpt, err, open_services, out
+from ._common import JsonOpt, TenantOpt, err, open_services, out
 
 __all__ = ["payments_app"]
 
@@ -24,9 +25,28 @@ payments_app = typer.Typer(
 def payments_show(
     tenant: TenantOpt,
     payment_id: Annotated[str, typer.Argument(help="A payment id (pay_…).")],
+    as_json: JsonOpt = False,
 ) -> None:
     """A payment's state, masked card and SCA decision with its article: what an agent sees."""
     p = open_services().payments.get(tenant, payment_id)
+    if as_json:
+        shown = {
+            "id": p.id,
+            "state": str(p.state),
+            "amount": p.amount.amount,
+            "currency": p.amount.currency,
+            "payee": p.payee,
+            "channel": p.channel,
+            "card": p.card,
+            "captured": p.captured,
+            "refunded": p.refunded,
+            "sca": None
+            if p.sca is None
+            else {"exemption": p.sca.exemption, "article": p.sca.article, "reason": p.sca.reason},
+            "authenticated": p.authenticated,
+        }
+        print(json.dumps(shown, default=str, indent=2))
+        return
     out.print(f"{p.id}: [bold]{p.state}[/bold], {p.amount} to {p.payee} ({p.channel})")
     out.print(f"card: {p.card or '—'}; captured {p.captured}, refunded {p.refunded} (minor units)")
     if p.sca is not None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from ._common import err, open_services, operator, out
+from ._common import JsonOpt, err, listing, open_services, operator, out
 
 __all__ = ["staff_app"]
 
@@ -42,19 +41,20 @@ def staff_create(
 
 
 @staff_app.command("list")
-def staff_list(tenant: Annotated[str, typer.Option("--tenant")]) -> None:
+def staff_list(tenant: Annotated[str, typer.Option("--tenant")], as_json: JsonOpt = False) -> None:
     """The tenant's staff and their roles."""
-    table = Table("id", "login", "name", "role", "active", "created")
-    for member in open_services().staff.list(tenant):
-        table.add_row(
-            member.id,
-            member.login,
-            member.name,
-            member.role.value,
-            "yes" if member.active else "no",
-            member.created_at.isoformat(timespec="seconds"),
-        )
-    out.print(table)
+    rows = [
+        {
+            "id": member.id,
+            "login": member.login,
+            "name": member.name,
+            "role": member.role.value,
+            "active": member.active,
+            "created": member.created_at.isoformat(timespec="seconds"),
+        }
+        for member in open_services().staff.list(tenant)
+    ]
+    listing(rows, as_json=as_json, whole=("id", "login"))
 
 
 @staff_app.command("disable")

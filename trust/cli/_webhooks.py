@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from ._common import TenantOpt, err, open_services, operator, out
+from ._common import JsonOpt, TenantOpt, err, listing, open_services, operator, out
 
 __all__ = ["webhooks_app"]
 
@@ -32,13 +32,28 @@ def webhooks_add(
 
 
 @webhooks_app.command("list")
-def webhooks_list(tenant: TenantOpt) -> None:
+def webhooks_list(tenant: TenantOpt, as_json: JsonOpt = False) -> None:
     """Endpoints, and their deliveries that are pending or failed."""
     services = open_services()
-    table = Table("endpoint", "url", "events")
-    for e in services.webhooks.endpoints(tenant):
-        table.add_row(e.id, e.url, ", ".join(e.events))
-    out.print(table)
+    endpoints = [
+        {"endpoint": e.id, "url": e.url, "events": list(e.events)}
+        for e in services.webhooks.endpoints(tenant)
+    ]
+    if as_json:
+        waiting = [
+            {
+                "id": d.id,
+                "type": d.type,
+                "state": state,
+                "attempts": d.attempts,
+                "last_error": d.last_error,
+            }
+            for state in ("pending", "failed")
+            for d in services.webhooks.deliveries(tenant, state=state)
+        ]
+        print(json.dumps({"endpoints": endpoints, "deliveries": waiting}, indent=2))
+        return
+    listing(endpoints, as_json=False, whole=("endpoint", "url"))
     for state in ("pending", "failed"):
         for d in services.webhooks.deliveries(tenant, state=state):
             out.print(f"{d.id} {d.type} {state} after {d.attempts} attempts: {d.last_error or ''}")

@@ -611,3 +611,37 @@ def test_a_bad_setting_or_an_absent_database_is_one_line(env: dict[str, str]) ->
         check=False,
     )
     one_line_error(done, "the database cannot be reached")
+
+
+def test_lists_answer_json_and_never_cut_an_id(env: dict[str, str]) -> None:
+    run(["tenants", "create", "acme"], env)
+    secret = run(["apikeys", "create", "acme", "-s", "dsr:manage", "--name", "crm"], env)
+    key_id = re.search(r"API key (\S+) for", secret.stderr)[1]  # type: ignore[index]
+    keys = json.loads(run(["apikeys", "list", "acme", "--json"], env).stdout)
+    assert [k["id"] for k in keys] == [key_id] and keys[0]["scopes"]
+    tenants = json.loads(run(["tenants", "list", "--json"], env).stdout)
+    assert tenants[0]["id"] == "acme" and "created" in tenants[0]
+    from tessera.consent import DsrKind
+    from tessera.trust import Services
+
+    services = Services.from_settings(_settings(env))
+    opened = services.dsr.open("acme", "customer-with-a-long-subject-id-0001", DsrKind.ACCESS)
+    services.close()
+    narrow = {**env, "COLUMNS": "40"}
+    table = run(["dsr", "list", "--tenant", "acme"], narrow).stdout
+    assert opened.id in table and "…" not in table.split(opened.id)[0][-3:]
+    requests = json.loads(run(["dsr", "list", "--tenant", "acme", "--json"], env).stdout)
+    assert requests[0]["id"] == opened.id and requests[0]["overdue"] is False
+    assert json.loads(run(["staff", "list", "--tenant", "acme", "--json"], env).stdout) == []
+    assert json.loads(run(["audit", "events", "--tenant", "acme", "--json"], env).stdout)
+
+
+def test_apikeys_create_help_names_every_scope_and_caller_kind(env: dict[str, str]) -> None:
+    from tessera.policies import CallerKind
+    from tessera.trust.identity import Scope
+
+    shown = " ".join(run(["apikeys", "create", "--help"], {**env, "COLUMNS": "300"}).stdout.split())
+    for scope in Scope:
+        assert scope.value in shown, scope
+    for kind in CallerKind:
+        assert kind.value in shown, kind

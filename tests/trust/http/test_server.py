@@ -94,3 +94,42 @@ def test_the_redaction_stream_over_a_real_websocket(server: tuple[str, str]) -> 
         assert json.loads(ws.recv(timeout=10))["reason"] == "client"
     with pytest.raises(Exception, match="403"):  # no key: the handshake is refused
         connect(url, open_timeout=10).close()
+
+
+def test_three_workers_stay_up_and_share_the_requests(
+    store_factory: StoreFactory, tmp_path: Path
+) -> None:
+    """`serve --workers 3` (on PostgreSQL in the PostgreSQL run): the schema migrated once by
+    the parent, three workers up and answering, none lost at start; their counts meet in one
+    metrics folder and the scrape adds them up."""
+    stores = store_factory.make(migrated=False)
+    env = cli_env(stores.env, tmp_path / "data", tmp_path / "keyring.json", PASSPHRASE)
+    run(["keys", "init"], env)
+    run(["tenants", "create", "acme"], env)
+    secret = run(["apikeys", "create", "acme", "-s", "tokens:write"], env).stdout.strip()
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    auth = {"Authorization": f"Bearer {secret}"}
+    with serving(env, "--workers", "3", timeout=120) as (base, proc):
+        # Fresh connections, so that the kernel spreads them over the three listeners.
+        answers = [
+            httpx.post(f"{base}/v1/tokens", json={"value": f"v{i}"}, headers=auth)
+            for i in range(60)
+        ]
+        scraped = httpx.get(f"{base}/metrics").text
+        proc.terminate()
+        output = proc.communicate(timeout=60)[0]
+    assert all(a.status_code == 201 for a in answers), [a.text for a in answers][:3]
+    assert output.count("Application startup complete") == 3, output
+    assert "died" not in output.lower() and "Traceback" not in output, output
+    served_by = {p.name.rsplit("_", 1)[-1] for p in folder.glob("counter_*.db")}
+    assert len(served_by) >= 2, served_by  # more than one worker answered
+    line = next(
+        ln
+        for ln in scraped.splitlines()
+        if ln.startswith("tessera_http_requests_total{")
+        and 'route="/v1/tokens"' in ln
+        and 'status="201"' in ln
+    )
+    assert float(line.rsplit(" ", 1)[1]) == 60.0  # every worker's count, added up
