@@ -106,7 +106,7 @@ def test_the_dpo_reads_them_over_http(
     client: TestClient, issue, services: Services, tenant: str
 ) -> None:
     headers = issue(tenant, [Scope.AUDIT])
-    listed = client.get("/v1/audit/events", headers=headers).json()
+    listed = client.get("/v1/audit/events", headers=headers).json()["data"]
     assert listed[0]["event"] == "tenant_created" and listed[1]["event"] == "api_key_issued"
     assert (
         client.get("/v1/audit/events", headers=issue(tenant, [Scope.TOKENIZE])).status_code == 403

@@ -303,7 +303,7 @@ def _gateway_steps(
 
 def _audit_steps(console: Console, services: Services, dpo: TestClient) -> None:
     step(console, "9. The DPO asks: who accessed this customer's data? (GET /v1/audit/…)")
-    history = ok(dpo.get(f"/v1/audit/subjects/{CUSTOMER}"))
+    history = ok(dpo.get(f"/v1/audit/subjects/{CUSTOMER}"))["data"]
     for entry in history:
         console.print(
             f"  #{entry['seq']} {entry['caller_kind']:<9} {entry['action']:<11} "

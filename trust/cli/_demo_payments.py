@@ -145,7 +145,7 @@ def payment_steps(console: Console, services: Services, admin: TestClient) -> No
         f"payment (id, 450.00 EUR, payee, nonce): [green]{paid['state']}[/green], "
         f"authenticated={paid['authenticated']}"
     )
-    (kept,) = ok(payments.get(f"/v1/payments/subjects/{PAYER}/cards"))
+    (kept,) = ok(payments.get(f"/v1/payments/subjects/{PAYER}/cards"))["data"]
     console.print(
         f"the card is kept on file with the customer's consent (card_on_file): {kept['card']}, "
         "never its security code"

@@ -25,7 +25,7 @@ def test_a_dev_server_starts_with_nothing_exported_and_keeps_nothing(tmp_path: P
         key = re.search(r"^  (tsk_\S+)$", out, re.M).group(1)
         purposes = httpx.get(f"{base}/v1/purposes", headers={"Authorization": f"Bearer {key}"})
         assert purposes.status_code == 200, out
-        assert len(purposes.json()) == 9
+        assert len(purposes.json()["data"]) == 9
         assert httpx.get(f"{base}/docs").status_code == 200
         console = httpx.get(f"{base}/console/demo-bank/sign-in")
         assert console.status_code == 200

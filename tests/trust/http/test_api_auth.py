@@ -184,7 +184,8 @@ def test_every_step_up_path_end_to_end(
     decision = client.get(f"/v1/auth/decisions/{r.json()['decision_id']}", headers=headers).json()
     assert decision["explanation"] == r.json()["explanation"]
     assert {
-        f["kind"] for f in client.get("/v1/auth/subjects/c-auth-1/factors", headers=headers).json()
+        f["kind"]
+        for f in client.get("/v1/auth/subjects/c-auth-1/factors", headers=headers).json()["data"]
     } == {"otp", "totp", "webauthn"}
 
 

@@ -63,12 +63,12 @@ def test_ivr_consent_then_chat_withdrawal_over_http(client: TestClient, consent_
     for reply in (given, withdrawn):
         record = verify_receipt(reply.json()["event"]["receipt"], key)
         assert record["ledger"]["hash"] == reply.json()["event"]["hash"]
-    history = client.get(f"/v1/consents/{S}/history", headers=auth).json()
+    history = client.get(f"/v1/consents/{S}/history", headers=auth).json()["data"]
     assert [h["channel"] for h in history] == ["voice_ivr", "chat"]
 
 
 def test_purposes_and_notices(client: TestClient, consent_auth) -> None:
-    purposes = client.get("/v1/purposes", headers=consent_auth).json()
+    purposes = client.get("/v1/purposes", headers=consent_auth).json()["data"]
     assert {p["id"] for p in purposes} >= {"marketing_sms", "customer_service"}
     body = next(p for p in purposes if p["id"] == "analytics")
     update = {
@@ -78,7 +78,7 @@ def test_purposes_and_notices(client: TestClient, consent_auth) -> None:
     update["retention_days"] = 30
     r = client.put("/v1/purposes/analytics", json=update, headers=consent_auth)
     assert r.json()["material_version"] == 2
-    notices = client.get("/v1/purposes/analytics/notices", headers=consent_auth).json()
+    notices = client.get("/v1/purposes/analytics/notices", headers=consent_auth).json()["data"]
     assert [(n["version"], n["material"]) for n in notices] == [(1, True), (2, True)]
 
 
@@ -91,7 +91,7 @@ def test_idempotency_key_replay_and_conflict(client: TestClient, consent_auth) -
         client, consent_auth, {**body, "kind": "refused"}, **{"Idempotency-Key": "app-evt-1"}
     )
     problem(clash, 409, "idempotency-conflict")
-    assert len(client.get(f"/v1/consents/{S}/history", headers=consent_auth).json()) == 1
+    assert len(client.get(f"/v1/consents/{S}/history", headers=consent_auth).json()["data"]) == 1
 
 
 def test_gpc_header_objects_to_sale_and_sharing(client: TestClient, consent_auth) -> None:
@@ -135,7 +135,7 @@ def test_bad_consent_events_get_problems(
 ) -> None:
     body = {"subject": S, "purpose": "analytics", "kind": "given", "channel": "web", **change}
     problem(post(client, consent_auth, body), status, slug)
-    assert client.get(f"/v1/consents/{S}/history", headers=consent_auth).json() == []
+    assert client.get(f"/v1/consents/{S}/history", headers=consent_auth).json()["data"] == []
 
 
 def test_bad_catalogue_is_refused_with_the_path(client: TestClient, consent_auth) -> None:
@@ -146,7 +146,7 @@ def test_bad_catalogue_is_refused_with_the_path(client: TestClient, consent_auth
     )
     assert "legal_basis" in body["detail"]
     purposes = tomllib.loads(EXAMPLE.read_text())["purpose"]
-    assert len(client.get("/v1/purposes", headers=consent_auth).json()) == len(purposes)
+    assert len(client.get("/v1/purposes", headers=consent_auth).json()["data"]) == len(purposes)
 
 
 def test_tampered_receipt_is_refused(client: TestClient, consent_auth) -> None:

@@ -273,7 +273,7 @@ def test_a_card_on_file_pays_in_one_tap_with_a_passkey_and_goes_with_the_consent
     assert r.status_code == 200 and r.json()["state"] == "authorized", r.text
 
     r = client.get("/v1/payments/subjects/c-tap/cards", headers=headers)
-    (kept,) = r.json()
+    (kept,) = r.json()["data"]
     assert kept["card"] == "visa •••• 4242" and "4242424242424242" not in r.text
 
     second = create_payment(client, headers, 1200, "tap-2", subject="c-tap")
@@ -298,14 +298,14 @@ def test_a_card_on_file_pays_in_one_tap_with_a_passkey_and_goes_with_the_consent
 
     # Another tenant sees none of it.
     elsewhere = issue(other_tenant, FLOW)
-    assert client.get("/v1/payments/subjects/c-tap/cards", headers=elsewhere).json() == []
+    assert client.get("/v1/payments/subjects/c-tap/cards", headers=elsewhere).json()["data"] == []
     gone = client.delete(f"/v1/payments/subjects/c-tap/cards/{kept['id']}", headers=elsewhere)
     problem(gone, 404, "unknown-card")
 
     # The customer withdraws the consent: the card goes with it.
     withdrawn = {**given, "kind": "withdrawn"}
     assert client.post("/v1/consents", json=withdrawn, headers=headers).status_code == 201
-    assert client.get("/v1/payments/subjects/c-tap/cards", headers=headers).json() == []
+    assert client.get("/v1/payments/subjects/c-tap/cards", headers=headers).json()["data"] == []
     third = create_payment(client, headers, 1200, "tap-3", subject="c-tap")
     r = client.post(
         f"/v1/payments/{third['id']}/card-on-file", json={"card_id": kept["id"]}, headers=headers

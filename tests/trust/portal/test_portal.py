@@ -89,7 +89,7 @@ def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(
     for csrf in ("", "forged" * 7, fields["csrf"][:-2] + "AA"):
         r = browser.post("/consents", {**fields, "csrf": csrf})
         assert r.status_code == 403 and "This form has expired" in r.text
-    history = api.get("/v1/consents/c-csrf/history", headers=headers).json()
+    history = api.get("/v1/consents/c-csrf/history", headers=headers).json()["data"]
     assert history == []
     r = browser.post("/consents", fields)
     assert r.status_code == 200 and "Your choice is recorded" in r.text
@@ -161,7 +161,7 @@ def test_a_consent_given_by_ivr_is_withdrawn_in_the_portal_with_both_receipts(
     # The same form again (a double click): one event, the same receipt.
     again = browser.post("/consents", fields)
     assert again.url == r.url
-    history = api.get("/v1/consents/c-ivr/history", headers=headers).json()
+    history = api.get("/v1/consents/c-ivr/history", headers=headers).json()["data"]
     assert [e["kind"] for e in history] == ["given", "withdrawn"]
     assert history[1]["channel"] == "web"
     assert set(history[1]["evidence"]) == {"form_id", "session_id"}
@@ -220,7 +220,7 @@ def test_gpc_is_honoured_and_said(browser: Browser, api, headers) -> None:
     browser.headers["sec-gpc"] = "1"
     r = browser.get("/consents")
     assert "Global Privacy Control signal" in r.text
-    history = api.get("/v1/consents/c-gpc/history", headers=headers).json()
+    history = api.get("/v1/consents/c-gpc/history", headers=headers).json()["data"]
     assert history and all(e["kind"] == "objected" for e in history)
 
 

@@ -252,7 +252,7 @@ def test_the_conversation_hears_of_a_payment_through_http(
     assert r.status_code == 201, r.text
     endpoint = r.json()
     assert endpoint["secret"].startswith("whsec_")
-    listed = client.get("/v1/webhooks", headers=headers).json()
+    listed = client.get("/v1/webhooks", headers=headers).json()["data"]
     assert [e["id"] for e in listed] == [endpoint["id"]] and listed[0]["secret"] is None
 
     created = create_payment(client, headers, 990, "hooked")
@@ -267,7 +267,9 @@ def test_the_conversation_hears_of_a_payment_through_http(
     assert events[0]["data"]["payment"] == created["id"] and events[0]["data"]["link_expires_at"]
     assert "/pay/" not in repr(events)  # the link itself goes to the customer alone
 
-    deliveries = client.get("/v1/webhooks/deliveries?state=delivered", headers=headers).json()
+    deliveries = client.get("/v1/webhooks/deliveries?state=delivered", headers=headers).json()[
+        "data"
+    ]
     assert [d["type"] for d in deliveries] == ["payment.link_issued"]
     problem(
         client.get("/v1/webhooks/deliveries?state=lost", headers=headers), 422, "validation-error"
@@ -289,7 +291,7 @@ def test_the_conversation_hears_of_a_payment_through_http(
     problem(client.post("/v1/webhooks", json={"url": 5}, headers=headers), 422, "validation-error")
     problem(client.get("/v1/webhooks", headers=issue(tenant, FLOW)), 403, "permission-denied")
     assert client.delete(f"/v1/webhooks/{endpoint['id']}", headers=headers).status_code == 204
-    assert client.get("/v1/webhooks", headers=headers).json() == []
+    assert client.get("/v1/webhooks", headers=headers).json()["data"] == []
 
 
 def test_a_payment_that_expires_is_heard_of_and_audited(
@@ -347,4 +349,4 @@ def test_a_retried_endpoint_registration_is_the_same_endpoint(
         409,
         "idempotency-conflict",
     )
-    assert len(client.get("/v1/webhooks", headers=headers).json()) == 1
+    assert len(client.get("/v1/webhooks", headers=headers).json()["data"]) == 1

@@ -23,6 +23,7 @@ from tessera.auth import (
 from tessera.policies import Assurance
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
 from tessera.trust.http._models import ChallengeOut, FromDomain, ObservationIn, SubjectPath
+from tessera.trust.http._pages import CursorQuery, LimitQuery, Page, page_of
 from tessera.trust.identity import Scope
 from tessera.vault import InvalidValue
 
@@ -386,13 +387,22 @@ def bind(body: BindingIn, who: CallerDep, services: ServicesDep) -> FactorOut:
     )
 
 
-@router.get("/subjects/{subject_id}/factors", response_model=list[FactorOut])
-def list_factors(subject_id: SubjectPath, who: CallerDep, services: ServicesDep) -> list[FactorOut]:
+class FactorPage(Page[FactorOut]):
+    pass
+
+
+@router.get("/subjects/{subject_id}/factors", response_model=FactorPage)
+def list_factors(
+    subject_id: SubjectPath,
+    who: CallerDep,
+    services: ServicesDep,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> dict[str, Any]:
     """The customer's registered factors, never their secrets."""
     who.require(Scope.AUTH_MANAGE)
-    return [
-        FactorOut.model_validate(f) for f in services.authenticator.factors(who.tenant, subject_id)
-    ]
+    factors = services.authenticator.factors(who.tenant, subject_id)
+    return page_of([FactorOut.model_validate(f) for f in factors], limit, cursor)
 
 
 @router.delete("/subjects/{subject_id}/factors/{factor_id}", status_code=204)

@@ -21,6 +21,7 @@ from tessera.consent import (
 )
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
 from tessera.trust.http._models import CHANNELS, SubjectPath, one_of
+from tessera.trust.http._pages import CursorQuery, LimitQuery, Page, page_of
 from tessera.trust.identity import Scope
 
 __all__ = ["router"]
@@ -192,12 +193,25 @@ class ReceiptIn(Strict):
 
 
 # ---------------------------------------------------------------------- purposes
-@router.get("/v1/purposes", response_model=list[PurposeOut], tags=["purposes"])
-def list_purposes(who: CallerDep, services: ServicesDep) -> list[PurposeOut]:
+class PurposePage(Page[PurposeOut]):
+    pass
+
+
+class EventPage(Page[EventOut]):
+    pass
+
+
+@router.get("/v1/purposes", response_model=PurposePage, tags=["purposes"])
+def list_purposes(
+    who: CallerDep,
+    services: ServicesDep,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> dict[str, Any]:
     """The tenant's purposes of processing, each with its current notice."""
     who.require(Scope.CONSENT_READ)
     purposes = services.catalogue.purposes(who.tenant)
-    return [PurposeOut.of(p) for _, p in sorted(purposes.items())]
+    return page_of([PurposeOut.of(p) for _, p in sorted(purposes.items())], limit, cursor)
 
 
 @router.put("/v1/purposes", response_model=list[PurposeOut], tags=["purposes"])
@@ -221,9 +235,19 @@ def define_purpose(
 
 
 @router.get("/v1/purposes/{purpose_id}/notices", tags=["purposes"])
-def notices(purpose_id: str, who: CallerDep, services: ServicesDep) -> list[dict[str, Any]]:
+def notices(
+    purpose_id: str,
+    who: CallerDep,
+    services: ServicesDep,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> dict[str, Any]:
     """Every version of a purpose's notice, with its digest and whether it was material."""
     who.require(Scope.CONSENT_READ)
+    return page_of(_notices(purpose_id, who, services), limit, cursor)
+
+
+def _notices(purpose_id: str, who: Any, services: Any) -> list[dict[str, Any]]:
     return [
         {
             "version": n.version,
@@ -319,14 +343,20 @@ def current_consents(
     return {p: RefOut.of(r) for p, r in services.consents.current(who.tenant, subject).items()}
 
 
-@router.get("/v1/consents/{subject}/history", response_model=list[EventOut], tags=["consents"])
-def consent_history(subject: SubjectPath, who: CallerDep, services: ServicesDep) -> list[EventOut]:
+@router.get("/v1/consents/{subject}/history", response_model=EventPage, tags=["consents"])
+def consent_history(
+    subject: SubjectPath,
+    who: CallerDep,
+    services: ServicesDep,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> dict[str, Any]:
     """Every consent event of the customer, oldest first, with its receipt."""
     who.require(Scope.CONSENT_READ)
-    return [
-        EventOut.of(e, services.receipts.issue(who.tenant, e))
-        for e in services.consents.history(who.tenant, subject)
-    ]
+    # Receipts are signed for the page shown only.
+    shown = page_of(services.consents.history(who.tenant, subject), limit, cursor)
+    shown["data"] = [EventOut.of(e, services.receipts.issue(who.tenant, e)) for e in shown["data"]]
+    return shown
 
 
 @router.get("/v1/consents/{subject}/decision", response_model=ConsentDecisionOut, tags=["consents"])

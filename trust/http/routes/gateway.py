@@ -21,6 +21,7 @@ from tessera.trust.http._models import (
     auth_context_of,
     one_of,
 )
+from tessera.trust.http._pages import CursorQuery, LimitQuery, page_of
 from tessera.trust.http._problems import ProblemType, problem_response
 from tessera.trust.identity import Caller, Scope
 from tessera.vault import DataCategory
@@ -215,18 +216,27 @@ def reveal_masked(
 # ---------------------------------------------------------------------- audit
 @router.get("/v1/audit/subjects/{subject}", tags=["audit"])
 def who_accessed(
-    subject: SubjectPath, who: CallerDep, services: ServicesDep
-) -> list[dict[str, Any]]:
+    subject: SubjectPath,
+    who: CallerDep,
+    services: ServicesDep,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> dict[str, Any]:
     """Who accessed this subject's data, when, for which purpose, under which policy."""
     who.require(Scope.AUDIT)
-    return services.audit.for_subject(who.tenant, subject)
+    return page_of(services.audit.for_subject(who.tenant, subject), limit, cursor)
 
 
 @router.get("/v1/audit/events", tags=["audit"])
-def security_events(who: CallerDep, services: ServicesDep) -> list[dict[str, Any]]:
+def security_events(
+    who: CallerDep,
+    services: ServicesDep,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> dict[str, Any]:
     """Tenants, API keys, webhook endpoints, key rotations and policy loads, with who did them."""
     who.require(Scope.AUDIT)
-    return services.audit.security_events(who.tenant)
+    return page_of(services.audit.security_events(who.tenant), limit, cursor)
 
 
 @router.post("/v1/audit/checkpoints", tags=["audit"])
@@ -237,10 +247,15 @@ def make_checkpoint(who: CallerDep, services: ServicesDep) -> dict[str, Any]:
 
 
 @router.get("/v1/audit/checkpoints", tags=["audit"])
-def list_checkpoints(who: CallerDep, services: ServicesDep) -> list[dict[str, Any]]:
+def list_checkpoints(
+    who: CallerDep,
+    services: ServicesDep,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> dict[str, Any]:
     """The tenant's signed audit checkpoints, oldest first."""
     who.require(Scope.AUDIT)
-    return services.audit.checkpoints(who.tenant)
+    return page_of(services.audit.checkpoints(who.tenant), limit, cursor)
 
 
 @router.get("/v1/audit/public-key", tags=["audit"])

@@ -7,16 +7,22 @@ a header. Subjects are ids or tokens: an e-mail or phone number is never put in 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import json
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Header, Query
+from fastapi.responses import StreamingResponse
 
 from tessera.consent import ConsentQuery
 from tessera.policies import Action
 from tessera.trust.audit import AccessQuery
 from tessera.trust.http._dependencies import CallerDep, ServicesDep
 from tessera.trust.http._models import MAX_POSITION, AuthContextIn, auth_context_of
+from tessera.trust.http._pages import CursorQuery, cursor_for, position_of
 from tessera.trust.identity import Scope
+from tessera.vault import InvalidValue
 
 __all__ = ["router"]
 
@@ -67,7 +73,7 @@ def search_accesses(
     policy: str | None = Query(default=None, max_length=128),
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
-    before: int | None = Query(default=None, ge=0, le=MAX_POSITION),
+    cursor: CursorQuery = None,
     limit: int = Query(default=50, ge=1, le=200),
     session_id: str | None = Header(default=None, alias="Tessera-Session", max_length=128),
     assurance: str | None = Header(default=None, alias="Tessera-Assurance", max_length=16),
@@ -85,7 +91,7 @@ def search_accesses(
         policy=policy,
         since=since,
         until=until,
-        before=before,
+        before=position_of(cursor, "s"),
         limit=limit,
     )
     asked = _asked(
@@ -97,7 +103,7 @@ def search_accesses(
         policy=policy,
         since=since,
         until=until,
-        before=before,
+        cursor=cursor,
     )
     services.gateway.oversee(
         who,
@@ -109,10 +115,10 @@ def search_accesses(
     )
     entries, next_before = services.audit.search(who.tenant, query)
     return {
-        "entries": [
+        "data": [
             {"seq": e.seq, "recorded_at": e.recorded_at.isoformat(), **e.body} for e in entries
         ],
-        "next_before": next_before,
+        "next_cursor": None if next_before is None else cursor_for("s", next_before),
     }
 
 
@@ -126,7 +132,7 @@ def search_consents(
     kind: str | None = Query(default=None, max_length=16),
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
-    before: int | None = Query(default=None, ge=0, le=MAX_POSITION),
+    cursor: CursorQuery = None,
     limit: int = Query(default=50, ge=1, le=200),
     session_id: str | None = Header(default=None, alias="Tessera-Session", max_length=128),
     assurance: str | None = Header(default=None, alias="Tessera-Assurance", max_length=16),
@@ -142,7 +148,7 @@ def search_consents(
         kind=kind,
         since=since,
         until=until,
-        before=before,
+        before=position_of(cursor, "s"),
         limit=limit,
     )
     asked = _asked(
@@ -152,7 +158,7 @@ def search_consents(
         kind=kind,
         since=since,
         until=until,
-        before=before,
+        cursor=cursor,
     )
     services.gateway.oversee(
         who,
@@ -164,7 +170,7 @@ def search_consents(
     )
     events, next_before = services.consents.search(who.tenant, query)
     return {
-        "events": [
+        "data": [
             {
                 "seq": e.seq,
                 "id": e.id,
@@ -180,5 +186,95 @@ def search_consents(
             }
             for e in events
         ],
-        "next_before": next_before,
+        "next_cursor": None if next_before is None else cursor_for("s", next_before),
     }
+
+
+def _lines(objects: Iterator[dict[str, Any]]) -> Iterator[bytes]:
+    for item in objects:
+        yield json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+_NDJSON = "application/x-ndjson"
+_STREAMED: dict[int | str, dict[str, Any]] = {
+    200: {"content": {_NDJSON: {}}, "description": "one JSON object a line"},
+    **_REFUSED,
+}
+
+
+@router.get("/audit/entries/export", response_class=StreamingResponse, responses=_STREAMED)
+def export_accesses(
+    who: CallerDep,
+    services: ServicesDep,
+    after: int = Query(default=0, ge=0, le=MAX_POSITION, description="entries after this seq"),
+    upto: int | None = Query(default=None, ge=1, le=MAX_POSITION, description="up to this seq"),
+    session_id: str | None = Header(default=None, alias="Tessera-Session", max_length=128),
+    assurance: str | None = Header(default=None, alias="Tessera-Assurance", max_length=16),
+) -> StreamingResponse:
+    """Stream the access log as NDJSON, a range of it: a header line (the chain hash the
+    range starts from), an entry a line, then the signed checkpoints. Memory stays bounded
+    whatever the log's size; decided (export, the DPO at high assurance) and recorded first."""
+    who.require(Scope.AUDIT)
+    if upto is not None and upto <= after:
+        raise InvalidValue("upto must be after after")
+    services.gateway.oversee(
+        who,
+        Action.EXPORT_LOGS,
+        "log:access",
+        auth=_auth(session_id, assurance),
+        facts=_asked(after=after, upto=upto, format="ndjson"),
+    )
+    lines = services.audit.export_lines(who.tenant, after=after, upto=upto)
+    first = next(lines)  # a range that starts past the log is refused before the stream
+    return StreamingResponse(_lines(itertools.chain([first], lines)), media_type=_NDJSON)
+
+
+@router.get("/consent/events/export", response_class=StreamingResponse, responses=_STREAMED)
+def export_consents(
+    who: CallerDep,
+    services: ServicesDep,
+    after: int = Query(default=0, ge=0, le=MAX_POSITION, description="events after this seq"),
+    upto: int | None = Query(default=None, ge=1, le=MAX_POSITION, description="up to this seq"),
+    session_id: str | None = Header(default=None, alias="Tessera-Session", max_length=128),
+    assurance: str | None = Header(default=None, alias="Tessera-Assurance", max_length=16),
+) -> StreamingResponse:
+    """Stream the consent ledger as NDJSON, a range of it: a header line, an event a line
+    (its canonical body, hash and link), then the ledger's signed head. Decided (export) and
+    recorded first."""
+    who.require(Scope.AUDIT)
+    if upto is not None and upto <= after:
+        raise InvalidValue("upto must be after after")
+    services.gateway.oversee(
+        who,
+        Action.EXPORT_LOGS,
+        "log:consent",
+        auth=_auth(session_id, assurance),
+        facts=_asked(after=after, upto=upto, format="ndjson"),
+    )
+    tenant = who.tenant
+
+    def objects() -> Iterator[dict[str, Any]]:
+        yield {"format": "tessera-consent-lines/1", "tenant": tenant, "after": after, "upto": upto}
+        count = 0
+        for event in services.consents.events(tenant, after_seq=after):
+            if upto is not None and event.seq > upto:
+                break
+            count += 1
+            yield {
+                "seq": event.seq,
+                "body": event.body(),
+                "hash": event.hash,
+                "prev_hash": event.prev_hash,
+            }
+        seq, head = services.consents.head(tenant)
+        yield {
+            "end": True,
+            "events": count,
+            "head": {
+                "seq": seq,
+                "hash": head,
+                "signed": services.receipts.sign_head(tenant, seq, head),
+            },
+        }
+
+    return StreamingResponse(_lines(objects()), media_type=_NDJSON)

@@ -24,6 +24,7 @@ from tessera.trust.http._models import (
     SubjectPath,
     one_of,
 )
+from tessera.trust.http._pages import CursorQuery, LimitQuery, Page, page_of
 from tessera.trust.identity import Scope
 
 __all__ = ["router"]
@@ -292,16 +293,22 @@ def pay_with_card_on_file(
     )
 
 
-@router.get("/subjects/{subject_id}/cards", response_model=list[CardOnFileOut])
+class CardPage(Page[CardOnFileOut]):
+    pass
+
+
+@router.get("/subjects/{subject_id}/cards", response_model=CardPage)
 def cards_on_file(
-    subject_id: SubjectPath, who: CallerDep, services: ServicesDep
-) -> list[CardOnFileOut]:
+    subject_id: SubjectPath,
+    who: CallerDep,
+    services: ServicesDep,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> dict[str, Any]:
     """The customer's cards on file, masked (none without their consent, none expired)."""
     who.require(Scope.PAYMENTS)
-    return [
-        CardOnFileOut.model_validate(c)
-        for c in services.payments.cards.cards(who.tenant, subject_id)
-    ]
+    cards = services.payments.cards.cards(who.tenant, subject_id)
+    return page_of([CardOnFileOut.model_validate(c) for c in cards], limit, cursor)
 
 
 @router.delete("/subjects/{subject_id}/cards/{card_id}", status_code=204)

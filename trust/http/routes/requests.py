@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 from tessera.consent import DsrKind, DsrRequest, export_csv
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
 from tessera.trust.http._models import CHANNELS, AuthContextIn, auth_context_of, one_of
+from tessera.trust.http._pages import CursorQuery, LimitQuery, Page, page_of
 from tessera.trust.identity import Scope
 
 __all__ = ["router"]
@@ -144,16 +145,24 @@ def open_request(
     return DsrOut.of(request, services.dsr.clock())
 
 
-@router.get("", response_model=list[DsrOut])
+class DsrPage(Page[DsrOut]):
+    pass
+
+
+@router.get("", response_model=DsrPage)
 def list_requests(
-    who: CallerDep, services: ServicesDep, overdue: bool = False, subject: str | None = None
-) -> list[DsrOut]:
+    who: CallerDep,
+    services: ServicesDep,
+    overdue: bool = False,
+    subject: str | None = None,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> dict[str, Any]:
     """The tenant's data-subject requests; only overdue ones, or one customer's, on request."""
     who.require(Scope.DSR)
     now = services.dsr.clock()
-    return [
-        DsrOut.of(r, now) for r in services.dsr.list(who.tenant, overdue=overdue, subject=subject)
-    ]
+    found = services.dsr.list(who.tenant, overdue=overdue, subject=subject)
+    return page_of([DsrOut.of(r, now) for r in found], limit, cursor)
 
 
 @router.get("/{dsr_id}", response_model=DsrOut)

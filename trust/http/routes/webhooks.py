@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import Field, StrictStr
 
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
 from tessera.trust.http._models import FromDomain
+from tessera.trust.http._pages import CursorQuery, LimitQuery, Page, page_of
 from tessera.trust.identity import Scope
 
 __all__ = ["router"]
@@ -62,11 +64,25 @@ def add_endpoint(
     )
 
 
-@router.get("", response_model=list[EndpointOut])
-def list_endpoints(who: CallerDep, services: ServicesDep) -> list[EndpointOut]:
+class EndpointPage(Page[EndpointOut]):
+    pass
+
+
+class DeliveryPage(Page[DeliveryOut]):
+    pass
+
+
+@router.get("", response_model=EndpointPage)
+def list_endpoints(
+    who: CallerDep,
+    services: ServicesDep,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> dict[str, Any]:
     """The tenant's webhook endpoints (never their signing secrets)."""
     who.require(Scope.WEBHOOKS)
-    return [EndpointOut.model_validate(e) for e in services.webhooks.endpoints(who.tenant)]
+    endpoints = services.webhooks.endpoints(who.tenant)
+    return page_of([EndpointOut.model_validate(e) for e in endpoints], limit, cursor)
 
 
 @router.delete("/{endpoint_id}", status_code=204)
@@ -77,17 +93,18 @@ def remove_endpoint(endpoint_id: str, who: CallerDep, services: ServicesDep) -> 
     return Response(status_code=204)
 
 
-@router.get("/deliveries", response_model=list[DeliveryOut])
+@router.get("/deliveries", response_model=DeliveryPage)
 def deliveries(
     who: CallerDep,
     services: ServicesDep,
     state: str | None = Query(None, pattern="^(pending|delivered|failed)$"),
-) -> list[DeliveryOut]:
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> dict[str, Any]:
     """The tenant's webhook deliveries, optionally of one state (pending, delivered, failed)."""
     who.require(Scope.WEBHOOKS)
-    return [
-        DeliveryOut.model_validate(d) for d in services.webhooks.deliveries(who.tenant, state=state)
-    ]
+    found = services.webhooks.deliveries(who.tenant, state=state)
+    return page_of([DeliveryOut.model_validate(d) for d in found], limit, cursor)
 
 
 @router.post("/deliveries/{delivery_id}/redeliver", response_model=DeliveryOut)
