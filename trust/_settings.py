@@ -70,11 +70,17 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # One JSON object a line, or text for a person; default: text on a terminal, else JSON.
     log_format: Literal["json", "text"] | None = None
+    # `/metrics` and the HTTP layer's counts (the packages' own counters are always kept).
+    metrics: bool = True
     # `/metrics` is open (counts only, no personal data) unless this bearer token is set.
     metrics_token: SecretStr | None = None
     # Traces over OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318); off when unset
-    # (OpenTelemetry's own OTEL_EXPORTER_OTLP_ENDPOINT is read too).
+    # (OpenTelemetry's own OTEL_EXPORTER_OTLP_ENDPOINT is read too). `discard` records the
+    # spans and drops them: what tracing costs, measured without a collector.
     otlp_endpoint: str | None = None
+    # The share of requests traced (a caller's sampled trace is always followed): each span
+    # costs, and a sample tells how the service spends its time as well as every request does.
+    trace_sample_ratio: float = Field(default=0.1, ge=0, le=1)
     # The server loads the redaction model before it says it is ready (/readyz), so that the
     # first redaction does not wait for it; off for a server that never redacts.
     warm_redaction: bool = True

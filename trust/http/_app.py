@@ -222,19 +222,23 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(redact_router)
     app.include_router(vault_router)
     app.include_router(operations_router)
-    app.include_router(metrics_router())
+    if services.settings.metrics:
+        app.include_router(metrics_router())
     app.state.rate_limiter = RateLimiter(
         per_second=services.settings.rate_limit_per_second, burst=services.settings.rate_limit_burst
     )
     app.add_middleware(_BodyLimit, max_bytes=services.settings.max_body_bytes)
     app.add_middleware(CatchAll)  # whatever escapes the rest
-    app.add_middleware(RequestTelemetry)  # outermost: every answer counted, with its id
+    if services.settings.metrics:
+        app.add_middleware(RequestTelemetry)  # outermost: every answer counted, with its id
     install_openapi(app)
     install_docs(app)
     install_tracing(
         app,
         [services.data.engine, services.keys.engine],
-        tracing_provider(services.settings.otlp_endpoint),
+        tracing_provider(
+            services.settings.otlp_endpoint, sample_ratio=services.settings.trace_sample_ratio
+        ),
     )
     return app
 

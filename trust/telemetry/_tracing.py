@@ -16,6 +16,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 from tessera import __version__
 
@@ -40,7 +41,7 @@ _provider: TracerProvider | None = None
 
 
 def tracing_provider(
-    endpoint: str | None, exporter: SpanExporter | None = None
+    endpoint: str | None, exporter: SpanExporter | None = None, *, sample_ratio: float = 1.0
 ) -> TracerProvider | None:
     """This process's provider, made once: spans to `exporter` (tests: an in-memory one),
     else to the OTLP endpoint; None when neither is set (tracing off, spans are no-ops)."""
@@ -51,7 +52,9 @@ def tracing_provider(
     if _provider is not None:  # OpenTelemetry's global provider is set once per process
         return _provider
     processor: SpanProcessor
-    if exporter is None:
+    if exporter is None and endpoint == "discard":
+        processor = BatchSpanProcessor(_Discard())
+    elif exporter is None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         exporter = OTLPSpanExporter(endpoint=f"{str(endpoint).rstrip('/')}/v1/traces")
@@ -61,12 +64,22 @@ def tracing_provider(
 
         processor = SimpleSpanProcessor(exporter)
     provider = TracerProvider(
-        resource=Resource.create({"service.name": "tessera", "service.version": __version__})
+        resource=Resource.create({"service.name": "tessera", "service.version": __version__}),
+        sampler=ParentBased(TraceIdRatioBased(sample_ratio)),
     )
     provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
     _provider = provider
     return provider
+
+
+class _Discard(SpanExporter):
+    """Spans recorded and dropped: the cost of tracing without a collector."""
+
+    def export(self, spans: Any) -> Any:
+        from opentelemetry.sdk.trace.export import SpanExportResult
+
+        return SpanExportResult.SUCCESS
 
 
 def _scrub(span: Any, scope: dict[str, Any]) -> None:
