@@ -664,7 +664,8 @@ class AuditLog:
             "previous_chain_hash": previous,
         }
         count = 0
-        for r in self._rows(tenant, below=None if upto is None else upto + 1, after=after):
+        below = None if upto is None else upto + 1
+        for r in self._rows(tenant, below=below, after=after, page=5000):
             count += 1
             yield {
                 "seq": r.seq,

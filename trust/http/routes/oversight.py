@@ -190,9 +190,16 @@ def search_consents(
     }
 
 
-def _lines(objects: Iterator[dict[str, Any]]) -> Iterator[bytes]:
+def _lines(objects: Iterator[dict[str, Any]], per_chunk: int = 500) -> Iterator[bytes]:
+    """NDJSON in chunks of lines: the server reads the rows off the loop, one hop a chunk."""
+    chunk: list[bytes] = []
     for item in objects:
-        yield json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        chunk.append(json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode())
+        if len(chunk) == per_chunk:
+            yield b"\n".join(chunk) + b"\n"
+            chunk = []
+    if chunk:
+        yield b"\n".join(chunk) + b"\n"
 
 
 _NDJSON = "application/x-ndjson"
