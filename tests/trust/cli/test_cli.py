@@ -645,3 +645,50 @@ def test_apikeys_create_help_names_every_scope_and_caller_kind(env: dict[str, st
         assert scope.value in shown, scope
     for kind in CallerKind:
         assert kind.value in shown, kind
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("TESSERA_AUTO_MIGRATE", "maybe", "valid boolean"),  # a flag
+        ("TESSERA_PORT", "99999999", "less than or equal to 65535"),  # a bounded number
+        ("TESSERA_RATE_LIMIT_BURST", "lots", "valid integer"),  # a whole number
+        ("TESSERA_API_KEY_CACHE_SECONDS", "-1", "greater than or equal to 0"),  # a duration
+        ("TESSERA_LOG_LEVEL", "loud", "'debug', 'info', 'warning' or 'error'"),  # a choice
+        ("TESSERA_AUTH_THRESHOLDS", "{bad", "not valid JSON"),  # an object
+        ("TESSERA_WEBAUTHN_ORIGINS", "nope", "not valid JSON"),  # a list
+        ("TESSERA_PAYMENT_FRAME_ANCESTORS", '["javascript:x"]', "not an origin"),  # checked text
+        ("TESSERA_TRACE_SAMPLE_RATIO", "2", "less than or equal to 1"),  # a share
+    ],
+)
+def test_each_kind_of_bad_setting_is_one_line_naming_it(
+    env: dict[str, str], name: str, value: str, said: str
+) -> None:
+    done = run(["tenants", "list"], {**env, name: value}, check=False)
+    one_line_error(done, name)
+    assert said in done.stderr, done.stderr
+
+
+def test_an_unreachable_database_names_where_it_looked_never_the_password(
+    env: dict[str, str],
+) -> None:
+    gone = "postgresql+psycopg://tessera:s3cret-pw@127.0.0.1:1/prod"
+    done = run(
+        ["tenants", "list"],
+        {**env, "TESSERA_DATABASE_URL": gone, "TESSERA_KEYSTORE_URL": gone},
+        check=False,
+    )
+    one_line_error(done, "the database cannot be reached")
+    assert "127.0.0.1:1/prod" in done.stderr and "s3cret-pw" not in done.stderr
+
+
+def test_a_key_provider_that_does_not_open_is_one_line(env: dict[str, str]) -> None:
+    run(["keys", "init"], env)
+    wrong = run(
+        ["tenants", "list"], {**env, "TESSERA_KEYRING_PASSPHRASE": "not-it-at-all"}, check=False
+    )
+    one_line_error(wrong, "wrong passphrase")
+    hsm = {**env, "TESSERA_KEY_PROVIDER": "pkcs11", "TESSERA_PKCS11_MODULE": "/nonexistent.so"}
+    one_line_error(run(["tenants", "list"], hsm, check=False), "TESSERA_PKCS11_PIN")
+    hsm["TESSERA_PKCS11_PIN"] = "1234"
+    one_line_error(run(["tenants", "list"], hsm, check=False), "cannot load PKCS#11 module")
