@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ._common import TenantOpt, open_services, out
+from ._common import JsonOpt, TenantOpt, listing, open_services, out
 
 __all__ = ["auth_app"]
 
@@ -60,12 +60,14 @@ def auth_bind(
 
 
 @auth_app.command("thresholds")
-def auth_thresholds(tenant: TenantOpt) -> None:
+def auth_thresholds(tenant: TenantOpt, as_json: JsonOpt = False) -> None:
     """The risk scores at which this tenant's sign-ins and actions step up or are denied."""
-    table = Table("action", "step up at", "deny at")
-    for action, limits in open_services().authenticator.settings.thresholds_for(tenant).items():
-        table.add_row(action.value, f"{limits.step_up:g}", f"{limits.deny:g}")
-    out.print(table)
+    limits = open_services().authenticator.settings.thresholds_for(tenant)
+    rows = [
+        {"action": action.value, "step up at": t.step_up, "deny at": t.deny}
+        for action, t in limits.items()
+    ]
+    listing(rows, as_json=as_json, whole=("action",))
 
 
 @auth_app.command("purge")

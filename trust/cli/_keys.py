@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
 
-from ._common import open_services, operator, out, progress
+from ._common import JsonOpt, listing, open_services, operator, out, progress
 
 __all__ = ["db_app", "keys_app"]
 
@@ -29,18 +30,27 @@ def db_upgrade() -> None:
 
 
 @db_app.command("status")
-def db_status() -> None:
+def db_status(as_json: JsonOpt = False) -> None:
     """Show each store's schema revision against the newest one."""
     from tessera.storage import Store, current_revision, head_revision
     from tessera.trust._services import open_stores
     from tessera.trust._settings import Settings
 
     settings = Settings()
-    for db, store in zip(open_stores(settings), (Store.DATA, Store.KEYS), strict=True):
-        out.print(
-            f"{store.value}: {db.describe()} at {current_revision(db)} "
-            f"(head {head_revision(store)})"
-        )
+    rows = [
+        {
+            "store": store.value,
+            "where": db.describe(),
+            "revision": current_revision(db),
+            "head": head_revision(store),
+        }
+        for db, store in zip(open_stores(settings), (Store.DATA, Store.KEYS), strict=True)
+    ]
+    if as_json:
+        listing(rows, as_json=True)
+        return
+    for r in rows:
+        out.print(f"{r['store']}: {r['where']} at {r['revision']} (head {r['head']})")
 
 
 @keys_app.command("init")
@@ -55,12 +65,22 @@ def keys_init() -> None:
 
 
 @keys_app.command("status")
-def keys_status() -> None:
+def keys_status(as_json: JsonOpt = False) -> None:
     """KEK versions and how many data keys still wait for a rewrap."""
     from tessera.vault import key_status
 
     services = open_services()
     status = key_status(services.keys, services.key_provider)
+    if as_json:
+        shown = {
+            "provider": status.provider,
+            "current_version": status.current_version,
+            "versions": list(status.versions),
+            "data_keys": status.data_keys,
+            "pending_rewrap": status.pending_rewrap,
+        }
+        print(json.dumps(shown, default=str, indent=2))
+        return
     out.print(
         f"provider {status.provider}, current version {status.current_version}, "
         f"versions {status.versions}, data keys {status.data_keys}, "

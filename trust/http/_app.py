@@ -168,6 +168,9 @@ def _warm(services: Services) -> None:
     redactor = services.redactions.redactor
     for language in ("fr", "en"):
         redactor.analyze("Bonjour." if language == "fr" else "Hello.", language=language)
+    logging.getLogger("tessera.redaction").info(
+        "redaction model %s loaded", services.settings.redaction_model
+    )
 
 
 def _status_and_slug(exc: BaseException) -> tuple[int, str]:

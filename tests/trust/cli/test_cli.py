@@ -634,6 +634,11 @@ def test_lists_answer_json_and_never_cut_an_id(env: dict[str, str]) -> None:
     assert requests[0]["id"] == opened.id and requests[0]["overdue"] is False
     assert json.loads(run(["staff", "list", "--tenant", "acme", "--json"], env).stdout) == []
     assert json.loads(run(["audit", "events", "--tenant", "acme", "--json"], env).stdout)
+    stores = json.loads(run(["db", "status", "--json"], env).stdout)
+    assert [s["store"] for s in stores] == ["data", "keys"] and stores[0]["revision"]
+    assert json.loads(run(["keys", "status", "--json"], env).stdout)["current_version"] >= 1
+    limits = json.loads(run(["auth", "thresholds", "--tenant", "acme", "--json"], env).stdout)
+    assert {"action", "step up at", "deny at"} <= set(limits[0])
 
 
 def test_apikeys_create_help_names_every_scope_and_caller_kind(env: dict[str, str]) -> None:

@@ -36,3 +36,17 @@ def test_a_dev_server_starts_with_nothing_exported_and_keeps_nothing(tmp_path: P
     assert "development server stopped" in out
     assert not workdir.exists()
     assert not (tmp_path / ".local").exists()
+
+
+def test_the_server_loads_the_redaction_model_before_it_takes_a_request(tmp_path: Path) -> None:
+    from tests.cli import cli_env, run
+    from tests.conftest import PASSPHRASE
+
+    env = cli_env({}, tmp_path / "data", tmp_path / "keyring.json", PASSPHRASE)
+    env["TESSERA_WARM_REDACTION"] = "true"
+    run(["keys", "init"], env)
+    with serving(env, timeout=120) as (base, proc):
+        assert httpx.get(f"{base}/readyz").status_code == 200
+        out = proc.output_so_far()
+    loaded = out.index("redaction model fr_core_news_sm loaded")
+    assert loaded < out.index("Application startup complete"), out
