@@ -202,6 +202,22 @@ def _lines(objects: Iterator[dict[str, Any]], per_chunk: int = 500) -> Iterator[
         yield b"\n".join(chunk) + b"\n"
 
 
+def _decide_export(
+    who: Any, services: Any, overseen: str, after: int, upto: int | None, auth: Any
+) -> None:
+    """A range that makes sense, then the export decided and recorded: before any line."""
+    who.require(Scope.AUDIT)
+    if upto is not None and upto <= after:
+        raise InvalidValue("upto must be after after")
+    services.gateway.oversee(
+        who,
+        Action.EXPORT_LOGS,
+        overseen,
+        auth=auth,
+        facts=_asked(after=after, upto=upto, format="ndjson"),
+    )
+
+
 _NDJSON = "application/x-ndjson"
 _STREAMED: dict[int | str, dict[str, Any]] = {
     200: {"content": {_NDJSON: {}}, "description": "one JSON object a line"},
@@ -221,16 +237,7 @@ def export_accesses(
     """Stream the access log as NDJSON, a range of it: a header line (the chain hash the
     range starts from), an entry a line, then the signed checkpoints. Memory stays bounded
     whatever the log's size; decided (export, the DPO at high assurance) and recorded first."""
-    who.require(Scope.AUDIT)
-    if upto is not None and upto <= after:
-        raise InvalidValue("upto must be after after")
-    services.gateway.oversee(
-        who,
-        Action.EXPORT_LOGS,
-        "log:access",
-        auth=_auth(session_id, assurance),
-        facts=_asked(after=after, upto=upto, format="ndjson"),
-    )
+    _decide_export(who, services, "log:access", after, upto, _auth(session_id, assurance))
     lines = services.audit.export_lines(who.tenant, after=after, upto=upto)
     first = next(lines)  # a range that starts past the log is refused before the stream
     return StreamingResponse(_lines(itertools.chain([first], lines)), media_type=_NDJSON)
@@ -248,16 +255,7 @@ def export_consents(
     """Stream the consent ledger as NDJSON, a range of it: a header line, an event a line
     (its canonical body, hash and link), then the ledger's signed head. Decided (export) and
     recorded first."""
-    who.require(Scope.AUDIT)
-    if upto is not None and upto <= after:
-        raise InvalidValue("upto must be after after")
-    services.gateway.oversee(
-        who,
-        Action.EXPORT_LOGS,
-        "log:consent",
-        auth=_auth(session_id, assurance),
-        facts=_asked(after=after, upto=upto, format="ndjson"),
-    )
+    _decide_export(who, services, "log:consent", after, upto, _auth(session_id, assurance))
     tenant = who.tenant
 
     def objects() -> Iterator[dict[str, Any]]:
