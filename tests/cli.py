@@ -122,7 +122,9 @@ def keep_log(name: str, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def _keeping_output(proc: subprocess.Popen[str]) -> Callable[..., tuple[str, str]]:
+def _keeping_output(
+    proc: subprocess.Popen[str], *, keep: bool = True
+) -> Callable[..., tuple[str, str]]:
     """`proc.communicate`, reading the output as it comes (a server logging at DEBUG fills a
     pipe nobody reads, and then blocks) and keeping it with the run's logs."""
     chunks: list[str] = []
@@ -136,7 +138,8 @@ def _keeping_output(proc: subprocess.Popen[str]) -> Callable[..., tuple[str, str
         proc.wait(timeout=timeout)
         reader.join(timeout=timeout)
         output = "".join(chunks)
-        keep_log("serve", output)
+        if keep:
+            keep_log("serve", output)
         return output, ""
 
     proc.output_so_far = lambda: "".join(chunks)  # type: ignore[attr-defined]
@@ -145,7 +148,7 @@ def _keeping_output(proc: subprocess.Popen[str]) -> Callable[..., tuple[str, str
 
 @contextlib.contextmanager
 def serving(
-    env: dict[str, str], *args: str, timeout: float = 60
+    env: dict[str, str], *args: str, timeout: float = 60, keep: bool = True
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """`tessera serve` as a real uvicorn process on 127.0.0.1: its base URL once `/healthz`
     answers, and the process (stopped with SIGTERM afterwards; its output is the caller's)."""
@@ -162,7 +165,7 @@ def serving(
         text=True,
         stdin=subprocess.DEVNULL,
     )
-    proc.communicate = _keeping_output(proc)  # type: ignore[method-assign]
+    proc.communicate = _keeping_output(proc, keep=keep)  # type: ignore[method-assign]
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
