@@ -182,10 +182,11 @@ def extract(
     facts = intel.lookup(observation.ip) if isinstance(observation.ip, str) else None
     country = facts.country if facts else None
     caller = None
-    number, region = phone_e164(_text(observation.caller_number, "caller_number"))
+    # A phone number's country is where the line was issued, not where the caller is: it is
+    # never taken for a location (a French mobile roams; impossible travel needs a place).
+    number, _region = phone_e164(_text(observation.caller_number, "caller_number"))
     if number:
         caller = keyed(key, "phone", number)
-        country = country or region
     sender = _text(observation.sender_id, "sender_id")
     sender_hash = keyed(key, "sender", sender) if sender else None
     attestation = _text(observation.attestation, "attestation")
@@ -206,7 +207,10 @@ def extract(
         hosting_network=bool(facts and facts.hosting),
         travel_kmh=travel_kmh(last_country, last_at, country, observation.at),
         recent_failures=recent_failures,
-        caller_id_matches=None if caller is None else caller == registered_number,
+        # No registered number is unknown, not a mismatch.
+        caller_id_matches=(
+            None if caller is None or registered_number is None else caller == registered_number
+        ),
         attestation=attestation if attestation in _ATTESTATIONS else None,
         sim_swapped=observation.sim_swapped if isinstance(observation.sim_swapped, bool) else None,
         sender_bound=None if sender_hash is None else sender_hash in bound_senders,

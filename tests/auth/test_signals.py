@@ -64,7 +64,7 @@ def test_the_lookup_works_with_the_network_blocked(
     )
 
 
-def test_calls_use_the_number_and_its_region(intel: NetworkIntel) -> None:
+def test_calls_use_the_number_never_its_region_as_a_place(intel: NetworkIntel) -> None:
     registered = keyed(KEY, "phone", "+33612345678")
     call = extract(
         Observation(channel="voice_ivr", at=NOW, caller_number="06 12 34 56 78", attestation="a"),
@@ -72,7 +72,15 @@ def test_calls_use_the_number_and_its_region(intel: NetworkIntel) -> None:
         intel=intel,
         registered_number=registered,
     )
-    assert call.caller_id_matches is True and call.attestation == "A" and call.country == "FR"
+    assert call.caller_id_matches is True and call.attestation == "A"
+    # Where a line was issued is not where its caller is (a French mobile roams).
+    assert call.country is None
+    unregistered = extract(
+        Observation(channel="voice_ivr", at=NOW, caller_number="06 12 34 56 78"),
+        key=KEY,
+        intel=intel,
+    )
+    assert unregistered.caller_id_matches is None  # no registered number: unknown, not a mismatch
     garbage = extract(
         Observation(channel="voice_ivr", at=NOW, caller_number="not a number", attestation="Z"),
         key=KEY,
