@@ -9,7 +9,7 @@ from __future__ import annotations
 from ._context import REQUEST_ID, TENANT
 from ._logging import JsonLines, PersonalDataFilter, TextLines, configure_logging
 from ._metrics import MULTIPROCESS_DIR, RequestTelemetry, metrics_router
-from ._tracing import SCRUBBED, install_tracing, tracing_provider
+from ._tracing import SCRUBBED, install_tracing, trace_statements, tracing_provider
 
 __all__ = [
     "MULTIPROCESS_DIR",
@@ -23,5 +23,6 @@ __all__ = [
     "configure_logging",
     "install_tracing",
     "metrics_router",
+    "trace_statements",
     "tracing_provider",
 ]

@@ -1,5 +1,5 @@
-"""Traces with OpenTelemetry: the FastAPI and SQLAlchemy instrumentations, and the spans the
-gateway and the redaction service open for their own stages.
+"""Traces with OpenTelemetry: the FastAPI instrumentation, a span per SQL statement, and the
+spans the gateway and the redaction service open for their own stages.
 
 Off unless an OTLP endpoint is configured (`TESSERA_OTLP_ENDPOINT`, or OpenTelemetry's own
 `OTEL_EXPORTER_OTLP_ENDPOINT`): then spans go there over OTLP/HTTP, in batches. No attribute
@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 from tessera import __version__
 
-__all__ = ["SCRUBBED", "install_tracing", "tracing_provider"]
+__all__ = ["SCRUBBED", "install_tracing", "trace_statements", "tracing_provider"]
 
 # Attributes of a server span that would carry what the caller sent; the route's template
 # (`http.route`) says the same without it.
@@ -93,7 +93,6 @@ def install_tracing(app: Any, engines: list[Any], provider: TracerProvider | Non
     if provider is None:
         return
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
     FastAPIInstrumentor.instrument_app(
         app,
@@ -102,8 +101,48 @@ def install_tracing(app: Any, engines: list[Any], provider: TracerProvider | Non
         excluded_urls="healthz,readyz,metrics,docs",
         exclude_spans=["receive", "send"],
     )
-    # The instrumentation declares SQLAlchemy < 2.1 while it works on 2.1 (its event hooks
-    # are unchanged): the check is skipped, and the test of traces holds it to that.
-    SQLAlchemyInstrumentor().instrument(
-        engines=engines, tracer_provider=provider, enable_commenter=False, skip_dep_check=True
-    )
+    tracer = provider.get_tracer("tessera.storage")
+    for engine in engines:
+        trace_statements(engine, tracer)
+
+
+def trace_statements(engine: Any, tracer: Any) -> None:
+    """A span per statement inside a recorded trace, with the statement's text (placeholders,
+    never its parameters) and, on failure, the error's type only: a database's message can
+    quote the values that broke a constraint. Outside a recorded trace nothing is done, so an
+    unsampled request pays one check a statement. (OpenTelemetry's SQLAlchemy instrumentation
+    opens a span for every statement, sampled or not, and puts the error's message in it.)"""
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+    from sqlalchemy import event
+
+    system = engine.dialect.name
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(
+        conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
+    ) -> None:
+        if context is None or not trace.get_current_span().is_recording():
+            return
+        words = statement.split(None, 1)
+        operation = words[0].upper() if words else "SQL"
+        context._tessera_span = tracer.start_span(
+            f"{operation} {system}",
+            kind=SpanKind.CLIENT,
+            attributes={"db.system": system, "db.operation": operation, "db.statement": statement},
+        )
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(conn: Any, cursor: Any, statement: str, params: Any, context: Any, *_: Any) -> None:
+        span = getattr(context, "_tessera_span", None)
+        if span is not None:
+            span.end()
+            context._tessera_span = None
+
+    @event.listens_for(engine, "handle_error")
+    def _failed(failure: Any) -> None:
+        context = failure.execution_context
+        span = getattr(context, "_tessera_span", None) if context is not None else None
+        if span is not None:
+            span.set_status(Status(StatusCode.ERROR, type(failure.original_exception).__name__))
+            span.end()
+            context._tessera_span = None

@@ -376,6 +376,12 @@ def test_a_passkey_added_in_the_portal_signs_in_from_a_new_device(people, api, s
     me.check("passkey-create")
     me.page.click("#use-passkey")
     me.page.wait_for_selector("text=Passkey", timeout=15_000)
+    # The page's script posts the browser's answer, then the server stores the passkey: wait
+    # for it there ("Passkey" is on the page before the answer is in).
+    for _ in range(150):
+        if any(f.kind == "webauthn" for f in services.authenticator.factors(me.tenant, "c-pk")):
+            break
+        me.page.wait_for_timeout(100)
     assert any(f.kind == "webauthn" for f in services.authenticator.factors(me.tenant, "c-pk"))
     keys = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
     assert len(keys) == 1

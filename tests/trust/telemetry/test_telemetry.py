@@ -228,3 +228,43 @@ def test_traces_show_the_gateway_stages_and_no_personal_value(
         for value in (span.attributes or {}).values():
             for secret in (EMAIL, PAN, SUBJECT, token):
                 assert secret not in str(value), (span.name, value)
+
+
+def test_statements_are_spans_inside_a_recorded_trace_only_and_errors_say_their_type() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import IntegrityError
+
+    from tessera.trust.telemetry import trace_statements
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    engine = create_engine("sqlite://")
+    trace_statements(engine, provider.get_tracer("test"))
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (v TEXT UNIQUE)"))
+        conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": EMAIL})
+    assert exporter.get_finished_spans() == ()  # no trace around them: nothing made
+    with provider.get_tracer("test").start_as_current_span("request"):
+        with engine.begin() as conn:
+            conn.execute(text("SELECT v FROM t WHERE v = :v"), {"v": EMAIL})
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": EMAIL})
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    assert spans["SELECT sqlite"].attributes["db.statement"] == "SELECT v FROM t WHERE v = ?"
+    failed = spans["INSERT sqlite"]
+    assert failed.status.description == "IntegrityError"
+    for span in spans.values():
+        assert EMAIL not in str(span.attributes) and EMAIL not in str(span.status.description)
+    # An unsampled request: its statements make no span at all.
+    exporter.clear()
+    quiet = TracerProvider(sampler=ALWAYS_OFF)
+    quiet.add_span_processor(SimpleSpanProcessor(exporter))
+    trace_statements(engine, quiet.get_tracer("test"))
+    with quiet.get_tracer("test").start_as_current_span("request"), engine.begin() as conn:
+        conn.execute(text("SELECT 1"))
+    assert exporter.get_finished_spans() == ()
+    engine.dispose()
