@@ -90,6 +90,10 @@ class StoreFactory:
         else:
             data.create_schema()
             keys.create_schema()
+        # No idle connection kept for the session: many tests only hand the stores' settings
+        # to a CLI or a server, and PostgreSQL allows a hundred clients in all.
+        data.dispose()
+        keys.dispose()
         return stores
 
     def cleanup(self) -> None:

@@ -120,6 +120,24 @@ class Services:
             settings.data_dir.mkdir(parents=True, mode=0o700)
             settings.data_dir.chmod(0o700)
         data, keys = open_stores(settings)
+        try:
+            return cls._assembled(settings, data, keys, key_provider)
+        except BaseException:
+            # A store migrated but a key provider that does not open (or any later failure):
+            # nothing of this attempt may keep its connections (a process that retries, or a
+            # test run, would run the database out of them).
+            data.dispose()
+            keys.dispose()
+            raise
+
+    @classmethod
+    def _assembled(
+        cls,
+        settings: Settings,
+        data: Database,
+        keys: Database,
+        key_provider: KeyProvider | None,
+    ) -> Services:
         if settings.auto_migrate:
             migrate(data, Store.DATA)
             migrate(keys, Store.KEYS)

@@ -24,9 +24,13 @@ def db_upgrade() -> None:
 
     settings = Settings()
     data, keys = open_stores(settings)
-    migrate(data, Store.DATA)
-    migrate(keys, Store.KEYS)
-    out.print(f"data store at {current_revision(data)}, key store at {current_revision(keys)}")
+    try:
+        migrate(data, Store.DATA)
+        migrate(keys, Store.KEYS)
+        out.print(f"data store at {current_revision(data)}, key store at {current_revision(keys)}")
+    finally:
+        data.dispose()
+        keys.dispose()
 
 
 @db_app.command("status")
@@ -37,15 +41,20 @@ def db_status(as_json: JsonOpt = False) -> None:
     from tessera.trust._settings import Settings
 
     settings = Settings()
-    rows = [
-        {
-            "store": store.value,
-            "where": db.describe(),
-            "revision": current_revision(db),
-            "head": head_revision(store),
-        }
-        for db, store in zip(open_stores(settings), (Store.DATA, Store.KEYS), strict=True)
-    ]
+    stores = open_stores(settings)
+    try:
+        rows = [
+            {
+                "store": store.value,
+                "where": db.describe(),
+                "revision": current_revision(db),
+                "head": head_revision(store),
+            }
+            for db, store in zip(stores, (Store.DATA, Store.KEYS), strict=True)
+        ]
+    finally:
+        for db in stores:
+            db.dispose()
     if as_json:
         listing(rows, as_json=True)
         return
