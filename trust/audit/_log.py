@@ -645,6 +645,10 @@ class AuditLog:
         short read (bounded memory on any size of log): a header with the chain hash the range
         starts from, each entry as `export` writes it, then the signed checkpoints. A range from
         the start, up to a checkpoint's size, verifies offline as the whole export does."""
+        size = self.size(tenant)
+        if after > size:
+            raise NoSuchProof(f"the log has no entry {after}")
+        last = size if upto is None else min(upto, size)  # past the end: up to the end
         previous = GENESIS
         if after > 0:
             with self.db.read() as conn:
@@ -664,8 +668,7 @@ class AuditLog:
             "previous_chain_hash": previous,
         }
         count = 0
-        below = None if upto is None else upto + 1
-        for r in self._rows(tenant, below=below, after=after, page=5000):
+        for r in self._rows(tenant, below=last + 1, after=after, page=5000):
             count += 1
             yield {
                 "seq": r.seq,

@@ -166,3 +166,16 @@ def test_an_export_is_refused_to_an_agent_and_below_high_assurance(
         assert r.status_code == 422, (params, r.text)
     past = client.get("/v1/audit/entries/export", params={"after": 10**9}, headers=high)
     assert past.status_code == 404, past.text
+
+
+def test_ranges_past_the_end_and_nul_in_a_query_are_answered_not_broken(
+    client: TestClient, issue, tenant: str
+) -> None:
+    high = issue(tenant, [Scope.AUDIT, Scope.AUTH_ASSERT], "dpo") | {"Tessera-Assurance": "high"}
+    whole = _ndjson(client.get("/v1/audit/entries/export", params={"upto": 2**31}, headers=high))
+    assert whole[-1]["end"] is True and whole[-1]["entries"] == len(whole) - 2
+    past = client.get("/v1/consent/events/export", params={"after": 2**40}, headers=high)
+    assert past.status_code == 404, past.text
+    for path in ("/v1/consent/events", "/v1/audit/entries"):
+        r = client.get(path, params={"subject": "c\x001"}, headers=high)
+        assert r.status_code == 422, r.text

@@ -17,6 +17,7 @@ from fastapi.responses import StreamingResponse
 
 from tessera.consent import ConsentQuery
 from tessera.policies import Action
+from tessera.trust._errors import NoSuchProof
 from tessera.trust.audit import AccessQuery
 from tessera.trust.http._dependencies import CallerDep, ServicesDep
 from tessera.trust.http._models import MAX_POSITION, AuthContextIn, auth_context_of
@@ -53,6 +54,13 @@ def _subjects(services: Any, tenant: str, subject: str | None) -> tuple[str, ...
     return (subject,)
 
 
+def _plain(**given: Any) -> None:
+    """Query text holds no NUL (no store keeps one): refused before it reaches one."""
+    for name, value in given.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidValue(f"{name} must not contain a NUL character")
+
+
 def _asked(**given: Any) -> dict[str, Any]:
     """What was asked, for the record: the filters, a subject as the kind of thing it was."""
     asked = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in given.items()}
@@ -81,6 +89,7 @@ def search_accesses(
     """Who accessed what, when, why, under which policy: every decision and act of oversight,
     each entry checked where it lies before it is answered (scope `audit:read`)."""
     who.require(Scope.AUDIT)
+    _plain(subject=subject, caller=caller, caller_kind=caller_kind, action=action, policy=policy)
     subjects = _subjects(services, who.tenant, subject)
     query = AccessQuery(
         subjects=subjects,
@@ -140,6 +149,7 @@ def search_consents(
     """Consent events by subject, purpose, channel, kind and period, with their evidence; each
     checked where it lies (seal, hash, columns) before it is answered (scope `audit:read`)."""
     who.require(Scope.AUDIT)
+    _plain(subject=subject, purpose=purpose, channel=channel, kind=kind)
     subjects = _subjects(services, who.tenant, subject)
     query = ConsentQuery(
         subjects=subjects,
@@ -257,12 +267,16 @@ def export_consents(
     recorded first."""
     _decide_export(who, services, "log:consent", after, upto, _auth(session_id, assurance))
     tenant = who.tenant
+    last, _ = services.consents.head(tenant)
+    if after > last:
+        raise NoSuchProof(f"the ledger has no event {after}")
+    upto = last if upto is None else min(upto, last)
 
     def objects() -> Iterator[dict[str, Any]]:
         yield {"format": "tessera-consent-lines/1", "tenant": tenant, "after": after, "upto": upto}
         count = 0
         for event in services.consents.events(tenant, after_seq=after):
-            if upto is not None and event.seq > upto:
+            if event.seq > upto:
                 break
             count += 1
             yield {
