@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tessera import __version__
+from tessera import TesseraError, __version__
 from tessera.trust._errors import RequestTooLarge
 from tessera.trust._services import Services
 from tessera.trust.console import console_router
@@ -24,6 +24,7 @@ from tessera.trust.telemetry import (
     metrics_router,
     tracing_provider,
 )
+from tessera.vault import InvalidValue
 
 from ._docs import install_docs
 from ._openapi import install_openapi
@@ -55,7 +56,7 @@ tamper-evident audit trail of every decision.
 Authenticate with a tenant's API key (`Authorization: Bearer tsk_…`, from `tessera apikeys
 create`). Errors are `application/problem+json` (RFC 9457): `type` is stable for programs,
 `detail` is for people and never repeats an input value. Lists take `limit` and `cursor` and
-answer `next_cursor` (absent on the last page).
+answer `data` and `next_cursor` (null on the last page).
 """
 
 
@@ -102,10 +103,31 @@ class _BodyLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
         exc = RequestTooLarge(f"request body exceeds {self.max_bytes} bytes")
-        response = problem_response(problem_for(exc), exc.detail, request)
-        await response(scope, receive, send)
+        await _refused(exc, scope, receive, send)
+
+
+class _PlainQuery:
+    """Refuse a NUL character in a query string, for every route: no store keeps one
+    (PostgreSQL refuses it mid-request), and no parameter needs one. Bodies are held to the
+    same by `Strict`, paths by their patterns."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query = scope.get("query_string", b"") if scope["type"] == "http" else b""
+        if b"\x00" in query or b"%00" in query:
+            exc = InvalidValue("a query parameter must not contain a NUL character")
+            await _refused(exc, scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _refused(exc: TesseraError, scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer a request refused before it reached a route, as the routes answer it."""
+    response = problem_response(problem_for(exc), exc.detail, Request(scope, receive))
+    await response(scope, receive, send)
 
 
 class _Checkpointer:
@@ -231,6 +253,7 @@ def create_app(services: Services) -> FastAPI:
         per_second=services.settings.rate_limit_per_second, burst=services.settings.rate_limit_burst
     )
     app.add_middleware(_BodyLimit, max_bytes=services.settings.max_body_bytes)
+    app.add_middleware(_PlainQuery)
     app.add_middleware(CatchAll)  # whatever escapes the rest
     if services.settings.metrics:
         app.add_middleware(RequestTelemetry)  # outermost: every answer counted, with its id

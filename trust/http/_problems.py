@@ -88,6 +88,7 @@ from tessera.trust._errors import (
 from tessera.trust._errors import (
     IdempotencyConflict as TrustIdempotencyConflict,
 )
+from tessera.trust.telemetry import REQUEST_ID
 from tessera.vault import (
     InvalidToken,
     InvalidValue,
@@ -335,7 +336,8 @@ class CatchAll:
         try:
             await self.app(scope, receive, watch)
         except Exception as exc:
-            request_id = secrets.token_hex(8)
+            # The request's own id (its `X-Request-Id`, in the logs too), else a new one.
+            request_id = REQUEST_ID.get() or secrets.token_hex(8)
             _log.error(
                 "unhandled %s (request %s) on %s %s",
                 type(exc).__name__,

@@ -176,6 +176,7 @@ def test_ranges_past_the_end_and_nul_in_a_query_are_answered_not_broken(
     assert whole[-1]["end"] is True and whole[-1]["entries"] == len(whole) - 2
     past = client.get("/v1/consent/events/export", params={"after": 2**40}, headers=high)
     assert past.status_code == 404, past.text
-    for path in ("/v1/consent/events", "/v1/audit/entries"):
-        r = client.get(path, params={"subject": "c\x001"}, headers=high)
+    for path in ("/v1/consent/events", "/v1/audit/entries", "/v1/consents/c1/decision"):
+        r = client.get(path, params={"subject": "c\x001", "purpose": "a\x00"}, headers=high)
         assert r.status_code == 422, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")

@@ -69,6 +69,7 @@ def test_an_unexpected_error_is_a_problem_with_a_request_id_and_a_one_line_log(
     body = first.json()
     assert body["type"] == "urn:tessera:problem:internal-error"
     assert len(body["request_id"]) == 16 and body["request_id"] in body["detail"]
+    assert first.headers["x-request-id"] == body["request_id"]  # one id: answer, body, log
     assert after.status_code == 200
     logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
     assert f"unhandled RuntimeError (request {body['request_id']})" in logged
