@@ -6,10 +6,12 @@ import datetime as dt
 import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
+from tessera.storage import utcnow
 from tessera.vault import DataCategory, mask
 
 __all__ = ["Notifier", "Outbox", "OutboxMessage"]
@@ -39,8 +41,11 @@ class Outbox:
     disk beside the databases, and a contact value belongs in the vault.
     """
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(
+        self, path: Path | None = None, *, clock: Callable[[], dt.datetime] = utcnow
+    ) -> None:
         self.path = path
+        self.clock = clock
         self.messages: list[OutboxMessage] = []
         self._lock = threading.Lock()
 
@@ -50,7 +55,7 @@ class Outbox:
             channel,
             _masked(channel, destination),
             message,
-            dt.datetime.now(dt.UTC).isoformat(),
+            self.clock().isoformat(),
         )
         with self._lock:
             self.messages.append(sent)

@@ -16,7 +16,15 @@ from tessera.auth import Authenticator, AuthSettings, Outbox, thresholds_table
 from tessera.consent import Catalogue, ConsentLedger, DataSubjectRights, Receipts
 from tessera.payments import HttpProcessor, Payments, PaymentsSettings, PhonePayments
 from tessera.policies import DEFAULT_POLICY_DIR, CedarPolicyEngine
-from tessera.storage import Database, StorageError, Store, current_revision, head_revision, migrate
+from tessera.storage import (
+    Database,
+    StorageError,
+    Store,
+    current_revision,
+    head_revision,
+    migrate,
+    utcnow,
+)
 from tessera.trust._settings import Settings
 from tessera.trust.audit import AuditLog
 from tessera.trust.gateway import (
@@ -110,18 +118,26 @@ class Services:
     redactions: Redactions
     portal_links: PortalLinks
     staff: StaffDirectory
+    clock: Callable[[], dt.datetime] = utcnow
 
     @classmethod
     def from_settings(
-        cls, settings: Settings | None = None, *, key_provider: KeyProvider | None = None
+        cls,
+        settings: Settings | None = None,
+        *,
+        key_provider: KeyProvider | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
     ) -> Services:
+        """Every service of one process, built from `settings`. `clock` is the one time every
+        part reads (decisions, expiries, records, the local outbox): a test or a replay of
+        past traffic fixes it."""
         settings = settings or Settings()
         if not settings.data_dir.exists():  # ours: 0700 whatever the umask (mkdir's is masked)
             settings.data_dir.mkdir(parents=True, mode=0o700)
             settings.data_dir.chmod(0o700)
         data, keys = open_stores(settings)
         try:
-            return cls._assembled(settings, data, keys, key_provider)
+            return cls._assembled(settings, data, keys, key_provider, clock)
         except BaseException:
             # A store migrated but a key provider that does not open (or any later failure):
             # nothing of this attempt may keep its connections (a process that retries, or a
@@ -137,6 +153,7 @@ class Services:
         data: Database,
         keys: Database,
         key_provider: KeyProvider | None,
+        clock: Callable[[], dt.datetime],
     ) -> Services:
         if settings.auto_migrate:
             migrate(data, Store.DATA)
@@ -151,17 +168,20 @@ class Services:
             ),
             cache_ttl=settings.key_cache_ttl_seconds,
             default_region=settings.default_region,
+            clock=clock,
         )
-        catalogue = Catalogue(data)
-        consents = ConsentLedger(data, catalogue, vault=vault)
+        catalogue = Catalogue(data, clock=clock)
+        consents = ConsentLedger(data, catalogue, vault=vault, clock=clock)
         receipts = Receipts(vault, catalogue)
-        audit = AuditLog(data, vault=vault)
-        dsr = DataSubjectRights(data, ledger=consents, receipts=receipts, access_history=audit)
+        audit = AuditLog(data, vault=vault, clock=clock)
+        dsr = DataSubjectRights(
+            data, ledger=consents, receipts=receipts, access_history=audit, clock=clock
+        )
         policies = CedarPolicyEngine(settings.policy_dir or DEFAULT_POLICY_DIR)
         authenticator = Authenticator(
             db=data,
             vault=vault,
-            notifier=Outbox(settings.data_dir / "outbox.jsonl"),
+            notifier=Outbox(settings.data_dir / "outbox.jsonl", clock=clock),
             settings=AuthSettings(
                 rp_id=settings.webauthn_rp_id,
                 origins=tuple(settings.webauthn_origins),
@@ -174,6 +194,7 @@ class Services:
                 },
             ),
             recorder=AuditAuthRecorder(audit),
+            clock=clock,
         )
         gateway = Gateway(
             vault=vault,
@@ -182,9 +203,12 @@ class Services:
             policies=policies,
             audit=audit,
             sessions=authenticator,
+            clock=clock,
         )
         events = AuditSecurityEvents(audit)
-        webhooks = Webhooks(data, vault, timeout=settings.webhook_timeout_seconds, events=events)
+        webhooks = Webhooks(
+            data, vault, timeout=settings.webhook_timeout_seconds, events=events, clock=clock
+        )
         payments = Payments(
             db=data,
             vault=vault,
@@ -201,6 +225,7 @@ class Services:
                 eur_rates=settings.payment_eur_rates,
             ),
             consents=consents,
+            clock=clock,
         )
         # The audit trail, then cards on file, in the transaction that records each choice.
         consents.observer = ConsentObservers(AuditConsentObserver(audit), payments.cards)
@@ -218,7 +243,9 @@ class Services:
                 tenant, "erasure_journal_forged", {"rows": count}, actor="service start"
             )
         phone = PhonePayments(payments)
-        identity = ServiceIdentity(data, verified_for=settings.api_key_cache_seconds, events=events)
+        identity = ServiceIdentity(
+            data, verified_for=settings.api_key_cache_seconds, events=events, clock=clock
+        )
         return cls(
             settings,
             data,
@@ -239,8 +266,16 @@ class Services:
             webhooks,
             phone,
             Redactions(vault, phone, model=settings.redaction_model, audit=audit),
-            PortalLinks(data, vault, authenticator, public_url=settings.public_url),
-            StaffDirectory(data, vault, authenticator, tenants=identity.get_tenant, events=events),
+            PortalLinks(data, vault, authenticator, public_url=settings.public_url, clock=clock),
+            StaffDirectory(
+                data,
+                vault,
+                authenticator,
+                tenants=identity.get_tenant,
+                events=events,
+                clock=clock,
+            ),
+            clock,
         )
 
     def check_ready(self) -> dict[str, str]:

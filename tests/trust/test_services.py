@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -81,3 +82,36 @@ def test_checkpoints_are_signed_periodically_by_the_server(services: Services, t
         while not services.audit.checkpoints(tenant) and time.monotonic() < deadline:
             time.sleep(0.02)
     assert services.audit.checkpoints(tenant)[-1]["size"] == 1
+
+
+def test_one_clock_is_read_by_every_part(shared_stores, shared_keyring, tmp_path) -> None:
+    """`Services.from_settings(clock=...)`: decisions, records and the local outbox all carry
+    the time it gives, for tests and for replays of past traffic."""
+    import datetime as dt
+
+    from tessera.auth import Observation
+    from tessera.consent import load_catalogue_file
+    from tests.consent.conftest import EXAMPLE
+    from tests.trust.conftest import settings_for
+
+    then = dt.datetime(2026, 3, 14, 9, 26, 53, tzinfo=dt.UTC)
+    fixed = Services.from_settings(
+        settings_for(shared_stores, tmp_path), key_provider=shared_keyring, clock=lambda: then
+    )
+    try:
+        fixed.identity.create_tenant("clocked")
+        fixed.catalogue.load("clocked", load_catalogue_file(EXAMPLE))
+        token = fixed.vault.tokenize("clocked", "+33612345678", category="phone", subject="c1")
+        assessed = fixed.authenticator.assess(
+            "clocked", "c1", Observation(channel="app", at=fixed.clock(), device_id="d1")
+        )
+        decision = fixed.authenticator.decision("clocked", assessed.decision_id)
+        assert decision.created_at == then
+        fixed.authenticator.register_destination("clocked", "c1", "sms", token.token)
+        fixed.authenticator.begin_step_up("clocked", "otp", decision_id=assessed.decision_id)
+        sent = fixed.authenticator.notifier.last()
+        assert sent is not None and sent.sent_at == then.isoformat()
+        bodies = [e["body"] for e in fixed.audit.export_lines("clocked") if "seq" in e]
+        assert bodies and all("2026-03-14T09:26:53" in json.dumps(b) for b in bodies)
+    finally:
+        fixed.close()

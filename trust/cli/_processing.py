@@ -33,11 +33,10 @@ def processing_export(
     import datetime as dt
     import json
 
-    from tessera.storage import utcnow
     from tessera.trust.processing import as_csv, as_html, as_json, processing_record
 
     services = open_services()
-    record = processing_record(services, tenant, since=utcnow() - dt.timedelta(days=days))
+    record = processing_record(services, tenant, since=services.clock() - dt.timedelta(days=days))
     text = (
         json.dumps(as_json(record), indent=2, ensure_ascii=False)
         if format == "json"

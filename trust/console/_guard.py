@@ -19,7 +19,6 @@ from fastapi.responses import RedirectResponse
 
 from tessera import Assurance
 from tessera.auth import Observation, SessionExpired, SessionInfo, UnknownSession
-from tessera.storage import utcnow
 from tessera.trust._services import Services
 from tessera.trust.gateway import AuthContext
 from tessera.trust.identity import Caller, StaffMember
@@ -64,7 +63,7 @@ def pre_session(request: Request) -> tuple[str, bool]:
 def observation(request: Request) -> Observation:
     return Observation(
         channel="web",
-        at=utcnow(),
+        at=request.app.state.services.clock(),
         ip=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent", "")[:512] or None,
     )

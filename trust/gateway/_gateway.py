@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -32,6 +32,7 @@ from tessera.storage import utcnow
 from tessera.trust._errors import AccessDenied, AuthContextRequired, StepUpRequired
 from tessera.trust.audit import AuditLog, AuditRecord
 from tessera.trust.identity import Caller, Scope
+from tessera.trust.telemetry import stage
 from tessera.vault import (
     Erasure,
     InvalidValue,
@@ -60,16 +61,8 @@ OVERSIGHT_PURPOSE = "oversight"
 _tracer = trace.get_tracer("tessera.gateway")
 
 
-@contextmanager
-def _stage(name: str) -> Iterator[None]:
-    """Each stage of a decision is a span inside the caller's trace when that trace is recorded
-    (the server's request span, sampled); otherwise nothing is made: an unsampled span still
-    costs the sampler's work, seven times an access. Spans name stages, never a value."""
-    if not trace.get_current_span().is_recording():
-        yield
-        return
-    with _tracer.start_as_current_span(name):
-        yield
+def _stage(name: str) -> AbstractContextManager[None]:
+    return stage(_tracer, name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,8 +20,9 @@ from tessera.trust.portal import portal_router
 from tessera.trust.telemetry import (
     RequestTelemetry,
     configure_logging,
-    install_tracing,
     metrics_router,
+    server_telemetry,
+    trace_stores,
     tracing_provider,
 )
 from tessera.vault import InvalidValue
@@ -218,8 +219,10 @@ def create_app(services: Services) -> FastAPI:
         courier.stop()
         checkpointer.stop()
 
+    tracing = tracing_provider(services.settings.otlp_endpoint)
     app = FastAPI(
         lifespan=lifespan,
+        telemetry=server_telemetry(tracing, sample_ratio=services.settings.trace_sample_ratio),
         title="Tessera",
         version=__version__,
         summary="Privacy, consent and payment-trust layer for contact centres.",
@@ -259,13 +262,7 @@ def create_app(services: Services) -> FastAPI:
         app.add_middleware(RequestTelemetry)  # outermost: every answer counted, with its id
     install_openapi(app)
     install_docs(app)
-    install_tracing(
-        app,
-        [services.data.engine, services.keys.engine],
-        tracing_provider(
-            services.settings.otlp_endpoint, sample_ratio=services.settings.trace_sample_ratio
-        ),
-    )
+    trace_stores([services.data.engine, services.keys.engine], tracing)
     return app
 
 

@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, Stric
 
 from tessera import Assurance, Channel
 from tessera.auth import Challenge, Observation
-from tessera.storage import utcnow
 from tessera.trust.gateway import AuthContext
 from tessera.vault import InvalidValue
 
@@ -87,10 +86,11 @@ class ObservationIn(Strict):
     sender_id: StrictStr | None = Field(default=None, max_length=256)
     typing_ms: StrictFloat | StrictInt | None = None
 
-    def observed(self) -> Observation:
+    def observed(self, at: dt.datetime) -> Observation:
+        """At `at`, the server's clock (`Services.clock`): a client's time is not evidence."""
         return Observation(
             channel=self.channel,
-            at=utcnow(),  # the server's clock: a client's time is not evidence
+            at=at,
             ip=self.ip,
             user_agent=self.user_agent,
             device_id=self.device_id,

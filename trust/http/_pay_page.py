@@ -34,7 +34,6 @@ from tessera.payments import (
     ProcessorUnavailable,
 )
 from tessera.payments import InvalidCard as _InvalidCard
-from tessera.storage import utcnow
 from tessera.trust._services import Services
 
 from ._dependencies import ServicesDep
@@ -320,7 +319,7 @@ async def _form(request: Request) -> dict[str, str]:
 def _observation(request: Request) -> Observation:
     return Observation(
         channel="web",
-        at=utcnow(),
+        at=request.app.state.services.clock(),
         ip=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent", "")[:512] or None,
         device_id=_known_device(request),
@@ -403,7 +402,7 @@ async def submit_card(token: str, request: Request, services: ServicesDep) -> HT
             form.get("number", ""),
             form.get("expiry", ""),
             form.get("cvc"),
-            today=utcnow().date(),
+            today=services.clock().date(),
         )
     except _InvalidCard as exc:  # the link is not spent: the customer corrects the card
         return _card_form(

@@ -21,7 +21,6 @@ from fastapi.responses import RedirectResponse
 
 from tessera import Assurance
 from tessera.auth import Observation, SessionExpired, SessionInfo, UnknownSession
-from tessera.storage import utcnow
 from tessera.trust._services import Services
 from tessera.trust.identity import Caller, Scope
 from tessera.trust.web import FORM_LIMIT, Csrf, ServicesDep, read_form, security_headers, set_cookie
@@ -90,7 +89,7 @@ def device_of(request: Request) -> str | None:
 def observation(request: Request) -> Observation:
     return Observation(
         channel="web",
-        at=utcnow(),
+        at=request.app.state.services.clock(),
         ip=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent", "")[:512] or None,
         device_id=device_of(request),

@@ -7,8 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from tessera.storage import utcnow
-
 from ._record import Observed, ProcessingRecord, build_record
 
 if TYPE_CHECKING:
@@ -41,7 +39,7 @@ def processing_record(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
 ) -> ProcessingRecord:
-    now = utcnow()
+    now = services.clock()
     until = until or now
     since = since or until - DEFAULT_PERIOD
     services.identity.get_tenant(tenant)  # an unknown tenant is an error, not an empty record

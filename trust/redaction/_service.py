@@ -13,6 +13,7 @@ from tessera.payments import PhonePayments
 from tessera.trust._errors import RedactionError
 from tessera.trust.audit import AuditLog, AuditRecord
 from tessera.trust.identity import Caller
+from tessera.trust.telemetry import stage
 from tessera.vault import InvalidValue, TokenRecord, Vault, check_subject, check_tenant
 
 from ._redactor import (
@@ -80,7 +81,7 @@ class Redactions:
         by: Caller | None = None,
     ) -> Redacted:
         known, tokenize = self._for(tenant, subject, by)
-        with _tracer.start_as_current_span("redaction.text"):
+        with stage(_tracer, "redaction.text"):
             done = self.redactor.redact(
                 text,
                 language=language,

@@ -9,7 +9,14 @@ from __future__ import annotations
 from ._context import REQUEST_ID, TENANT
 from ._logging import JsonLines, PersonalDataFilter, TextLines, configure_logging
 from ._metrics import MULTIPROCESS_DIR, RequestTelemetry, metrics_router
-from ._tracing import SCRUBBED, install_tracing, trace_statements, tracing_provider
+from ._tracing import (
+    SCRUBBED,
+    server_telemetry,
+    stage,
+    trace_statements,
+    trace_stores,
+    tracing_provider,
+)
 
 __all__ = [
     "MULTIPROCESS_DIR",
@@ -21,8 +28,10 @@ __all__ = [
     "RequestTelemetry",
     "TextLines",
     "configure_logging",
-    "install_tracing",
     "metrics_router",
+    "server_telemetry",
+    "stage",
     "trace_statements",
+    "trace_stores",
     "tracing_provider",
 ]

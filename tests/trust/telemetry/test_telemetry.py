@@ -20,7 +20,6 @@ from tessera.trust.telemetry import (
     TENANT,
     JsonLines,
     PersonalDataFilter,
-    install_tracing,
     tracing_provider,
 )
 from tests.conftest import Stores
@@ -69,6 +68,8 @@ def _traffic(client: TestClient, auth: dict[str, str]) -> str:
         )
     client.post("/v1/redact", json={"text": f"écrivez à {EMAIL}, carte {PAN}"}, headers=auth)
     client.get(f"/v1/consents/{SUBJECT}", headers=auth)
+    client.get(f"/v1/consents/{SUBJECT}/history?limit=5", headers=auth)
+    client.get("/healthz")
     return token
 
 
@@ -188,25 +189,44 @@ def test_personal_values_and_statement_parameters_never_reach_a_log_line(lines) 
     assert entries[0]["message"] == "lookup failed for [redacted] / [redacted]"
 
 
+_EXPORTER = InMemorySpanExporter()
+
+
+@pytest.fixture
+def exporter() -> Iterator[InMemorySpanExporter]:
+    """The process's one provider (OpenTelemetry's global is set once), to memory."""
+    assert tracing_provider(None, exporter=_EXPORTER) is not None
+    _EXPORTER.clear()
+    yield _EXPORTER
+    _EXPORTER.clear()
+
+
 def test_traces_show_the_gateway_stages_and_no_personal_value(
-    shared_stores: Stores, services: Services, tmp_path, auth: dict[str, str]
+    shared_stores: Stores,
+    services: Services,
+    tmp_path,
+    auth: dict[str, str],
+    exporter: InMemorySpanExporter,
 ) -> None:
-    exporter = InMemorySpanExporter()
-    provider = tracing_provider(None, exporter=exporter)
-    assert provider is not None
+    # Any endpoint now finds the process's provider, made above with the in-memory exporter.
     traced = Services.from_settings(
-        settings_for(shared_stores, tmp_path), key_provider=services.key_provider
+        settings_for(shared_stores, tmp_path, otlp_endpoint="discard", trace_sample_ratio=1),
+        key_provider=services.key_provider,
     )
     try:
         app = create_app(traced)
-        install_tracing(app, [traced.data.engine], provider)
         client = TestClient(app, raise_server_exceptions=False)
         exporter.clear()
         token = _traffic(client, auth)
         spans = exporter.get_finished_spans()
+        # A server without an endpoint traces nothing, though this process has a provider.
+        exporter.clear()
+        _traffic(TestClient(create_app(services), raise_server_exceptions=False), auth)
+        untraced = exporter.get_finished_spans()
     finally:
         traced.close()
-        exporter.clear()
+    assert untraced == (), [(s.name, s.attributes) for s in untraced]
+    assert not any(s.attributes.get("url.path") == "/healthz" for s in spans if s.attributes)
     names = {s.name for s in spans}
     assert {
         "gateway.access",
@@ -219,6 +239,9 @@ def test_traces_show_the_gateway_stages_and_no_personal_value(
     } <= names, names
     server = [s for s in spans if s.attributes and s.attributes.get("http.route")]
     assert any(s.attributes["http.route"] == "/v1/consents/{subject}" for s in server)
+    assert any(s.name == "GET /v1/consents/{subject}" for s in server)
+    assert all(s.attributes.get("url.path") == "-" for s in server)
+    assert any(s.attributes.get("url.query") == "-" for s in server)
     assert any(s.attributes and "db.statement" in s.attributes for s in spans)
     # The access's stages are children of one trace, under the server's span.
     access = next(s for s in spans if s.name == "gateway.access")
@@ -228,6 +251,42 @@ def test_traces_show_the_gateway_stages_and_no_personal_value(
         for value in (span.attributes or {}).values():
             for secret in (EMAIL, PAN, SUBJECT, token):
                 assert secret not in str(value), (span.name, value)
+
+
+def test_requests_are_traced_by_their_share_or_by_their_caller(
+    shared_stores: Stores,
+    services: Services,
+    tmp_path,
+    auth: dict[str, str],
+    exporter: InMemorySpanExporter,
+) -> None:
+    """Which requests are traced is chosen before any span is made: a share of them, or the
+    caller's choice when it sends a `traceparent` (sampled or not, malformed = absent)."""
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+    def spans_of(ratio: float, headers: dict[str, str]) -> list:
+        traced = Services.from_settings(
+            settings_for(
+                shared_stores, tmp_path, otlp_endpoint="discard", trace_sample_ratio=ratio
+            ),
+            key_provider=services.key_provider,
+        )
+        try:
+            client = TestClient(create_app(traced))
+            exporter.clear()
+            for _ in range(5):
+                assert client.get("/v1/purposes", headers={**auth, **headers}).status_code == 200
+            return [s for s in exporter.get_finished_spans() if s.kind.name == "SERVER"]
+        finally:
+            traced.close()
+
+    assert spans_of(0.0, {}) == []
+    assert len(spans_of(1.0, {})) == 5
+    followed = spans_of(0.0, {"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"})
+    assert len(followed) == 5
+    assert {f"{s.context.trace_id:032x}" for s in followed} == {trace_id}
+    assert spans_of(1.0, {"traceparent": f"00-{trace_id}-00f067aa0ba902b7-00"}) == []
+    assert len(spans_of(1.0, {"traceparent": "00-garbage-01"})) == 5
 
 
 def test_statements_are_spans_inside_a_recorded_trace_only_and_errors_say_their_type() -> None:

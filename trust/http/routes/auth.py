@@ -247,7 +247,7 @@ def assess(body: AssessIn, who: CallerDep, services: ServicesDep) -> AssessOut:
     result = services.authenticator.assess(
         who.tenant,
         body.subject,
-        seen.observed(),
+        seen.observed(services.clock()),
         action=body.action,
         scope=body.scope,
         device_proof=DeviceProof(proof.key_id, proof.nonce_id, proof.signature) if proof else None,

@@ -14,7 +14,6 @@ from fastapi import APIRouter, Header
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from tessera.payments import PAYMENT_CHANNELS, CardDetails, Keypad, Money, PaymentIntent, Refund
-from tessera.storage import utcnow
 from tessera.trust.gateway import refused
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
 from tessera.trust.http._models import (
@@ -257,7 +256,7 @@ def pay_with_card(
 ) -> IntentOut:
     """Give the card, straight into the vault; authorized at once when no SCA is needed."""
     who.require(Scope.PAYMENTS_CARD)
-    card = CardDetails.keyed(body.number, body.expiry, body.cvc, today=utcnow().date())
+    card = CardDetails.keyed(body.number, body.expiry, body.cvc, today=services.clock().date())
     if body.telephone_order:
         intent = services.payments.get(who.tenant, payment_id)
         declared = services.gateway.declare_telephone_order(who, intent.subject, intent.channel)
@@ -268,7 +267,7 @@ def pay_with_card(
             who.tenant,
             payment_id,
             card,
-            observation=body.observation.observed() if body.observation else None,
+            observation=body.observation.observed(services.clock()) if body.observation else None,
             telephone_order=body.telephone_order,
             save_card=body.save_card,
         )
@@ -288,7 +287,7 @@ def pay_with_card_on_file(
             who.tenant,
             payment_id,
             body.card_id,
-            observation=body.observation.observed() if body.observation else None,
+            observation=body.observation.observed(services.clock()) if body.observation else None,
         )
     )
 

@@ -9,7 +9,6 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from tessera.storage import utcnow
 from tessera.trust.http._dependencies import CallerDep, ServicesDep
 from tessera.trust.identity import Scope
 from tessera.trust.processing import as_csv, as_html, as_json, processing_record
@@ -40,7 +39,9 @@ def get_processing_record(
 ) -> dict[str, Any] | Response:
     """The tenant's record of processing, derived from what is enforced (scope `audit:read`)."""
     caller.require(Scope.AUDIT)
-    record = processing_record(services, caller.tenant, since=utcnow() - dt.timedelta(days=days))
+    record = processing_record(
+        services, caller.tenant, since=services.clock() - dt.timedelta(days=days)
+    )
     if format == "csv":
         return PlainTextResponse(as_csv(record), media_type="text/csv; charset=utf-8")
     if format == "html":
