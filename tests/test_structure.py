@@ -35,17 +35,17 @@ ALLOWED = {
     "trust": set(PACKAGES),
 }
 
-# Inside trust, rooms depend on the rooms before them: identity and audit, then the gateway,
-# redaction and webhooks, then the pages' shared web layer and the customer portal, the HTTP API
-# and the command line.
+# Inside trust, rooms depend on the rooms before them: identity, audit and telemetry, then the
+# gateway, redaction and webhooks, then the pages' shared web layer and the customer portal, the
+# HTTP API and the command line.
 # `_errors` and `_settings` serve every room; the composition root `_services` is for the edges.
 ROOMS = {
     "identity": set(),
     "audit": set(),
-    "gateway": {"identity", "audit"},
-    "redaction": {"identity", "audit"},
+    "telemetry": set(),  # spans for the stages of the rooms above it
+    "gateway": {"identity", "audit", "telemetry"},
+    "redaction": {"identity", "audit", "telemetry"},
     "webhooks": set(),
-    "telemetry": set(),
     "_services": {"identity", "audit", "gateway", "redaction", "webhooks"},
     "web": {"_services"},
     "processing": {"identity", "audit", "_services"},
