@@ -41,6 +41,7 @@ from ._risk import (
 )
 from ._signals import NetworkIntel, Observation, extract
 from ._types import (
+    STRONG_METHODS,
     Assessment,
     AuthRecorder,
     AuthSettings,
@@ -50,6 +51,7 @@ from ._types import (
     FactorInfo,
     IssuedSession,
     SessionInfo,
+    StrongAuthReport,
     TotpEnrolment,
     TransactionAuth,
 )
@@ -57,6 +59,7 @@ from ._types import (
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "FEATURES",
+    "STRONG_METHODS",
     "AccountLocked",
     "Assessment",
     "AuthError",
@@ -87,6 +90,7 @@ __all__ = [
     "SessionInfo",
     "Signals",
     "StepUpFailed",
+    "StrongAuthReport",
     "StrongAuthRequired",
     "Thresholds",
     "TotpEnrolment",

@@ -1,5 +1,5 @@
-"""Assessing a sign-in or an action: device keys, signals, the risk decision, and what a passed
-step-up teaches the profile."""
+"""Assessing a sign-in or an action: device keys, signals, the risk decision; and the strong
+authentications a trusted identity provider reports, the other thing a profile learns from."""
 
 from __future__ import annotations
 
@@ -19,13 +19,23 @@ from tessera.vault import InvalidValue, check_subject, check_tenant
 
 from ._challenges import _Challenges
 from ._common import _new_id, _stored_signals, _unb64url
-from ._errors import InvalidSignal
+from ._errors import InvalidSignal, ReplayedCode
 from ._risk import RiskAction, RiskDecision, assess
 from ._rows import StoredDecision
-from ._signals import Observation, extract
-from ._types import _SCOPES, Assessment, Challenge, DeviceProof
+from ._signals import Observation, extract, keyed
+from ._types import (
+    _SCOPES,
+    STRONG_METHODS,
+    Assessment,
+    Challenge,
+    DeviceProof,
+    StrongAuthReport,
+)
 
 __all__ = ["_Assessing"]
+
+# How far ahead of our clock a provider's may run before its report is "in the future".
+_SKEW = dt.timedelta(minutes=2)
 
 
 class _Assessing(_Challenges):
@@ -153,7 +163,9 @@ class _Assessing(_Challenges):
                 ),
             )
             if result.decision is RiskDecision.ALLOW:
-                self._learn(conn, tenant, subject, signals)
+                # A low risk opens a session but teaches nothing: only a strong authentication
+                # does (a step-up, or one an identity provider reports), or an attacker who got
+                # through once would teach the profile their device and network.
                 session = self._open_session(
                     conn, tenant, subject, Assurance.LOW, scope, ("risk",), decision_id
                 )
@@ -179,6 +191,80 @@ class _Assessing(_Challenges):
             session,
             factors if result.decision is RiskDecision.STEP_UP else (),
         )
+
+    # ------------------------------------------------------------------ reported by an IdP
+    def report_strong_authentication(
+        self,
+        tenant: str,
+        subject: str,
+        observation: Observation,
+        *,
+        method: str,
+        event_id: str | None = None,
+    ) -> StrongAuthReport:
+        """A strong authentication an identity provider of the tenant did itself (scope
+        `auth:assert`), at `observation.at`: its signals teach the customer's profile as a
+        passed step-up would, so profiles can be loaded from a login history. A time in the
+        future or beyond the retention is refused; `event_id` (the provider's own id of the
+        event) makes a report count once, however often it is sent."""
+        check_tenant(tenant)
+        subject = check_subject(subject)
+        if not subject:
+            raise InvalidValue("subject is required")
+        if method not in STRONG_METHODS:
+            raise InvalidValue(f"method must be one of: {', '.join(STRONG_METHODS)}")
+        now = self.clock()
+        at = observation.at
+        if not isinstance(at, dt.datetime) or at.tzinfo is None:
+            raise InvalidSignal("the authentication's time needs a time zone")
+        if at > now + _SKEW:
+            raise InvalidSignal("the authentication is dated in the future")
+        if at < now - self.settings.retention:
+            raise InvalidSignal("the authentication is older than the profiles' retention")
+        key = self._key(tenant)
+        decision_id = (
+            _new_id("rep") if event_id is None else f"rep_{keyed(key, 'report', event_id)[:24]}"
+        )
+        with self.db.read() as conn:
+            if event_id is not None and self.store.decision(conn, tenant, decision_id):
+                raise ReplayedCode("this authentication was already reported")
+            signals = extract(
+                observation,
+                key=key,
+                intel=self.intel,
+                registered_number=self._registered_number(conn, tenant, subject),
+                bound_senders=self._bound_senders(conn, tenant, subject),
+            )
+        with self.db.begin() as conn:
+            self.store.add_decision(
+                conn,
+                StoredDecision(
+                    id=decision_id,
+                    tenant_id=tenant,
+                    subject_id=subject,
+                    action=RiskAction.LOGIN.value,
+                    channel=(signals.channel or "")[:32],
+                    scope="account",
+                    score=0.0,
+                    decision=RiskDecision.ALLOW.value,
+                    contributions="{}",
+                    explanation=f"strong authentication reported ({method})",
+                    signals=json.dumps(_stored_signals(signals)),
+                    status="reported",
+                    created_at=at,
+                    resolved_at=now,
+                ),
+            )
+            sessions = self._learn(conn, tenant, subject, signals, at=at)
+        self._record(
+            tenant,
+            subject,
+            event="strong_auth_reported",
+            decision_id=decision_id,
+            method=method,
+            channel=signals.channel,
+        )
+        return StrongAuthReport(decision_id, subject, sessions)
 
     def _bound_senders(self, conn: Connection, tenant: str, subject: str) -> frozenset[str]:
         return frozenset(

@@ -96,11 +96,26 @@ class _State:
                 retry_after=wait,
             )
 
-    def _learn(self, conn: Connection, tenant: str, subject: str, signals: Signals) -> None:
-        """Teach the profile and the population; only called after a passed authentication."""
+    def _learn(
+        self,
+        conn: Connection,
+        tenant: str,
+        subject: str,
+        signals: Signals,
+        *,
+        at: dt.datetime | None = None,
+    ) -> int:
+        """Teach the profile and the population; only called after a strong authentication
+        (at `at`, now by default); returns the profile's count of sessions."""
         now = self.clock()
-        profile, _ = self._profile(conn, tenant, subject)
+        at = at or now
+        profile, row = self._profile(conn, tenant, subject)
         learnt = profile.learn(signals)
+        # Where and when they last authenticated, for impossible travel: a report of an older
+        # authentication (a history loaded in any order) does not move it back.
+        latest = row is not None and row.last_auth_at is not None and row.last_auth_at > at
+        last_country = row.last_country if latest and row else signals.country or None
+        last_at = row.last_auth_at if latest and row else (at if signals.country else None)
         self.store.put_profile(
             conn,
             StoredProfile(
@@ -108,9 +123,8 @@ class _State:
                 subject_id=subject,
                 sessions=learnt.sessions,
                 counts=json.dumps(learnt.counts, sort_keys=True),
-                # Where and when they last authenticated: for impossible travel.
-                last_country=signals.country or None,
-                last_auth_at=now if signals.country else None,
+                last_country=last_country,
+                last_auth_at=last_at,
                 updated_at=now,
             ),
         )
@@ -124,6 +138,7 @@ class _State:
                 updated_at=now,
             ),
         )
+        return learnt.sessions
 
 
 def _count(facts: dict[str, Any]) -> None:

@@ -205,11 +205,18 @@ class _StepUps(_FactorChecks):
         )
 
     def _pass_decision(
-        self, conn: Connection, tenant: str, subject: str, decision_id: str, now: dt.datetime
+        self,
+        conn: Connection,
+        tenant: str,
+        subject: str,
+        decision_id: str,
+        now: dt.datetime,
+        *,
+        was: str = "pending",
     ) -> str | None:
-        """Mark a pending risk decision passed and let its signals teach the profile (the
-        factor proved the customer); its scope, or None if it was not pending."""
-        passed = self.store.pass_decision(conn, tenant, subject, decision_id, now)
+        """Mark a risk decision passed and let its signals teach the profile (the factor proved
+        the customer); its scope, or None if it was not `was`."""
+        passed = self.store.pass_decision(conn, tenant, subject, decision_id, now, was=was)
         if passed is None:
             return None
         signals, scope = passed
@@ -248,6 +255,12 @@ class _StepUps(_FactorChecks):
                 current = self.store.session(conn, session_hash)
                 if current is None:
                     raise ReplayedCode("the session of this step-up no longer exists")
+                if current.decision_id is not None:
+                    # A session the risk let in silently, proven now: the sign-in it began
+                    # with teaches the profile (once; a second step-up finds it passed).
+                    self._pass_decision(
+                        conn, tenant, row.subject_id, current.decision_id, now, was="allowed"
+                    )
                 factors = ",".join(dict.fromkeys([*current.factors.split(","), kind]))
                 self.store.raise_session(
                     conn,

@@ -117,9 +117,17 @@ class AuthStore:
         return found
 
     def pass_decision(
-        self, conn: Connection, tenant: str, subject: str, decision_id: str, now: dt.datetime
+        self,
+        conn: Connection,
+        tenant: str,
+        subject: str,
+        decision_id: str,
+        now: dt.datetime,
+        *,
+        was: str = "pending",
     ) -> tuple[str, str] | None:
-        """Mark a pending decision passed, once; its signals (JSON) and scope, or None."""
+        """Mark a decision that is `was` (pending; or allowed, when its session is stepped up
+        later) passed, once; its signals (JSON) and scope, or None."""
         t = _DECISIONS
         row = conn.execute(
             update(t)
@@ -127,7 +135,7 @@ class AuthStore:
                 t.c.id == decision_id,
                 t.c.tenant_id == tenant,
                 t.c.subject_id == subject,
-                t.c.status == "pending",
+                t.c.status == was,
             )
             .values(status="passed", resolved_at=now)
             .returning(t.c.signals, t.c.scope)

@@ -13,6 +13,7 @@ from tessera.vault import DataCategory
 from ._risk import DEFAULT_THRESHOLDS, RiskAction, RiskDecision, Thresholds
 
 __all__ = [
+    "STRONG_METHODS",
     "Assessment",
     "AuthRecorder",
     "AuthSettings",
@@ -22,6 +23,7 @@ __all__ = [
     "FactorInfo",
     "IssuedSession",
     "SessionInfo",
+    "StrongAuthReport",
     "TotpEnrolment",
     "TransactionAuth",
 ]
@@ -105,6 +107,21 @@ class Assessment:
     contributions: dict[str, float]
     session: IssuedSession | None = None
     factors: tuple[str, ...] = ()  # what the customer can step up with
+
+
+# How a trusted identity provider may say it authenticated a customer strongly: each is two
+# factors or a phishing-resistant one (a password alone is not on the list).
+STRONG_METHODS = ("passkey", "totp", "otp", "app", "smartcard", "federated")
+
+
+@dataclass(frozen=True, slots=True)
+class StrongAuthReport:
+    """A reported strong authentication, learnt: its record's id and how many strong sessions
+    the customer's profile now holds."""
+
+    id: str
+    subject: str
+    sessions: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,11 +101,15 @@ def learn_home(
             ),
         )
         with_otp_pass(authenticator, tenant, first.decision_id)
-    for _ in range(days):
+    for day in range(days):
         clock.advance(days=1)
-        first = authenticator.assess(tenant, subject, at_home(clock))
-        if first.session is None:  # the first sessions are unusual: a step-up teaches them
+        if day == 0:  # the first sign-in has no history: a step-up teaches it
+            first = authenticator.assess(tenant, subject, at_home(clock))
             with_otp_pass(authenticator, tenant, first.decision_id)
+        else:  # then the history the bank's own sign-in reports (strong, with a passkey)
+            authenticator.report_strong_authentication(
+                tenant, subject, at_home(clock), method="passkey"
+            )
     clock.advance(hours=1)
 
 

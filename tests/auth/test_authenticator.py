@@ -4,6 +4,8 @@ stepped up and explained, and every factor resists replay, brute force and forge
 from __future__ import annotations
 
 import base64
+import dataclasses
+import datetime as dt
 
 import pyotp
 import pytest
@@ -16,6 +18,7 @@ from tessera.auth import (
     ChallengeExpired,
     DeviceProof,
     FactorNotEnrolled,
+    InvalidSignal,
     Outbox,
     ReplayedCode,
     RiskDecision,
@@ -26,7 +29,7 @@ from tessera.auth import (
 )
 from tessera.auth.softkey import SoftPasskey
 from tessera.policies import Assurance
-from tessera.vault import UnknownSubject
+from tessera.vault import InvalidValue, UnknownSubject
 from tests.auth.conftest import (
     GOOGLE_US,
     ORIGIN,
@@ -109,6 +112,74 @@ def test_only_a_passed_step_up_teaches_the_profile(
     clock.advance(days=1)
     again = authenticator.assess(tenant, "cust-4", at_home(clock, **new_phone))
     assert again.score < attempt.score
+
+
+def test_a_low_risk_allow_teaches_nothing_and_proof_does(
+    authenticator: Authenticator, tenant: str, clock: Clock
+) -> None:
+    """Only a strong authentication teaches: an attacker let through once by a low score must
+    not teach the profile their device. A silent session stepped up later teaches, once."""
+    with_phone(authenticator, tenant, "cust-40")
+    learn_home(authenticator, tenant, "cust-40", clock)
+    seen = authenticator.report_strong_authentication(
+        tenant, "cust-40", at_home(clock), method="passkey"
+    ).sessions
+    for _ in range(3):
+        clock.advance(hours=1)
+        allowed = authenticator.assess(tenant, "cust-40", at_home(clock))
+        assert allowed.decision is RiskDecision.ALLOW
+    clock.advance(minutes=1)
+    after = authenticator.report_strong_authentication(
+        tenant, "cust-40", at_home(clock), method="totp"
+    ).sessions
+    assert after == seen + 1  # the three allows taught nothing
+    assert allowed.session is not None
+    challenge = authenticator.begin_step_up(tenant, "otp", session_id=allowed.session.id)
+    code = authenticator.notifier.last().message.split(": ")[1][:6]
+    authenticator.complete_step_up(tenant, challenge.id, code=code)
+    assert authenticator.decision(tenant, allowed.decision_id).status == "passed"
+    proven = authenticator.report_strong_authentication(
+        tenant, "cust-40", at_home(clock), method="totp"
+    ).sessions
+    assert proven == after + 2  # the proven sign-in, and this report
+
+
+def test_reported_strong_authentications_are_checked_and_counted_once(
+    authenticator: Authenticator, tenant: str, clock: Clock
+) -> None:
+    first = authenticator.report_strong_authentication(
+        tenant, "cust-41", at_home(clock), method="passkey", event_id="idp-1"
+    )
+    assert first.sessions == 1 and first.id.startswith("rep_")
+    with pytest.raises(ReplayedCode):  # the provider sent it twice: it counts once
+        authenticator.report_strong_authentication(
+            tenant, "cust-41", at_home(clock), method="passkey", event_id="idp-1"
+        )
+    future = at_home(clock)
+    future = dataclasses.replace(future, at=clock() + dt.timedelta(minutes=10))
+    with pytest.raises(InvalidSignal, match="future"):
+        authenticator.report_strong_authentication(tenant, "cust-41", future, method="passkey")
+    ancient = dataclasses.replace(future, at=clock() - dt.timedelta(days=400))
+    with pytest.raises(InvalidSignal, match="retention"):
+        authenticator.report_strong_authentication(tenant, "cust-41", ancient, method="passkey")
+    naive = dataclasses.replace(future, at=clock().replace(tzinfo=None))
+    with pytest.raises(InvalidSignal, match="time zone"):
+        authenticator.report_strong_authentication(tenant, "cust-41", naive, method="passkey")
+    with pytest.raises(InvalidValue, match="method"):
+        authenticator.report_strong_authentication(
+            tenant, "cust-41", at_home(clock), method="password"
+        )
+    # Nothing of the refused reports was learnt.
+    last = authenticator.report_strong_authentication(
+        tenant, "cust-41", at_home(clock), method="passkey"
+    )
+    assert last.sessions == 2
+    # An old report loads history without moving "where they last were" back in time.
+    clock.advance(hours=1)
+    abroad = dataclasses.replace(at_home(clock, ip=GOOGLE_US), at=clock() - dt.timedelta(days=30))
+    authenticator.report_strong_authentication(tenant, "cust-41", abroad, method="passkey")
+    travel = authenticator.assess(tenant, "cust-41", at_home(clock))
+    assert "impossible_travel" not in travel.contributions
 
 
 def test_otp_step_up_is_single_use_and_brute_force_locks_the_account(

@@ -399,3 +399,59 @@ def test_thresholds_per_tenant_from_settings(
             ),
             key_provider=shared_keyring,
         )
+
+
+def test_an_identity_provider_loads_a_history_by_reporting_strong_authentications(
+    client: TestClient, issue, services: Services, tenant: str, other_tenant: str
+) -> None:
+    """`POST /v1/auth/strong-authentications` (scope auth:assert): the sessions an identity
+    provider authenticated strongly teach the profile, so the next usual sign-in is silent."""
+    import datetime as dt
+
+    headers = issue(tenant, [*SCOPES, Scope.AUTH_ASSERT])
+    now = services.clock()
+
+    def report(when: dt.datetime, *, to=headers, **extra: object):
+        body = {
+            "subject": "idp-cust",
+            "method": "passkey",
+            "authenticated_at": when.isoformat(),
+            "observation": HOME,
+            **extra,
+        }
+        return client.post("/v1/auth/strong-authentications", json=body, headers=to)
+
+    for days in (9, 6, 3):
+        r = report(now - dt.timedelta(days=days, hours=2), event_id=f"evt-{days}")
+        assert r.status_code == 201, r.text
+    assert r.json()["profile_sessions"] == 3 and r.json()["id"].startswith("rep_")
+    r = client.post(
+        "/v1/auth/assess", json={"subject": "idp-cust", "observation": HOME}, headers=headers
+    )
+    assert r.status_code == 200 and r.json()["decision"] == "allow", r.text
+    # The same event again, a time ahead of ours, a naive time, a weak method, no scope.
+    problem(report(now - dt.timedelta(days=3, hours=2), event_id="evt-3"), 409, "replayed")
+    problem(report(now + dt.timedelta(hours=1)), 422, "invalid-signal")
+    problem(report(now - dt.timedelta(days=999)), 422, "invalid-signal")
+    r = client.post(
+        "/v1/auth/strong-authentications",
+        json={
+            "subject": "idp-cust",
+            "method": "passkey",
+            "authenticated_at": "2026-11-30T08:00:00",
+            "observation": HOME,
+        },
+        headers=headers,
+    )
+    problem(r, 422, "validation-error")
+    problem(report(now, method="password"), 422, "validation-error")
+    problem(report(now, observation={**HOME, "channel": "fax"}), 422, "invalid-signal")
+    problem(report(now, subject="x" * 200), 422, "validation-error")
+    no_assert = issue(tenant, SCOPES)
+    problem(report(now, to=no_assert), 403, "permission-denied")
+    # Another tenant's report about a subject of the same name teaches its own profile only.
+    theirs = issue(other_tenant, [Scope.AUTH_ASSERT])
+    r = report(now - dt.timedelta(hours=1), to=theirs)
+    assert r.status_code == 201 and r.json()["profile_sessions"] == 1
+    r = report(now - dt.timedelta(hours=1))
+    assert r.status_code == 201 and r.json()["profile_sessions"] == 4

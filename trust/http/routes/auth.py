@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictStr
 
 from tessera.auth import (
+    STRONG_METHODS,
     Assessment,
     DeviceProof,
     IssuedSession,
@@ -93,6 +94,45 @@ class AssessOut(BaseModel):
     contributions: dict[str, float]
     step_up_factors: list[str]
     session: SessionOut | None
+
+
+class StrongAuthIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject": "cust_12345",
+                    "method": "passkey",
+                    "authenticated_at": "2026-11-30T08:12:44+01:00",
+                    "event_id": "idp-evt-7c1f0a",
+                    "observation": {
+                        "channel": "web",
+                        "ip": "86.200.12.34",
+                        "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) Safari/605.1",
+                        "device_id": "cookie-5d1e",
+                    },
+                }
+            ]
+        }
+    )
+
+    subject: StrictStr = Field(max_length=128)
+    method: Literal[STRONG_METHODS] = Field(  # type: ignore[valid-type]
+        description="how the provider authenticated: two factors or a phishing-resistant one"
+    )
+    authenticated_at: Annotated[AwareDatetime, Field(strict=False)] = Field(
+        description="when (ISO 8601 with its offset); not in the future, within the retention"
+    )
+    event_id: StrictStr | None = Field(
+        default=None, max_length=128, description="the provider's id of the event: counted once"
+    )
+    observation: ObservationIn
+
+
+class StrongAuthOut(BaseModel):
+    id: str
+    subject: str
+    profile_sessions: int = Field(description="strong sessions the customer's profile now holds")
 
 
 class NonceIn(Strict):
@@ -253,6 +293,27 @@ def assess(body: AssessIn, who: CallerDep, services: ServicesDep) -> AssessOut:
         device_proof=DeviceProof(proof.key_id, proof.nonce_id, proof.signature) if proof else None,
     )
     return _assess_out(result)
+
+
+@router.post("/strong-authentications", response_model=StrongAuthOut, status_code=201)
+def report_strong_authentication(
+    body: StrongAuthIn, who: CallerDep, services: ServicesDep
+) -> StrongAuthOut:
+    """Report a strong authentication your own identity provider did (scope `auth:assert`).
+
+    Profiles learn only from strong authentications: a step-up passed here, or one reported
+    this way, with the signals of that session and its time. A login history can be loaded by
+    reporting its strong sessions; a low-risk sign-in that was let through teaches nothing.
+    """
+    who.require(Scope.AUTH_ASSERT)
+    report = services.authenticator.report_strong_authentication(
+        who.tenant,
+        body.subject,
+        body.observation.observed(body.authenticated_at),
+        method=body.method,
+        event_id=body.event_id,
+    )
+    return StrongAuthOut(id=report.id, subject=report.subject, profile_sessions=report.sessions)
 
 
 @router.post("/device-nonce", response_model=ChallengeOut)
