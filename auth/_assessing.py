@@ -8,20 +8,17 @@ import json
 import secrets
 from dataclasses import replace
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.serialization import load_der_public_key
 from sqlalchemy import Connection
 
 from tessera import Assurance
 from tessera.vault import InvalidValue, check_subject, check_tenant
 
 from ._challenges import _Challenges
-from ._common import _new_id, _stored_signals, _unb64url
+from ._common import _new_id, _stored_signals, device_signed
 from ._errors import InvalidSignal, ReplayedCode
+from ._offer import channel_words, offered_factors, withheld_channels
 from ._risk import RiskAction, RiskDecision, assess
-from ._rows import StoredDecision
+from ._rows import StoredDecision, StoredFactor
 from ._signals import Observation, extract, keyed
 from ._types import (
     _SCOPES,
@@ -33,6 +30,12 @@ from ._types import (
 )
 
 __all__ = ["_Assessing"]
+
+# What `assess` reads of a customer's factors, at once: the bound identifiers it scores and the
+# factors it may offer.
+_HELD = ("caller", "sender", "totp", "webauthn", "otp", "device")
+# A messaging account bound more recently than this may be a takeover's own.
+_RECENT_BINDING = dt.timedelta(days=7)
 
 # How far ahead of our clock a provider's may run before its report is "in the future".
 _SKEW = dt.timedelta(minutes=2)
@@ -69,19 +72,8 @@ class _Assessing(_Challenges):
             )
         if nonce is None or not keys or keys[0].public_key is None:
             return False
-        message = f"tessera-device/1|{tenant}|{subject}|{nonce}".encode()
-        try:
-            public = load_der_public_key(bytes(keys[0].public_key))
-            signature = _unb64url(proof.signature)
-            if isinstance(public, ed25519.Ed25519PublicKey):
-                public.verify(signature, message)
-            elif isinstance(public, ec.EllipticCurvePublicKey):
-                public.verify(signature, message, ec.ECDSA(SHA256()))
-            else:
-                return False
-        except (InvalidSignature, InvalidSignal, ValueError):
-            return False
-        return True
+        message = f"tessera-device/1|{tenant}|{subject}|{nonce}"
+        return device_signed(bytes(keys[0].public_key), message, proof.signature)
 
     def assess(
         self,
@@ -111,28 +103,46 @@ class _Assessing(_Challenges):
             observation = replace(observation, device_key=ok)
         now = self.clock()
         key = self._key(tenant)
-        with self.db.read() as conn:
-            self._check_lock(conn, tenant, subject)
+        account = self._account_key(tenant, subject)
+        with self.db.read() as conn:  # the profile, the factors held, the failures: three reads
             profile, row = self._profile(conn, tenant, subject)
-            population = self._population(conn, tenant)
-            bound = self._bound_senders(conn, tenant, subject)
-            registered = self._registered_number(conn, tenant, subject)
+            held = self._active_factors(conn, tenant, subject, *_HELD)
+            senders = [f for f in held if f.kind == "sender"]
             draft = extract(
                 observation,
                 key=key,
                 intel=self.intel,
-                registered_number=registered,
-                bound_senders=bound,
+                registered_number=_registered(held),
+                bound_senders=frozenset(str(f.credential_id) for f in senders),
+                recent_senders=frozenset(
+                    str(f.credential_id) for f in senders if now - f.created_at < _RECENT_BINDING
+                ),
                 last_country=row.last_country if row else None,
                 last_at=row.last_auth_at if row else None,
             )
             failures = self.store.failures(
                 conn, tenant, self._failure_keys(tenant, subject, draft.values())
             )
+        self._refuse_if_locked(failures.get(account), now)
         recent = max((f.consecutive for f in failures.values()), default=0)
         signals = replace(draft, recent_failures=recent)
         limits = self.settings.thresholds_for(tenant)
-        result = assess(signals, profile, population, action=action, thresholds=limits)
+        result = assess(
+            signals, profile, self._population(tenant), action=action, thresholds=limits
+        )
+        withheld = withheld_channels(signals)
+        offered = offered_factors((f.kind for f in held), withheld)
+        if result.decision is RiskDecision.STEP_UP and withheld and not offered:
+            # The only factors this customer holds travel over the channel under attack:
+            # stepping up would not stop anyone. Refused, with the way forward.
+            result = replace(
+                result,
+                decision=RiskDecision.DENY,
+                explanation=(
+                    f"{result.explanation}; no factor safe from {channel_words(withheld)} is "
+                    "enrolled: an agent's stronger checks are needed"
+                )[:500],
+            )
         decision_id = _new_id("dec")
         session = None
         status = {
@@ -156,7 +166,7 @@ class _Assessing(_Challenges):
                         {k: round(v, 3) for k, v in result.contributions.items()}
                     ),
                     explanation=result.explanation[:500],
-                    signals=json.dumps(_stored_signals(signals)),
+                    signals=json.dumps(_stored_signals(signals, withheld)),
                     status=status,
                     created_at=now,
                     resolved_at=now if status != "pending" else None,
@@ -169,7 +179,6 @@ class _Assessing(_Challenges):
                 session = self._open_session(
                     conn, tenant, subject, Assurance.LOW, scope, ("risk",), decision_id
                 )
-            factors = self._factor_kinds(conn, tenant, subject)
         self._record(
             tenant,
             subject,
@@ -189,7 +198,8 @@ class _Assessing(_Challenges):
             result.explanation,
             result.contributions,
             session,
-            factors if result.decision is RiskDecision.STEP_UP else (),
+            offered if result.decision is RiskDecision.STEP_UP else (),
+            "agent_checks" if result.decision is RiskDecision.DENY and withheld else None,
         )
 
     # ------------------------------------------------------------------ reported by an IdP
@@ -272,9 +282,10 @@ class _Assessing(_Challenges):
         )
 
     def _registered_number(self, conn: Connection, tenant: str, subject: str) -> str | None:
-        rows = self._active_factors(conn, tenant, subject, "caller")
-        return rows[0].credential_id if rows else None
+        return _registered(self._active_factors(conn, tenant, subject, "caller"))
 
-    def _factor_kinds(self, conn: Connection, tenant: str, subject: str) -> tuple[str, ...]:
-        rows = self._active_factors(conn, tenant, subject, "totp", "webauthn", "otp")
-        return tuple(sorted({r.kind for r in rows}))
+
+def _registered(held: list[StoredFactor]) -> str | None:
+    """The keyed hash of the customer's registered calling number, if one is bound."""
+    callers = [f.credential_id for f in held if f.kind == "caller"]
+    return callers[0] if callers else None

@@ -29,7 +29,15 @@ from ._sessions import _Sessions
 from ._signals import keyed
 from ._types import _FACTOR_CEILING, Challenge
 
-__all__ = ["_Challenges", "destination_category", "masked_destination"]
+__all__ = ["_Challenges", "approval_message", "destination_category", "masked_destination"]
+
+
+def approval_message(
+    tenant: str, subject: str, challenge_id: str, nonce: str, binding_sha256: str
+) -> str:
+    """What the app's device key signs to approve: this challenge of this customer, and the
+    transaction's binding when there is one (dynamic linking, as a passkey's challenge)."""
+    return f"tessera-approval/1|{tenant}|{subject}|{challenge_id}|{nonce}|{binding_sha256}"
 
 
 def destination_category(channel: str) -> DataCategory:
@@ -83,6 +91,20 @@ class _Challenges(_Sessions):
                 str(destination.destination),
                 message or "Your verification code",
             )
+        elif factor == "app":
+            # The app shows what it is asked to approve and signs it with its device key.
+            secret = secrets.token_urlsafe(24)
+            options = {
+                "approval": approval_message(
+                    tenant,
+                    subject,
+                    challenge_id,
+                    secret,
+                    hashlib.sha256(binding).hexdigest() if binding is not None else "",
+                ),
+                "key_ids": [f.id for f in factors],
+                "message": message or "Approve the sign-in",
+            }
         else:
             raw = secrets.token_bytes(32)
             if binding is not None:  # derived from the transaction, as SPC does

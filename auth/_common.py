@@ -9,6 +9,11 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+
 from tessera import Assurance, b64url_decode
 from tessera.vault import InvalidValue
 
@@ -67,14 +72,33 @@ def _credential(credential: Mapping[str, Any] | str | None) -> Mapping[str, Any]
     return credential
 
 
-def _stored_signals(signals: Signals) -> dict[str, Any]:
-    """What the decision keeps to learn from later: the minimized values only."""
+def _stored_signals(signals: Signals, withheld: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """What the decision keeps to learn from later (the minimized values only), and the
+    channels its risk involved, that no factor of its step-up may travel over."""
     return (
         {k: v for k, v in signals.values().items() if v is not None}
         | ({"hour": signals.hour} if signals.hour is not None else {})
         | ({"weekday": signals.weekday} if signals.weekday is not None else {})
         | ({"typing_ms": signals.typing_ms} if signals.typing_ms is not None else {})
+        | ({"withheld": sorted(withheld)} if withheld else {})
     )
+
+
+def device_signed(public_key_der: bytes, message: str, signature: str) -> bool:
+    """True when `signature` (base64url) is the device key's over `message` (Ed25519, or
+    ECDSA P-256 with SHA-256: what app keystores make); False for anything else."""
+    try:
+        public = load_der_public_key(public_key_der)
+        raw = _unb64url(signature)
+        if isinstance(public, ed25519.Ed25519PublicKey):
+            public.verify(raw, message.encode())
+        elif isinstance(public, ec.EllipticCurvePublicKey):
+            public.verify(raw, message.encode(), ec.ECDSA(SHA256()))
+        else:
+            return False
+    except (InvalidSignature, InvalidSignal, ValueError, TypeError):
+        return False
+    return True
 
 
 def _signals_from(stored: Mapping[str, Any]) -> Signals:

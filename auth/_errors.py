@@ -7,6 +7,7 @@ __all__ = [
     "AuthError",
     "ChallengeExpired",
     "FactorNotEnrolled",
+    "FactorWithheld",
     "InvalidSignal",
     "InvalidThresholds",
     "ReplayedCode",
@@ -74,6 +75,11 @@ class AccountLocked(AuthError):
 
 class FactorNotEnrolled(AuthError):
     """The customer has no such factor (or destination) to step up with."""
+
+
+class FactorWithheld(AuthError):
+    """The factor travels over the channel the risk is about (a code by SMS after a SIM swap):
+    stepping up with it would prove nothing."""
 
 
 class StrongAuthRequired(AuthError):

@@ -11,8 +11,8 @@ import pyotp
 
 from tessera import Assurance
 
-from ._challenges import _Challenges
-from ._common import _credential, _short, _unb64url
+from ._challenges import _Challenges, approval_message
+from ._common import _credential, _short, _unb64url, device_signed
 from ._errors import FactorNotEnrolled, ReplayedCode, StepUpFailed
 from ._rows import StoredChallenge, StoredFactor
 
@@ -62,6 +62,30 @@ class _FactorChecks(_Challenges):
             raise StepUpFailed("the code must be 6 digits")
         if not hmac.compare_digest(self._code_hash(tenant, row.id, code), row.secret):
             raise StepUpFailed("the code is wrong")
+        return Assurance.SUBSTANTIAL
+
+    # ------------------------------------------------------------------ the app's approval
+    def _verify_app(
+        self, tenant: str, row: StoredChallenge, credential: Mapping[str, Any] | str | None
+    ) -> Assurance:
+        """The customer approved in their app: one of their registered device keys signed the
+        approval message of this challenge (and of its transaction's binding)."""
+        parsed = _credential(credential)
+        key_id, signature = parsed.get("key_id"), parsed.get("signature")
+        if not isinstance(key_id, str) or not isinstance(signature, str) or len(signature) > 400:
+            raise StepUpFailed("an app approval is a key_id and a signature")
+        with self.db.read() as conn:
+            keys = self.store.factors(
+                conn, tenant, row.subject_id, kinds=("device",), active=True, only=key_id[:40]
+            )
+        if not keys or keys[0].public_key is None:
+            raise StepUpFailed("this device key is not registered for this customer")
+        binding = json.loads(row.payload).get("binding", "")
+        message = approval_message(tenant, row.subject_id, row.id, row.secret, binding)
+        if not device_signed(bytes(keys[0].public_key), message, signature):
+            raise StepUpFailed("the app's approval does not verify")
+        with self.db.begin() as conn:
+            self.store.factor_used(conn, keys[0].id, self.clock())
         return Assurance.SUBSTANTIAL
 
     # ------------------------------------------------------------------ WebAuthn

@@ -106,6 +106,7 @@ class Signals:
     attestation: str | None = None  # STIR/SHAKEN level of that caller id: A, B or C
     sim_swapped: bool | None = None  # the operator reports a recent SIM change on that line
     sender_bound: bool | None = None  # messaging: the sender id is already bound to them
+    sender_recent: bool | None = None  # …but only since a few days (a takeover binds its own)
     device_key: bool | None = None  # app: True = a registered device key signed, False = forged
     typing_ms: float | None = None  # mean interval between keystrokes, from the client
 
@@ -298,7 +299,9 @@ def assess(
     if signals.sim_swapped:
         # The number is right, but the SIM behind it is new: the SIM-swap fraud pattern.
         contributions["sim_swap"] = 10.0
-    if signals.sender_bound is True:
+    if signals.sender_bound is True and signals.sender_recent:
+        contributions["sender_recent"] = 2.0
+    elif signals.sender_bound is True:
         contributions["sender"] = -1.5
     elif signals.sender_bound is False:
         contributions["sender"] = 3.0
@@ -331,6 +334,7 @@ _HARD = {
     "caller_id": "a call from a number that is not the registered one",
     "sim_swap": "a recent SIM change on the calling line",
     "sender": "a messaging account not bound to this customer",
+    "sender_recent": "a messaging account bound only days ago",
     "device_key": "a device key that does not verify",
 }
 

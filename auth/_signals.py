@@ -170,11 +170,13 @@ def extract(
     intel: NetworkIntel,
     registered_number: str | None = None,
     bound_senders: frozenset[str] = frozenset(),
+    recent_senders: frozenset[str] = frozenset(),
     last_country: str | None = None,
     last_at: dt.datetime | None = None,
     recent_failures: int = 0,
 ) -> Signals:
-    """Minimize and score-ready: `registered_number` and `bound_senders` are keyed hashes."""
+    """Minimize and score-ready: `registered_number` and `bound_senders` are keyed hashes;
+    `recent_senders` are those of them bound only days ago."""
     channel = _channel(_text(observation.channel, "channel"))
     ua = _text(observation.user_agent, "user_agent")
     device = _text(observation.device_id, "device_id")
@@ -214,6 +216,7 @@ def extract(
         attestation=attestation if attestation in _ATTESTATIONS else None,
         sim_swapped=observation.sim_swapped if isinstance(observation.sim_swapped, bool) else None,
         sender_bound=None if sender_hash is None else sender_hash in bound_senders,
+        sender_recent=None if sender_hash is None else sender_hash in recent_senders,
         device_key=observation.device_key,
         typing_ms=_milliseconds(typing),
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,12 +19,14 @@ from tessera.vault import Vault
 from ._errors import AccountLocked
 from ._notify import Notifier
 from ._risk import FEATURES, Population, Profile, Signals
-from ._rows import StoredPopulation, StoredProfile
+from ._rows import StoredFailure, StoredPopulation, StoredProfile
 from ._signals import NetworkIntel, keyed
 from ._store import AuthStore
 from ._types import AuthRecorder, AuthSettings
 
 __all__ = ["_State"]
+
+_POPULATION_FRESH = 30.0  # seconds
 
 
 class _State:
@@ -48,6 +52,10 @@ class _State:
         self.settings = settings or AuthSettings()
         self.intel = intel or NetworkIntel()
         self.clock = clock
+        # A tenant's population changes slowly (every customer's strong sessions): scoring
+        # reads it from memory, refreshed from the store at most every _POPULATION_FRESH.
+        self._populations: dict[str, tuple[float, Population]] = {}
+        self._populations_lock = threading.Lock()
 
     # ------------------------------------------------------------------ helpers
     def _record(self, tenant: str, subject: str, **facts: Any) -> None:
@@ -66,7 +74,21 @@ class _State:
             return Profile(), None
         return Profile(row.sessions, json.loads(row.counts)), row
 
-    def _population(self, conn: Connection, tenant: str) -> Population:
+    def _population(self, tenant: str) -> Population:
+        """The tenant's population, from memory when it was read or learnt recently."""
+        cached = self._populations.get(tenant)
+        if cached is not None and time.monotonic() - cached[0] < _POPULATION_FRESH:
+            return cached[1]
+        with self.db.read() as conn:
+            population = self._stored_population(conn, tenant)
+        self._remember(tenant, population)
+        return population
+
+    def _remember(self, tenant: str, population: Population) -> None:
+        with self._populations_lock:
+            self._populations[tenant] = (time.monotonic(), population)
+
+    def _stored_population(self, conn: Connection, tenant: str) -> Population:
         row = self.store.population(conn, tenant)
         if row is None:
             return Population()
@@ -87,8 +109,11 @@ class _State:
 
     def _check_lock(self, conn: Connection, tenant: str, subject: str) -> None:
         account = self._account_key(tenant, subject)
-        row = self.store.failures(conn, tenant, [account]).get(account)
-        now = self.clock()
+        self._refuse_if_locked(self.store.failures(conn, tenant, [account]).get(account))
+
+    def _refuse_if_locked(self, row: StoredFailure | None, now: dt.datetime | None = None) -> None:
+        """AccountLocked while the account's failure record says it is blocked."""
+        now = now or self.clock()
         if row is not None and row.locked_until and row.locked_until > now:
             wait = int((row.locked_until - now).total_seconds()) + 1
             raise AccountLocked(
@@ -128,7 +153,7 @@ class _State:
                 updated_at=now,
             ),
         )
-        population = self._population(conn, tenant).learn(signals)
+        population = self._stored_population(conn, tenant).learn(signals)
         self.store.put_population(
             conn,
             StoredPopulation(
@@ -138,6 +163,7 @@ class _State:
                 updated_at=now,
             ),
         )
+        self._remember(tenant, population)
         return learnt.sessions
 
 

@@ -16,15 +16,17 @@ from tessera import Assurance
 from tessera.vault import InvalidValue, check_subject, check_tenant
 
 from ._common import _session_info, _sha256, _signals_from
-from ._errors import (
-    ReplayedCode,
-    StepUpFailed,
-)
+from ._errors import FactorWithheld, ReplayedCode, StepUpFailed
 from ._factors import _FactorChecks
+from ._offer import FACTORS, SAFE_FROM_CHANNELS, channel_words
 from ._rows import StoredChallenge, StoredFailure
 from ._types import Challenge, IssuedSession, SessionInfo, TransactionAuth
 
 __all__ = ["_StepUps"]
+
+# The stored kind of a factor, where it is not the factor's own name: the app's approval is
+# signed by its device key.
+_KIND = {"app": "device"}
 
 
 class _StepUps(_FactorChecks):
@@ -46,17 +48,24 @@ class _StepUps(_FactorChecks):
         check_tenant(tenant)
         if (decision_id is None) == (session_id is None):
             raise InvalidValue("name a decision_id or a session_id, exactly one")
-        if factor not in ("totp", "webauthn", "otp"):
-            raise InvalidValue("factor must be totp, webauthn or otp")
+        if factor not in FACTORS:
+            raise InvalidValue(f"factor must be one of: {', '.join(FACTORS)}")
         session_hash = None
         with self.db.read() as conn:
             if decision_id is not None:
-                subject = self._pending_decision(conn, tenant, decision_id).subject_id
+                decision = self._pending_decision(conn, tenant, decision_id)
+                subject = decision.subject_id
+                withheld = frozenset(json.loads(decision.signals).get("withheld", ()))
+                if withheld and factor not in SAFE_FROM_CHANNELS:
+                    raise FactorWithheld(
+                        f"this risk involves {channel_words(withheld)}: a {factor} step-up "
+                        "travels over it; use a passkey, TOTP or the app"
+                    )
             else:
                 row = self._live_session(conn, tenant, str(session_id))
                 subject, session_hash = row.subject_id, row.id_sha256
             self._check_lock(conn, tenant, subject)
-            factors = self._active_factors(conn, tenant, subject, factor)
+            factors = self._active_factors(conn, tenant, subject, _KIND.get(factor, factor))
         return self._challenge(
             tenant,
             subject,
@@ -89,13 +98,13 @@ class _StepUps(_FactorChecks):
         """
         check_tenant(tenant)
         subject = check_subject(subject)
-        if factor not in ("webauthn", "otp"):
-            raise InvalidValue("a transaction is authenticated with webauthn or otp")
+        if factor not in ("webauthn", "otp", "app"):
+            raise InvalidValue("a transaction is authenticated with webauthn, otp or app")
         if not isinstance(binding, bytes) or not binding or len(binding) > 4096:
             raise InvalidValue("a transaction binding is required")
         with self.db.read() as conn:
             self._check_lock(conn, tenant, subject)
-            factors = self._active_factors(conn, tenant, subject, factor)
+            factors = self._active_factors(conn, tenant, subject, _KIND.get(factor, factor))
         return self._challenge(
             tenant,
             subject,
@@ -125,7 +134,7 @@ class _StepUps(_FactorChecks):
         confirmed a payment strongly is a known device the next time)."""
         check_tenant(tenant)
         with self.db.read() as conn:
-            kinds = ("transaction-otp", "transaction-webauthn")
+            kinds = ("transaction-otp", "transaction-webauthn", "transaction-app")
             row = self._take_challenge(conn, tenant, challenge_id, kinds)
         kind = row.kind.removeprefix("transaction-")
         bound = json.loads(row.payload).get("binding", "")
@@ -136,6 +145,8 @@ class _StepUps(_FactorChecks):
                 )
             if kind == "otp":
                 granted = self._verify_otp(tenant, row, code)
+            elif kind == "app":
+                granted = self._verify_app(tenant, row, credential)
             else:
                 granted = self._verify_webauthn(tenant, row, credential)
         except StepUpFailed as failed:
@@ -174,7 +185,7 @@ class _StepUps(_FactorChecks):
         profile. Returns the new bearer session for a decision, and the session's state."""
         check_tenant(tenant)
         with self.db.read() as conn:
-            kinds = ("step-up-totp", "step-up-otp", "step-up-webauthn")
+            kinds = tuple(f"step-up-{f}" for f in FACTORS)
             row = self._take_challenge(
                 conn, tenant, challenge_id, (f"step-up-{factor}",) if factor else kinds
             )
@@ -184,6 +195,8 @@ class _StepUps(_FactorChecks):
                 granted = self._verify_totp(tenant, row, code)
             elif kind == "otp":
                 granted = self._verify_otp(tenant, row, code)
+            elif kind == "app":
+                granted = self._verify_app(tenant, row, credential)
             else:
                 granted = self._verify_webauthn(tenant, row, credential)
         except StepUpFailed as failed:

@@ -36,7 +36,11 @@ class AuthRecorder(Protocol):
 
 
 _OTP_CHANNELS = {"sms": DataCategory.PHONE, "messaging": DataCategory.PHONE, "email": None}
-_FACTOR_CEILING = {"totp": Assurance.SUBSTANTIAL, "otp": Assurance.SUBSTANTIAL}
+_FACTOR_CEILING = {
+    "totp": Assurance.SUBSTANTIAL,
+    "otp": Assurance.SUBSTANTIAL,
+    "app": Assurance.SUBSTANTIAL,
+}
 _SCOPES = frozenset({"account", "payment"})
 
 
@@ -107,6 +111,9 @@ class Assessment:
     contributions: dict[str, float]
     session: IssuedSession | None = None
     factors: tuple[str, ...] = ()  # what the customer can step up with
+    # After a denial: where the customer can still go ("agent_checks": an agent's stronger
+    # checks, when the only factors they hold travel over the channel under attack).
+    next_step: str | None = None
 
 
 # How a trusted identity provider may say it authenticated a customer strongly: each is two

@@ -20,6 +20,7 @@ from tessera.auth import (
     AccountLocked,
     ChallengeExpired,
     FactorNotEnrolled,
+    FactorWithheld,
     InvalidSignal,
     ReplayedCode,
     SessionExpired,
@@ -157,6 +158,7 @@ _PROBLEMS: dict[type[BaseException], ProblemType] = {
     ReplayedCode: ProblemType(409, "replayed", "Already used"),
     AccountLocked: ProblemType(423, "account-locked", "Temporarily blocked"),
     FactorNotEnrolled: ProblemType(409, "factor-not-enrolled", "Factor not enrolled"),
+    FactorWithheld: ProblemType(409, "factor-withheld", "Factor travels over the channel at risk"),
     StrongAuthRequired: ProblemType(
         403, "strong-auth-required", "A recent strong authentication is required"
     ),

@@ -455,3 +455,77 @@ def test_an_identity_provider_loads_a_history_by_reporting_strong_authentication
     assert r.status_code == 201 and r.json()["profile_sessions"] == 1
     r = report(now - dt.timedelta(hours=1))
     assert r.status_code == 201 and r.json()["profile_sessions"] == 4
+
+
+def test_a_sim_swap_call_is_never_stepped_up_by_sms_and_the_app_approves_instead(
+    client: TestClient, issue, services: Services, tenant: str
+) -> None:
+    headers = issue(tenant, SCOPES)
+    _customer(client, headers, "sim-cust")
+    r = client.post(
+        "/v1/auth/bindings",
+        json={"subject": "sim-cust", "kind": "caller", "identifier": "+33612345678"},
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    session = _sign_in(client, services, headers, "sim-cust")
+    call = {
+        "channel": "voice_agent",
+        "caller_number": "+33 6 12 34 56 78",
+        "attestation": "A",
+        "sim_swapped": True,
+    }
+
+    def assess() -> dict:
+        r = client.post(
+            "/v1/auth/assess",
+            json={"subject": "sim-cust", "action": "read", "observation": call},
+            headers=headers,
+        )
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    refused = assess()  # only an SMS code is enrolled: it would reach the swapped SIM
+    assert refused["decision"] == "deny" and refused["step_up_factors"] == []
+    assert refused["next_step"] == "agent_checks"
+    device = ed25519.Ed25519PrivateKey.generate()
+    der = device.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    r = client.post(
+        "/v1/auth/factors/device",
+        json={"session_id": session["session_id"], "public_key": base64.b64encode(der).decode()},
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    key_id = r.json()["id"]
+    stepped = assess()
+    assert stepped["decision"] == "step_up" and stepped["step_up_factors"] == ["app"]
+    begin = {"decision_id": stepped["decision_id"]}
+    problem(
+        client.post("/v1/auth/step-up/otp/begin", json=begin, headers=headers),
+        409,
+        "factor-withheld",
+    )
+    r = client.post("/v1/auth/step-up/app/begin", json=begin, headers=headers)
+    assert r.status_code == 200, r.text
+    challenge = r.json()
+    message = challenge["options"]["approval"]
+    signature = base64.urlsafe_b64encode(device.sign(message.encode())).rstrip(b"=").decode()
+    answer = {
+        "challenge_id": challenge["challenge_id"],
+        "credential": {"key_id": key_id, "signature": signature},
+    }
+    problem(
+        client.post(
+            "/v1/auth/step-up/app/complete",
+            json={"challenge_id": challenge["challenge_id"]},
+            headers=headers,
+        ),
+        422,
+        "invalid-value",
+    )
+    r = client.post("/v1/auth/step-up/app/complete", json=answer, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["session"]["assurance"] == "substantial"
+    problem(
+        client.post("/v1/auth/step-up/app/complete", json=answer, headers=headers), 409, "replayed"
+    )

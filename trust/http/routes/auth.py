@@ -33,6 +33,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 Short = Field(default=None, max_length=512)
+StepUpFactor = Literal["totp", "webauthn", "otp", "app"]
 
 
 class DeviceProofIn(Strict):
@@ -92,7 +93,15 @@ class AssessOut(BaseModel):
     score: float
     explanation: str
     contributions: dict[str, float]
-    step_up_factors: list[str]
+    step_up_factors: list[str] = Field(
+        description="what the customer can step up with; never a factor that travels over a "
+        "channel the risk is about (no code by SMS after a SIM swap)"
+    )
+    next_step: Literal["agent_checks"] | None = Field(
+        default=None,
+        description="after a denial, where the customer can still go: an agent's stronger "
+        "checks when every factor they hold travels over the channel at risk",
+    )
     session: SessionOut | None
 
 
@@ -274,6 +283,7 @@ def _assess_out(result: Assessment) -> AssessOut:
         explanation=result.explanation,
         contributions={k: round(v, 3) for k, v in result.contributions.items()},
         step_up_factors=list(result.factors),
+        next_step=result.next_step,  # type: ignore[arg-type]
         session=_session_out(result.session),
     )
 
@@ -325,7 +335,10 @@ def device_nonce(body: NonceIn, who: CallerDep, services: ServicesDep) -> Challe
 
 @router.post("/step-up/{factor}/begin", response_model=ChallengeOut)
 def begin_step_up(
-    factor: Literal["totp", "webauthn", "otp"], body: BeginIn, who: CallerDep, services: ServicesDep
+    factor: StepUpFactor,
+    body: BeginIn,
+    who: CallerDep,
+    services: ServicesDep,
 ) -> ChallengeOut:
     """Start a second factor for a risk decision, or to raise a session's assurance."""
     who.require(Scope.AUTH)
@@ -342,16 +355,19 @@ def begin_step_up(
 
 @router.post("/step-up/{factor}/complete", response_model=CompleteOut)
 def complete_step_up(
-    factor: Literal["totp", "webauthn", "otp"],
+    factor: StepUpFactor,
     body: CompleteIn,
     who: CallerDep,
     services: ServicesDep,
 ) -> CompleteOut:
     """Answer a step-up challenge; the session's assurance rises when the answer is right."""
     who.require(Scope.AUTH)
-    if factor == "webauthn" and body.credential is None:
-        raise InvalidValue("a webauthn step-up is completed with a credential")
-    if factor != "webauthn" and body.code is None:
+    if factor in ("webauthn", "app") and body.credential is None:
+        raise InvalidValue(
+            f"a {factor} step-up is completed with a credential"
+            + (" (key_id and signature)" if factor == "app" else "")
+        )
+    if factor in ("totp", "otp") and body.code is None:
         raise InvalidValue(f"a {factor} step-up is completed with a code")
     issued, info = services.authenticator.complete_step_up(
         who.tenant, body.challenge_id, code=body.code, credential=body.credential, factor=factor
