@@ -48,7 +48,9 @@ FEATURES: dict[str, str] = {
 }
 # What each kind of channel can observe at all: a phone call has no browser and no IP. A feature
 # the channel cannot give is not "missing" (that weighs as rare); it is simply not judged.
-_CALL_FEATURES = frozenset({"device", "country", "hour_band", "week_part", "channel"})
+_CALL_FEATURES = frozenset({"device", "hour_band", "week_part", "channel"})
+# Channels whose device is the calling line (no device id of their own).
+_LINES = frozenset({"voice_ivr", "voice_agent", "voice_assistant", "sms"})
 CHANNEL_FEATURES: dict[str, frozenset[str]] = {
     "voice_ivr": _CALL_FEATURES,
     "voice_agent": _CALL_FEATURES,
@@ -64,7 +66,7 @@ _SMOOTHING = 2.0  # pseudo-sessions pulling a customer's estimate toward the pop
 _MISSING = math.log(8.0)  # a missing signal weighs like a value 8× rarer than usual
 # Familiarity lowers the risk, but one familiar signal can't cancel another's novelty:
 # an attacker who copies a customer's browser and channel gains little.
-_FAMILIAR_FLOOR = -1.0
+_FAMILIAR_FLOOR = -0.5
 # A value no customer of the tenant ever used (a scripted client, an exotic network) costs
 # more than one that is merely new to this customer; judged once the population is known.
 _NEVER_SEEN = math.log(4.0)
@@ -100,6 +102,7 @@ class Signals:
     weekday: int | None = None  # 0 = Monday … 6 = Sunday, on the same clock as `hour`
     channel: str | None = None
     hosting_network: bool = False
+    mobile_network: bool = False  # the operator's networks are a mobile operator's
     travel_kmh: float | None = None  # speed implied since the last strong authentication
     recent_failures: int = 0
     caller_id_matches: bool | None = None  # voice: the call comes from the registered number
@@ -198,7 +201,7 @@ class Thresholds:
 DEFAULT_THRESHOLDS: dict[RiskAction, Thresholds] = {
     RiskAction.LOGIN: Thresholds(step_up=5.0, deny=20.0),
     RiskAction.READ: Thresholds(step_up=6.0, deny=22.0),
-    RiskAction.DETOKENIZE: Thresholds(step_up=3.0, deny=18.0),
+    RiskAction.DETOKENIZE: Thresholds(step_up=2.0, deny=18.0),
     RiskAction.PAY: Thresholds(step_up=1.0, deny=16.0),
 }
 
@@ -255,8 +258,19 @@ def assess(
     missing = set()
     judged = signals.judged()
     known_population = population.sessions >= _POPULATION_KNOWN
+    mine: dict[str, int] = {}
+    # A calling line registered to the customer, or a messaging account bound to them (for a
+    # week or more), is a device they declared: familiar from its first use.
+    declared = (signals.channel in _LINES and signals.caller_id_matches is True) or (
+        signals.channel == "messaging"
+        and signals.sender_bound is True
+        and not signals.sender_recent
+    )
     for feature, value in signals.values().items():
         if feature not in judged:
+            continue
+        if feature == "device" and declared:
+            contributions[feature], mine[feature] = _FAMILIAR_FLOOR, 1
             continue
         if value is None:
             if feature not in _OPTIONAL:
@@ -267,6 +281,7 @@ def assess(
         # customer's estimate is pulled toward it by _SMOOTHING pseudo-sessions.
         seen_anywhere = population.counts.get(feature, _NONE).get(value, 0)
         seen_mine = profile.counts.get(feature, _NONE).get(value, 0)
+        mine[feature] = seen_mine
         p_pop = (seen_anywhere + 1.0) / (
             population.sessions + population.distinct.get(feature, 0) + 1
         )
@@ -280,6 +295,12 @@ def assess(
         if known_population and not seen_anywhere and not seen_mine:
             contribution += _NEVER_SEEN
         contributions[feature] = contribution
+    new_network = _network_as_one(contributions, mine, signals)
+    _count_once(contributions, mine, _DEVICE_LEVELS)
+    if new_network and profile.sessions and "device" in judged and not mine.get("device"):
+        # A new device and a new network at once: the customer changes one at a time (a new
+        # phone at home, their own phone abroad); whoever holds neither brings both.
+        contributions["new_device_and_network"] = _NEW_DEVICE_AND_NETWORK
     if profile.sessions == 0:
         # No history to compare with: the first sign-in teaches the profile, so it must be strong.
         contributions["no_history"] = _NO_HISTORY
@@ -326,6 +347,62 @@ def assess(
     )
 
 
+# Correlated signals are hierarchies, each counted once: network prefix ⊂ operator (ASN) ⊂
+# country; device ⊂ browser or app ⊂ operating system.
+_NETWORK_LEVELS = ("country", "asn", "network")
+_DEVICE_LEVELS = ("os_family", "ua_family", "device")
+# A new prefix of an operator the customer uses is weak evidence (addresses are reassigned,
+# mobile operators NAT whole regions): at most this much; nothing for a mobile operator.
+_NEW_PREFIX_OF_KNOWN_OPERATOR = 1.0
+_NEW_DEVICE_AND_NETWORK = 3.0
+
+
+def _count_once(
+    contributions: dict[str, float], mine: Mapping[str, int], levels: tuple[str, ...]
+) -> tuple[str | None, str | None]:
+    """Counts a hierarchy once, in place: the most specific level the customer is familiar
+    with keeps its (familiar) weight, the level just below it says how surprising the rest is,
+    and the levels below that are implied by it (a new country brings a new operator and a new
+    prefix; a new operating system, a new device). Familiar levels above it are implied too;
+    a new one above it is an inconsistency (a known device id in a browser this customer never
+    used: a copied cookie) and keeps its weight. A hierarchy missing altogether counts once, at
+    its most specific level. Returns (familiar level, first new level)."""
+    present = [f for f in levels if f in contributions]
+    if len(present) < 2:
+        return None, None
+    familiar = max((i for i, f in enumerate(present) if mine.get(f, 0) > 0), default=-1)
+    if familiar < 0:
+        seen = [f for f in present if f in mine]  # given a value (new), not missing
+        new: str | None = seen[0] if seen else present[-1]
+        kept = {new}
+    else:
+        new = present[familiar + 1] if familiar + 1 < len(present) else None
+        kept = {present[familiar], *([new] if new else [])}
+        kept |= {f for f in present[:familiar] if f in mine and not mine[f]}
+    for level in present:
+        if level not in kept:
+            del contributions[level]
+    return (present[familiar] if familiar >= 0 else None), new
+
+
+def _network_as_one(
+    contributions: dict[str, float], mine: Mapping[str, int], signals: Signals
+) -> bool:
+    """The network counted once (`_count_once`). A proven device-bound key halves what a new
+    level weighs: the customer's own app, abroad, is the traveller, not a thief. True when the
+    network is new to the customer, but for a new address of their mobile operator."""
+    familiar, new = _count_once(contributions, mine, _NETWORK_LEVELS)
+    if new is None:
+        return False
+    if new == "network" and familiar == "asn":
+        cap = 0.0 if signals.mobile_network else _NEW_PREFIX_OF_KNOWN_OPERATOR
+        contributions["network"] = min(contributions["network"], cap)
+        return not signals.mobile_network
+    if signals.device_key is True and contributions[new] > 0:
+        contributions[new] /= 2
+    return True
+
+
 _HARD = {
     "no_history": "no sign-in history yet",
     "hosting_network": "a hosting or data-centre network",
@@ -333,6 +410,7 @@ _HARD = {
     "recent_failures": "recent failed attempts",
     "caller_id": "a call from a number that is not the registered one",
     "sim_swap": "a recent SIM change on the calling line",
+    "new_device_and_network": "a new device on a new network",
     "sender": "a messaging account not bound to this customer",
     "sender_recent": "a messaging account bound only days ago",
     "device_key": "a device key that does not verify",

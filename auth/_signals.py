@@ -65,15 +65,21 @@ class NetworkFacts:
     asn: str | None
     country: str | None
     hosting: bool
+    mobile: bool = False
 
 
 class NetworkIntel:
     """IP → prefix, network operator, country and "is it a data centre", from an offline file."""
 
-    def __init__(self, hosting_names: frozenset[str] | None = None) -> None:
+    def __init__(
+        self,
+        hosting_names: frozenset[str] | None = None,
+        mobile_names: frozenset[str] | None = None,
+    ) -> None:
         self._lock = threading.Lock()
         self._db = None
-        self.hosting_names = hosting_names if hosting_names is not None else _hosting_names()
+        self.hosting_names = hosting_names if hosting_names is not None else _names("hosting")
+        self.mobile_names = mobile_names if mobile_names is not None else _names("mobile")
 
     def _load(self) -> Any:  # geoip2fast ships no types
         with self._lock:
@@ -89,20 +95,22 @@ class NetworkIntel:
         try:
             address = ipaddress.ip_address(ip.strip())
         except ValueError:
-            return NetworkFacts(None, None, None, False)
+            return NetworkFacts(None, None, None, False, False)
         if not address.is_global:
-            return NetworkFacts("private", None, None, False)
+            return NetworkFacts("private", None, None, False, False)
         found = self._load().lookup(str(address))
         country = found.country_code if len(found.country_code or "") == 2 else None
         asn = (found.asn_name or "").strip() or None
         bits = 24 if address.version == 4 else 48
         prefix = str(ipaddress.ip_network(f"{address}/{bits}", strict=False))
-        hosting = asn is not None and any(name in asn.upper() for name in self.hosting_names)
-        return NetworkFacts(prefix, asn, country, hosting)
+        operator = (asn or "").upper()
+        hosting = bool(operator) and any(name in operator for name in self.hosting_names)
+        mobile = bool(operator) and any(name in operator for name in self.mobile_names)
+        return NetworkFacts(prefix, asn, country, hosting, mobile)
 
 
-def _hosting_names() -> frozenset[str]:
-    text = resources.files("tessera.auth").joinpath("data/hosting_networks.txt").read_text()
+def _names(kind: str) -> frozenset[str]:
+    text = resources.files("tessera.auth").joinpath(f"data/{kind}_networks.txt").read_text()
     return frozenset(
         line.strip().upper() for line in text.splitlines() if line.strip() and line[0] != "#"
     )
@@ -207,6 +215,7 @@ def extract(
         weekday=observation.at.weekday(),
         channel=channel,
         hosting_network=bool(facts and facts.hosting),
+        mobile_network=bool(facts and facts.mobile),
         travel_kmh=travel_kmh(last_country, last_at, country, observation.at),
         recent_failures=recent_failures,
         # No registered number is unknown, not a mismatch.

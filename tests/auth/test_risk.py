@@ -120,16 +120,55 @@ def test_one_familiar_signal_cannot_cancel_another_ones_novelty() -> None:
 
 
 def test_the_same_signals_may_pass_a_login_but_not_a_payment() -> None:
-    new_phone_new_wifi = with_(HOME, device="dev-B", network="176.1.0.0/16")
+    new_phone_at_home = with_(HOME, device="dev-B")
     profile = customer()
     assert (
-        assess(new_phone_new_wifi, profile, POP, action=RiskAction.LOGIN).decision
+        assess(new_phone_at_home, profile, POP, action=RiskAction.LOGIN).decision
         is RiskDecision.ALLOW
     )
     assert (
-        assess(new_phone_new_wifi, profile, POP, action=RiskAction.PAY).decision
+        assess(new_phone_at_home, profile, POP, action=RiskAction.PAY).decision
         is RiskDecision.STEP_UP
     )
+
+
+def test_correlated_signals_count_once() -> None:
+    """Network prefix, operator and country are one hierarchy, as are device, browser and
+    system: a traveller on their own phone is one surprise (a new country), not three; a new
+    device on a new network is more than either; a copied device id in a browser the customer
+    never used keeps that novelty."""
+    profile = customer()
+    abroad = with_(HOME, network="151.12.0.0/16", asn=1267, country="IT")
+    result = assess(abroad, profile, POP)
+    assert "country" in result.contributions
+    assert not {"asn", "network"} & set(result.contributions)
+    assert result.decision is RiskDecision.ALLOW
+    proven = assess(with_(abroad, device_key=True), profile, POP)
+    assert proven.contributions["country"] == pytest.approx(result.contributions["country"] / 2)
+    new_isp = assess(with_(HOME, network="212.27.0.0/16", asn=12322), profile, POP)
+    assert set(new_isp.contributions) & {"country", "asn", "network"} == {"country", "asn"}
+    new_prefix = assess(with_(HOME, network="90.13.0.0/16"), profile, POP)
+    assert new_prefix.contributions["network"] <= 1.0
+    mobile = assess(with_(HOME, network="10.1.0.0/16", mobile_network=True), profile, POP)
+    assert mobile.contributions["network"] == 0.0
+    stranger = assess(with_(HOME, device="dev-X", network="212.27.0.0/16", asn=12322), profile, POP)
+    assert stranger.contributions["new_device_and_network"] > 0
+    assert "a new device on a new network" in stranger.explanation
+    copied = with_(HOME, ua_family="Python Requests")
+    assert assess(copied, profile, POP).contributions["ua_family"] > 0
+    assert assess(copied, profile, POP, action=RiskAction.DETOKENIZE).decision is not (
+        RiskDecision.ALLOW
+    )
+
+
+def test_a_registered_line_is_a_known_device_from_its_first_call() -> None:
+    call = Signals(device="line-new", hour=19, channel="voice_agent", attestation="A")
+    unknown = assess(call, customer(), POP)
+    registered = assess(with_(call, caller_id_matches=True), customer(), POP)
+    assert registered.contributions["device"] < 0 < unknown.contributions["device"]
+    # …but not on the web, where the device is a browser's id, not the line.
+    web = with_(HOME, device="dev-Y", caller_id_matches=True)
+    assert assess(web, customer(), POP).contributions["device"] > 0
 
 
 def test_impossible_travel_is_stepped_up_whatever_the_habits() -> None:
@@ -211,7 +250,7 @@ def test_thresholds_are_overridden_per_action_and_validated() -> None:
     assert on_top[RiskAction.LOGIN] == Thresholds(2.0, 9.0)
     assert on_top[RiskAction.READ].deny == 30.0
     # The same session, two tenants: one lets it pass, the stricter one asks for a step-up.
-    new_phone = with_(HOME, device="dev-B", network="176.1.0.0/16")
+    new_phone = with_(HOME, device="dev-B")
     stricter = thresholds_table({"login": {"step_up": 1.0}})
     assert assess(new_phone, customer(), POP).decision is RiskDecision.ALLOW
     assert assess(new_phone, customer(), POP, thresholds=stricter).decision is RiskDecision.STEP_UP

@@ -44,6 +44,15 @@ def test_hosting_networks_and_private_addresses(intel: NetworkIntel) -> None:
     assert intel.lookup("not an ip").prefix is None
 
 
+def test_a_mobile_operators_addresses_are_known_as_mobile(intel: NetworkIntel) -> None:
+    """A mobile operator NATs whole regions: its new addresses tell nothing (`_risk`)."""
+    seen = Observation(channel="app", at=dt.datetime(2026, 5, 4, 9, tzinfo=dt.UTC), ip="37.165.1.1")
+    mobile = extract(seen, key=b"k" * 32, intel=intel)
+    assert mobile.mobile_network and mobile.asn == "Free Mobile SAS"
+    home = extract(Observation(channel="app", at=seen.at, ip=ORANGE_FR), key=b"k" * 32, intel=intel)
+    assert not home.mobile_network
+
+
 def test_the_lookup_works_with_the_network_blocked(
     monkeypatch: pytest.MonkeyPatch, intel: NetworkIntel
 ) -> None:
