@@ -173,3 +173,20 @@ def test_a_messaging_account_bound_days_ago_is_not_a_route_for_codes(
     clock.advance(days=8)
     settled = authenticator.assess(tenant, "cust-msg-1", dataclasses.replace(seen, at=clock()))
     assert settled.contributions.get("sender") == -1.5
+
+
+def test_the_registered_number_defaults_to_the_customers_vaulted_phone(
+    authenticator: Authenticator, tenant: str, clock: Clock
+) -> None:
+    with_phone(authenticator, tenant, "cust-line-1")  # vaults +33 6 12 34 56 78, binds no line
+    learn_home(authenticator, tenant, "cust-line-1", clock)
+    calm = {"sim_swapped": False}
+    theirs = authenticator.assess(tenant, "cust-line-1", _call(clock, **calm))
+    assert theirs.contributions["caller_id"] < 0
+    other = authenticator.assess(
+        tenant, "cust-line-1", _call(clock, caller_number="+33 7 00 00 00 01", **calm)
+    )
+    assert other.contributions["caller_id"] > 0
+    # No phone vaulted at all: unknown, not a mismatch.
+    nobody = authenticator.assess(tenant, "cust-line-2", _call(clock, **calm))
+    assert "caller_id" not in nobody.contributions
