@@ -106,7 +106,7 @@ class _Assessing(_Challenges):
             observation = replace(observation, device_key=ok)
         now = self.clock()
         key = self._key(tenant)
-        account = self._account_key(tenant, subject)
+        account = self._account_key(tenant, subject, key)
         with self.db.read() as conn:  # the profile, the factors held, the failures: three reads
             profile, row = self._profile(conn, tenant, subject)
             held = self._active_factors(conn, tenant, subject, *_HELD)
@@ -125,7 +125,7 @@ class _Assessing(_Challenges):
                 last_at=row.last_auth_at if row else None,
             )
             failures = self.store.failures(
-                conn, tenant, self._failure_keys(tenant, subject, draft.values())
+                conn, tenant, self._failure_keys(tenant, subject, draft.values(), key)
             )
         self._refuse_if_locked(failures.get(account), now)
         recent = max((f.consecutive for f in failures.values()), default=0)

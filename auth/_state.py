@@ -95,16 +95,19 @@ class _State:
         counts = json.loads(row.counts)
         return Population(row.sessions, counts, {f: len(counts.get(f, {})) for f in FEATURES})
 
-    def _account_key(self, tenant: str, subject: str) -> str:
+    def _account_key(self, tenant: str, subject: str, key: bytes | None = None) -> str:
         """The failure counter of a customer's account (a keyed hash, not their id)."""
-        return f"account:{keyed(self._key(tenant), 'account', subject)}"
+        return f"account:{keyed(key or self._key(tenant), 'account', subject)}"
 
-    def _failure_keys(self, tenant: str, subject: str, signals: Mapping[str, Any]) -> list[str]:
-        keys = [self._account_key(tenant, subject)]
+    def _failure_keys(
+        self, tenant: str, subject: str, signals: Mapping[str, Any], key: bytes | None = None
+    ) -> list[str]:
+        key = key or self._key(tenant)
+        keys = [self._account_key(tenant, subject, key)]
         if signals.get("device"):
             keys.append(f"device:{signals['device']}")
         if signals.get("network"):
-            keys.append(f"net:{keyed(self._key(tenant), 'net', signals['network'])}")
+            keys.append(f"net:{keyed(key, 'net', signals['network'])}")
         return keys
 
     def _check_lock(self, conn: Connection, tenant: str, subject: str) -> None:

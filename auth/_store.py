@@ -13,9 +13,20 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, false, insert, select, true, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    false,
+    insert,
+    select,
+    true,
+    update,
+)
 
-from tessera.storage import Database, table_of
+from tessera.storage import Database, HotStatement, as_utc, table_of
 
 from ._rows import (
     StoredChallenge,
@@ -49,6 +60,49 @@ _FAILURES = table_of(AuthFailureRow)
 # What erasing a subject removes: habits, decisions, sessions, factors and challenges.
 _SUBJECT_TABLES = (_PROFILES, _DECISIONS, _SESSIONS, _FACTORS, _CHALLENGES)
 
+# The statements of every `assess`, run hot (`HotStatement`): SQLAlchemy's per-statement
+# machinery cost more than SQLite's own work on a decision's five of them.
+_PROFILE_OF = HotStatement(
+    select(_PROFILES).where(
+        _PROFILES.c.tenant_id == bindparam("tenant"),
+        _PROFILES.c.subject_id == bindparam("subject"),
+    )
+)
+_ACTIVE_FACTORS = HotStatement(
+    select(_FACTORS)
+    .where(
+        _FACTORS.c.tenant_id == bindparam("tenant"),
+        _FACTORS.c.subject_id == bindparam("subject"),
+        _FACTORS.c.status == "active",
+    )
+    .order_by(_FACTORS.c.created_at)
+)
+_FAILURE_KEYS = 3  # the account, the device, the network
+_FAILURES_OF = HotStatement(
+    select(_FAILURES).where(
+        _FAILURES.c.tenant_id == bindparam("tenant"),
+        _FAILURES.c.key.in_([bindparam(f"k{i}") for i in range(_FAILURE_KEYS)]),
+    )
+)
+
+
+def _insert_all(table: Table) -> HotStatement:
+    return HotStatement(insert(table).values({c.name: bindparam(c.name) for c in table.columns}))
+
+
+_ADD_DECISION = _insert_all(_DECISIONS)
+_ADD_SESSION = _insert_all(_SESSIONS)
+
+
+def _hot_typed(cls: type[Any], row: Any) -> Any:
+    """A hot statement's row (a named tuple) as `cls`, its timestamps in UTC."""
+    return cls(
+        **{
+            name: as_utc(value) if isinstance(value, dt.datetime) else value
+            for name, value in row._asdict().items()
+        }
+    )
+
 
 class AuthStore:
     """The authenticator's tables in the data store."""
@@ -63,11 +117,8 @@ class AuthStore:
 
     # ------------------------------------------------------------------ profiles
     def profile(self, conn: Connection, tenant: str, subject: str) -> StoredProfile | None:
-        t = _PROFILES
-        row = conn.execute(
-            select(t).where(t.c.tenant_id == tenant, t.c.subject_id == subject)
-        ).first()
-        return None if row is None else typed(StoredProfile, row)
+        row = _PROFILE_OF.first(conn, {"tenant": tenant, "subject": subject})
+        return None if row is None else _hot_typed(StoredProfile, row)
 
     def put_profile(self, conn: Connection, profile: StoredProfile) -> None:
         values = asdict(profile)
@@ -86,8 +137,14 @@ class AuthStore:
     def failures(
         self, conn: Connection, tenant: str, keys: Iterable[str]
     ) -> dict[str, StoredFailure]:
+        wanted = list(dict.fromkeys(keys))
+        if 0 < len(wanted) <= _FAILURE_KEYS:
+            padded = wanted + [wanted[0]] * (_FAILURE_KEYS - len(wanted))
+            params = {"tenant": tenant, **{f"k{i}": k for i, k in enumerate(padded)}}
+            found = _FAILURES_OF.all(conn, params)
+            return {row.key: _hot_typed(StoredFailure, row) for row in found}
         t = _FAILURES
-        rows = conn.execute(select(t).where(t.c.tenant_id == tenant, t.c.key.in_(list(keys))))
+        rows = conn.execute(select(t).where(t.c.tenant_id == tenant, t.c.key.in_(wanted)))
         return {row.key: typed(StoredFailure, row) for row in rows}
 
     def put_failure(self, conn: Connection, failure: StoredFailure) -> None:
@@ -99,7 +156,7 @@ class AuthStore:
 
     # ------------------------------------------------------------------ decisions
     def add_decision(self, conn: Connection, decision: StoredDecision) -> None:
-        conn.execute(insert(_DECISIONS).values(asdict(decision)))
+        _ADD_DECISION.execute(conn, asdict(decision))
 
     def decision(self, conn: Connection, tenant: str, decision_id: str) -> StoredDecision | None:
         t = _DECISIONS
@@ -144,7 +201,7 @@ class AuthStore:
 
     # ------------------------------------------------------------------ sessions
     def add_session(self, conn: Connection, session: StoredSession) -> None:
-        conn.execute(insert(_SESSIONS).values(asdict(session)))
+        _ADD_SESSION.execute(conn, asdict(session))
 
     def session(
         self, conn: Connection, id_sha256: str, *, tenant: str | None = None
@@ -199,6 +256,10 @@ class AuthStore:
         only: str | None = None,
     ) -> list[StoredFactor]:
         """A subject's factors, oldest first: of some kinds, only active ones, or one."""
+        if active and only is None:  # every assess and step-up: the hot path
+            rows = _ACTIVE_FACTORS.all(conn, {"tenant": tenant, "subject": subject})
+            wanted = None if kinds is None else set(kinds)
+            return [_hot_typed(StoredFactor, r) for r in rows if wanted is None or r.kind in wanted]
         t = _FACTORS
         query = select(t).where(t.c.tenant_id == tenant, t.c.subject_id == subject)
         if kinds is not None:
