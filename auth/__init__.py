@@ -43,6 +43,7 @@ from ._risk import (
 from ._signals import NetworkIntel, Observation, extract
 from ._types import (
     STRONG_METHODS,
+    VOICE_PIN_DIGITS,
     Assessment,
     AuthRecorder,
     AuthSettings,
@@ -55,12 +56,15 @@ from ._types import (
     StrongAuthReport,
     TotpEnrolment,
     TransactionAuth,
+    VoicePossession,
 )
+from ._voice import check_voice_pin
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "FEATURES",
     "STRONG_METHODS",
+    "VOICE_PIN_DIGITS",
     "AccountLocked",
     "Assessment",
     "AuthError",
@@ -100,7 +104,9 @@ __all__ = [
     "UnknownChallenge",
     "UnknownDecision",
     "UnknownSession",
+    "VoicePossession",
     "assess",
+    "check_voice_pin",
     "explain",
     "extract",
     "thresholds_table",

@@ -11,15 +11,16 @@ from dataclasses import replace
 from sqlalchemy import Connection
 
 from tessera import Assurance
-from tessera.vault import DataCategory, InvalidValue, check_subject, check_tenant
+from tessera.vault import InvalidValue, check_subject, check_tenant
 
 from ._challenges import _Challenges
 from ._common import _new_id, _stored_signals, device_signed
 from ._errors import InvalidSignal, ReplayedCode
 from ._offer import channel_words, offered_factors, withheld_channels
 from ._risk import RiskAction, RiskDecision, assess
-from ._rows import StoredDecision, StoredFactor
-from ._signals import Observation, extract, keyed, phone_e164
+from ._rows import StoredDecision
+from ._signals import Observation, extract, keyed
+from ._state import registered_line
 from ._types import (
     _SCOPES,
     STRONG_METHODS,
@@ -34,9 +35,6 @@ __all__ = ["_Assessing"]
 # What `assess` reads of a customer's factors, at once: the bound identifiers it scores and the
 # factors it may offer.
 _HELD = ("caller", "sender", "totp", "webauthn", "otp", "device")
-# Channels whose caller is a phone line, and the hash of a number that is none of the customer's.
-_LINES = frozenset({"voice_ivr", "voice_agent", "voice_assistant", "sms"})
-_NOT_THEIRS = "not-a-number-of-theirs"
 # A messaging account bound more recently than this may be a takeover's own.
 _RECENT_BINDING = dt.timedelta(days=7)
 
@@ -115,7 +113,7 @@ class _Assessing(_Challenges):
                 observation,
                 key=key,
                 intel=self.intel,
-                registered_number=_registered(held)
+                registered_number=registered_line(held)
                 or self._vaulted_line(tenant, subject, key, observation),
                 bound_senders=frozenset(str(f.credential_id) for f in senders),
                 recent_senders=frozenset(
@@ -285,33 +283,5 @@ class _Assessing(_Challenges):
             str(r.credential_id) for r in self._active_factors(conn, tenant, subject, "sender")
         )
 
-    def _vaulted_line(
-        self, tenant: str, subject: str, key: bytes, observation: Observation
-    ) -> str | None:
-        """With no calling number bound, the customer's vaulted phone numbers are theirs: the
-        keyed hash of the caller's number when it is one of them (found by the vault's blind
-        index, nothing decrypted), a hash that matches nothing when they have others, None
-        when none is vaulted (unknown, not a mismatch)."""
-        number = observation.caller_number
-        if observation.channel not in _LINES or not isinstance(number, str):
-            return None
-        e164, _ = phone_e164(number.strip()[:64])
-        if e164 is None:
-            return None
-        try:
-            found = self.vault.find(tenant, e164, category=DataCategory.PHONE)
-        except InvalidValue:
-            return None
-        if any(record.subject == subject for record in found):
-            return keyed(key, "phone", e164)
-        held = self.vault.subject_tokens(tenant, subject)
-        return _NOT_THEIRS if any(t.category is DataCategory.PHONE for t in held) else None
-
     def _registered_number(self, conn: Connection, tenant: str, subject: str) -> str | None:
-        return _registered(self._active_factors(conn, tenant, subject, "caller"))
-
-
-def _registered(held: list[StoredFactor]) -> str | None:
-    """The keyed hash of the customer's registered calling number, if one is bound."""
-    callers = [f.credential_id for f in held if f.kind == "caller"]
-    return callers[0] if callers else None
+        return registered_line(self._active_factors(conn, tenant, subject, "caller"))

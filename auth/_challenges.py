@@ -66,6 +66,7 @@ class _Challenges(_Sessions):
         decision_id: str | None = None,
         session_hash: str | None = None,
         binding: bytes | None = None,
+        possession: str | None = None,
     ) -> Challenge:
         wanted = target or (Assurance.HIGH if factor == "webauthn" else Assurance.SUBSTANTIAL)
         ceiling = _FACTOR_CEILING.get(factor, Assurance.HIGH)
@@ -74,7 +75,8 @@ class _Challenges(_Sessions):
         if not factors:
             raise FactorNotEnrolled(f"no {factor} factor is enrolled for this customer")
         challenge_id = _new_id("chl")
-        secret, options, sent_to, factor_id = "", None, None, None
+        options: dict[str, Any] | None = None
+        secret, sent_to, factor_id = "", None, None
         payload: dict[str, Any] = {}
         if factor == "totp":
             factor_id = factors[0].id
@@ -91,6 +93,20 @@ class _Challenges(_Sessions):
                 str(destination.destination),
                 message or "Your verification code",
             )
+        elif factor == "voice_pin":
+            # Spoken back before the PIN is asked for; a linked assistant signs its approval.
+            factor_id = factors[0].id
+            secret = secrets.token_urlsafe(24)
+            payload = {"possession": possession}
+            options = {"read_back": message, "digits": 6}
+            if possession and possession.startswith("device:"):
+                options["approval"] = approval_message(
+                    tenant,
+                    subject,
+                    challenge_id,
+                    secret,
+                    hashlib.sha256(binding).hexdigest() if binding is not None else "",
+                )
         elif factor == "app":
             # The app shows what it is asked to approve and signs it with its device key.
             secret = secrets.token_urlsafe(24)

@@ -357,6 +357,7 @@ class _Enrolment(_StepUps):
         destination: str | None = None,
         channel: str | None = None,
         credential_id: str | None = None,
+        secret: bytes | None = None,
     ) -> FactorInfo:
         factor_id = _new_id("fac")
         with self.db.begin() as conn:
@@ -373,6 +374,7 @@ class _Enrolment(_StepUps):
                     destination=destination,
                     channel=channel,
                     credential_id=credential_id,
+                    secret=secret,
                     created_at=self.clock(),
                 ),
             )

@@ -1,4 +1,5 @@
-"""Checking a second factor: TOTP, one-time codes, and WebAuthn assertions."""
+"""Checking a second factor: TOTP, one-time codes, WebAuthn assertions, the app's approval,
+and by voice a PIN with the possession the voice channel gives."""
 
 from __future__ import annotations
 
@@ -8,15 +9,23 @@ from collections.abc import Mapping
 from typing import Any
 
 import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 
 from tessera import Assurance
+from tessera.vault import InvalidValue
 
 from ._challenges import _Challenges, approval_message
 from ._common import _credential, _short, _unb64url, device_signed
-from ._errors import FactorNotEnrolled, ReplayedCode, StepUpFailed
+from ._errors import FactorNotEnrolled, FactorWithheld, ReplayedCode, StepUpFailed
 from ._rows import StoredChallenge, StoredFactor
+from ._signals import Observation, keyed, phone_e164
+from ._state import registered_line
+from ._types import VOICE_PIN_DIGITS, VoicePossession
 
-__all__ = ["_FactorChecks"]
+__all__ = ["PIN_HASHER", "_FactorChecks"]
+
+PIN_HASHER = PasswordHasher()  # argon2id with the library's defaults (RFC 9106's second choice)
 
 
 class _FactorChecks(_Challenges):
@@ -123,3 +132,69 @@ class _FactorChecks(_Challenges):
         if not moved:
             raise StepUpFailed("the passkey's counter went backwards (a cloned authenticator?)")
         return Assurance.HIGH if verified.user_verified else Assurance.SUBSTANTIAL
+
+    # ------------------------------------------------------------------ voice
+    def _voice_possession(
+        self, tenant: str, subject: str, possession: VoicePossession | None
+    ) -> str:
+        """How possession is proven for this voice transaction ("line", or "device:<key id>"
+        to be signed at completion); refused when the line cannot stand for it."""
+        if possession is None:
+            raise InvalidValue("a voice PIN needs the possession the voice channel gives")
+        if possession.device_key_id is not None:
+            with self.db.read() as conn:
+                keys = self.store.factors(
+                    conn,
+                    tenant,
+                    subject,
+                    kinds=("device",),
+                    active=True,
+                    only=str(possession.device_key_id)[:40],
+                )
+            if not keys:
+                raise FactorNotEnrolled("no such linked voice assistant for this customer")
+            return f"device:{keys[0].id}"
+        key = self._key(tenant)
+        seen = Observation(
+            channel="voice_assistant", at=self.clock(), caller_number=possession.caller_number
+        )
+        with self.db.read() as conn:
+            held = self._active_factors(conn, tenant, subject, "caller")
+            theirs = registered_line(held) or self._vaulted_line(tenant, subject, key, seen)
+        number, _ = phone_e164(possession.caller_number)
+        if number is None or theirs != keyed(key, "phone", number):
+            raise FactorWithheld("the call does not come from the customer's registered line")
+        if possession.attestation != "A":
+            raise FactorWithheld("the calling line is not fully attested (STIR/SHAKEN A)")
+        if possession.sim_swapped is not False:
+            raise FactorWithheld(
+                "the operator does not confirm the line's SIM is unchanged: no possession"
+            )
+        return "line"
+
+    def _verify_voice_pin(
+        self,
+        tenant: str,
+        row: StoredChallenge,
+        code: str | None,
+        credential: Mapping[str, Any] | str | None,
+    ) -> Assurance:
+        """The PIN against its sealed argon2id hash; and the assistant's signature when its
+        key stands for possession."""
+        if not isinstance(code, str) or len(code) != VOICE_PIN_DIGITS or not code.isdigit():
+            raise StepUpFailed(f"the voice PIN is {VOICE_PIN_DIGITS} digits")
+        factor = self._factor_row(tenant, row.factor_id)
+        if factor.secret is None:
+            raise FactorNotEnrolled("no voice PIN is set")
+        hashed = self.vault.open_secret(tenant, factor.subject_id, "voice-pin", factor.secret)
+        try:
+            PIN_HASHER.verify(hashed.decode(), code)
+        except (VerificationError, InvalidHashError):
+            raise StepUpFailed("the voice PIN is wrong") from None
+        possession = str(json.loads(row.payload).get("possession", ""))
+        if possession.startswith("device:"):
+            parsed = _credential(credential if credential is not None else {})
+            if parsed.get("key_id") != possession.removeprefix("device:"):
+                raise StepUpFailed("the linked voice assistant must sign this payment")
+            self._verify_app(tenant, row, parsed)
+        return Assurance.SUBSTANTIAL

@@ -14,17 +14,21 @@ from sqlalchemy import Connection
 
 from tessera.metrics import RISK_SCORES, STEP_UPS
 from tessera.storage import Database, utcnow
-from tessera.vault import Vault
+from tessera.vault import DataCategory, InvalidValue, Vault
 
 from ._errors import AccountLocked
 from ._notify import Notifier
 from ._risk import FEATURES, Population, Profile, Signals
-from ._rows import StoredFailure, StoredPopulation, StoredProfile
-from ._signals import NetworkIntel, keyed
+from ._rows import StoredFactor, StoredFailure, StoredPopulation, StoredProfile
+from ._signals import NetworkIntel, Observation, keyed, phone_e164
 from ._store import AuthStore
 from ._types import AuthRecorder, AuthSettings
 
-__all__ = ["_State"]
+__all__ = ["LINES", "_State", "registered_line"]
+
+# Channels whose caller is a phone line, and the hash of a number that is none of the customer's.
+LINES = frozenset({"voice_ivr", "voice_agent", "voice_assistant", "sms"})
+_NOT_THEIRS = "not-a-number-of-theirs"
 
 _POPULATION_FRESH = 30.0  # seconds
 
@@ -124,6 +128,28 @@ class _State:
                 retry_after=wait,
             )
 
+    def _vaulted_line(
+        self, tenant: str, subject: str, key: bytes, observation: Observation
+    ) -> str | None:
+        """With no calling number bound, the customer's vaulted phone numbers are theirs: the
+        keyed hash of the caller's number when it is one of them (found by the vault's blind
+        index, nothing decrypted), a hash that matches nothing when they have others, None
+        when none is vaulted (unknown, not a mismatch)."""
+        number = observation.caller_number
+        if observation.channel not in LINES or not isinstance(number, str):
+            return None
+        e164, _ = phone_e164(number.strip()[:64])
+        if e164 is None:
+            return None
+        try:
+            found = self.vault.find(tenant, e164, category=DataCategory.PHONE)
+        except InvalidValue:
+            return None
+        if any(record.subject == subject for record in found):
+            return keyed(key, "phone", e164)
+        held = self.vault.subject_tokens(tenant, subject)
+        return _NOT_THEIRS if any(t.category is DataCategory.PHONE for t in held) else None
+
     def _learn(
         self,
         conn: Connection,
@@ -177,3 +203,9 @@ def _count(facts: dict[str, Any]) -> None:
         STEP_UPS.labels(str(facts.get("factor")), str(facts.get("outcome"))).inc()
     elif event == "assess" and isinstance(facts.get("score"), int | float):
         RISK_SCORES.labels(str(facts.get("action"))).observe(float(facts["score"]))
+
+
+def registered_line(held: list[StoredFactor]) -> str | None:
+    """The keyed hash of the customer's bound calling number, if one is bound."""
+    callers = [f.credential_id for f in held if f.kind == "caller"]
+    return callers[0] if callers else None

@@ -20,13 +20,22 @@ from ._errors import FactorWithheld, ReplayedCode, StepUpFailed
 from ._factors import _FactorChecks
 from ._offer import FACTORS, SAFE_FROM_CHANNELS, channel_words
 from ._rows import StoredChallenge, StoredFailure
-from ._types import Challenge, IssuedSession, SessionInfo, TransactionAuth
+from ._types import Challenge, IssuedSession, SessionInfo, TransactionAuth, VoicePossession
 
 __all__ = ["_StepUps"]
 
 # The stored kind of a factor, where it is not the factor's own name: the app's approval is
 # signed by its device key.
 _KIND = {"app": "device"}
+_TRANSACTION_FACTORS = ("webauthn", "otp", "app", "voice_pin")
+# The SCA elements each proves (PSD2 Art. 4(30)): a passkey with user verification, the app's
+# key behind its unlock, a code to a registered device, a PIN with the voice line or assistant.
+_ELEMENTS = {
+    "webauthn": ("possession", "inherence"),
+    "app": ("possession", "inherence"),
+    "otp": ("knowledge", "possession"),
+    "voice_pin": ("knowledge", "possession"),
+}
 
 
 class _StepUps(_FactorChecks):
@@ -88,20 +97,28 @@ class _StepUps(_FactorChecks):
         binding: bytes,
         message: str,
         channel: str | None = None,
+        possession: VoicePossession | None = None,
     ) -> Challenge:
         """Authenticate one transaction, bound to what it is (PSD2 RTS Art. 5, dynamic linking).
 
         `binding` names the transaction (for a payment: its id, amount, currency, payee and a
         nonce). A passkey signs a challenge derived from it, as Secure Payment Confirmation
         does; a one-time code is sent with `message` stating the amount and the payee. Either
-        completes only against the same binding: a changed amount or payee is refused.
+        completes only against the same binding: a changed amount or payee is refused. By
+        voice (`voice_pin`), `message` is what the dialogue speaks back, the PIN is the
+        knowledge and `possession` what the voice channel shows of possession.
         """
         check_tenant(tenant)
         subject = check_subject(subject)
-        if factor not in ("webauthn", "otp", "app"):
-            raise InvalidValue("a transaction is authenticated with webauthn, otp or app")
+        if factor not in _TRANSACTION_FACTORS:
+            raise InvalidValue(
+                f"a transaction is authenticated with one of: {', '.join(_TRANSACTION_FACTORS)}"
+            )
         if not isinstance(binding, bytes) or not binding or len(binding) > 4096:
             raise InvalidValue("a transaction binding is required")
+        proof = (
+            self._voice_possession(tenant, subject, possession) if factor == "voice_pin" else None
+        )
         with self.db.read() as conn:
             self._check_lock(conn, tenant, subject)
             factors = self._active_factors(conn, tenant, subject, _KIND.get(factor, factor))
@@ -115,6 +132,7 @@ class _StepUps(_FactorChecks):
             channel=channel,
             message=message,
             binding=binding,
+            possession=proof,
         )
 
     def complete_transaction(
@@ -134,7 +152,7 @@ class _StepUps(_FactorChecks):
         confirmed a payment strongly is a known device the next time)."""
         check_tenant(tenant)
         with self.db.read() as conn:
-            kinds = ("transaction-otp", "transaction-webauthn", "transaction-app")
+            kinds = tuple(f"transaction-{f}" for f in _TRANSACTION_FACTORS)
             row = self._take_challenge(conn, tenant, challenge_id, kinds)
         kind = row.kind.removeprefix("transaction-")
         bound = json.loads(row.payload).get("binding", "")
@@ -147,6 +165,8 @@ class _StepUps(_FactorChecks):
                 granted = self._verify_otp(tenant, row, code)
             elif kind == "app":
                 granted = self._verify_app(tenant, row, credential)
+            elif kind == "voice_pin":
+                granted = self._verify_voice_pin(tenant, row, code, credential)
             else:
                 granted = self._verify_webauthn(tenant, row, credential)
         except StepUpFailed as failed:
@@ -170,7 +190,14 @@ class _StepUps(_FactorChecks):
             outcome="passed",
             assurance=assurance.name.lower(),
         )
-        return TransactionAuth(row.subject_id, kind, assurance)
+        possession = json.loads(row.payload).get("possession")
+        return TransactionAuth(
+            row.subject_id,
+            kind,
+            assurance,
+            _ELEMENTS[kind],
+            str(possession).split(":")[0] if possession else None,
+        )
 
     def complete_step_up(
         self,

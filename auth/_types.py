@@ -14,6 +14,7 @@ from ._risk import DEFAULT_THRESHOLDS, RiskAction, RiskDecision, Thresholds
 
 __all__ = [
     "STRONG_METHODS",
+    "VOICE_PIN_DIGITS",
     "Assessment",
     "AuthRecorder",
     "AuthSettings",
@@ -26,6 +27,7 @@ __all__ = [
     "StrongAuthReport",
     "TotpEnrolment",
     "TransactionAuth",
+    "VoicePossession",
 ]
 
 
@@ -40,6 +42,7 @@ _FACTOR_CEILING = {
     "totp": Assurance.SUBSTANTIAL,
     "otp": Assurance.SUBSTANTIAL,
     "app": Assurance.SUBSTANTIAL,
+    "voice_pin": Assurance.SUBSTANTIAL,
 }
 _SCOPES = frozenset({"account", "payment"})
 
@@ -116,6 +119,21 @@ class Assessment:
     next_step: str | None = None
 
 
+VOICE_PIN_DIGITS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class VoicePossession:
+    """What proves the caller holds the voice channel: their registered line as the telephony
+    layer saw it (number, attestation, the operator's SIM-swap answer), or the id of a linked
+    voice assistant's device key, which then signs the challenge's approval message."""
+
+    caller_number: str | None = None
+    attestation: str | None = None
+    sim_swapped: bool | None = None
+    device_key_id: str | None = None
+
+
 # How a trusted identity provider may say it authenticated a customer strongly: each is two
 # factors or a phishing-resistant one (a password alone is not on the list).
 STRONG_METHODS = ("passkey", "totp", "otp", "app", "smartcard", "federated")
@@ -138,6 +156,9 @@ class TransactionAuth:
     subject: str
     factor: str
     assurance: Assurance
+    # The SCA elements it proved (PSD2 Art. 4(30)), and how possession was shown by voice.
+    elements: tuple[str, ...] = ()
+    possession: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

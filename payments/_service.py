@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from tessera import Channel
-from tessera.auth import Authenticator, Challenge, Observation
+from tessera.auth import Authenticator, Challenge, Observation, VoicePossession
 from tessera.consent import ConsentLedger
 from tessera.metrics import PAYMENTS
 from tessera.storage import Database, as_utc, table_of, utcnow
@@ -37,7 +37,9 @@ from ._errors import (
     RefundTooLarge,
     UnknownPayment,
 )
+from ._helpers import _binding, _locale, _new_id, _replaced, _text
 from ._money import Money
+from ._pin_window import close_pin_windows, open_pin_window
 from ._processor import PaymentProcessor, ProcessorResult
 from ._sca import (
     ScaDecision,
@@ -65,19 +67,6 @@ PAYMENT_CHANNELS = frozenset(c.value for c in Channel) - {
     Channel.IN_PERSON.value,
 }
 _CHANNELS = PAYMENT_CHANNELS
-_TEXT_LIMITS = {"payee": 128, "reference": 140, "idempotency_key": 128}
-
-
-def _new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_urlsafe(16)}"
-
-
-def _text(value: object, name: str, *, required: bool = True) -> str:
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise InvalidValue(f"{name} is required text")
-    if len(value) > _TEXT_LIMITS.get(name, 128):
-        raise InvalidValue(f"{name} is at most {_TEXT_LIMITS.get(name, 128)} characters")
-    return value.strip()
 
 
 class Payments(_ScaInputs, _PayByLink):
@@ -267,14 +256,19 @@ class Payments(_ScaInputs, _PayByLink):
         *,
         channel: str | None = None,
         locale: str = "en",
+        possession: VoicePossession | None = None,
     ) -> Challenge:
         """SCA for a payment that needs it, bound to its amount and payee (dynamic linking):
-        a passkey signs a challenge derived from them; a one-time code states them."""
+        a passkey or the app's key signs a challenge derived from them; a one-time code states
+        them; by voice they are spoken back before the PIN, and the transcript masks what is
+        said until the PIN is checked."""
         row = self._live(tenant, intent_id)
         if PaymentState(row.state) is not PaymentState.AUTHENTICATING:
             raise illegal(row.state, PaymentState.AUTHENTICATING)
-        if row.saved_card_id and factor != "webauthn":
-            raise InvalidValue("a payment with a card on file is confirmed with a passkey")
+        if row.saved_card_id and factor not in ("webauthn", "app", "voice_pin"):
+            raise InvalidValue(
+                "a payment with a card on file is confirmed with a passkey, the app or by voice"
+            )
         nonce = secrets.token_hex(16)
         row = self._update(row, sca_nonce=nonce)
         amount = Money(row.amount, row.currency).format(_locale(locale))
@@ -283,9 +277,19 @@ class Payments(_ScaInputs, _PayByLink):
             if _locale(locale) == "fr"
             else f"Payment of {amount} to {row.payee}"
         )
-        return self._auth().begin_transaction(
-            tenant, row.subject_id, factor, binding=_binding(row), message=message, channel=channel
+        challenge = self._auth().begin_transaction(
+            tenant,
+            row.subject_id,
+            factor,
+            binding=_binding(row),
+            message=f"{message} ?" if factor == "voice_pin" else message,
+            channel=channel,
+            possession=possession,
         )
+        if factor == "voice_pin":
+            with self.db.begin() as conn:
+                open_pin_window(conn, tenant, row.id, self.clock(), challenge.expires_at)
+        return challenge
 
     def complete_authentication(
         self,
@@ -316,8 +320,17 @@ class Payments(_ScaInputs, _PayByLink):
         )
         if done.subject != row.subject_id:
             raise InvalidValue("the challenge belongs to another customer")
+        with self.db.begin() as conn:  # the PIN was said: what follows is no longer masked
+            close_pin_windows(conn, tenant, row.id, self.clock())
         row = self._update(row, authenticated=True, sca_nonce=None)
-        self._record(row, "authenticated", factor=done.factor, assurance=done.assurance.name)
+        self._record(
+            row,
+            "authenticated",
+            factor=done.factor,
+            assurance=done.assurance.name,
+            sca_elements=list(done.elements),
+            possession=done.possession,
+        )
         return self._authorize(row, self._pending_cvc(row))
 
     def capture(self, tenant: str, intent_id: str, amount: Money | None = None) -> PaymentIntent:
@@ -666,21 +679,3 @@ class Payments(_ScaInputs, _PayByLink):
             expires_at=as_utc(row.expires_at),
             card_on_file=row.saved_card_id,
         )
-
-
-def _locale(locale: str) -> str:
-    return "fr" if isinstance(locale, str) and locale.lower().startswith("fr") else "en"
-
-
-def _binding(row: PaymentIntentRow) -> bytes:
-    """What an authentication is bound to: this payment, its amount, currency and payee, and
-    the nonce of this attempt (so a code or an assertion serves once)."""
-    return json.dumps(
-        ["tessera/payment/1", row.id, row.amount, row.currency, row.payee, row.sca_nonce],
-        ensure_ascii=False,
-    ).encode()
-
-
-def _replaced(row: PaymentIntentRow, values: Mapping[str, Any]) -> PaymentIntentRow:
-    data = row.model_dump() | dict(values)
-    return PaymentIntentRow(**data)

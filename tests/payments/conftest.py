@@ -27,6 +27,10 @@ class Ledger:
     def kinds(self, payment: str) -> list[str]:
         return [e["event"] for e in self.events if e["payment"] == payment]
 
+    def facts(self, payment: str, event: str) -> dict[str, Any]:
+        """The last record of `event` for the payment."""
+        return [e for e in self.events if e["payment"] == payment and e["event"] == event][-1]
+
 
 @pytest.fixture
 def clock() -> Clock:

@@ -202,6 +202,13 @@ class PasskeyCompleteIn(Strict):
     credential: dict[str, Any]
 
 
+class VoicePinIn(Strict):
+    session_id: StrictStr = Field(max_length=128)
+    pin: StrictStr = Field(
+        max_length=12, description="six digits, not one digit repeated nor a run", repr=False
+    )
+
+
 class DeviceKeyIn(Strict):
     session_id: StrictStr = Field(max_length=128)
     public_key: StrictStr = Field(max_length=400, description="DER SubjectPublicKeyInfo, base64")
@@ -441,6 +448,16 @@ def register_device(body: DeviceKeyIn, who: CallerDep, services: ServicesDep) ->
         raise InvalidValue("public_key must be base64 (DER SubjectPublicKeyInfo)") from None
     return FactorOut.model_validate(
         services.authenticator.register_device_key(who.tenant, body.session_id, der, body.label)
+    )
+
+
+@router.post("/factors/voice-pin", response_model=FactorOut, status_code=201)
+def set_voice_pin(body: VoicePinIn, who: CallerDep, services: ServicesDep) -> FactorOut:
+    """Set the customer's voice PIN (from a fresh strong session): the knowledge of a payment
+    made by voice, kept as an argon2id hash sealed under the customer's key."""
+    who.require(Scope.AUTH)
+    return FactorOut.model_validate(
+        services.authenticator.set_voice_pin(who.tenant, body.session_id, body.pin)
     )
 
 

@@ -8,11 +8,12 @@ masked; the security code is accepted by the card step alone and never echoed.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Header
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
+from tessera.auth import VoicePossession
 from tessera.payments import PAYMENT_CHANNELS, CardDetails, Keypad, Money, PaymentIntent, Refund
 from tessera.trust.gateway import refused
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
@@ -85,10 +86,43 @@ class AmendIn(Strict):
     payee: StrictStr | None = Field(default=None, max_length=128)
 
 
+class VoicePossessionIn(Strict):
+    """What the voice channel shows of possession: the registered line as the telephony layer
+    saw it, or a linked voice assistant's device key (which then signs the approval)."""
+
+    caller_number: StrictStr | None = Field(default=None, max_length=32)
+    attestation: Literal["A", "B", "C"] | None = None
+    sim_swapped: bool | None = Field(
+        default=None, description="the operator's answer; only false stands for possession"
+    )
+    device_key_id: StrictStr | None = Field(default=None, max_length=40)
+
+
 class BeginAuthIn(Strict):
-    factor: StrictStr = Field(max_length=16, description="webauthn or otp")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"factor": "webauthn"},
+                {
+                    "factor": "voice_pin",
+                    "locale": "fr",
+                    "possession": {
+                        "caller_number": "+33612345678",
+                        "attestation": "A",
+                        "sim_swapped": False,
+                    },
+                },
+            ]
+        }
+    )
+
+    factor: Literal["webauthn", "otp", "app", "voice_pin"] = Field(
+        description="a passkey, a code stating the amount and payee, the app's approval, or a "
+        "voice PIN with the possession the voice channel gives"
+    )
     channel: StrictStr | None = Field(default=None, max_length=16)
     locale: StrictStr = Field(default="en", max_length=16)
+    possession: VoicePossessionIn | None = None
 
 
 class CompleteAuthIn(Strict):
@@ -382,7 +416,12 @@ def begin_authentication(
     who.require(Scope.PAYMENTS_CARD)
     return ChallengeOut.of(
         services.payments.begin_authentication(
-            who.tenant, payment_id, body.factor, channel=body.channel, locale=body.locale
+            who.tenant,
+            payment_id,
+            body.factor,
+            channel=body.channel,
+            locale=body.locale,
+            possession=VoicePossession(**body.possession.model_dump()) if body.possession else None,
         )
     )
 
