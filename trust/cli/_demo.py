@@ -5,6 +5,7 @@ Each capability adds its own step here as it lands.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 import shutil
@@ -27,7 +28,7 @@ from tessera.trust.http import serve_in_thread
 from tessera.trust.identity import Scope
 from tessera.vault import key_status
 
-from ._demo_kit import APP, ATTACKER, CUSTOMER, READ, client_for, observation, ok, step
+from ._demo_kit import APP, ATTACKER, CUSTOMER, READ, client_for, ok, step
 from ._demo_payments import payment_steps
 from ._demo_portal import console_step, portal_step, serve_portal
 
@@ -225,8 +226,18 @@ def _auth_steps(
         f"code sent by SMS to {challenge['sent_to']} (local outbox), typed back: session at "
         f"[green]{done['state']['assurance']}[/green] assurance; the profile learns this sign-in"
     )
-    for _ in range(12):  # a dozen usual evenings at home teach the customer's habits
-        services.authenticator.assess("demo-bank", CUSTOMER, observation(APP))
+    # A profile learns only from proof: the bank's own sign-in reports a dozen strong sign-ins
+    # of the last weeks (POST /v1/auth/strong-authentications, scope auth:assert).
+    idp = client_for(services, [Scope.AUTH_ASSERT], "service", "bank-sign-in")
+    now = services.clock()
+    for days in range(1, 13):
+        at = (now - dt.timedelta(days=days)).isoformat()
+        body = {"subject": CUSTOMER, "method": "passkey", "authenticated_at": at}
+        learnt = ok(idp.post("/v1/auth/strong-authentications", json={**body, "observation": APP}))
+    console.print(
+        f"the bank's sign-in reports 12 strong sign-ins of the last weeks: the profile holds "
+        f"{learnt['profile_sessions']} proven sessions (a silent allow teaches nothing)"
+    )
     usual = ok(app.post("/v1/auth/assess", json={"subject": CUSTOMER, "observation": APP}))
     console.print(
         f"a usual sign-in, from the app at home: [green]{usual['decision']}[/green], silently "
@@ -237,6 +248,23 @@ def _auth_steps(
     console.print(
         f"the same password from a script on a hosting network: [red]{attack['decision']}[/red] "
         f"(score {attack['score']}: {attack['explanation']})"
+    )
+    call = {
+        "channel": "voice_agent",
+        "caller_number": "+33612345678",  # the customer's vaulted mobile: their line
+        "attestation": "A",
+        "sim_swapped": True,  # the operator's SIM-swap check: changed yesterday
+    }
+    swapped = ok(
+        app.post(
+            "/v1/auth/assess", json={"subject": CUSTOMER, "action": "read", "observation": call}
+        )
+    )
+    console.print(
+        f"a call from the customer's own number, the day after a SIM swap: "
+        f"[red]{swapped['decision']}[/red] ({swapped['explanation']}); no code is sent to the "
+        f"swapped SIM (factors offered: {swapped['step_up_factors'] or 'none'}); next step: "
+        f"{swapped['next_step']}"
     )
     return {"low": usual["session"]["session_id"], "substantial": done["session"]["session_id"]}
 

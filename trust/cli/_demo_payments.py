@@ -110,13 +110,9 @@ def payment_steps(console: Console, services: Services, admin: TestClient) -> No
             json={"challenge_id": started["challenge_id"], "code": code},
         )
     )
+    strong = (session["session"] or begin)["session_id"]
     key = SoftPasskey(rp_id="localhost", origin=services.settings.webauthn_origins[0])
-    begun = ok(
-        admin.post(
-            "/v1/auth/factors/passkey/begin",
-            json={"session_id": (session["session"] or begin)["session_id"]},
-        )
-    )
+    begun = ok(admin.post("/v1/auth/factors/passkey/begin", json={"session_id": strong}))
     ok(
         admin.post(
             "/v1/auth/factors/passkey/complete",
@@ -224,6 +220,8 @@ def payment_steps(console: Console, services: Services, admin: TestClient) -> No
         "the call's transcript, as stored",
     )
 
+    _voice_step(console, services, admin, strong, kept["id"])
+
     heading(console, "18. Every SCA decision and money movement, in the audit trail")
     entries = services.audit.export("demo-bank")["entries"]
     table = Table("payment", "event", "exemption / article")
@@ -256,6 +254,58 @@ def payment_steps(console: Console, services: Services, admin: TestClient) -> No
             ],
         },
         "the chat, as stored",
+    )
+
+
+def _voice_step(
+    console: Console, services: Services, admin: TestClient, strong: str, card_id: str
+) -> None:
+    heading(console, "17b. Paying by voice with a callbot: amount and payee spoken back, a PIN")
+    # Set in the app beforehand (a fresh strong session): stored as an argon2id hash, sealed.
+    ok(admin.post("/v1/auth/factors/voice-pin", json={"session_id": strong, "pin": "275913"}))
+    callbot = client_for(services, [Scope.PAYMENTS, Scope.PAYMENTS_CARD], "bot", "callbot")
+    order = ok(
+        callbot.post(
+            "/v1/payments",
+            json={
+                "subject": PAYER,
+                "amount": 4_500,
+                "currency": "EUR",
+                "payee": "Boutique Lumière",
+                "reference": "order-5",
+                "channel": "voice_ivr",
+            },
+            headers={"Idempotency-Key": "order-5"},
+        )
+    )
+    url = f"/v1/payments/{order['id']}"
+    ok(callbot.post(f"{url}/card-on-file", json={"card_id": card_id}))
+    # Possession: the customer's own line, fully attested, the operator saying no SIM change.
+    line = {"caller_number": "+33711223344", "attestation": "A", "sim_swapped": False}
+    asked = ok(
+        callbot.post(
+            f"{url}/authentication/begin",
+            json={"factor": "voice_pin", "locale": "fr", "possession": line},
+        )
+    )
+    console.print(f'the callbot says: [cyan]"{asked["options"]["read_back"]}"[/cyan]')
+    paid = ok(
+        callbot.post(
+            f"{url}/authentication/complete",
+            json={"challenge_id": asked["challenge_id"], "code": "275913"},
+        )
+    )
+    said = [
+        e
+        for e in services.audit.export("demo-bank")["entries"]
+        if f'"payment":"{order["id"]}"' in e["body"].replace(" ", "")
+        and '"authenticated"' in e["body"]
+    ]
+    facts = json.loads(said[-1]["body"]) if said else {}
+    console.print(
+        f"the customer says the PIN (masked in the transcript while it is asked): "
+        f"[green]{paid['state']}[/green], SCA by {', '.join(facts.get('sca_elements', []))} "
+        f"(possession: the {facts.get('possession')})"
     )
 
 

@@ -367,3 +367,88 @@ def test_the_payments_package_refuses_a_telephone_order_off_a_call(
     with pytest.raises(InvalidValue, match="taken on a call"):
         services.payments.pay_with_card(tenant, created["id"], card, telephone_order=True)
     assert services.payments.get(tenant, created["id"]).card is None
+
+
+def test_a_voice_payment_with_a_card_on_file_and_the_voice_pin(
+    client: TestClient, issue, tenant: str, services: Services
+) -> None:
+    """A callbot: "pay €45.00 to Boutique Lumière?" → the voice PIN → authorized, with the
+    possession of the registered line; bad PINs and weak lines get clear problems."""
+    headers = issue(tenant, [*FLOW, Scope.CONSENT_WRITE])
+    _customer(client, headers, "c-voice")
+    session = _sign_in(client, services, headers, "c-voice")["session_id"]
+    for pin, slug in [
+        ("12345", "invalid-value"),
+        ("111111", "invalid-value"),
+        (123456, "validation-error"),
+    ]:
+        r = client.post(
+            "/v1/auth/factors/voice-pin", json={"session_id": session, "pin": pin}, headers=headers
+        )
+        problem(r, 422, slug)
+    r = client.post(
+        "/v1/auth/factors/voice-pin", json={"session_id": session, "pin": "275913"}, headers=headers
+    )
+    assert r.status_code == 201 and r.json()["kind"] == "voice_pin" and "275913" not in r.text
+    given = {
+        "subject": "c-voice",
+        "purpose": "card_on_file",
+        "kind": "given",
+        "channel": "chat",
+        "evidence": {"message_id": "msg-7"},
+    }
+    assert client.post("/v1/consents", json=given, headers=headers).status_code == 201
+    first = create_payment(client, headers, 900, "voice-1", subject="c-voice")
+    saving = {**CARD, "save_card": True}
+    assert (
+        client.post(f"/v1/payments/{first['id']}/card", json=saving, headers=headers).status_code
+        == 200
+    )
+    (kept,) = client.get("/v1/payments/subjects/c-voice/cards", headers=headers).json()["data"]
+
+    body = {"subject": "c-voice", "amount": 4500, "currency": "EUR", "payee": "Boutique Lumière"}
+    r = client.post(
+        "/v1/payments",
+        json={**body, "channel": "voice_assistant"},
+        headers={**headers, "Idempotency-Key": "voice-2"},
+    )
+    assert r.status_code == 201, r.text
+    url = f"/v1/payments/{r.json()['id']}"
+    r = client.post(f"{url}/card-on-file", json={"card_id": kept["id"]}, headers=headers)
+    assert r.json()["state"] == "authenticating", r.text
+    line = {"caller_number": "+33612345678", "attestation": "A", "sim_swapped": False}
+    swapped = {**line, "sim_swapped": True}
+    begin = {"factor": "voice_pin", "locale": "fr"}
+    r = client.post(
+        f"{url}/authentication/begin", json={**begin, "possession": swapped}, headers=headers
+    )
+    problem(r, 409, "factor-withheld")
+    r = client.post(
+        f"{url}/authentication/begin",
+        json={**begin, "possession": {**line, "attestation": "Z"}},
+        headers=headers,
+    )
+    problem(r, 422, "validation-error")
+    r = client.post(
+        f"{url}/authentication/begin", json={**begin, "possession": line}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    challenge = r.json()
+    assert (
+        "45,00" in challenge["options"]["read_back"]
+        and "Boutique Lumière" in challenge["options"]["read_back"]
+    )
+    wrong = {"challenge_id": challenge["challenge_id"], "code": "999999"}
+    problem(
+        client.post(f"{url}/authentication/complete", json=wrong, headers=headers),
+        403,
+        "step-up-failed",
+    )
+    right = {"challenge_id": challenge["challenge_id"], "code": "275913"}
+    r = client.post(f"{url}/authentication/complete", json=right, headers=headers)
+    assert r.status_code == 200 and r.json()["state"] == "authorized", r.text
+    problem(
+        client.post(f"{url}/authentication/complete", json=right, headers=headers),
+        409,
+        "invalid-transition",
+    )
