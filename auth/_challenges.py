@@ -23,6 +23,7 @@ from ._errors import (
     UnknownChallenge,
     UnknownDecision,
 )
+from ._messages import code_message, default_text
 from ._risk import RiskDecision
 from ._rows import StoredChallenge, StoredDecision, StoredFactor
 from ._sessions import _Sessions
@@ -67,6 +68,7 @@ class _Challenges(_Sessions):
         session_hash: str | None = None,
         binding: bytes | None = None,
         possession: str | None = None,
+        locale: str | None = None,
     ) -> Challenge:
         wanted = target or (Assurance.HIGH if factor == "webauthn" else Assurance.SUBSTANTIAL)
         ceiling = _FACTOR_CEILING.get(factor, Assurance.HIGH)
@@ -91,7 +93,8 @@ class _Challenges(_Sessions):
                 challenge_id,
                 str(destination.channel),
                 str(destination.destination),
-                message or "Your verification code",
+                message or default_text("verify", locale),
+                locale,
             )
         elif factor == "voice_pin":
             # Spoken back before the PIN is asked for; a linked assistant signs its approval.
@@ -145,7 +148,13 @@ class _Challenges(_Sessions):
         return Challenge(challenge_id, factor, expires, wanted, options, sent_to)
 
     def _send_code(
-        self, tenant: str, challenge_id: str, channel: str, token: str, text: str
+        self,
+        tenant: str,
+        challenge_id: str,
+        channel: str,
+        token: str,
+        text: str,
+        locale: str | None = None,
     ) -> tuple[str, str]:
         """A fresh one-time code to the vaulted destination `token`: the code's keyed hash (what
         the challenge keeps) and the destination, masked (what the page may say)."""
@@ -156,7 +165,7 @@ class _Challenges(_Sessions):
             tenant,
             channel,
             value,
-            f"{text}: {code}. It expires in {minutes} minutes. Never share it.",
+            code_message(text, code, self.tenant_name(tenant), minutes, locale),
         )
         return self._code_hash(tenant, challenge_id, code), masked_destination(channel, value)
 

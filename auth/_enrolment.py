@@ -25,6 +25,7 @@ from ._errors import (
     StrongAuthRequired,
     UnknownChallenge,
 )
+from ._messages import default_text
 from ._rows import StoredChallenge, StoredFactor, StoredSession
 from ._signals import keyed, phone_e164
 from ._step_up import _StepUps
@@ -97,7 +98,7 @@ class _Enrolment(_StepUps):
                 ),
             )
         uri = pyotp.TOTP(seed).provisioning_uri(
-            name=_label(label), issuer_name=self.settings.issuer
+            name=_label(label), issuer_name=self.tenant_name(tenant)
         )
         svg = segno.make(uri, error="m").svg_inline(scale=4)
         return TotpEnrolment(factor_id, uri, seed, svg)
@@ -278,7 +279,7 @@ class _Enrolment(_StepUps):
             )
         challenge_id = _new_id("chl")
         secret, sent_to = self._send_code(
-            tenant, challenge_id, channel, token, message or "Your code to add this number"
+            tenant, challenge_id, channel, token, message or default_text("destination", None)
         )
         expires = self._store_challenge(
             challenge_id,

@@ -298,6 +298,8 @@ def assess(
     new_network = _network_as_one(contributions, mine, signals)
     _count_once(contributions, mine, _DEVICE_LEVELS)
     if new_network and profile.sessions and "device" in judged and not mine.get("device"):
+        # (Unknown counts as new: a session that hides its device and network is never
+        # safer than one that shows new ones.)
         # A new device and a new network at once: the customer changes one at a time (a new
         # phone at home, their own phone abroad); whoever holds neither brings both.
         contributions["new_device_and_network"] = _NEW_DEVICE_AND_NETWORK

@@ -47,6 +47,7 @@ class _State:
         intel: NetworkIntel | None = None,
         recorder: AuthRecorder | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
+        tenant_name: Callable[[str], str] | None = None,
     ) -> None:
         self.recorder = recorder
         self.db = db
@@ -56,6 +57,9 @@ class _State:
         self.settings = settings or AuthSettings()
         self.intel = intel or NetworkIntel()
         self.clock = clock
+        # How the customer knows the tenant (its display name): the sender of their codes,
+        # the issuer in their authenticator app. Wired by trust; the settings' issuer else.
+        self.tenant_name: Callable[[str], str] = tenant_name or (lambda _: self.settings.issuer)
         # A tenant's population changes slowly (every customer's strong sessions): scoring
         # reads it from memory, refreshed from the store at most every _POPULATION_FRESH.
         self._populations: dict[str, tuple[float, Population]] = {}

@@ -52,8 +52,10 @@ class _StepUps(_FactorChecks):
         target: Assurance | None = None,
         channel: str | None = None,
         message: str | None = None,
+        locale: str | None = None,
     ) -> Challenge:
-        """Start a second factor, for a risk decision that asked for one or to raise a session."""
+        """Start a second factor, for a risk decision that asked for one or to raise a session;
+        a one-time code is worded in `locale` (en, fr) and signed with the tenant's name."""
         check_tenant(tenant)
         if (decision_id is None) == (session_id is None):
             raise InvalidValue("name a decision_id or a session_id, exactly one")
@@ -84,6 +86,7 @@ class _StepUps(_FactorChecks):
             target=target,
             channel=channel,
             message=message,
+            locale=locale,
             decision_id=decision_id,
             session_hash=session_hash,
         )
@@ -98,6 +101,7 @@ class _StepUps(_FactorChecks):
         message: str,
         channel: str | None = None,
         possession: VoicePossession | None = None,
+        locale: str | None = None,
     ) -> Challenge:
         """Authenticate one transaction, bound to what it is (PSD2 RTS Art. 5, dynamic linking).
 
@@ -133,6 +137,7 @@ class _StepUps(_FactorChecks):
             message=message,
             binding=binding,
             possession=proof,
+            locale=locale,
         )
 
     def complete_transaction(

@@ -285,6 +285,7 @@ class Payments(_ScaInputs, _PayByLink):
             message=f"{message} ?" if factor == "voice_pin" else message,
             channel=channel,
             possession=possession,
+            locale=locale,
         )
         if factor == "voice_pin":
             with self.db.begin() as conn:

@@ -25,6 +25,7 @@ from tessera.storage import (
     migrate,
     utcnow,
 )
+from tessera.trust._errors import UnknownTenant
 from tessera.trust._settings import Settings
 from tessera.trust.audit import AuditLog
 from tessera.trust.gateway import (
@@ -93,6 +94,18 @@ def build_key_provider(settings: Settings, *, create: bool = True) -> KeyProvide
         settings.keyring_passphrase, "TESSERA_KEYRING_PASSPHRASE", "Keyring passphrase: "
     )
     return LocalKeyring(settings.resolved_keyring_path, passphrase, create=create)
+
+
+def _tenant_names(identity: ServiceIdentity) -> Callable[[str], str]:
+    """A tenant's display name; its id when it has no record (an embedded use of the vault)."""
+
+    def name(tenant: str) -> str:
+        try:
+            return identity.get_tenant(tenant).name
+        except UnknownTenant:
+            return tenant
+
+    return name
 
 
 @dataclass
@@ -246,6 +259,8 @@ class Services:
         identity = ServiceIdentity(
             data, verified_for=settings.api_key_cache_seconds, events=events, clock=clock
         )
+        # The customer knows the tenant by its name: the sender of codes, the TOTP issuer.
+        authenticator.tenant_name = _tenant_names(identity)
         return cls(
             settings,
             data,

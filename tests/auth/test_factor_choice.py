@@ -190,3 +190,20 @@ def test_the_registered_number_defaults_to_the_customers_vaulted_phone(
     # No phone vaulted at all: unknown, not a mismatch.
     nobody = authenticator.assess(tenant, "cust-line-2", _call(clock, **calm))
     assert "caller_id" not in nobody.contributions
+
+
+def test_codes_are_worded_in_the_customers_language_from_the_tenants_name(
+    authenticator: Authenticator, tenant: str, clock: Clock
+) -> None:
+    authenticator.tenant_name = lambda t: "Banque Lumière" if t == tenant else t
+    with_phone(authenticator, tenant, "cust-words")
+    first = authenticator.assess(tenant, "cust-words", _call(clock, sim_swapped=False))
+    authenticator.begin_step_up(tenant, "otp", decision_id=first.decision_id, locale="fr-FR")
+    sent = authenticator.notifier.last()
+    assert sent is not None
+    assert sent.message.startswith("Votre code de vérification : ")
+    assert "(Banque Lumière)" in sent.message and "Ne le donnez à personne" in sent.message
+    session = strong_session(authenticator, tenant, "cust-words", clock)
+    assert "Votre" not in authenticator.notifier.last().message  # English by default
+    enrolment = authenticator.enrol_totp(tenant, session)
+    assert "issuer=Banque%20Lumi%C3%A8re" in enrolment.uri

@@ -85,7 +85,7 @@ def test_a_one_time_code_states_amount_and_payee(
     )
     challenge = payments.begin_authentication(tenant, pending.id, "otp", locale="fr-FR")
     sms = authenticator.notifier.last().message
-    assert sms.startswith("Paiement de 150,00\xa0€ à Boutique Lumière: ")
+    assert sms.startswith("Paiement de 150,00\xa0€ à Boutique Lumière : ")
     code = sms.split(": ")[1][:6]
     with pytest.raises(StepUpFailed) as wrong:
         payments.complete_authentication(tenant, pending.id, challenge.id, code="000000")

@@ -529,3 +529,24 @@ def test_a_sim_swap_call_is_never_stepped_up_by_sms_and_the_app_approves_instead
     problem(
         client.post("/v1/auth/step-up/app/complete", json=answer, headers=headers), 409, "replayed"
     )
+
+
+def test_a_code_is_worded_in_the_customers_language_and_signed_by_the_tenant(
+    client: TestClient, issue, services: Services, tenant: str
+) -> None:
+    headers = issue(tenant, SCOPES)
+    _customer(client, headers, "words-cust")
+    r = client.post(
+        "/v1/auth/assess", json={"subject": "words-cust", "observation": HOME}, headers=headers
+    )
+    begin = {"decision_id": r.json()["decision_id"], "locale": "fr"}
+    r = client.post("/v1/auth/step-up/otp/begin", json=begin, headers=headers)
+    assert r.status_code == 200, r.text
+    sent = services.authenticator.notifier.last()
+    assert sent.message.startswith("Votre code de vérification : ")
+    assert f"({services.identity.get_tenant(tenant).name})" in sent.message
+    problem(
+        client.post("/v1/auth/step-up/otp/begin", json={**begin, "locale": "de"}, headers=headers),
+        422,
+        "validation-error",
+    )

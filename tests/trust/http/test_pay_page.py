@@ -49,6 +49,7 @@ def _step(html: str) -> str:
 
 def _pay_with_code(client: TestClient, services: Services, page: str) -> str:
     """A first payment from this browser: the risk analysis asks for SCA, done by a code."""
+    assert client.get(page).status_code == 200  # the page, as a browser opens it first
     r = client.post(page, data=CARD)
     assert r.status_code == 200 and "Confirm it is you" in r.text, r.text
     step = _step(r.text)

@@ -153,6 +153,9 @@ class BeginIn(Strict):
     session_id: StrictStr | None = Field(default=None, max_length=128)
     target: Literal["substantial", "high"] | None = None
     channel: Literal["sms", "email", "messaging"] | None = None
+    locale: Literal["en", "fr"] = Field(
+        default="en", description="the customer's language, for a one-time code's message"
+    )
 
 
 class CompleteIn(Strict):
@@ -356,6 +359,7 @@ def begin_step_up(
         session_id=body.session_id,
         target=Assurance.parse(body.target) if body.target else None,
         channel=body.channel,
+        locale=body.locale,
     )
     return ChallengeOut.of(challenge)
 
