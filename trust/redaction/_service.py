@@ -232,7 +232,13 @@ class PaymentWindows:
 
     def __call__(self) -> list[NumberWindow]:
         return [
-            NumberWindow(w.opened_at, w.closed_at, f"said while {w.payment_id}'s keypad was open")
+            NumberWindow(
+                w.opened_at,
+                w.closed_at,
+                f"said while {w.payment_id}'s voice PIN was asked"
+                if w.keypad_id.startswith("pin_")
+                else f"said while {w.payment_id}'s keypad was open",
+            )
             for payment in self.payments
             for w in self._phone.windows(self._tenant, payment)
         ]

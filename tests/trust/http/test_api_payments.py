@@ -3,6 +3,7 @@ amount and payee, and problems for bad, replayed, declined and cross-tenant inpu
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -447,6 +448,23 @@ def test_a_voice_payment_with_a_card_on_file_and_the_voice_pin(
     right = {"challenge_id": challenge["challenge_id"], "code": "275913"}
     r = client.post(f"{url}/authentication/complete", json=right, headers=headers)
     assert r.status_code == 200 and r.json()["state"] == "authorized", r.text
+    # The transcript: what the caller said while the PIN was asked is masked, digits and words.
+    (window,) = services.phone.windows(tenant, r.json()["id"])
+    said = (window.opened_at + dt.timedelta(seconds=2)).isoformat()
+    later = (window.opened_at - dt.timedelta(seconds=30)).isoformat()
+    turns = [
+        {"speaker": "bot", "text": "Paiement de 45 euros à Boutique Lumière ?", "at": later},
+        {"speaker": "client", "text": "deux sept cinq neuf un trois", "at": said},
+    ]
+    redactor = issue(tenant, [Scope.REDACT])
+    r = client.post(
+        "/v1/redact/conversation",
+        json={"turns": turns, "payments": [r.json()["id"]]},
+        headers=redactor,
+    )
+    assert r.status_code == 200, r.text
+    spoken = [t["text"] for t in r.json()["turns"]]
+    assert spoken[0].startswith("Paiement de 45 euros") and "sept" not in spoken[1], spoken
     problem(
         client.post(f"{url}/authentication/complete", json=right, headers=headers),
         409,
