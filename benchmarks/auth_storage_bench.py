@@ -17,7 +17,6 @@ import datetime as dt
 import hashlib
 import hmac
 import os
-import secrets
 import shutil
 import statistics
 import sys
@@ -26,12 +25,11 @@ import time
 from pathlib import Path
 
 from _report import judge
-from gateway_bench import ROOT, free_port, serve, wrk
-from pydantic import SecretStr
+from gateway_bench import ROOT, bench_services, free_port, serve, wrk
 from sqlalchemy import create_engine, text
 
 from tessera.auth import Observation, Population, Profile, Signals, assess
-from tessera.trust import Scope, Services, Settings
+from tessera.trust import Scope, Services
 
 PG_URL = os.environ.get("TESSERA_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSPHRASE = "auth storage bench"
@@ -43,33 +41,6 @@ def _seen(i: int, at: dt.datetime) -> Observation:
     return Observation(
         channel="app", at=at, ip=f"86.200.{i % 200}.5", user_agent=IPHONE, device_id=f"dev-{i}"
     )
-
-
-def _services(workdir: Path, pg: bool) -> tuple[Services, dict[str, str]]:
-    env = {
-        **os.environ,
-        "TESSERA_DATA_DIR": str(workdir),
-        "TESSERA_KEYRING_PASSPHRASE": PASSPHRASE,
-        "TESSERA_RATE_LIMIT_PER_SECOND": "1000000",
-        "TESSERA_RATE_LIMIT_BURST": "1000000",
-    }
-    if pg:
-        schema = f"bench_auth_{secrets.token_hex(3)}"
-        env |= {
-            "TESSERA_DATABASE_URL": PG_URL,
-            "TESSERA_DATABASE_SCHEMA": f"{schema}_data",
-            "TESSERA_KEYSTORE_URL": PG_URL,
-            "TESSERA_KEYSTORE_SCHEMA": f"{schema}_keys",
-        }
-    settings = Settings(
-        data_dir=workdir,
-        keyring_passphrase=SecretStr(PASSPHRASE),
-        database_url=env.get("TESSERA_DATABASE_URL"),
-        database_schema=env.get("TESSERA_DATABASE_SCHEMA"),
-        keystore_url=env.get("TESSERA_KEYSTORE_URL"),
-        keystore_schema=env.get("TESSERA_KEYSTORE_SCHEMA"),
-    )
-    return Services.from_settings(settings), env
 
 
 def _load_histories(services: Services, customers: int) -> None:
@@ -198,7 +169,9 @@ def main() -> int:
             print("PostgreSQL is not reachable: its figures are skipped")
             continue
         workdir = Path(tempfile.mkdtemp(prefix=f"tessera-auth-bench-{backend}-"))
-        services, env = _services(workdir, backend == "postgresql")
+        services, env = bench_services(
+            workdir, PG_URL if backend == "postgresql" else None, PASSPHRASE
+        )
         try:
             services.identity.create_tenant(TENANT)
             _load_histories(services, args.customers)

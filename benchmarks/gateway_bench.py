@@ -95,14 +95,15 @@ def serve(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
     return proc
 
 
-def setup(
-    workdir: Path, pg_url: str | None = None
-) -> tuple[Services, dict[str, str], list[str], str]:
-    """Services on SQLite files in `workdir`, or on two fresh PostgreSQL schemas."""
+def bench_services(
+    workdir: Path, pg_url: str | None = None, passphrase: str = PASSPHRASE
+) -> tuple[Services, dict[str, str]]:
+    """Services on SQLite files in `workdir`, or on two fresh PostgreSQL schemas, and the
+    environment a `tessera serve` on the same stores runs with (no rate limit)."""
     env = {
         **os.environ,
         "TESSERA_DATA_DIR": str(workdir),
-        "TESSERA_KEYRING_PASSPHRASE": PASSPHRASE,
+        "TESSERA_KEYRING_PASSPHRASE": passphrase,
         "TESSERA_RATE_LIMIT_PER_SECOND": "1000000",
         "TESSERA_RATE_LIMIT_BURST": "1000000",
     }
@@ -116,13 +117,20 @@ def setup(
         }
     settings = Settings(
         data_dir=workdir,
-        keyring_passphrase=SecretStr(PASSPHRASE),
+        keyring_passphrase=SecretStr(passphrase),
         database_url=env.get("TESSERA_DATABASE_URL"),
         database_schema=env.get("TESSERA_DATABASE_SCHEMA"),
         keystore_url=env.get("TESSERA_KEYSTORE_URL"),
         keystore_schema=env.get("TESSERA_KEYSTORE_SCHEMA"),
     )
-    services = Services.from_settings(settings)
+    return Services.from_settings(settings), env
+
+
+def setup(
+    workdir: Path, pg_url: str | None = None
+) -> tuple[Services, dict[str, str], list[str], str]:
+    """`bench_services` with a tenant, its purposes, 200 tokenized emails and an API key."""
+    services, env = bench_services(workdir, pg_url)
     services.identity.create_tenant(TENANT)
     services.catalogue.load(TENANT, load_catalogue_file(EXAMPLE))
     records = services.vault.tokenize_batch(
