@@ -1,13 +1,20 @@
-"""`tessera auth`: risk decisions explained, numbers bound, thresholds, retention."""
+"""`tessera auth`: risk decisions explained, numbers bound, histories loaded, thresholds,
+retention."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from ._common import JsonOpt, TenantOpt, listing, open_services, out
+from tessera import TesseraError
+
+from ._common import JsonOpt, TenantOpt, err, listing, open_services, out, progress
 
 __all__ = ["auth_app"]
 
@@ -74,3 +81,89 @@ def auth_thresholds(tenant: TenantOpt, as_json: JsonOpt = False) -> None:
 def auth_purge() -> None:
     """Drop risk decisions past the retention period (TESSERA_AUTH_RETENTION_DAYS)."""
     out.print(f"{open_services().authenticator.purge()} decisions past retention removed")
+
+
+_OBSERVED = frozenset(
+    {
+        "channel",
+        "ip",
+        "user_agent",
+        "device_id",
+        "caller_number",
+        "attestation",
+        "sim_swapped",
+        "sender_id",
+        "typing_ms",
+    }
+)
+
+
+@auth_app.command("load-history")
+def auth_load_history(
+    tenant: TenantOpt,
+    source: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            help="NDJSON, one strong authentication a line: subject, method, "
+            "authenticated_at (ISO 8601 with its offset), event_id, observation {channel, ip, …}.",
+        ),
+    ],
+) -> None:
+    """Load customers' profiles from your identity provider's log of strong authentications
+    (as POST /v1/auth/strong-authentications does, line by line). Run it again after a stop:
+    lines already loaded are skipped (a line without event_id is known by its own hash)."""
+    from tessera.auth import Observation, ReplayedCode
+
+    auth = open_services().authenticator
+    lines = source.read_text(encoding="utf-8").splitlines()
+    loaded = skipped = 0
+    failed: list[str] = []
+    with progress("loaded", f"loading {source.name}", unit=" lines") as on_progress:
+        for number, line in enumerate(lines, 1):
+            if line.strip():
+                try:
+                    given = _history_line(line)
+                    observed = given["observation"]
+                    auth.report_strong_authentication(
+                        tenant,
+                        str(given["subject"]),
+                        Observation(at=given["authenticated_at"], **observed),
+                        method=str(given["method"]),
+                        event_id=str(
+                            given.get("event_id") or hashlib.sha256(line.encode()).hexdigest()
+                        ),
+                    )
+                    loaded += 1
+                except ReplayedCode:
+                    skipped += 1
+                except (TesseraError, ValueError, TypeError, KeyError) as exc:
+                    failed.append(f"line {number}: {str(exc).splitlines()[0][:160]}")
+            if number % 100 == 0 or number == len(lines):
+                on_progress(number, len(lines))
+    out.print(
+        f"{loaded} strong authentications loaded, {skipped} already loaded, {len(failed)} refused"
+    )
+    for reason in failed[:20]:
+        err.print(reason)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _history_line(line: str) -> dict[str, Any]:
+    """One line of a history, checked for shape (the authenticator checks the values)."""
+    given = json.loads(line)
+    if not isinstance(given, dict):
+        raise ValueError("each line is a JSON object")
+    for name in ("subject", "method", "authenticated_at", "observation"):
+        if name not in given:
+            raise ValueError(f"{name} is missing")
+    observed = given["observation"]
+    if not isinstance(observed, dict) or "channel" not in observed:
+        raise ValueError("observation is an object with at least a channel")
+    unknown = set(observed) - _OBSERVED
+    if unknown:
+        raise ValueError(f"unknown observation fields: {', '.join(sorted(unknown))[:80]}")
+    at = dt.datetime.fromisoformat(str(given["authenticated_at"]))
+    return {**given, "authenticated_at": at}

@@ -377,6 +377,50 @@ def test_audit_export_and_offline_verify(env: dict[str, str], tmp_path: Path) ->
     )
 
 
+def test_auth_load_history_loads_profiles_and_resumes(env: dict[str, str], tmp_path: Path) -> None:
+    """`tessera auth load-history`: an identity provider's log of strong authentications,
+    line by line; a second run after a stop skips what was loaded; bad lines are refused with
+    their line number and change nothing."""
+    import datetime as dt
+
+    run(["tenants", "create", "acme"], env)
+    now = dt.datetime.now(dt.UTC)
+    seen = {"channel": "app", "ip": "86.200.12.34", "device_id": "install-1"}
+    lines = [
+        json.dumps(
+            {
+                "subject": "c-hist",
+                "method": "passkey",
+                "authenticated_at": (now - dt.timedelta(days=d)).isoformat(),
+                "event_id": f"evt-{d}",
+                "observation": seen,
+            }
+        )
+        for d in range(1, 6)
+    ]
+    history = tmp_path / "history.ndjson"
+    history.write_text("\n".join(lines[:3]) + "\n")
+    done = run(["auth", "load-history", "--tenant", "acme", str(history)], env)
+    assert "3 strong authentications loaded, 0 already loaded, 0 refused" in done.stdout
+    assert "loaded 3/3" in done.stderr  # progress, one plain line off a terminal
+    bad = [
+        "not json",
+        json.dumps({"subject": "c-hist", "method": "passkey", "observation": seen}),
+        json.dumps({**json.loads(lines[3]), "method": "password"}),
+        json.dumps({**json.loads(lines[3]), "observation": {**seen, "gps": "48.85,2.35"}}),
+        json.dumps(
+            {**json.loads(lines[3]), "authenticated_at": (now + dt.timedelta(days=1)).isoformat()}
+        ),
+    ]
+    history.write_text("\n".join([*lines, *bad]) + "\n")
+    again = run(["auth", "load-history", "--tenant", "acme", str(history)], env, check=False)
+    assert again.returncode == 1
+    assert "2 strong authentications loaded, 3 already loaded, 5 refused" in again.stdout
+    for number in (6, 7, 8, 9, 10):
+        assert f"line {number}:" in again.stderr
+    assert "Traceback" not in again.stderr
+
+
 def test_auth_explain_bind_purge_and_thresholds(env: dict[str, str]) -> None:
     from tessera.auth import Observation
     from tessera.storage import utcnow

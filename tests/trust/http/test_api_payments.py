@@ -470,3 +470,43 @@ def test_a_voice_payment_with_a_card_on_file_and_the_voice_pin(
         409,
         "invalid-transition",
     )
+
+
+def test_a_callbot_waits_for_the_apps_approval_bound_to_the_payment(
+    client: TestClient, issue, tenant: str, services: Services
+) -> None:
+    """The alternative to the voice PIN: the app's device key signs the payment's binding."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    headers = issue(tenant, FLOW)
+    _customer(client, headers, "c-app")
+    session = _sign_in(client, services, headers, "c-app")["session_id"]
+    device = ed25519.Ed25519PrivateKey.generate()
+    der = device.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    r = client.post(
+        "/v1/auth/factors/device",
+        json={"session_id": session, "public_key": base64.b64encode(der).decode()},
+        headers=headers,
+    )
+    key_id = r.json()["id"]
+    created = create_payment(client, headers, 15_000, "app-1", subject="c-app", channel="voice_ivr")
+    pending = client.post(
+        f"/v1/payments/{created['id']}/card", json={**CARD, "observation": HOME}, headers=headers
+    ).json()
+    assert pending["state"] == "authenticating", pending
+    base = f"/v1/payments/{created['id']}/authentication"
+    challenge = client.post(f"{base}/begin", json={"factor": "app"}, headers=headers).json()
+    approval = challenge["options"]["approval"]
+
+    def signed(message: str) -> dict:
+        raw = device.sign(message.encode())
+        return {"key_id": key_id, "signature": base64.urlsafe_b64encode(raw).rstrip(b"=").decode()}
+
+    forged = {"challenge_id": challenge["challenge_id"], "credential": signed(approval + "x")}
+    problem(client.post(f"{base}/complete", json=forged, headers=headers), 403, "step-up-failed")
+    body = {"challenge_id": challenge["challenge_id"], "credential": signed(approval)}
+    r = client.post(f"{base}/complete", json=body, headers=headers)
+    assert r.status_code == 200 and r.json()["state"] == "authorized", r.text
