@@ -1,8 +1,8 @@
 """My devices and factors, and my saved cards: what proves it is the customer (passkeys, an
-authenticator app, the numbers and addresses codes go to) and the cards kept for one-tap
-payments, shown masked; enrolment and removal. Removing anything, or adding a factor, needs a
-session proven strongly within the limit: an intruder at low assurance can neither lock the
-customer out nor slip in a factor of their own."""
+authenticator app, the numbers and addresses codes go to, the voice PIN for payments by phone)
+and the cards kept for one-tap payments, shown masked; enrolment and removal. Removing anything,
+or adding a factor, needs a session proven strongly within the limit: an intruder at low
+assurance can neither lock the customer out nor slip in a factor of their own."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ _KINDS = {
     "device": N_("Mobile app"),
     "caller": N_("Registered phone number (calls)"),
     "sender": N_("Registered messaging account"),
+    "voice_pin": N_("Voice PIN (payments by phone)"),
 }
 _STEP_UP = frozenset({"webauthn", "totp", "otp"})
 _ADD_TEXT = N_("Your code to add this number or address to your privacy space")
@@ -52,6 +53,8 @@ def _factors(services: Services, visit: Visit, lang: str) -> list[dict[str, obje
             label = {"sms": "SMS", "email": "e-mail", "messaging": "messaging"}.get(
                 f.channel or "", f.label
             )
+        elif f.kind == "voice_pin":
+            label = gettext(lang, N_("six digits"))
         rows.append(
             {
                 "id": f.id,
@@ -83,6 +86,10 @@ def _devices_page(
 ) -> Response:
     context = {
         "factors": _factors(services, visit, language_of(request)),
+        "has_pin": any(
+            f.kind == "voice_pin" and f.status == "active"
+            for f in services.authenticator.factors(visit.tenant, visit.subject)
+        ),
         "cards": services.payments.cards.cards(visit.tenant, visit.subject),
     }
     if exc is not None:
@@ -187,6 +194,22 @@ async def enrol_totp(request: Request, tenant: str, services: ServicesDep) -> Re
         qr=enrolment.qr_svg,
         secret=enrolment.secret,
     )
+
+
+@router.post("/devices/voice-pin")
+async def set_voice_pin(request: Request, tenant: str, services: ServicesDep) -> Response:
+    """The PIN said to a voice assistant or a callbot to confirm a payment: six digits, kept as
+    an argon2id hash only; setting it (or a new one) needs a strong session, as adding any
+    factor does."""
+    done = await _strong_form(request, services, tenant)
+    if not isinstance(done, Posted):
+        return done
+    try:
+        pin = done.form.get("pin", "").strip()[:12]
+        services.authenticator.set_voice_pin(tenant, done.visit.session_id, pin)
+    except TesseraError as exc:
+        return _devices_page(request, services, done.visit, exc=exc)
+    return redirect(f"{base(tenant)}/devices?added=1")
 
 
 @router.post("/devices/totp/confirm")

@@ -172,3 +172,29 @@ def test_a_number_is_added_once_a_code_sent_to_it_comes_back(
         if f.status == "active"
     ]
     assert len(active) == 3
+
+
+def test_a_voice_pin_is_set_from_a_strong_session_and_never_shown(
+    browser: Browser, api, headers, monkeypatch
+) -> None:
+    customer(api, headers, "c-pin")
+    browser.sign_in()
+    r = browser.get("/devices")
+    assert 'name="pin"' in r.text and 'inputmode="numeric"' in r.text
+    r = browser.post("/devices/voice-pin", pin="123456")  # a run: refused, nothing set
+    assert r.status_code == 422 and "Voice PIN" not in r.text.split("<h2>")[1]
+    kinds = {f.kind for f in browser.services.authenticator.factors(browser.tenant, "c-pin")}
+    assert "voice_pin" not in kinds
+    r = browser.post("/devices/voice-pin", pin="275913")
+    assert r.status_code == 200 and "Voice PIN (payments by phone)" in r.text
+    assert "275913" not in r.text
+    # Past the RTS limit, a new PIN asks to confirm first; nothing changes meanwhile.
+    browser.idle(monkeypatch, 6)
+    r = browser.post("/devices/voice-pin", pin="864201")
+    assert r.url.path.endswith("/confirm")
+    pins = [
+        f
+        for f in browser.services.authenticator.factors(browser.tenant, "c-pin")
+        if f.kind == "voice_pin" and f.status == "active"
+    ]
+    assert len(pins) == 1

@@ -371,6 +371,16 @@ def test_a_passkey_added_in_the_portal_signs_in_from_a_new_device(people, api, s
     me.sign_in()
     me.page.goto(f"{me.base}/devices")
     me.check("devices")
+    # The voice PIN, typed as a person would, in French too.
+    me.page.fill("#voice-pin", "275913")
+    me.page.click("text=Save the PIN")
+    me.page.wait_for_selector("text=Voice PIN (payments by phone)")
+    me.page.goto(f"{me.base}/devices?lang=fr")
+    me.page.wait_for_selector("text=Code vocal (paiements par téléphone)")
+    me.lang = "fr"
+    me.check("devices")
+    me.lang = "en"
+    me.page.goto(f"{me.base}/devices?lang=en")
     me.page.click("text=Add a passkey")
     me.page.wait_for_selector("#use-passkey")
     me.check("passkey-create")
