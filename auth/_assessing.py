@@ -181,18 +181,21 @@ class _Assessing(_Challenges):
                 session = self._open_session(
                     conn, tenant, subject, Assurance.LOW, scope, ("risk",), decision_id
                 )
-        self._record(
-            tenant,
-            subject,
-            event="assess",
-            decision_id=decision_id,
-            action=action.value,
-            channel=signals.channel,
-            decision=result.decision.value,
-            score=round(result.score, 3),
-            explanation=result.explanation,
-            assurance=Assurance.LOW.name.lower() if session else None,
-        )
+            # In the same transaction: no session opens without its record, and one commit
+            # serves both (SQLite's commit was a third of a decision's time).
+            self._record_in(
+                conn,
+                tenant,
+                subject,
+                event="assess",
+                decision_id=decision_id,
+                action=action.value,
+                channel=signals.channel,
+                decision=result.decision.value,
+                score=round(result.score, 3),
+                explanation=result.explanation,
+                assurance=Assurance.LOW.name.lower() if session else None,
+            )
         return Assessment(
             decision_id,
             result.decision,
@@ -268,14 +271,15 @@ class _Assessing(_Challenges):
                 ),
             )
             sessions = self._learn(conn, tenant, subject, signals, at=at)
-        self._record(
-            tenant,
-            subject,
-            event="strong_auth_reported",
-            decision_id=decision_id,
-            method=method,
-            channel=signals.channel,
-        )
+            self._record_in(
+                conn,
+                tenant,
+                subject,
+                event="strong_auth_reported",
+                decision_id=decision_id,
+                method=method,
+                channel=signals.channel,
+            )
         return StrongAuthReport(decision_id, subject, sessions)
 
     def _bound_senders(self, conn: Connection, tenant: str, subject: str) -> frozenset[str]:

@@ -71,6 +71,12 @@ class _State:
         if self.recorder is not None:
             self.recorder.auth_recorded(tenant, subject, facts)
 
+    def _record_in(self, conn: Connection, tenant: str, subject: str, **facts: Any) -> None:
+        """`_record` inside the transaction that writes what it answers for."""
+        _count(facts)
+        if self.recorder is not None:
+            self.recorder.auth_recorded_in(conn, tenant, subject, facts)
+
     def _key(self, tenant: str) -> bytes:
         return self.vault.tenant_secret(tenant, "auth-signals")
 

@@ -36,6 +36,11 @@ class AuthRecorder(Protocol):
 
     def auth_recorded(self, tenant: str, subject: str, facts: dict[str, Any]) -> None: ...
 
+    def auth_recorded_in(self, conn: Any, tenant: str, subject: str, facts: dict[str, Any]) -> None:
+        """The same, inside the caller's transaction: the decision and its record are
+        written together, or neither."""
+        ...
+
 
 _OTP_CHANNELS = {"sms": DataCategory.PHONE, "messaging": DataCategory.PHONE, "email": None}
 _FACTOR_CEILING = {

@@ -470,3 +470,41 @@ def test_the_local_outbox_keeps_no_contact_value_in_clear(tmp_path) -> None:
         "j•••@example.fr",
     ]
     assert outbox.last("+33612345678").message == "Code: 123456"  # found by its mask
+
+
+def test_a_decision_that_cannot_be_recorded_is_not_taken(
+    shared_stores, vault, clock: Clock, tenant: str
+) -> None:
+    """The decision, its session and its audit record are one transaction: when the record
+    cannot be written, no session opens and no decision is left behind."""
+    from sqlalchemy import select
+
+    from tessera.auth import AuthSettings
+    from tessera.auth._tables import AuthDecisionRow, AuthSessionRow
+
+    class Unwritable:
+        def auth_recorded(self, tenant: str, subject: str, facts: dict) -> None:
+            raise RuntimeError("the audit log is unavailable")
+
+        def auth_recorded_in(self, conn, tenant: str, subject: str, facts: dict) -> None:
+            raise RuntimeError("the audit log is unavailable")
+
+    auth = Authenticator(
+        db=shared_stores.data,
+        vault=vault,
+        notifier=Outbox(),
+        settings=AuthSettings(rp_id=RP_ID, origins=(ORIGIN,)),
+        recorder=Unwritable(),
+        clock=clock,
+    )
+    with pytest.raises(RuntimeError, match="unavailable"):
+        auth.assess(tenant, "cust-unrecorded", at_home(clock))
+    with shared_stores.data.read() as conn:
+        for table in (AuthDecisionRow, AuthSessionRow):
+            rows = conn.execute(
+                select(table.__table__).where(
+                    table.__table__.c.tenant_id == tenant,
+                    table.__table__.c.subject_id == "cust-unrecorded",
+                )
+            ).all()
+            assert rows == [], table

@@ -77,6 +77,9 @@ class AuditAuthRecorder:
     def auth_recorded(self, tenant: str, subject: str, facts: dict[str, Any]) -> None:
         self.audit.record([AuditRecord(tenant, "auth", facts, subject=subject)])
 
+    def auth_recorded_in(self, conn: Any, tenant: str, subject: str, facts: dict[str, Any]) -> None:
+        self.audit.append_in(conn, tenant, [AuditRecord(tenant, "auth", facts, subject=subject)])
+
 
 class AuditPaymentRecorder:
     """Puts SCA decisions and money movements into the audit log (card tokens, never PANs)."""
