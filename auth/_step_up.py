@@ -316,15 +316,16 @@ class _StepUps(_FactorChecks):
                 )
             fresh = self.store.session(conn, session_hash)
             assert fresh is not None  # read in the transaction that wrote it
-        self._record(
-            tenant,
-            row.subject_id,
-            event="step_up",
-            factor=kind,
-            decision_id=row.decision_id,
-            outcome="passed",
-            assurance=Assurance(fresh.assurance).name.lower(),
-        )
+            self._record_in(  # the raised session and its record commit together
+                conn,
+                tenant,
+                row.subject_id,
+                event="step_up",
+                factor=kind,
+                decision_id=row.decision_id,
+                outcome="passed",
+                assurance=Assurance(fresh.assurance).name.lower(),
+            )
         return issued, _session_info(fresh)
 
     def _fail(self, tenant: str, row: StoredChallenge) -> None:
