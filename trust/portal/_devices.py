@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from tessera import Channel, TesseraError
+from tessera.auth import check_voice_pin
 from tessera.consent import ConsentRequest, EventKind
 from tessera.payments import CARD_ON_FILE
 from tessera.trust.web import passkey_answer
@@ -40,6 +41,7 @@ _KINDS = {
 }
 _STEP_UP = frozenset({"webauthn", "totp", "otp"})
 _ADD_TEXT = N_("Your code to add this number or address to your privacy space")
+_PIN_RULE = N_("A voice PIN is six digits, neither a run like 123456 nor one digit repeated.")
 _LAST = N_("Keep at least one way to confirm it is you: add another before removing this one.")
 
 
@@ -204,8 +206,14 @@ async def set_voice_pin(request: Request, tenant: str, services: ServicesDep) ->
     done = await _strong_form(request, services, tenant)
     if not isinstance(done, Posted):
         return done
+    pin = done.form.get("pin", "").strip()[:12]
     try:
-        pin = done.form.get("pin", "").strip()[:12]
+        check_voice_pin(pin)
+    except InvalidValue:  # said in the customer's words, not the API's
+        return _devices_page(
+            request, services, done.visit, error=gettext(done.lang, _PIN_RULE), status=422
+        )
+    try:
         services.authenticator.set_voice_pin(tenant, done.visit.session_id, pin)
     except TesseraError as exc:
         return _devices_page(request, services, done.visit, exc=exc)

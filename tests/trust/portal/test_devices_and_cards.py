@@ -183,6 +183,7 @@ def test_a_voice_pin_is_set_from_a_strong_session_and_never_shown(
     assert 'name="pin"' in r.text and 'inputmode="numeric"' in r.text
     r = browser.post("/devices/voice-pin", pin="123456")  # a run: refused, nothing set
     assert r.status_code == 422 and "Voice PIN" not in r.text.split("<h2>")[1]
+    assert "neither a run like 123456 nor one digit repeated" in r.text
     kinds = {f.kind for f in browser.services.authenticator.factors(browser.tenant, "c-pin")}
     assert "voice_pin" not in kinds
     r = browser.post("/devices/voice-pin", pin="275913")
