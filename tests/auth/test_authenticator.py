@@ -508,3 +508,43 @@ def test_a_decision_that_cannot_be_recorded_is_not_taken(
                 )
             ).all()
             assert rows == [], table
+
+
+def test_decisions_made_on_an_event_loop_commit_together_and_fail_alone(
+    shared_stores, vault, clock: Clock, tenant: str
+) -> None:
+    """`assess_soon`: the decisions a loop makes before its next turn are written in one
+    transaction; one whose record fails is refused alone, the others land."""
+    import asyncio
+
+    from tessera.auth import AuthSettings
+
+    class Refusing:
+        def auth_recorded(self, tenant: str, subject: str, facts: dict) -> None:
+            pass
+
+        def auth_recorded_in(self, conn, tenant: str, subject: str, facts: dict) -> None:
+            if subject == "cust-soon-2":
+                raise RuntimeError("the audit log refused this one")
+
+    auth = Authenticator(
+        db=shared_stores.data,
+        vault=vault,
+        notifier=Outbox(),
+        settings=AuthSettings(rp_id=RP_ID, origins=(ORIGIN,)),
+        recorder=Refusing(),
+        clock=clock,
+    )
+
+    async def together() -> list:
+        return await asyncio.gather(
+            *(auth.assess_soon(tenant, f"cust-soon-{i}", at_home(clock)) for i in range(4)),
+            return_exceptions=True,
+        )
+
+    outcomes = asyncio.run(together())
+    assert isinstance(outcomes[2], RuntimeError)
+    for i in (0, 1, 3):
+        assessed = outcomes[i]
+        assert assessed.decision is RiskDecision.STEP_UP  # no history: a first sign-in
+        assert auth.decision(tenant, assessed.decision_id).subject == f"cust-soon-{i}"
