@@ -1,9 +1,12 @@
 """Invisible strong authentication: risk scoring over device, network and habit signals, and
-a second factor (TOTP, passkey, one-time code) only when the risk calls for it.
+a second factor (TOTP, passkey, the app's approval, a one-time code; by voice a PIN with the
+line's or the assistant's possession) only when the risk calls for it, and never one that
+travels over the channel the risk is about.
 
-Public face: `Authenticator` (assess, step-up, sessions, enrolment), the pure risk engine
-(`assess`, `Profile`, `Population`, `Signals`), signal extraction (`Observation`), the
-`Notifier` interface with its local `Outbox`, and one error hierarchy under `AuthError`.
+Public face: `Authenticator` (assess, step-up, sessions, enrolment, strong authentications an
+identity provider reports), the pure risk engine (`assess`, `Profile`, `Population`,
+`Signals`), signal extraction (`Observation`), the `Notifier` interface with its local
+`Outbox`, the `AuthRecorder` protocol, and one error hierarchy under `AuthError`.
 """
 
 from __future__ import annotations
