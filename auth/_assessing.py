@@ -3,11 +3,10 @@ authentications a trusted identity provider reports, the other thing a profile l
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from sqlalchemy import Connection
 
@@ -18,7 +17,7 @@ from ._challenges import _Challenges
 from ._common import _new_id, _stored_signals, device_signed
 from ._errors import InvalidSignal, ReplayedCode
 from ._offer import channel_words, offered_factors, withheld_channels
-from ._risk import RiskAction, RiskAssessment, RiskDecision, assess
+from ._risk import RiskAction, RiskDecision, assess
 from ._rows import StoredDecision
 from ._signals import Observation, extract, keyed
 from ._state import registered_line
@@ -28,23 +27,10 @@ from ._types import (
     Assessment,
     Challenge,
     DeviceProof,
-    IssuedSession,
     StrongAuthReport,
 )
 
 __all__ = ["_Assessing"]
-
-
-@dataclass(frozen=True, slots=True)
-class _Decided:
-    """An assessment decided and not yet written."""
-
-    row: StoredDecision
-    result: RiskAssessment
-    channel: str | None
-    offered: tuple[str, ...]
-    withheld: bool
-
 
 # What `assess` reads of a customer's factors, at once: the bound identifiers it scores and the
 # factors it may offer.
@@ -101,62 +87,6 @@ class _Assessing(_Challenges):
         device_proof: DeviceProof | None = None,
     ) -> Assessment:
         """Score a sign-in or a sensitive action; open a session when the risk is low."""
-        decided = self._decide(tenant, subject, observation, action, scope, device_proof)
-        with self.db.begin() as conn:
-            return self._answer(decided, self._write(conn, decided))
-
-    async def assess_soon(
-        self,
-        tenant: str,
-        subject: str,
-        observation: Observation,
-        *,
-        action: RiskAction | str = RiskAction.LOGIN,
-        scope: str = "account",
-        device_proof: DeviceProof | None = None,
-    ) -> Assessment:
-        """`assess` on an event loop: decided here, its writes committed with those of the
-        loop's other decisions made meanwhile (one transaction for them all)."""
-        decided = self._decide(tenant, subject, observation, action, scope, device_proof)
-        loop = asyncio.get_running_loop()
-        waiting: asyncio.Future[IssuedSession | None] = loop.create_future()
-        batch = self._soon.setdefault(loop, [])
-        batch.append((decided, waiting))
-        if len(batch) == 1:
-            loop.call_soon(self._write_soon, loop)
-        return self._answer(decided, await waiting)
-
-    def _write_soon(self, loop: asyncio.AbstractEventLoop) -> None:
-        batch = self._soon.pop(loop, [])
-        try:
-            with self.db.begin() as conn:
-                sessions = [self._write(conn, decided) for decided, _ in batch]
-        except Exception:  # one of them failed: each on its own, so the others still land
-            for decided, waiting in batch:
-                try:
-                    with self.db.begin() as conn:
-                        session = self._write(conn, decided)
-                except Exception as exc:
-                    if not waiting.done():
-                        waiting.set_exception(exc)
-                    continue
-                if not waiting.done():
-                    waiting.set_result(session)
-            return
-        for (_, waiting), session in zip(batch, sessions, strict=True):
-            if not waiting.done():  # the request went away; its decision stays written
-                waiting.set_result(session)
-
-    def _decide(
-        self,
-        tenant: str,
-        subject: str,
-        observation: Observation,
-        action: RiskAction | str,
-        scope: str,
-        device_proof: DeviceProof | None,
-    ) -> _Decided:
-        """Everything of an assessment but its writes: the reads, the signals, the score."""
         check_tenant(tenant)
         subject = check_subject(subject)
         if not subject:
@@ -215,69 +145,66 @@ class _Assessing(_Challenges):
                     "enrolled: an agent's stronger checks are needed"
                 )[:500],
             )
+        decision_id = _new_id("dec")
+        session = None
         status = {
             RiskDecision.ALLOW: "allowed",
             RiskDecision.STEP_UP: "pending",
             RiskDecision.DENY: "denied",
         }[result.decision]
-        decision = StoredDecision(
-            id=_new_id("dec"),
-            tenant_id=tenant,
-            subject_id=subject,
-            action=action.value,
-            channel=(signals.channel or "")[:32],
-            scope=scope,
-            score=round(result.score, 4),
-            decision=result.decision.value,
-            contributions=json.dumps({k: round(v, 3) for k, v in result.contributions.items()}),
-            explanation=result.explanation[:500],
-            signals=json.dumps(_stored_signals(signals, withheld)),
-            status=status,
-            created_at=now,
-            resolved_at=now if status != "pending" else None,
-        )
-        return _Decided(decision, result, signals.channel, offered, bool(withheld))
-
-    def _write(self, conn: Connection, decided: _Decided) -> IssuedSession | None:
-        """The decision, the session a low risk opens, and their record: one transaction, so
-        no session opens without its record."""
-        row = decided.row
-        self.store.add_decision(conn, row)
-        session = None
-        if decided.result.decision is RiskDecision.ALLOW:
-            # A low risk opens a session but teaches nothing: only a strong authentication
-            # does (a step-up, or one an identity provider reports), or an attacker who got
-            # through once would teach the profile their device and network.
-            session = self._open_session(
-                conn, row.tenant_id, row.subject_id, Assurance.LOW, row.scope, ("risk",), row.id
+        with self.db.begin() as conn:
+            self.store.add_decision(
+                conn,
+                StoredDecision(
+                    id=decision_id,
+                    tenant_id=tenant,
+                    subject_id=subject,
+                    action=action.value,
+                    channel=(signals.channel or "")[:32],
+                    scope=scope,
+                    score=round(result.score, 4),
+                    decision=result.decision.value,
+                    contributions=json.dumps(
+                        {k: round(v, 3) for k, v in result.contributions.items()}
+                    ),
+                    explanation=result.explanation[:500],
+                    signals=json.dumps(_stored_signals(signals, withheld)),
+                    status=status,
+                    created_at=now,
+                    resolved_at=now if status != "pending" else None,
+                ),
             )
-        self._record_in(
-            conn,
-            row.tenant_id,
-            row.subject_id,
-            event="assess",
-            decision_id=row.id,
-            action=row.action,
-            channel=decided.channel,
-            decision=row.decision,
-            score=round(decided.result.score, 3),
-            explanation=decided.result.explanation,
-            assurance=Assurance.LOW.name.lower() if session else None,
-        )
-        return session
-
-    @staticmethod
-    def _answer(decided: _Decided, session: IssuedSession | None) -> Assessment:
-        result = decided.result
+            if result.decision is RiskDecision.ALLOW:
+                # A low risk opens a session but teaches nothing: only a strong authentication
+                # does (a step-up, or one an identity provider reports), or an attacker who got
+                # through once would teach the profile their device and network.
+                session = self._open_session(
+                    conn, tenant, subject, Assurance.LOW, scope, ("risk",), decision_id
+                )
+            # In the same transaction: no session opens without its record, and one commit
+            # serves both (SQLite's commit was a third of a decision's time).
+            self._record_in(
+                conn,
+                tenant,
+                subject,
+                event="assess",
+                decision_id=decision_id,
+                action=action.value,
+                channel=signals.channel,
+                decision=result.decision.value,
+                score=round(result.score, 3),
+                explanation=result.explanation,
+                assurance=Assurance.LOW.name.lower() if session else None,
+            )
         return Assessment(
-            decided.row.id,
+            decision_id,
             result.decision,
             result.score,
             result.explanation,
             result.contributions,
             session,
-            decided.offered if result.decision is RiskDecision.STEP_UP else (),
-            "agent_checks" if result.decision is RiskDecision.DENY and decided.withheld else None,
+            offered if result.decision is RiskDecision.STEP_UP else (),
+            "agent_checks" if result.decision is RiskDecision.DENY and withheld else None,
         )
 
     # ------------------------------------------------------------------ reported by an IdP

@@ -64,8 +64,6 @@ class _State:
         # reads it from memory, refreshed from the store at most every _POPULATION_FRESH.
         self._populations: dict[str, tuple[float, Population]] = {}
         self._populations_lock = threading.Lock()
-        # Decisions made on an event loop, waiting for the loop's next turn to be written.
-        self._soon: dict[Any, list[Any]] = {}
 
     # ------------------------------------------------------------------ helpers
     def _record(self, tenant: str, subject: str, **facts: Any) -> None:

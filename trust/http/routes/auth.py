@@ -308,7 +308,6 @@ async def assess(
     who.require(Scope.AUTH)
     seen = body.observation
     proof = body.device_proof
-    device = DeviceProof(proof.key_id, proof.nonce_id, proof.signature) if proof else None
     run = partial(
         services.authenticator.assess,
         who.tenant,
@@ -316,16 +315,11 @@ async def assess(
         seen.observed(services.clock()),
         action=body.action,
         scope=body.scope,
-        device_proof=device,
+        device_proof=DeviceProof(proof.key_id, proof.nonce_id, proof.signature) if proof else None,
     )
     # As the gateway's access: on SQLite the few statements of a decision take less than a hop
-    # to a worker thread, and the writes of the decisions in flight commit together.
-    if request.app.state.access_on_event_loop:
-        result = await services.authenticator.assess_soon(
-            *run.args, action=body.action, scope=body.scope, device_proof=device
-        )
-    else:
-        result = await run_in_threadpool(run)
+    # to a worker thread (and the GIL contention of many), so it runs right here.
+    result = run() if request.app.state.access_on_event_loop else await run_in_threadpool(run)
     return _assess_out(result)
 
 
