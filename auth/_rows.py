@@ -29,12 +29,13 @@ __all__ = [
 _T = TypeVar("_T")
 
 
-def typed(cls: type[_T], row: Row[Any]) -> _T:
-    """A driver row as `cls`, its timestamps in UTC."""
+def typed(cls: type[_T], row: Row[Any] | Any) -> _T:
+    """A driver row (SQLAlchemy's, or a hot statement's named tuple) as `cls`, its timestamps
+    in UTC."""
     return cls(
         **{
             name: as_utc(value) if isinstance(value, dt.datetime) else value
-            for name, value in row._mapping.items()
+            for name, value in row._asdict().items()
         }
     )
 

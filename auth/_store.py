@@ -26,7 +26,7 @@ from sqlalchemy import (
     update,
 )
 
-from tessera.storage import Database, HotStatement, as_utc, table_of
+from tessera.storage import Database, HotStatement, table_of
 
 from ._rows import (
     StoredChallenge,
@@ -94,16 +94,6 @@ _ADD_DECISION = _insert_all(_DECISIONS)
 _ADD_SESSION = _insert_all(_SESSIONS)
 
 
-def _hot_typed(cls: type[Any], row: Any) -> Any:
-    """A hot statement's row (a named tuple) as `cls`, its timestamps in UTC."""
-    return cls(
-        **{
-            name: as_utc(value) if isinstance(value, dt.datetime) else value
-            for name, value in row._asdict().items()
-        }
-    )
-
-
 class AuthStore:
     """The authenticator's tables in the data store."""
 
@@ -118,7 +108,7 @@ class AuthStore:
     # ------------------------------------------------------------------ profiles
     def profile(self, conn: Connection, tenant: str, subject: str) -> StoredProfile | None:
         row = _PROFILE_OF.first(conn, {"tenant": tenant, "subject": subject})
-        return None if row is None else _hot_typed(StoredProfile, row)
+        return None if row is None else typed(StoredProfile, row)
 
     def put_profile(self, conn: Connection, profile: StoredProfile) -> None:
         values = asdict(profile)
@@ -142,7 +132,7 @@ class AuthStore:
             padded = wanted + [wanted[0]] * (_FAILURE_KEYS - len(wanted))
             params = {"tenant": tenant, **{f"k{i}": k for i, k in enumerate(padded)}}
             found = _FAILURES_OF.all(conn, params)
-            return {row.key: _hot_typed(StoredFailure, row) for row in found}
+            return {row.key: typed(StoredFailure, row) for row in found}
         t = _FAILURES
         rows = conn.execute(select(t).where(t.c.tenant_id == tenant, t.c.key.in_(wanted)))
         return {row.key: typed(StoredFailure, row) for row in rows}
@@ -259,7 +249,7 @@ class AuthStore:
         if active and only is None:  # every assess and step-up: the hot path
             rows = _ACTIVE_FACTORS.all(conn, {"tenant": tenant, "subject": subject})
             wanted = None if kinds is None else set(kinds)
-            return [_hot_typed(StoredFactor, r) for r in rows if wanted is None or r.kind in wanted]
+            return [typed(StoredFactor, r) for r in rows if wanted is None or r.kind in wanted]
         t = _FACTORS
         query = select(t).where(t.c.tenant_id == tenant, t.c.subject_id == subject)
         if kinds is not None:
