@@ -8,8 +8,6 @@ import json
 import secrets
 from dataclasses import replace
 
-from sqlalchemy import Connection
-
 from tessera import Assurance
 from tessera.vault import InvalidValue, check_subject, check_tenant
 
@@ -17,10 +15,9 @@ from ._challenges import _Challenges
 from ._common import _new_id, _stored_signals, device_signed
 from ._errors import InvalidSignal, ReplayedCode
 from ._offer import channel_words, offered_factors, withheld_channels
-from ._risk import RiskAction, RiskDecision, assess
+from ._risk import LINES, RiskAction, RiskDecision, assess
 from ._rows import StoredDecision
 from ._signals import Observation, extract, keyed
-from ._state import registered_line
 from ._types import (
     _SCOPES,
     STRONG_METHODS,
@@ -113,8 +110,13 @@ class _Assessing(_Challenges):
                 observation,
                 key=key,
                 intel=self.intel,
-                registered_number=registered_line(held)
-                or self._vaulted_line(tenant, subject, key, observation),
+                registered_number=self._their_line(
+                    held,
+                    tenant,
+                    subject,
+                    key,
+                    observation.caller_number if observation.channel in LINES else None,
+                ),
                 bound_senders=frozenset(str(f.credential_id) for f in senders),
                 recent_senders=frozenset(
                     str(f.credential_id) for f in senders if now - f.created_at < _RECENT_BINDING
@@ -243,13 +245,9 @@ class _Assessing(_Challenges):
         with self.db.read() as conn:
             if event_id is not None and self.store.decision(conn, tenant, decision_id):
                 raise ReplayedCode("this authentication was already reported")
-            signals = extract(
-                observation,
-                key=key,
-                intel=self.intel,
-                registered_number=self._registered_number(conn, tenant, subject),
-                bound_senders=self._bound_senders(conn, tenant, subject),
-            )
+        # What a profile learns (devices, networks, habits) does not depend on the customer's
+        # bound numbers or senders: the signals are extracted without them.
+        signals = extract(observation, key=key, intel=self.intel)
         with self.db.begin() as conn:
             self.store.add_decision(
                 conn,
@@ -281,11 +279,3 @@ class _Assessing(_Challenges):
                 channel=signals.channel,
             )
         return StrongAuthReport(decision_id, subject, sessions)
-
-    def _bound_senders(self, conn: Connection, tenant: str, subject: str) -> frozenset[str]:
-        return frozenset(
-            str(r.credential_id) for r in self._active_factors(conn, tenant, subject, "sender")
-        )
-
-    def _registered_number(self, conn: Connection, tenant: str, subject: str) -> str | None:
-        return registered_line(self._active_factors(conn, tenant, subject, "caller"))

@@ -19,8 +19,7 @@ from ._challenges import _Challenges, approval_message
 from ._common import _credential, _short, _unb64url, device_signed
 from ._errors import FactorNotEnrolled, FactorWithheld, ReplayedCode, StepUpFailed
 from ._rows import StoredChallenge, StoredFactor
-from ._signals import Observation, keyed, phone_e164
-from ._state import registered_line
+from ._signals import keyed, phone_e164
 from ._types import VOICE_PIN_DIGITS, VoicePossession
 
 __all__ = ["PIN_HASHER", "_FactorChecks"]
@@ -155,12 +154,9 @@ class _FactorChecks(_Challenges):
                 raise FactorNotEnrolled("no such linked voice assistant for this customer")
             return f"device:{keys[0].id}"
         key = self._key(tenant)
-        seen = Observation(
-            channel="voice_assistant", at=self.clock(), caller_number=possession.caller_number
-        )
         with self.db.read() as conn:
             held = self._active_factors(conn, tenant, subject, "caller")
-            theirs = registered_line(held) or self._vaulted_line(tenant, subject, key, seen)
+        theirs = self._their_line(held, tenant, subject, key, possession.caller_number)
         number, _ = phone_e164(possession.caller_number)
         if number is None or theirs != keyed(key, "phone", number):
             raise FactorWithheld("the call does not come from the customer's registered line")

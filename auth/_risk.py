@@ -49,8 +49,9 @@ FEATURES: dict[str, str] = {
 # What each kind of channel can observe at all: a phone call has no browser and no IP. A feature
 # the channel cannot give is not "missing" (that weighs as rare); it is simply not judged.
 _CALL_FEATURES = frozenset({"device", "hour_band", "week_part", "channel"})
-# Channels whose device is the calling line (no device id of their own).
-_LINES = frozenset({"voice_ivr", "voice_agent", "voice_assistant", "sms"})
+# Channels whose caller is a phone line, and whose device is that line (no device id of their
+# own).
+LINES = frozenset({"voice_ivr", "voice_agent", "voice_assistant", "sms"})
 CHANNEL_FEATURES: dict[str, frozenset[str]] = {
     "voice_ivr": _CALL_FEATURES,
     "voice_agent": _CALL_FEATURES,
@@ -261,7 +262,7 @@ def assess(
     mine: dict[str, int] = {}
     # A calling line registered to the customer, or a messaging account bound to them (for a
     # week or more), is a device they declared: familiar from its first use.
-    declared = (signals.channel in _LINES and signals.caller_id_matches is True) or (
+    declared = (signals.channel in LINES and signals.caller_id_matches is True) or (
         signals.channel == "messaging"
         and signals.sender_bound is True
         and not signals.sender_recent

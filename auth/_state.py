@@ -20,14 +20,13 @@ from ._errors import AccountLocked
 from ._notify import Notifier
 from ._risk import FEATURES, Population, Profile, Signals
 from ._rows import StoredFactor, StoredFailure, StoredPopulation, StoredProfile
-from ._signals import NetworkIntel, Observation, keyed, phone_e164
+from ._signals import NetworkIntel, keyed, phone_e164
 from ._store import AuthStore
 from ._types import AuthRecorder, AuthSettings
 
-__all__ = ["LINES", "_State", "registered_line"]
+__all__ = ["_State", "registered_line"]
 
-# Channels whose caller is a phone line, and the hash of a number that is none of the customer's.
-LINES = frozenset({"voice_ivr", "voice_agent", "voice_assistant", "sms"})
+# The hash of a calling number that is none of the customer's.
 _NOT_THEIRS = "not-a-number-of-theirs"
 
 _POPULATION_FRESH = 30.0  # seconds
@@ -138,16 +137,22 @@ class _State:
                 retry_after=wait,
             )
 
-    def _vaulted_line(
-        self, tenant: str, subject: str, key: bytes, observation: Observation
+    def _their_line(
+        self,
+        held: list[StoredFactor],
+        tenant: str,
+        subject: str,
+        key: bytes,
+        number: str | None,
     ) -> str | None:
-        """With no calling number bound, the customer's vaulted phone numbers are theirs: the
-        keyed hash of the caller's number when it is one of them (found by the vault's blind
-        index, nothing decrypted), a hash that matches nothing when they have others, None
-        when none is vaulted (unknown, not a mismatch)."""
-        number = observation.caller_number
-        if observation.channel not in LINES or not isinstance(number, str):
-            return None
+        """The keyed hash of the customer's registered calling line: the bound caller number
+        among their factors `held`; with none bound, their vaulted phone numbers are theirs,
+        giving the caller's `number` when it is one of them (found by the vault's blind index,
+        nothing decrypted), a hash that matches nothing when they have others, None when none
+        is vaulted (unknown, not a mismatch)."""
+        bound = registered_line(held)
+        if bound is not None or not isinstance(number, str):
+            return bound
         e164, _ = phone_e164(number.strip()[:64])
         if e164 is None:
             return None
@@ -157,8 +162,8 @@ class _State:
             return None
         if any(record.subject == subject for record in found):
             return keyed(key, "phone", e164)
-        held = self.vault.subject_tokens(tenant, subject)
-        return _NOT_THEIRS if any(t.category is DataCategory.PHONE for t in held) else None
+        vaulted = self.vault.subject_tokens(tenant, subject)
+        return _NOT_THEIRS if any(t.category is DataCategory.PHONE for t in vaulted) else None
 
     def _learn(
         self,
