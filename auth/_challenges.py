@@ -28,7 +28,7 @@ from ._risk import RiskDecision
 from ._rows import StoredChallenge, StoredDecision, StoredFactor
 from ._sessions import _Sessions
 from ._signals import keyed
-from ._types import _FACTOR_CEILING, Challenge
+from ._types import _FACTOR_CEILING, VOICE_PIN_DIGITS, Challenge
 
 __all__ = ["_Challenges", "approval_message", "destination_category", "masked_destination"]
 
@@ -80,6 +80,7 @@ class _Challenges(_Sessions):
         options: dict[str, Any] | None = None
         secret, sent_to, factor_id = "", None, None
         payload: dict[str, Any] = {}
+        bound = hashlib.sha256(binding).hexdigest() if binding is not None else ""
         if factor == "totp":
             factor_id = factors[0].id
         elif factor == "otp":
@@ -101,26 +102,14 @@ class _Challenges(_Sessions):
             factor_id = factors[0].id
             secret = secrets.token_urlsafe(24)
             payload = {"possession": possession}
-            options = {"read_back": message, "digits": 6}
+            options = {"read_back": message, "digits": VOICE_PIN_DIGITS}
             if possession and possession.startswith("device:"):
-                options["approval"] = approval_message(
-                    tenant,
-                    subject,
-                    challenge_id,
-                    secret,
-                    hashlib.sha256(binding).hexdigest() if binding is not None else "",
-                )
+                options["approval"] = approval_message(tenant, subject, challenge_id, secret, bound)
         elif factor == "app":
             # The app shows what it is asked to approve and signs it with its device key.
             secret = secrets.token_urlsafe(24)
             options = {
-                "approval": approval_message(
-                    tenant,
-                    subject,
-                    challenge_id,
-                    secret,
-                    hashlib.sha256(binding).hexdigest() if binding is not None else "",
-                ),
+                "approval": approval_message(tenant, subject, challenge_id, secret, bound),
                 "key_ids": [f.id for f in factors],
                 "message": message or "Approve the sign-in",
             }
@@ -132,7 +121,7 @@ class _Challenges(_Sessions):
             options = self._webauthn_request(raw, factors, wanted)
             payload = {"uv": wanted >= Assurance.HIGH}
         if binding is not None:
-            payload["binding"] = hashlib.sha256(binding).hexdigest()
+            payload["binding"] = bound
         expires = self._store_challenge(
             challenge_id,
             tenant,
