@@ -8,6 +8,8 @@ import json
 import secrets
 from dataclasses import replace
 
+from sqlalchemy.exc import IntegrityError
+
 from tessera import Assurance
 from tessera.vault import InvalidValue, check_subject, check_tenant
 
@@ -248,34 +250,37 @@ class _Assessing(_Challenges):
         # What a profile learns (devices, networks, habits) does not depend on the customer's
         # bound numbers or senders: the signals are extracted without them.
         signals = extract(observation, key=key, intel=self.intel)
-        with self.db.begin() as conn:
-            self.store.add_decision(
-                conn,
-                StoredDecision(
-                    id=decision_id,
-                    tenant_id=tenant,
-                    subject_id=subject,
-                    action=RiskAction.LOGIN.value,
-                    channel=(signals.channel or "")[:32],
-                    scope="account",
-                    score=0.0,
-                    decision=RiskDecision.ALLOW.value,
-                    contributions="{}",
-                    explanation=f"strong authentication reported ({method})",
-                    signals=json.dumps(_stored_signals(signals)),
-                    status="reported",
-                    created_at=at,
-                    resolved_at=now,
-                ),
-            )
-            sessions = self._learn(conn, tenant, subject, signals, at=at)
-            self._record_in(
-                conn,
-                tenant,
-                subject,
-                event="strong_auth_reported",
-                decision_id=decision_id,
-                method=method,
-                channel=signals.channel,
-            )
+        try:
+            with self.db.begin() as conn:
+                self.store.add_decision(
+                    conn,
+                    StoredDecision(
+                        id=decision_id,
+                        tenant_id=tenant,
+                        subject_id=subject,
+                        action=RiskAction.LOGIN.value,
+                        channel=(signals.channel or "")[:32],
+                        scope="account",
+                        score=0.0,
+                        decision=RiskDecision.ALLOW.value,
+                        contributions="{}",
+                        explanation=f"strong authentication reported ({method})",
+                        signals=json.dumps(_stored_signals(signals)),
+                        status="reported",
+                        created_at=at,
+                        resolved_at=now,
+                    ),
+                )
+                sessions = self._learn(conn, tenant, subject, signals, at=at)
+                self._record_in(
+                    conn,
+                    tenant,
+                    subject,
+                    event="strong_auth_reported",
+                    decision_id=decision_id,
+                    method=method,
+                    channel=signals.channel,
+                )
+        except IntegrityError:  # the same event, reported at the same moment by another call
+            raise ReplayedCode("this authentication was already reported") from None
         return StrongAuthReport(decision_id, subject, sessions)
