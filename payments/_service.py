@@ -149,6 +149,7 @@ class Payments(_ScaInputs, _PayByLink):
             if existing is None:
                 raise
             return self._same_request(existing, request)
+        PAYMENTS.labels(row.state, "none").inc()
         self._record(row, "created")
         return self._intent(row)
 

@@ -9,6 +9,7 @@ import itertools
 from fastapi.testclient import TestClient
 
 from tessera.trust import Scope, Services
+from tessera.trust.audit import AccessQuery
 from tests.trust.http.test_api import problem
 
 IVR = {"channel": "voice_ivr", "evidence": {"recording_ref": "rec-1", "utterance_ref": "utt-1"}}
@@ -180,3 +181,28 @@ def test_ranges_past_the_end_and_nul_in_a_query_are_answered_not_broken(
         r = client.get(path, params={"subject": "c\x001", "purpose": "a\x00"}, headers=high)
         assert r.status_code == 422, r.text
         assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_first_audit_reads_are_decided_and_recorded_like_the_console_s(
+    client: TestClient, issue, services: Services, tenant: str
+) -> None:
+    """`GET /v1/audit/subjects/{subject}` (a search for one customer) and `GET /v1/audit/export`
+    (the whole log) are acts of oversight: a key with the audit scope alone is refused and its
+    refusal recorded; the DPO at the assurance the policy asks is answered, and recorded."""
+    agent = issue(tenant, [Scope.AUDIT], "agent")
+    dpo = issue(tenant, [Scope.AUDIT, Scope.AUTH_ASSERT], "dpo")
+    problem(client.get("/v1/audit/subjects/c-9", headers=agent), 403, "access-denied")
+    problem(client.get("/v1/audit/export", headers=agent), 403, "access-denied")
+    problem(client.get("/v1/audit/subjects/c-9", headers=dpo), 403, "step-up-required")
+    problem(client.get("/v1/audit/export", headers=dpo | HIGH), 403, "step-up-required")
+    read = client.get("/v1/audit/subjects/c-9", headers=dpo | HIGH)
+    assert read.status_code == 200, read.text
+    exported = client.get("/v1/audit/export", headers=dpo | {"Tessera-Assurance": "high"})
+    assert exported.status_code == 200, exported.text
+    steps = [
+        (e.body["caller_kind"], e.body["action"], e.body["outcome"])
+        for e in services.audit.search(tenant, AccessQuery(limit=200))[0]
+        if e.body.get("purpose") == "oversight"
+    ]
+    assert ("agent", "search_logs", "deny") in steps and ("agent", "export_logs", "deny") in steps
+    assert ("dpo", "search_logs", "allow") in steps and ("dpo", "export_logs", "allow") in steps

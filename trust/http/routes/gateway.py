@@ -17,7 +17,6 @@ from tessera.trust.http._models import (
     CHANNELS,
     MAX_POSITION,
     AuthContextIn,
-    SubjectPath,
     auth_context_of,
     one_of,
 )
@@ -214,19 +213,6 @@ def reveal_masked(
 
 
 # ---------------------------------------------------------------------- audit
-@router.get("/v1/audit/subjects/{subject}", tags=["audit"])
-def who_accessed(
-    subject: SubjectPath,
-    who: CallerDep,
-    services: ServicesDep,
-    limit: LimitQuery = 100,
-    cursor: CursorQuery = None,
-) -> dict[str, Any]:
-    """Who accessed this subject's data, when, for which purpose, under which policy."""
-    who.require(Scope.AUDIT)
-    return page_of(services.audit.for_subject(who.tenant, subject), limit, cursor)
-
-
 @router.get("/v1/audit/events", tags=["audit"])
 def security_events(
     who: CallerDep,
@@ -287,10 +273,3 @@ def consistency_proof(
     """A Merkle proof that a larger log extends a smaller one unchanged."""
     who.require(Scope.AUDIT)
     return services.audit.consistency_proof(who.tenant, first, second)
-
-
-@router.get("/v1/audit/export", tags=["audit"])
-def audit_export(who: CallerDep, services: ServicesDep) -> dict[str, Any]:
-    """The log with its signed checkpoints and consistency proofs, to verify offline."""
-    who.require(Scope.AUDIT)
-    return services.audit.export(who.tenant)

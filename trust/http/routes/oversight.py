@@ -20,8 +20,13 @@ from tessera.policies import Action
 from tessera.trust._errors import NoSuchProof
 from tessera.trust.audit import AccessQuery
 from tessera.trust.http._dependencies import CallerDep, ServicesDep
-from tessera.trust.http._models import MAX_POSITION, AuthContextIn, auth_context_of
-from tessera.trust.http._pages import CursorQuery, cursor_for, position_of
+from tessera.trust.http._models import (
+    MAX_POSITION,
+    AuthContextIn,
+    SubjectPath,
+    auth_context_of,
+)
+from tessera.trust.http._pages import CursorQuery, LimitQuery, cursor_for, page_of, position_of
 from tessera.trust.identity import Scope
 from tessera.vault import InvalidValue
 
@@ -204,7 +209,13 @@ def _lines(objects: Iterator[dict[str, Any]], per_chunk: int = 500) -> Iterator[
 
 
 def _decide_export(
-    who: Any, services: Any, overseen: str, after: int, upto: int | None, auth: Any
+    who: Any,
+    services: Any,
+    overseen: str,
+    after: int,
+    upto: int | None,
+    auth: Any,
+    form: str = "ndjson",
 ) -> None:
     """A range that makes sense, then the export decided and recorded: before any line."""
     who.require(Scope.AUDIT)
@@ -215,7 +226,7 @@ def _decide_export(
         Action.EXPORT_LOGS,
         overseen,
         auth=auth,
-        facts=_asked(after=after, upto=upto, format="ndjson"),
+        facts=_asked(after=after, upto=upto, format=form),
     )
 
 
@@ -288,3 +299,43 @@ def export_consents(
         }
 
     return StreamingResponse(_lines(objects()), media_type=_NDJSON)
+
+
+# The audit API's first two reads, kept at their addresses: acts of oversight like the others.
+@router.get("/audit/subjects/{subject}", tags=["audit"], responses=_REFUSED)
+def who_accessed(
+    subject: SubjectPath,
+    who: CallerDep,
+    services: ServicesDep,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+    session_id: str | None = Header(default=None, alias="Tessera-Session", max_length=128),
+    assurance: str | None = Header(default=None, alias="Tessera-Assurance", max_length=16),
+) -> dict[str, Any]:
+    """Who accessed this subject's data, when, for which purpose, under which policy: a search
+    of the log for one subject, decided (the DPO or an analyst, substantial assurance) and
+    recorded before anything is read."""
+    who.require(Scope.AUDIT)
+    services.gateway.oversee(
+        who,
+        Action.SEARCH_LOGS,
+        "log:access",
+        auth=_auth(session_id, assurance),
+        subject=subject,
+        facts=_asked(subject=subject, cursor=cursor),
+    )
+    return page_of(services.audit.for_subject(who.tenant, subject), limit, cursor)
+
+
+@router.get("/audit/export", tags=["audit"], responses=_REFUSED)
+def audit_export(
+    who: CallerDep,
+    services: ServicesDep,
+    session_id: str | None = Header(default=None, alias="Tessera-Session", max_length=128),
+    assurance: str | None = Header(default=None, alias="Tessera-Assurance", max_length=16),
+) -> dict[str, Any]:
+    """The whole log in one body, to verify offline: its entries, signed checkpoints and
+    consistency proofs; decided (export, the DPO at high assurance) and recorded first. For a large log,
+    stream `/v1/audit/entries/export` instead."""
+    _decide_export(who, services, "log:access", 0, None, _auth(session_id, assurance), "json")
+    return services.audit.export(who.tenant)
