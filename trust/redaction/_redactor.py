@@ -197,7 +197,7 @@ class Redactor:
                 text=spoken[i].text, language=language, nlp_artifacts=artifacts
             )
             found = [_finding(r, spoken[i]) for r in results if r.entity_type in _WANTED]
-            out[i] = _resolve(found + _known(spoken[i], known))
+            out[i] = _with_known(_resolve(found), _known(spoken[i], known))
         return out
 
     def redact(
@@ -548,6 +548,23 @@ def _resolve(found: Iterable[Finding]) -> list[Finding]:
     return sorted(kept, key=lambda f: f.start)
 
 
+def _with_known(found: list[Finding], known: Iterable[Finding]) -> list[Finding]:
+    """The subject's own values added to what the recognizers found, never in place of it: a
+    known value over a finding of another type is left out (an e-mail spelled with the
+    subject's name stays an e-mail); over findings of its own type it widens them to cover
+    both; elsewhere it is a finding of its own. So giving the subject loses nothing."""
+    out = list(found)
+    for k in sorted(known, key=lambda f: (-(f.end - f.start), f.start)):
+        over = [f for f in out if f.start < k.end and k.start < f.end]
+        if any(f.entity != k.entity for f in over):
+            continue
+        start = min([k.start, *(f.start for f in over)])
+        end = max([k.end, *(f.end for f in over)])
+        base = max(over, key=lambda f: f.score) if over else k
+        out = [f for f in out if f not in over] + [replace(base, start=start, end=end)]
+    return sorted(out, key=lambda f: f.start)
+
+
 def _apply(
     text: str,
     findings: Sequence[Finding],
@@ -594,6 +611,8 @@ def _known(spoken: Normalized, known: Sequence[KnownValue]) -> list[Finding]:
             if len(want) == 9 and want in digits:
                 found += _digit_span(spoken, want, item)
             continue
+        if item.entity == "EMAIL" and "@" in item.value:
+            found += _spelled_address(spoken, item)
         target = [fold(t) for t in _TOKEN.findall(item.value)]
         if not target:
             continue
@@ -631,6 +650,23 @@ def _digit_span(spoken: Normalized, want: str, item: KnownValue) -> list[Finding
     why = "the subject's own value"
     found = []
     for m in re.finditer(pattern, spoken.text):
+        start, end = spoken.span(m.start(), m.end())
+        found.append(Finding(start, end, item.entity, 0.99, "tessera_known_subject", why))
+    return found
+
+
+def _spelled_address(spoken: Normalized, item: KnownValue) -> list[Finding]:
+    """Where the subject's e-mail address is said with its local part's dots as spaces
+    ("jean dupont arobase example point fr"), which a spelled address can't tell apart from
+    the words before it without knowing the address."""
+    local, _, domain = item.value.rpartition("@")
+    parts = [p for p in re.split(r"[._\-]+", local) if p]
+    if not parts or not domain:
+        return []
+    pattern = r"[\s._\-]*".join(re.escape(p) for p in parts) + "@" + re.escape(domain)
+    why = "the subject's own value"
+    found = []
+    for m in re.finditer(rf"(?<!\w){pattern}(?!\w)", spoken.text, re.IGNORECASE):
         start, end = spoken.span(m.start(), m.end())
         found.append(Finding(start, end, item.entity, 0.99, "tessera_known_subject", why))
     return found
