@@ -20,16 +20,26 @@ def redact(
     workers: Annotated[
         int, typer.Option(min=1, max=32, help="Processes (each loads the model).")
     ] = 1,
+    reading: Annotated[
+        str,
+        typer.Option(
+            help="Plain text: auto (`Speaker: text` lines are a conversation), text or "
+            "conversation."
+        ),
+    ] = "auto",
 ) -> None:
     """Redact transcripts (.txt, .jsonl turns, .vtt, .srt) into OUTPUT, the same tree; run it
-    again after an interruption and it goes on where it stopped."""
+    again after an interruption and it goes on where it stopped. A .txt whose lines are
+    `Speaker: text` (with or without a time, or SPEAKER_00 labels) is read as a conversation."""
     from tessera.trust._settings import Settings
-    from tessera.trust.redaction import RedactionJob, RedactionMode
+    from tessera.trust.redaction import Reading, RedactionJob, RedactionMode
 
     if mode not in ("tag", "mask"):
         raise typer.BadParameter("tag or mask (token mode needs a tenant: use the API)")
     if language not in ("fr", "en"):
         raise typer.BadParameter("fr or en")
+    if reading not in set(Reading):
+        raise typer.BadParameter("auto, text or conversation")
     job = RedactionJob(
         source,
         output,
@@ -37,6 +47,7 @@ def redact(
         mode=RedactionMode(mode),
         model=Settings().redaction_model,
         workers=workers,
+        reading=Reading(reading),
     )
     with progress("redacted", f"redacting {source.name}", unit=" files") as on_progress:
         outcomes = job.run(on_progress=on_progress)

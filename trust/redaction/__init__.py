@@ -25,6 +25,7 @@ from ._redactor import (
     shared_redactor,
 )
 from ._service import MAX_PAYMENTS, PaymentWindows, Redactions
+from ._speakers import Reading, SpeakerTurn, speaker_turns
 from ._transcripts import MANIFEST, SUFFIXES, FileOutcome, RedactionJob, redact_file_text
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "KnownValue",
     "NumberWindow",
     "PaymentWindows",
+    "Reading",
     "Redacted",
     "RedactionJob",
     "RedactionMode",
@@ -46,7 +48,9 @@ __all__ = [
     "Redactions",
     "Redactor",
     "Released",
+    "SpeakerTurn",
     "Turn",
     "redact_file_text",
     "shared_redactor",
+    "speaker_turns",
 ]

@@ -28,6 +28,7 @@ from ._redactor import (
     Turn,
     shared_redactor,
 )
+from ._speakers import Reading, redact_as_read, speaker_turns
 
 __all__ = ["MAX_PAYMENTS", "PaymentWindows", "Redactions"]
 
@@ -79,17 +80,38 @@ class Redactions:
         default: RedactionMode = RedactionMode.TAG,
         subject: str | None = None,
         by: Caller | None = None,
+        reading: Reading = Reading.TEXT,
     ) -> Redacted:
+        """`reading`: a plain-text transcript of `Speaker: text` lines is redacted as a
+        conversation (auto detects it); the findings are in the text's own offsets."""
+        redactor = self.redactor
+        turns = speaker_turns(text, reading) if isinstance(text, str) else None
         known, tokenize = self._for(tenant, subject, by)
         with stage(_tracer, "redaction.text"):
-            done = self.redactor.redact(
-                text,
-                language=language,
-                modes=modes,
-                default=default,
-                known=known,
-                tokenize=tokenize,
-            )
+            if turns:
+                done = redact_as_read(
+                    text,
+                    turns,
+                    lambda read: redactor.redact_conversation(
+                        read,
+                        language=language,
+                        modes=modes,
+                        default=default,
+                        known=known,
+                        tokenize=tokenize,
+                    ),
+                    max_chars=redactor.max_chars,
+                    language=language.lower()[:2],
+                )
+            else:
+                done = redactor.redact(
+                    text,
+                    language=language,
+                    modes=modes,
+                    default=default,
+                    known=known,
+                    tokenize=tokenize,
+                )
         _count([done])
         return done
 

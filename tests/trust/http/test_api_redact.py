@@ -59,6 +59,37 @@ def test_a_conversation_keeps_a_number_split_over_turns(
     ]
 
 
+def test_a_plain_text_transcript_is_read_as_a_conversation_when_asked_or_detected(
+    client: TestClient, issue, tenant: str
+) -> None:
+    headers = issue(tenant, [Scope.REDACT])
+    text = "[00:01] Client: ma carte 4970 1012\n[00:03] Agent: oui\n[00:04] Client: 3456 7893\n"
+    free = client.post("/v1/redact", json={"text": text}, headers=headers).json()
+    assert "3456" in free["text"]  # one free text by default, as before
+    for reading in ("auto", "conversation"):
+        r = client.post("/v1/redact", json={"text": text, "reading": reading}, headers=headers)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["text"] == (
+            "[00:01] Client: ma carte <CARD>\n[00:03] Agent: oui\n[00:04] Client: <CARD>\n"
+        )
+        assert [text[f["start"] : f["end"]] for f in body["findings"]] == ["4970 1012", "3456 7893"]
+    problem(
+        client.post(
+            "/v1/redact",
+            json={"text": "pas de locuteur", "reading": "conversation"},
+            headers=headers,
+        ),
+        422,
+        "invalid-redaction",
+    )
+    problem(
+        client.post("/v1/redact", json={"text": "x", "reading": "lines"}, headers=headers),
+        422,
+        "validation-error",
+    )
+
+
 def test_tokens_need_the_tokenize_scope_and_known_values_stay_in_their_tenant(
     client: TestClient, issue, tenant: str, other_tenant: str, services
 ) -> None:

@@ -335,7 +335,7 @@ def audit_export(
     assurance: str | None = Header(default=None, alias="Tessera-Assurance", max_length=16),
 ) -> dict[str, Any]:
     """The whole log in one body, to verify offline: its entries, signed checkpoints and
-    consistency proofs; decided (export, the DPO at high assurance) and recorded first. For a large log,
-    stream `/v1/audit/entries/export` instead."""
+    consistency proofs; decided (export, the DPO at high assurance) and recorded first. For a
+    large log, stream `/v1/audit/entries/export` instead."""
     _decide_export(who, services, "log:access", 0, None, _auth(session_id, assurance), "json")
     return services.audit.export(who.tenant)

@@ -34,6 +34,7 @@ from tessera.trust.redaction import (
     MAX_TEXT_CHARS,
     Finding,
     PaymentWindows,
+    Reading,
     Redacted,
     RedactionMode,
     RedactionStream,
@@ -83,6 +84,12 @@ class TextIn(_Options):
     )
 
     text: StrictStr = Field(max_length=MAX_TEXT_CHARS)
+    reading: Annotated[Reading, Field(strict=False)] = Field(
+        default=Reading.TEXT,
+        description="text: one free text; conversation: `Speaker: text` lines (a time or a "
+        "SPEAKER_00 label before them allowed), each speaker's turns read together; auto: "
+        "a conversation when most lines, the first included, name a speaker",
+    )
 
 
 class TurnIn(Strict):
@@ -149,7 +156,7 @@ def _allowed(body: _Options, who: Caller) -> None:
 
 @router.post("", response_model=RedactedOut)
 def redact_text(body: TextIn, who: CallerDep, services: ServicesDep) -> RedactedOut:
-    """Redact one text (a message, an utterance, a summary)."""
+    """Redact one text (a message, an utterance, a summary, a plain-text transcript)."""
     _allowed(body, who)
     return _out(
         services.redactions.text(
@@ -160,6 +167,7 @@ def redact_text(body: TextIn, who: CallerDep, services: ServicesDep) -> Redacted
             default=body.default_mode,
             subject=body.subject,
             by=who,
+            reading=body.reading,
         )
     )
 
