@@ -92,6 +92,13 @@ def serve_portal(console: Console, services: Services, app: Any, port: int) -> N
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    # "Serving" is said once the socket listens: the app's start-up (the redaction model's
+    # warm-up among it) comes first, and a link opened before would be refused.
+    while thread.is_alive() and not server.started:
+        time.sleep(0.05)
+    if not server.started:
+        console.print(f"[red]error:[/red] the portal could not be served on 127.0.0.1:{port}")
+        return
     console.print(
         f"\n[green]Serving[/green] on {services.settings.public_url}: open the link above. "
         "One-time codes appear here (Ctrl-C to stop)."

