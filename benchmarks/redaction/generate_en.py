@@ -4,7 +4,7 @@ evaluate against. Each generated sentence is a one-turn conversation with gold s
 same shape as the French set's.
 
 Only the types Tessera redacts are scored; the others the generator marks (organizations,
-places, ages, titles, US SSN and driver's licences, IPs, any date) are left out of the gold
+places, ages, titles, IPs, any date, a ZIP code alone) are left out of the gold
 and out of both sides' findings, and counted in `LEFT_OUT`.
 
     python benchmarks/redaction/generate_en.py --out en.jsonl
@@ -31,6 +31,8 @@ SCORED = {
     "EMAIL_ADDRESS": "EMAIL",
     "PHONE_NUMBER": "PHONE",
     "STREET_ADDRESS": "ADDRESS",
+    "US_SSN": "SSN",
+    "US_DRIVER_LICENSE": "DRIVING_LICENCE",
 }
 LEFT_OUT: Counter[str] = Counter()
 

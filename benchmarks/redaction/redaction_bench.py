@@ -6,7 +6,11 @@ for the language, the same spaCy pipeline) against Tessera's redactor, on the sa
 - the English set (`generate_en.py`: presidio-evaluator's own templates and generator). English
   has no official spaCy model on the registry, so both sides run on a blank English pipeline:
   names come only from rules (first-name registers, the words that introduce a name), which is
-  what running without a model costs.
+  what running without a model costs;
+- the English contact-centre set (`generate_en_calls.py`: US and UK callers; SSNs written and
+  said, NINOs, ITINs, EINs, licences and passports, US and UK addresses written and said, the
+  ways callers introduce themselves and their relatives, US phone formats, a card read in
+  groups with the agent's "yes" between them).
 
 Prints per-entity precision, recall and F2 (recall weighs more: a leak costs more than a mask),
 then utterances per second (vanilla text by text, as its `AnalyzerEngine` is used; Tessera by
@@ -16,7 +20,8 @@ issue 6 on each set. A finding matches a gold span of the same type when it cove
 of it (recall) or overlaps it (precision): spoken numbers and addresses have no single right
 border. Only the types a set marks are scored on it.
 
-    .venv/bin/python benchmarks/redaction/redaction_bench.py [-n 300] [--set fr en] [--check]
+    .venv/bin/python benchmarks/redaction/redaction_bench.py [-n 300] [--set fr en en-calls]
+        [--check]
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import generate_en
+import generate_en_calls
 import generate_fr
 from _report import judge
 from generate_fr import SEED, Sample
@@ -51,8 +57,13 @@ VANILLA = {
     "PERSON": "PERSON",
     "LOCATION": "ADDRESS",
     "DATE_TIME": "DATE_OF_BIRTH",
+    "US_SSN": "SSN",
+    "US_ITIN": "ITIN",
+    "US_PASSPORT": "PASSPORT",
+    "US_DRIVER_LICENSE": "DRIVING_LICENCE",
+    "UK_NINO": "NINO",
 }
-CHECKSUM = ("CARD", "IBAN", "NIR", "SIRET")
+CHECKSUM = ("CARD", "IBAN", "NIR", "SIRET", "SSN", "ITIN", "EIN", "NINO")
 PEOPLE = ("PERSON", "PHONE", "ADDRESS")
 Span = tuple[int, int, int, str]  # turn, start, end, entity
 
@@ -149,7 +160,10 @@ def score(
                        "recall": recall, "f2": f2}  # fmt: skip
     total_pred = sum(c["predicted"] for c in counts.values())
     total_ok = sum(c["correct"] for c in counts.values())
-    out["ALL"] = {"precision": total_ok / total_pred if total_pred else 1.0}
+    total_gold = sum(c["gold"] for c in counts.values())
+    total_recalled = sum(c["recalled"] for c in counts.values())
+    out["ALL"] = {"precision": total_ok / total_pred if total_pred else 1.0,
+                  "recall": total_recalled / total_gold if total_gold else 1.0}  # fmt: skip
     return out
 
 
@@ -162,10 +176,15 @@ def evaluate(language: str, args: argparse.Namespace) -> list[tuple[str, float, 
         samples = list(generate_fr.generate(args.n, args.seed))
         scope = None
         title = f"French set: {args.model}"
-    else:
+    elif language == "en":
         samples = list(generate_en.generate(args.n * 3, args.seed))  # one sentence each
         scope = set(generate_en.SCORED.values())
         title = "English set (presidio-evaluator's templates): blank English pipeline"
+    else:
+        samples = list(generate_en_calls.generate(args.n, args.seed))
+        scope = None
+        title = "English contact-centre set (our templates): blank English pipeline"
+    model_language = "en" if language.startswith("en") else language
     turns = sum(len(s.turns) for s in samples)
     gold = sum(len(s.spans) for s in samples)
     print(f"\n== {title}\n{len(samples)} conversations, {turns} utterances, {gold} gold spans, "
@@ -173,15 +192,15 @@ def evaluate(language: str, args: argparse.Namespace) -> list[tuple[str, float, 
     if language == "en":
         print("left out (types Tessera does not redact): "
               + ", ".join(f"{k} {v}" for k, v in generate_en.LEFT_OUT.most_common()))  # fmt: skip
-    vanilla = vanilla_analyzer(args.model, language)
+    vanilla = vanilla_analyzer(args.model, model_language)
     redactor = shared_redactor(args.model)
     # Both sides read the set once before the timed run: a service runs warm (spaCy's
     # vocabulary, our caches of folded words), and a cold first pass is mostly that.
-    run_vanilla(vanilla, samples, language)
-    run_tessera(redactor, samples, language)
+    run_vanilla(vanilla, samples, model_language)
+    run_tessera(redactor, samples, model_language)
 
-    v_found, v_lat = run_vanilla(vanilla, samples, language)
-    t_found, t_lat, t_time = run_tessera(redactor, samples, language)
+    v_found, v_lat = run_vanilla(vanilla, samples, model_language)
+    t_found, t_lat, t_time = run_tessera(redactor, samples, model_language)
     v_score, t_score = score(samples, v_found, scope), score(samples, t_found, scope)
 
     print(f"\n{'entity':15}{'gold':>6} | {'vanilla P':>10}{'R':>7}{'F2':>7} | "
@@ -194,8 +213,9 @@ def evaluate(language: str, args: argparse.Namespace) -> list[tuple[str, float, 
         print(f"{entity:15}{gold:>6} | {v.get('precision', 1):>10.3f}{v.get('recall', 0):>7.3f}"
               f"{v.get('f2', 0):>7.3f} | {t.get('precision', 1):>10.3f}{t.get('recall', 0):>7.3f}"
               f"{t.get('f2', 0):>7.3f}")  # fmt: skip
-    print(f"{'ALL precision':15}{'':>6} | {v_score['ALL']['precision']:>10.3f}{'':>14} | "
-          f"{t_score['ALL']['precision']:>10.3f}")  # fmt: skip
+    v_all, t_all = v_score["ALL"], t_score["ALL"]
+    print(f"{'ALL':15}{'':>6} | {v_all['precision']:>10.3f}{v_all['recall']:>7.3f}{'':>7} | "
+          f"{t_all['precision']:>10.3f}{t_all['recall']:>7.3f}")  # fmt: skip
 
     v_rate, t_rate = turns / sum(v_lat), turns / t_time
     print(f"\n{'speed':32}{'vanilla':>14}{'tessera':>14}")
@@ -204,20 +224,24 @@ def evaluate(language: str, args: argparse.Namespace) -> list[tuple[str, float, 
     print(f"{'p50 ms per utterance':32}{_pct(v_lat, 50):>14.2f}{_pct(t_lat, 50):>14.2f}")
     print(f"{'p99 ms per utterance':32}{_pct(v_lat, 99):>14.2f}{_pct(t_lat, 99):>14.2f}\n")
 
-    # Names, phones and addresses have their target on the French set; in English the figures
-    # show what running without a model costs.
-    people = PEOPLE if language == "fr" else ()
+    # Issue 26's targets: checksum-validated types ≥ 0.98, names, phones and addresses ≥ 0.90,
+    # recall ≥ 0.95 and precision ≥ 0.95 overall; ≥ 3× vanilla by conversation in French, ≥ 2×
+    # in English, ≥ 2× one by one through the stream.
+    speed = 3.0 if language == "fr" else 2.0
+    stream_rate = turns / sum(t_lat)
     return [
         (f"{language}: recall {e} ≥ 0.98", t_score[e]["recall"], t_score[e]["recall"] >= 0.98)
         for e in CHECKSUM if e in t_score
     ] + [
         (f"{language}: recall {e} ≥ 0.90", t_score[e]["recall"], t_score[e]["recall"] >= 0.90)
-        for e in people if e in t_score
+        for e in PEOPLE if e in t_score
     ] + [
-        (f"{language}: precision overall ≥ 0.90", t_score["ALL"]["precision"],
-         t_score["ALL"]["precision"] >= 0.90),
-        (f"{language}: utterances/s ≥ 2× vanilla (ratio)", t_rate / v_rate,
-         t_rate / v_rate >= 2.0),
+        (f"{language}: recall overall ≥ 0.95", t_all["recall"], t_all["recall"] >= 0.95),
+        (f"{language}: precision overall ≥ 0.95", t_all["precision"], t_all["precision"] >= 0.95),
+        (f"{language}: utterances/s ≥ {speed:g}× vanilla (ratio)", t_rate / v_rate,
+         t_rate / v_rate >= speed),
+        (f"{language}: stream utterances/s ≥ 2× vanilla (ratio)", stream_rate / v_rate,
+         stream_rate / v_rate >= 2.0),
     ]  # fmt: skip
 
 
@@ -226,7 +250,9 @@ def main() -> int:
     parser.add_argument("-n", type=int, default=300, help="French conversations (English: 3×n)")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--model", default=FRENCH_MODEL, help="French spaCy model")
-    parser.add_argument("--set", nargs="+", choices=("fr", "en"), default=["fr", "en"])
+    parser.add_argument(
+        "--set", nargs="+", choices=("fr", "en", "en-calls"), default=["fr", "en", "en-calls"]
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
 

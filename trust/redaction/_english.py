@@ -21,8 +21,11 @@ from ._spoken import CONTEXT
 __all__ = ["english_recognizers"]
 
 
+_NOT_DIGIT = re.compile(r"\D")
+
+
 def _digits(value: str) -> str:
-    return re.sub(r"\D", "", value)
+    return _NOT_DIGIT.sub("", value)
 
 
 # --------------------------------------------------------------------------- identifiers
@@ -194,6 +197,28 @@ _SUFFIXES = [
     "crossing",
     "xing",
 ]
+# The rest of USPS Publication 28's street suffixes: everyday words too ("light", "branch",
+# "lodge"), so a street ending in one is an address only when something after it confirms it
+# (a unit, a city with its state, a ZIP) or its words are capitalized.
+_MORE_SUFFIXES = """alley annex arcade bayou beach bluff bluffs bottom branch bridge brook brooks
+    burg burgs bypass camp canyon cape causeway center centers cliff cliffs club common commons
+    corner
+    corners course courts cove coves creek crest curve dale dam divide drives estate estates
+    expressway extension extensions fall falls ferry field fields flat flats ford fords forest
+    forge forges fork forks fort freeway garden gateway glen glens greens groves harbor harbors
+    haven heights hills hollow inlet island islands isle junction junctions key keys knoll
+    knolls lake lakes land landing light lights loaf lock locks lodge manor manors meadow
+    meadows mill mills mission motorway mount mountain mountains neck orchard oval overpass
+    parks parkways pass passage pine pines plain plains port ports prairie radial ramp ranch
+    rapid rapids rest ridges river roads route shoal shoals shore shores skyway spring springs
+    spur spurs squares station stravenue stream streets summit throughway trace track
+    trafficway trailer tunnel turnpike underpass union unions valley valleys viaduct views
+    village villages ville vista walks wall ways well wells"""
+_MORE = r"|".join(sorted(_MORE_SUFFIXES.split(), key=len, reverse=True))
+# Everyday words among the common suffixes too ("2 kids in the park", "on the way").
+_EVERYDAY_WORDS = "park green view rise hill walk row run path point pt bend loop way close place"
+_EVERYDAY = frozenset(_EVERYDAY_WORDS.split()) | {"square", "crossing"}
+_CORE = frozenset(_SUFFIXES) - _EVERYDAY
 _UNITS = frozenset(
     [
         "apt",
@@ -217,7 +242,7 @@ _STATES = {
     "al", "ak", "az", "ar", "ca", "co", "ct", "de", "dc", "fl", "ga", "hi", "id", "il", "in",
     "ia", "ks", "ky", "la", "me", "md", "ma", "mi", "mn", "ms", "mo", "mt", "ne", "nv", "nh",
     "nj", "nm", "ny", "nc", "nd", "oh", "ok", "or", "pa", "ri", "sc", "sd", "tn", "tx", "ut",
-    "vt", "va", "wa", "wv", "wi", "wy", "pr",
+    "vt", "va", "wa", "wv", "wi", "wy", "pr", "gu", "vi",
     "alabama", "alaska", "arizona", "arkansas", "california", "colorado", "connecticut",
     "delaware", "florida", "georgia", "hawaii", "idaho", "illinois", "indiana", "iowa",
     "kansas", "kentucky", "louisiana", "maine", "maryland", "massachusetts", "michigan",
@@ -229,7 +254,11 @@ _STATES = {
 _STATE_CODES = frozenset(s for s in _STATES if len(s) == 2)
 _US_START = re.compile(
     r"(?<![\w\-])(?P<n>\d{1,6}[A-Za-z]?)(?:-\d{1,4})? (?:[NSEW]\.? |north |south |east |west )?"
-    r"(?:[\w'’.\-]+ ){0,4}?(?P<suffix>" + "|".join(_SUFFIXES) + r")\.?(?![\w\-])",
+    r"(?P<name>(?:[\w'’.\-]+ ){0,4}?)(?P<suffix>"
+    + "|".join(_SUFFIXES)
+    + "|"
+    + _MORE
+    + r")\.?(?![\w\-])",
     re.IGNORECASE,
 )
 _WINDOW = 120  # characters after the number an address may take
@@ -239,10 +268,11 @@ _POSTCODE = (
     r"(?:GIR ?0AA|[A-PR-UWYZ](?:\d{1,2}|[A-HK-Y]\d[\dABEHMNPRV-Y]?|\d[A-HJKPS-UW]) ?\d"
     r"[ABD-HJLNP-UW-Z]{2})"
 )
+# A valid postcode anchors the address, so its street line needs no street-type word: a house
+# number and up to six words (the street, a town) before it.
 _UK_ADDRESS = re.compile(
     r"(?<![\w\-])(?P<v>(?:(?:flat|apartment|unit) \w{1,4},? )?\d{1,4}[A-Za-z]?,? "
-    r"(?:[\w'’.\-]+ ){0,4}?(?:" + "|".join(_SUFFIXES) + r")\.?(?![\w\-])"
-    r"[^\n;!?]{0,60}?" + _POSTCODE + r")(?![\w])",
+    r"(?:[^\W\d_][\w'’.\-]*,? ){1,6}?" + _POSTCODE + r")(?![\w])",
     re.IGNORECASE,
 )
 _POSTCODE_ALONE = re.compile(r"(?<![\w\-])(?P<v>" + _POSTCODE + r")(?![\w\-])", re.IGNORECASE)
@@ -279,6 +309,8 @@ class _Addresses(_Rules):
             if any(r.start <= match.start() < r.end for r in found):
                 continue
             end = _us_end(text, match.start(), match.end())
+            if match["suffix"].lower() not in _CORE and not _confirmed(match, end):
+                continue
             found.append(_result(self, "ADDRESS", match.start(), end, 0.9, "street address"))
         for pattern, key in ((_POSTCODE_ALONE, "POSTCODE"), (_ZIP_ALONE, "ZIP")):
             for match in pattern.finditer(text):
@@ -289,6 +321,13 @@ class _Addresses(_Rules):
                 if word:
                     found.append(_result(self, "ADDRESS", start, end, 0.85, f"after '{word}'"))
         return found
+
+
+def _confirmed(match: re.Match[str], end: int) -> bool:
+    """A street ending in an everyday word is one when the address goes on after it, or when
+    it is written as a name is ("Stephanie Light", not "at the light")."""
+    words = (match["name"] + match["suffix"]).split()
+    return end > match.end() or (bool(words) and all(w[:1].isupper() for w in words))
 
 
 def _us_end(text: str, start: int, street_end: int) -> int:
@@ -340,22 +379,47 @@ def _us_end(text: str, start: int, street_end: int) -> int:
     return end
 
 
-def english_recognizers(language: str) -> list[EntityRecognizer]:
-    from ._recognizers import _Checked
+class _Identifiers(_Rules):
+    """Every English identifier rule in one recognizer: Presidio's per-recognizer work (its
+    explanations, context, de-duplication) is paid once, and a text with no digit, which no
+    rule can match, costs one scan."""
 
-    rules: list[EntityRecognizer] = []
-    for i, (entity, pattern, validate, score, context, flags) in enumerate(_identifier_rules()):
-        rules.append(
-            _Checked(
-                entity,
-                pattern,
-                validate,  # type: ignore[arg-type]
-                language=language,
-                score=score,
-                context=context,
-                name=f"tessera_{entity.lower()}_{i}",
-                flags=flags,
-            )
-        )
-    rules.append(_Addresses(language=language))
-    return rules
+    def __init__(self, *, language: str) -> None:
+        rules = _identifier_rules()
+        super().__init__(sorted({r[0] for r in rules}), "tessera_english_identifier", language)
+        self.rules = [
+            (entity, re.compile(pattern, flags), validate, score, tuple(context),
+             f"tessera_{entity.lower()}")
+            for entity, pattern, validate, score, context, flags in rules
+        ]  # fmt: skip
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: object = None
+    ) -> list[RecognizerResult]:
+        from ._recognizers import _result, _said_before
+
+        if not _ANY_DIGIT.search(text):
+            return []
+        found: list[RecognizerResult] = []
+        for entity, pattern, validate, score, context, name in self.rules:
+            for match in pattern.finditer(text):
+                value, start, end = match.group("v"), match.start("v"), match.end("v")
+                if not validate(value):  # type: ignore[operator]
+                    continue
+                why = "checksum"
+                if context:
+                    word = _said_before(text, start, context)
+                    if word is None:
+                        continue
+                    why = f"after '{word}'"
+                result = _result(self, entity, start, end, score, why)
+                result.recognition_metadata[result.RECOGNIZER_NAME_KEY] = name
+                found.append(result)
+        return found
+
+
+_ANY_DIGIT = re.compile(r"\d")
+
+
+def english_recognizers(language: str) -> list[EntityRecognizer]:
+    return [_Identifiers(language=language), _Addresses(language=language)]

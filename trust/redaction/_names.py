@@ -78,7 +78,9 @@ _NOT_NAMES = """le la les l un une des de du d au aux a et ou en est suis je j t
     vraiment bon bonne excusez pardon desole desolee svp stp allo allô voila voici ici
     the a an and or is am are was were be my your his her our their to for with of in on at
     it that this these those i you he she we they yes no thanks thank hello hi please here
-    speaking calling just well so also sir madam ma'am dear from about mr mrs ms dr"""
+    speaking calling just well so also sir madam ma'am dear from about mr mrs ms dr
+    monday tuesday wednesday thursday friday saturday sunday lundi mardi mercredi jeudi
+    vendredi samedi dimanche"""
 NOT_A_NAME = frozenset(_NOT_NAMES.split())
 
 
@@ -88,9 +90,12 @@ _TITLES_AND_ACRONYMS = "monsieur madame mademoiselle mme mlle mr mrs ms sir sire
 _NOT_IN_A_NAME = NOT_A_NAME | frozenset(_TITLES_AND_ACRONYMS.split())
 
 
+_WORD_PARTS = re.compile(r"[\-'’]")
+
+
 def never_in_a_name(word: str, stop: frozenset[str] = NOT_A_NAME) -> bool:
     """Whether a word, or a part of it ("Pouvez-vous", "d'Ascq"), is one no name holds."""
-    return any(p in stop for p in re.split(r"[\-'’]", fold(word)))
+    return any(p in stop for p in _WORD_PARTS.split(fold(word)))
 
 
 def name_span(text: str, start: int, end: int) -> tuple[int, int] | None:

@@ -187,13 +187,26 @@ class _Phones(_Ours):
 
     def __init__(self, *, language: str) -> None:
         super().__init__("PHONE", "tessera_phone", language)
+        # The plans a number written nationally is read in: a French call's, or an English
+        # one's (the North American plan, then the UK's).
+        self.regions = _PHONE_REGIONS.get(language, ("FR",))
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: object = None
     ) -> list[RecognizerResult]:
-        found = []
-        for match in phonenumbers.PhoneNumberMatcher(text, "FR", phonenumbers.Leniency.VALID):
-            found.append(_result(self, "PHONE", match.start, match.end, 0.9, "numbering plan"))
+        found: list[RecognizerResult] = []
+        if len(_ANY_DIGIT.findall(text)) < _FEWEST_PHONE_DIGITS:
+            return found
+        for i, region in enumerate(self.regions):
+            if i and not _TRUNK.search(text):
+                break  # the plans after the first read only numbers with their trunk 0
+            # Outside France, the digits must be grouped as the plan groups them: "2024-118-553"
+            # is an order number, "(202) 411-8553" a phone.
+            leniency = phonenumbers.Leniency.VALID if region == "FR" else _GROUPED
+            for match in phonenumbers.PhoneNumberMatcher(text, region, leniency):
+                if any(f.start < match.end and match.start < f.end for f in found):
+                    continue
+                found.append(_result(self, "PHONE", match.start, match.end, 0.9, "numbering plan"))
         for match in _PHONE_LIKE.finditer(text):
             start, end = match.span("v")
             if any(f.start <= start < f.end for f in found):
@@ -207,6 +220,13 @@ class _Phones(_Ours):
         return found
 
 
+_PHONE_REGIONS = {"fr": ("FR",), "en": ("US", "GB", "FR")}
+_GROUPED = phonenumbers.Leniency.STRICT_GROUPING
+_ANY_DIGIT = re.compile(r"\d")
+_FEWEST_PHONE_DIGITS = 7
+# A number written nationally in the UK or France starts with its trunk prefix 0 (an
+# international one, +44 or 0033, is read by the first plan already).
+_TRUNK = re.compile(r"(?<![\d+])\(?0\d")
 _PHONE_LIKE = re.compile(
     r"(?<![\w+])(?P<v>(?:\+|00)?\(?\d[\d().\-]*(?:[ ][\d().\-]+)*\d(?:x\d{1,5})?)(?![\w])"
 )
@@ -224,17 +244,34 @@ _STREET = (
 # Words that introduce a name ("je m'appelle", "madame", "my name is"), and words that are never
 # part of one: what follows the first up to the second is the name, even in lower case (the
 # speech-to-text writes "merci monsieur marchal", which a model trained on news misses).
+_RELATIVES = (
+    "mother|mom|mum|father|dad|husband|wife|son|daughter|grandmother|grandfather|grandma"
+    "|grandpa|brother|sister|partner|aunt|uncle|niece|nephew"
+)
 _INTRO = re.compile(
     r"(?<![^\W\d_])(?:je m'appelle|je m’appelle|je me nomme|mon nom est|mon nom c'est|moi c'est"
     r"|monsieur|madame|mademoiselle|mme|mlle|my name is|my name's|this is|mr\.?|mrs\.?|ms\.?"
-    r"|miss|dr\.|doctor|docteur)(?![^\W\d_]) +",
+    r"|miss|dr\.|doctor|docteur"
+    # English callers: "you're speaking with", "the name on the account is", "mister", and
+    # the relative they call for ("on behalf of my mother", "my husband,").
+    r"|(?:you're|you are) speaking (?:with|to)|speaking with|(?:the )?name on the account is"
+    r"|the account is under|under the name(?: of)?|her name is|his name is|their name is"
+    r"|mister|missus|it's|it is|i'm|i am|(?:on behalf of )?my (?:" + _RELATIVES + r"),?"
+    r")(?![^\W\d_]) +",
     re.IGNORECASE,
 )
 
 
 # Introductions that as often introduce anything else: a name after them is capitalized or a
 # known first name.
-_WEAK_INTROS = frozenset(("this is", "miss"))
+_WEAK_INTROS = frozenset(("this is", "miss", "it's", "it is", "i'm", "i am"))
+_WEAK_PREFIX = "my "  # "my mother said", "my son's card"
+
+
+def _plainly_a_first_name(word: str) -> bool:
+    """A known first name that is not also an everyday word ("said", "will")."""
+    folded = fold(word)
+    return folded in first_names() and folded not in ALSO_WORDS
 
 
 class _Introduced(_Ours):
@@ -257,10 +294,11 @@ class _Introduced(_Ours):
                     break
                 if never_in_a_name(word[0]) or len(word[0]) < 2 or end - start > 40:
                     break
+                weak = fold(intro[0].strip(" ,"))
                 if (
                     end == start
-                    and fold(intro[0].strip()) in _WEAK_INTROS
-                    and not (word[0][:1].isupper() or fold(word[0]) in first_names())
+                    and (weak in _WEAK_INTROS or weak.startswith(_WEAK_PREFIX))
+                    and not (word[0][:1].isupper() or _plainly_a_first_name(word[0]))
                 ):
                     break  # "this is unacceptable"
                 end = word.end()

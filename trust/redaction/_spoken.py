@@ -99,8 +99,11 @@ def fold(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("’", "'")
 
 
+_PARTS = re.compile(r"[-']")
+
+
 def _parts(word: str) -> list[str]:
-    return [p for p in re.split(r"[-']", fold(word)) if p]
+    return [p for p in _PARTS.split(fold(word)) if p]
 
 
 def is_number_word(word: str) -> bool:

@@ -1,0 +1,113 @@
+"""English identifiers and addresses: each found only when its issuer's rules hold, in the forms
+callers say and write them, and never a number that merely looks like one."""
+
+from __future__ import annotations
+
+import pytest
+
+from tessera.trust.redaction import Redactor, shared_redactor
+
+
+@pytest.fixture(scope="module")
+def redactor() -> Redactor:
+    return shared_redactor()
+
+
+def tags(redactor: Redactor, text: str) -> str:
+    return redactor.redact(text, language="en").text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my social is 123-45-6789", "my social is <SSN>"),
+        ("my ssn is 123 45 6789", "my ssn is <SSN>"),
+        ("social security number 123456789", "social security number <SSN>"),
+        (
+            "my social security number is one two three four five six seven eight nine",
+            "my social security number is <SSN>",
+        ),
+        ("my social is 123 dash 45 dash 6789", "my social is <SSN>"),
+        # The SSA never issues these: area 000, 666 or 900-999, group 00, serial 0000.
+        ("ssn 000-12-3456", "ssn 000-12-3456"),
+        ("ssn 666-12-3456", "ssn 666-12-3456"),
+        ("ssn 912-12-3456", "ssn 912-12-3456"),
+        ("ssn 123-00-4567", "ssn 123-00-4567"),
+        ("ssn 123-45-0000", "ssn 123-45-0000"),
+        # Nine digits in a row are an SSN only when named.
+        ("your order 123456789 has shipped", "your order 123456789 has shipped"),
+    ],
+)
+def test_a_us_social_security_number_is_found_only_when_the_ssa_could_have_issued_it(
+    redactor: Redactor, text: str, expected: str
+) -> None:
+    assert tags(redactor, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my national insurance number is AB 12 34 56 C", "my national insurance number is <NINO>"),
+        ("NINO: AB123456C", "NINO: <NINO>"),
+        ("ni number jg 10 37 25 b", "ni number <NINO>"),
+        # HMRC's rules: D, F, I, Q, U and V never, O never second, seven prefixes never.
+        ("national insurance QQ 12 34 56 C", "national insurance QQ 12 34 56 C"),
+        ("national insurance BG 12 34 56 A", "national insurance BG 12 34 56 A"),
+        ("national insurance AO 12 34 56 A", "national insurance AO 12 34 56 A"),
+        ("national insurance AB 12 34 56 E", "national insurance AB 12 34 56 E"),
+    ],
+)
+def test_a_uk_national_insurance_number_follows_hmrc_prefix_rules(
+    redactor: Redactor, text: str, expected: str
+) -> None:
+    assert tags(redactor, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my itin is 912-70-1234", "my itin is <ITIN>"),
+        ("our EIN is 12-3456789", "our EIN is <EIN>"),
+        ("the federal tax id is 04-1234567", "the federal tax id is <EIN>"),
+        # No campus uses the prefix 07: not an EIN, even named.
+        ("our EIN is 07-1234567", "our EIN is 07-1234567"),
+        ("my driving licence is MORGA657054SM9IJ", "my driving licence is <DRIVING_LICENCE>"),
+        ("driver's license number D123-4567-8901", "driver's license number <DRIVING_LICENCE>"),
+        ("my passport number is 123456789", "my passport number is <PASSPORT>"),
+    ],
+)
+def test_us_tax_numbers_and_licences_are_found_in_context(
+    redactor: Redactor, text: str, expected: str
+) -> None:
+    assert tags(redactor, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "I live at 1600 Pennsylvania Avenue NW, Washington, DC 20500 thanks",
+            "I live at <ADDRESS> thanks",
+        ),
+        ("ship it to 42 Elm Street apt 3B please", "ship it to <ADDRESS> please"),
+        ("it's 350 fifth avenue new york ny 10118", "it's <ADDRESS>"),
+        ("send it to 221B Baker Street, London NW1 6XE please", "send it to <ADDRESS> please"),
+        ("it's 12 high street, oxford OX1 4AB", "it's <ADDRESS>"),
+        ("the zip code is 90210", "the zip code is <ADDRESS>"),
+        ("my postcode is SW1A 1AA", "my postcode is <ADDRESS>"),
+        # A number and a word are not an address; a ZIP-shaped number alone is not one either.
+        ("I have 3 cards and 12 accounts", "I have 3 cards and 12 accounts"),
+        ("the total is 90210 points", "the total is 90210 points"),
+    ],
+)
+def test_english_addresses_are_found_from_their_street_or_their_postcode(
+    redactor: Redactor, text: str, expected: str
+) -> None:
+    assert tags(redactor, text) == expected
+
+
+def test_the_finding_says_which_rule_decided_never_the_value(redactor: Redactor) -> None:
+    result = redactor.redact("my social is 123-45-6789", language="en")
+    (finding,) = result.findings
+    assert finding.entity == "SSN" and finding.recognizer.startswith("tessera_ssn")
+    assert "6789" not in finding.reason
