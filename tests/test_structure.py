@@ -46,6 +46,7 @@ ROOMS = {
     "gateway": {"identity", "audit", "telemetry"},
     "redaction": {"identity", "audit", "telemetry"},
     "webhooks": set(),
+    "streaming": {"redaction"},  # live transcripts from a broker, redacted as the stream does
     "_services": {"identity", "audit", "gateway", "redaction", "webhooks"},
     "web": {"_services"},
     "processing": {"identity", "audit", "_services"},
@@ -68,6 +69,7 @@ ROOMS = {
         "audit",
         "gateway",
         "redaction",
+        "streaming",
         "webhooks",
         "_services",
         "portal",

@@ -14,6 +14,7 @@ __all__ = [
     "AuditUnavailable",
     "AuthContextRequired",
     "AuthenticationRequired",
+    "BrokerUnavailable",
     "DuplicateWebhook",
     "IdempotencyConflict",
     "InvalidWebhookSignature",
@@ -123,6 +124,10 @@ class UnknownLanguage(RedactionError):
 
 class TextTooLarge(RedactionError):
     """Above the documented limit for one text: stream it, or redact the file with the CLI."""
+
+
+class BrokerUnavailable(TrustError):
+    """The message broker (NATS) can't be reached, or refused the streams."""
 
 
 class MalformedTranscript(RedactionError):

@@ -72,8 +72,10 @@ class Values:
             if prefix not in _NINO_NEVER:
                 break
         self.nino = f"{prefix}{rng.randint(0, 999999):06d}{rng.choice('ABCD')}"
-        self.licence = f"{rng.choice('ABCDFGHJKLMNPRSTW')}{rng.randint(100, 999)}-" \
+        self.licence = (
+            f"{rng.choice('ABCDFGHJKLMNPRSTW')}{rng.randint(100, 999)}-"
             f"{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}"
+        )
 
     def phone_written(self) -> str:
         p = self.phone

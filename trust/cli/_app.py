@@ -29,6 +29,7 @@ from . import (
 from ._common import err, out
 from ._redact import redact
 from ._serve import demo, serve, version
+from ._stream import stream_app
 
 __all__ = ["app", "main"]
 
@@ -130,6 +131,7 @@ app.add_typer(_webhooks.webhooks_app, name="webhooks")
 app.add_typer(_processing.processing_app, name="processing-record")
 app.add_typer(_staff.staff_app, name="staff")
 app.command("redact")(redact)
+app.add_typer(stream_app, name="stream")
 
 
 def main() -> None:

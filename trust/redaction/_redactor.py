@@ -360,6 +360,11 @@ class RedactionStream:
     def held(self) -> int:
         return sum(map(len, self._held.values()))
 
+    @property
+    def fed(self) -> int:
+        """How many turns were fed: the next turn's `seq`."""
+        return self._seq
+
     def feed(self, turn: Turn) -> list[Released]:
         """A bad turn raises and leaves the stream as it was."""
         if self.closed:
