@@ -46,13 +46,17 @@ def stream_redact(
     from tessera.trust._settings import Settings
     from tessera.trust.redaction import RedactionMode, shared_redactor
     from tessera.trust.streaming import ConsumerCounts, Conversations, consume
+    from tessera.vault import VaultError, check_tenant
 
     if mode not in ("tag", "mask"):
         raise typer.BadParameter("tag or mask (token mode needs a tenant's vault: use the API)")
     if language not in ("fr", "en"):
         raise typer.BadParameter("fr or en")
-    if tenant is not None and not tenant.replace("-", "").replace("_", "").isalnum():
-        raise typer.BadParameter("a tenant id: letters, digits, - and _")
+    if tenant is not None:
+        try:
+            check_tenant(tenant)
+        except VaultError as exc:
+            raise typer.BadParameter(exc.detail) from None
     redactor = shared_redactor(Settings().redaction_model)
     redactor.redact("warm", language=language)  # the model loads before the first message
     conversations = Conversations(

@@ -16,16 +16,10 @@ from collections.abc import Sequence
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from stdnum.us import ein, itin, ssn
 
+from ._recognizers import _ANY_DIGIT, _Checked, _digits, _result, _said_before
 from ._spoken import CONTEXT
 
 __all__ = ["english_recognizers"]
-
-
-_NOT_DIGIT = re.compile(r"\D")
-
-
-def _digits(value: str) -> str:
-    return _NOT_DIGIT.sub("", value)
 
 
 # --------------------------------------------------------------------------- identifiers
@@ -300,8 +294,6 @@ class _Addresses(_Rules):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: object = None
     ) -> list[RecognizerResult]:
-        from ._recognizers import _result, _said_before
-
         found: list[RecognizerResult] = []
         for match in _UK_ADDRESS.finditer(text):
             found.append(_result(self, "ADDRESS", *match.span("v"), 0.92, "street and postcode"))
@@ -380,45 +372,31 @@ def _us_end(text: str, start: int, street_end: int) -> int:
 
 
 class _Identifiers(_Rules):
-    """Every English identifier rule in one recognizer: Presidio's per-recognizer work (its
-    explanations, context, de-duplication) is paid once, and a text with no digit, which no
-    rule can match, costs one scan."""
+    """Every English identifier rule (each a `_Checked`) in one registered recognizer:
+    Presidio's per-recognizer work (its explanations, context, de-duplication) is paid once,
+    and a text with no digit, which no rule can match, costs one scan."""
 
     def __init__(self, *, language: str) -> None:
         rules = _identifier_rules()
         super().__init__(sorted({r[0] for r in rules}), "tessera_english_identifier", language)
         self.rules = [
-            (entity, re.compile(pattern, flags), validate, score, tuple(context),
-             f"tessera_{entity.lower()}")
+            _Checked(entity, pattern, validate, language=language, score=score,  # type: ignore[arg-type]
+                     context=context, name=f"tessera_{entity.lower()}", flags=flags)
             for entity, pattern, validate, score, context, flags in rules
         ]  # fmt: skip
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: object = None
     ) -> list[RecognizerResult]:
-        from ._recognizers import _result, _said_before
-
         if not _ANY_DIGIT.search(text):
             return []
         found: list[RecognizerResult] = []
-        for entity, pattern, validate, score, context, name in self.rules:
-            for match in pattern.finditer(text):
-                value, start, end = match.group("v"), match.start("v"), match.end("v")
-                if not validate(value):  # type: ignore[operator]
-                    continue
-                why = "checksum"
-                if context:
-                    word = _said_before(text, start, context)
-                    if word is None:
-                        continue
-                    why = f"after '{word}'"
-                result = _result(self, entity, start, end, score, why)
-                result.recognition_metadata[result.RECOGNIZER_NAME_KEY] = name
+        for rule in self.rules:
+            for result in rule.analyze(text, entities, nlp_artifacts):
+                # Presidio groups results by the registered recognizer that gave them.
+                result.recognition_metadata[result.RECOGNIZER_IDENTIFIER_KEY] = self.id
                 found.append(result)
         return found
-
-
-_ANY_DIGIT = re.compile(r"\d")
 
 
 def english_recognizers(language: str) -> list[EntityRecognizer]:

@@ -20,7 +20,6 @@ from schwifty.exceptions import SchwiftyException
 from stdnum import luhn
 from stdnum.fr import nir, siren, siret
 
-from ._english import english_recognizers
 from ._names import ALSO_WORDS, NAME_WORD, first_names, name_span, never_in_a_name
 from ._spoken import CONTEXT as _CONTEXT
 from ._spoken import fold, is_number_word
@@ -119,8 +118,11 @@ def _result(
     )
 
 
+_NOT_DIGIT = re.compile(r"\D")
+
+
 def _digits(value: str) -> str:
-    return re.sub(r"\D", "", value)
+    return _NOT_DIGIT.sub("", value)
 
 
 # Issuer ranges (leading digits) and the lengths their cards have: a number of the wrong length
@@ -466,6 +468,8 @@ def _cue(text: str, start: int) -> str | None:
 
 def recognizers(language: str) -> list[EntityRecognizer]:
     """Ours, for one language (the rules are the same; Presidio keys recognizers by language)."""
+    from ._english import english_recognizers  # it builds on the recognizers of this module
+
     lang = language
     date = (
         r"(?P<v>\d{1,2}[ /.\-]\d{1,2}[ /.\-](?:19|20)\d{2}|\d{1,2}(?:er)? [a-zéû]+ (?:19|20)\d{2})"

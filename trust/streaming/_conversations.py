@@ -25,6 +25,7 @@ from tessera.trust.redaction import (
     Released,
     Turn,
 )
+from tessera.vault import VaultError, check_tenant
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
@@ -35,7 +36,7 @@ __all__ = [
 ]
 
 MAX_MESSAGE_BYTES = 64 * 1024  # one utterance; a longer one goes to the dead letters
-_NAME = r"[A-Za-z0-9_\-]{1,64}"
+_CONVERSATION = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +78,6 @@ class Outcome:
 class _Conversation:
     stream: RedactionStream
     pending: dict[int, Inbound] = field(default_factory=dict)  # the stream's seq → its input
-    seen: set[int] = field(default_factory=set)  # broker seqs fed and not yet acknowledged
     last: float = 0.0
 
 
@@ -115,7 +115,9 @@ class Conversations:
         with its reason. Never raises for what a message says."""
         key = (message.tenant, message.conversation)
         conversation = self._open.get(key)
-        if conversation is not None and message.seq in conversation.seen:
+        if conversation is not None and any(
+            held.seq == message.seq for held in conversation.pending.values()
+        ):
             return Outcome()  # redelivered while its turn is still held: acknowledged with it
         try:
             body = _parsed(message)
@@ -141,7 +143,6 @@ class Conversations:
             return self._dead(message, str(exc))
         self._open[key] = conversation
         conversation.pending[seq] = message
-        conversation.seen.add(message.seq)
         conversation.last = self.clock()
         return self._released(key, conversation, released)
 
@@ -168,7 +169,6 @@ class Conversations:
         outcome = Outcome()
         for r in released:
             message = conversation.pending.pop(r.seq)
-            conversation.seen.discard(message.seq)
             findings = [
                 {"start": f.start, "end": f.end, "entity": f.entity, "score": f.score,
                  "recognizer": f.recognizer, "reason": f.reason}
@@ -206,8 +206,12 @@ class Conversations:
 
 
 def _parsed(message: Inbound) -> dict[str, object]:
-    if not re.fullmatch(_NAME, message.tenant) or not re.fullmatch(_NAME, message.conversation):
-        raise RedactionError("the subject names no tenant and conversation")
+    try:
+        check_tenant(message.tenant)
+    except VaultError:
+        raise RedactionError("the subject names no tenant") from None
+    if not _CONVERSATION.fullmatch(message.conversation):
+        raise RedactionError("the subject names no conversation")
     if len(message.data) > MAX_MESSAGE_BYTES:
         raise RedactionError(f"a message is at most {MAX_MESSAGE_BYTES} bytes")
     try:
