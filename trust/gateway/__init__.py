@@ -12,9 +12,18 @@ from ._recorders import (
     ConsentObservers,
     PaymentRecorders,
 )
+from ._reidentify import (
+    MAX_REIDENTIFY_CHARS,
+    MAX_REIDENTIFY_TOKENS,
+    Form,
+    Reidentified,
+    Replacement,
+)
 from ._requests import RequestDesk, refused
 
 __all__ = [
+    "MAX_REIDENTIFY_CHARS",
+    "MAX_REIDENTIFY_TOKENS",
     "AccessRequest",
     "AccessResult",
     "AuditAuthRecorder",
@@ -23,9 +32,12 @@ __all__ = [
     "AuditSecurityEvents",
     "AuthContext",
     "ConsentObservers",
+    "Form",
     "Gateway",
     "PaymentRecorders",
+    "Reidentified",
     "ReleasedItem",
+    "Replacement",
     "RequestDesk",
     "refused",
 ]

@@ -12,7 +12,7 @@ import enum
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from opentelemetry import trace
 
@@ -42,6 +42,9 @@ from tessera.vault import (
     mask,
     parse_category,
 )
+
+if TYPE_CHECKING:
+    from ._reidentify import Form, Reidentified
 
 __all__ = [
     "AccessRequest",
@@ -170,6 +173,24 @@ class Gateway:
         with _stage("gateway.audit"):
             seq = await self.audit.record_soon(record)
         return self._carry_out(caller, request, _with_seq(result, seq))
+
+    def reidentify(
+        self,
+        caller: Caller,
+        text: str,
+        *,
+        purpose: str,
+        channel: Channel | str,
+        auth: AuthContext | None = None,
+        most: Form | str = "clear",
+    ) -> Reidentified:
+        """A text holding tokens (an AI summary of a tokenized transcript) with each token as
+        the caller's policies allow: clear, masked, or left as it is; one recorded access each."""
+        from ._reidentify import reidentify
+
+        return reidentify(
+            self, caller, text, purpose=purpose, channel=channel, auth=auth, most=most
+        )
 
     def _carry_out(
         self, caller: Caller, request: AccessRequest, result: AccessResult

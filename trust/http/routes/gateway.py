@@ -11,7 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from tessera.policies import Action, PolicyOutcome
 from tessera.trust._services import Services
-from tessera.trust.gateway import AccessRequest, AccessResult
+from tessera.trust.gateway import (
+    MAX_REIDENTIFY_CHARS,
+    AccessRequest,
+    AccessResult,
+    Form,
+)
 from tessera.trust.http._dependencies import CallerDep, ServicesDep, Strict
 from tessera.trust.http._models import (
     CHANNELS,
@@ -210,6 +215,89 @@ def reveal_masked(
     if not result.allowed:
         return _refusal(result, request)
     return [MaskedOut(token=i.token, masked=i.value) for i in result.items]
+
+
+# ---------------------------------------------------------------------- re-identification
+class ReidentifyIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": "Customer tok_9f86d081884c7d659a2feaa0c55ad015 asked to change "
+                    "the card 4970101287312244 on file.",
+                    "purpose": "customer_service",
+                    "channel": "chat",
+                    "auth_context": {"session_id": "ses_7f3c2a9e"},
+                }
+            ]
+        }
+    )
+
+    text: StrictStr = Field(
+        max_length=MAX_REIDENTIFY_CHARS,
+        description="a text holding Tessera tokens: an AI summary of a tokenized transcript",
+    )
+    purpose: StrictStr = Field(description="a purpose of the tenant's catalogue")
+    channel: StrictStr = Field(json_schema_extra=one_of(CHANNELS))
+    most: StrictStr = Field(
+        default=Form.CLEAR.value,
+        description="the most to show: clear values are tried only with the end user's auth "
+        "context; a bot reading a summary back asks for masked",
+        json_schema_extra=one_of(Form),
+    )
+    auth_context: AuthContextIn | None = None
+
+
+class ReplacementOut(BaseModel):
+    token: str
+    form: str = Field(json_schema_extra=one_of(Form))
+    occurrences: int
+    category: str | None = Field(description="null: not a token of this tenant")
+    reason: str
+    policy_ids: list[str]
+    audit_seqs: list[int] = Field(description="the audit entries of the decisions taken")
+    required_assurance: str | None = Field(
+        description="the step-up after which the value would be shown in clear"
+    )
+
+
+class ReidentifiedOut(BaseModel):
+    text: str
+    replacements: list[ReplacementOut]
+
+
+@router.post("/v1/reidentify", response_model=ReidentifiedOut, tags=["gateway"])
+def reidentify(body: ReidentifyIn, who: CallerDep, services: ServicesDep) -> Any:
+    """Replace the tokens of a text (an AI summary) with what the caller's policies allow for
+    the purpose: clear, masked, or the token left as it is. Each token is one access, decided
+    and recorded in the audit log; tokens the tenant does not hold stay as they are."""
+    who.require(Scope.ACCESS)
+    done = services.gateway.reidentify(
+        who,
+        body.text,
+        purpose=body.purpose,
+        channel=body.channel,
+        auth=auth_context_of(body.auth_context),
+        most=body.most,
+    )
+    return ReidentifiedOut(
+        text=done.text,
+        replacements=[
+            ReplacementOut(
+                token=r.token,
+                form=r.form.value,
+                occurrences=r.occurrences,
+                category=r.category,
+                reason=r.reason,
+                policy_ids=list(r.policy_ids),
+                audit_seqs=list(r.audit_seqs),
+                required_assurance=(
+                    r.required_assurance.name.lower() if r.required_assurance else None
+                ),
+            )
+            for r in done.replacements
+        ],
+    )
 
 
 # ---------------------------------------------------------------------- audit
