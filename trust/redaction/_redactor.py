@@ -175,8 +175,9 @@ class Redactor:
             for segment in _segments([turns[i].text for i in indexes]):
                 by_language.setdefault(lang, []).append([indexes[j] for j in segment])
         for lang, segments in by_language.items():
+            cues = [_cue(turns[s[0] - 1], turns[s[0]]) if s[0] else "" for s in segments]
             for chosen, done in zip(
-                segments, self._segments_of(turns, segments, lang, plan), strict=True
+                segments, self._segments_of(turns, segments, lang, plan, cues), strict=True
             ):
                 for i, redacted in zip(chosen, done, strict=True):
                     out[i] = redacted
@@ -212,10 +213,19 @@ class Redactor:
         return language
 
     def _segments_of(
-        self, turns: Sequence[Turn], segments: Sequence[list[int]], language: str, plan: _Plan
+        self,
+        turns: Sequence[Turn],
+        segments: Sequence[list[int]],
+        language: str,
+        plan: _Plan,
+        cues: Sequence[str] = (),
     ) -> list[list[Redacted]]:
-        """Segments of one language, the model reading them in one batch."""
-        joined = [_join([turns[i].text for i in chosen]) for chosen in segments]
+        """Segments of one language, the model reading them in one batch; each read after its
+        cue (see `_cue`), whose own findings belong to the other speaker's turn."""
+        joined = [
+            _join([turns[i].text for i in chosen], cue)
+            for chosen, cue in zip(segments, cues or [""] * len(segments), strict=True)
+        ]
         analyzed = self._analyze_many([text for text, _ in joined], language, plan.known)
         return [
             self._segment([turns[i] for i in chosen], starts, found, language, plan)
@@ -302,6 +312,21 @@ _NAMING = re.compile(
 )
 
 
+_CUE_CHARS = 60  # the end of the other speaker's question: where it names what is asked
+
+
+def _cue(before: Turn, turn: Turn) -> str:
+    """The end of the other speaker's turn just before `turn`, when it names a value: "can I
+    get your social security number" is the context of the digits that answer it. Empty
+    otherwise, so that most segments are read alone."""
+    if before.speaker == turn.speaker or not isinstance(before.text, str):
+        return ""
+    tail = before.text[-_CUE_CHARS:]
+    if len(before.text) > _CUE_CHARS:
+        tail = tail.partition(" ")[2]  # from a word's start
+    return tail if _NAMING.search(fold(normalize(tail).text)) else ""
+
+
 def _segment_ends(texts: Sequence[str]) -> bool:
     return (
         len(texts) >= MAX_SEGMENT_TURNS
@@ -352,6 +377,8 @@ class RedactionStream:
         self._clock = clock
         self._windows = windows
         self._held: dict[tuple[str, str], list[tuple[int, Turn]]] = {}
+        self._cues: dict[tuple[str, str], str] = {}  # each held segment's, as the batch's
+        self._previous: Turn | None = None
         self._last: dict[tuple[str, str], float] = {}
         self._seq = 0
         self.closed = False
@@ -373,6 +400,9 @@ class RedactionStream:
         language = self._redactor._check_turn(turn, plan)
         key = (turn.speaker, language)
         held = self._held.setdefault(key, [])
+        if not held:
+            self._cues[key] = _cue(self._previous, turn) if self._previous else ""
+        self._previous = turn
         held.append((self._seq, turn))
         self._seq += 1
         self._last[key] = self._clock()
@@ -411,14 +441,17 @@ class RedactionStream:
         for key in keys:
             held = self._held.pop(key)
             (done,) = self._redactor._segments_of(
-                [t for _, t in held], [list(range(len(held)))], key[1], plan
+                [t for _, t in held], [list(range(len(held)))], key[1], plan, [self._cues.pop(key)]
             )
             out += [Released(seq, t.speaker, r) for (seq, t), r in zip(held, done, strict=True)]
         return sorted(out, key=lambda r: r.seq)
 
 
-def _join(texts: Sequence[str]) -> tuple[str, list[int]]:
+def _join(texts: Sequence[str], cue: str = "") -> tuple[str, list[int]]:
     starts, parts, at = [], [], 0
+    if cue:
+        parts.append(cue)
+        at = len(cue) + 1
     for text in texts:
         starts.append(at)
         parts.append(text)

@@ -111,3 +111,31 @@ def test_the_finding_says_which_rule_decided_never_the_value(redactor: Redactor)
     (finding,) = result.findings
     assert finding.entity == "SSN" and finding.recognizer.startswith("tessera_ssn")
     assert "6789" not in finding.reason
+
+
+def test_the_other_speakers_question_names_what_the_answer_says(redactor: Redactor) -> None:
+    """Digits said after the agent asks for a social security number are one, in the batch and
+    through the stream alike; the same digits after an unrelated question are not."""
+    from tessera.trust.redaction import Turn
+
+    asked = [
+        Turn("agent", "can i get your social security number please"),
+        Turn("caller", "yeah it's two one nine zero nine one two three four"),
+        Turn("agent", "thank you, one moment"),
+    ]
+    batch = redactor.redact_conversation(asked, language="en")
+    assert [r.text for r in batch] == [
+        "can i get your social security number please",
+        "yeah it's <SSN>",
+        "thank you, one moment",
+    ]
+    assert batch[0].findings == ()  # the question's own words are not a finding
+    stream = redactor.stream(language="en")
+    released = [r for t in asked for r in stream.feed(t)] + stream.close()
+    assert [r.redacted for r in sorted(released, key=lambda r: r.seq)] == batch
+
+    unrelated = [Turn("agent", "what is the tracking number on the parcel"), asked[1]]
+    assert redactor.redact_conversation(unrelated, language="en")[1].text == asked[1].text
+    # The caller's own earlier turn is not a question put to them.
+    alone = [Turn("caller", "my social security number"), Turn("caller", "hmm"), asked[1]]
+    assert redactor.redact_conversation(alone, language="en")[2].text == asked[1].text
