@@ -187,10 +187,8 @@ class _Courier:
 
 
 def _warm(services: Services) -> None:
-    """Load the redaction model and run each language's pipeline once."""
-    redactor = services.redactions.redactor
-    for language in ("fr", "en"):
-        redactor.analyze("Bonjour." if language == "fr" else "Hello.", language=language)
+    """Load the redaction model and read a conversation in each language once."""
+    services.redactions.redactor.warm()
     logging.getLogger("tessera.redaction").info(
         "redaction model %s loaded", services.settings.redaction_model
     )

@@ -105,6 +105,15 @@ class Redactor:
             registry=registry, nlp_engine=engine, supported_languages=list(LANGUAGES)
         )
 
+    def warm(self) -> None:
+        """Read a made-up conversation in each language, so that what loads on first use (the
+        model, phone metadata, name registers, the address parser, pattern caches) is loaded
+        before the first real one: a server calls it before it says ready, a bulk worker once."""
+        for language, turns in _WARM_UP.items():
+            self.redact_conversation(
+                [Turn(speaker, text) for speaker, text in turns], language=language
+            )
+
     # ------------------------------------------------------------------ analysis
     def analyze(
         self, text: str, *, language: str = "fr", known: Sequence[KnownValue] = ()
@@ -573,6 +582,27 @@ def _spacy_engine(models: list[dict[str, str]], config: object) -> object:
     engine.load()
     return engine
 
+
+# Made-up values of every kind the recognizers read (none is anyone's).
+_WARM_UP = {
+    "fr": [
+        ("agent", "Bonjour, vous êtes bien madame Lefèvre ?"),
+        ("client", "Oui, Claire Lefèvre, 12 rue des Lilas 44000 Nantes, 06 12 34 56 78."),
+        ("agent", "Votre numéro de carte s'il vous plaît."),
+        ("client", "quatre neuf sept zéro un zéro un deux"),
+        ("agent", "oui"),
+        ("client", "trois quatre cinq six sept huit neuf trois"),
+        ("client", "claire point lefevre arobase orange point fr, IBAN FR76 3000 6000 0112 3456"),
+    ],
+    "en": [
+        ("agent", "Thanks for calling, who am I speaking with?"),
+        ("caller", "This is Mike Thompson, 742 Evergreen Terrace, Springfield, IL 62704."),
+        ("agent", "can i get your social security number please"),
+        ("caller", "yeah it's two one nine zero nine one two three four"),
+        ("caller", "my number is (312) 432-5320, or 020 7946 0018, NI AB 12 34 56 C"),
+        ("caller", "mike dot t at example dot com, card 4970 1012 3456 7893"),
+    ],
+}
 
 _SHARED: dict[str, Redactor] = {}
 _SHARED_LOCK = threading.Lock()

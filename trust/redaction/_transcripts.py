@@ -159,6 +159,7 @@ def _start_worker(model: str) -> None:
     from ._redactor import shared_redactor
 
     _WORKER = shared_redactor(model)
+    _WORKER.warm()  # once per worker, before its first file
 
 
 def _work(args: tuple[str, str, str, str, str, str]) -> tuple[str, int, str]:
