@@ -28,8 +28,9 @@ def redact(
         ),
     ] = "auto",
 ) -> None:
-    """Redact transcripts (.txt, .jsonl turns, .vtt, .srt) into OUTPUT, the same tree; run it
-    again after an interruption and it goes on where it stopped. A .txt whose lines are
+    """Redact transcripts (.txt, .jsonl turns, .json Amazon Connect or Genesys Cloud exports,
+    .vtt, .srt) into OUTPUT, the same tree; run it again after an interruption and it goes on
+    where it stopped. A .txt whose lines are
     `Speaker: text` (with or without a time, or SPEAKER_00 labels) is read as a conversation."""
     from tessera.trust._settings import Settings
     from tessera.trust.redaction import Reading, RedactionJob, RedactionMode

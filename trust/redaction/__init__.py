@@ -9,6 +9,7 @@ Presidio load on first use, never on import.
 
 from __future__ import annotations
 
+from ._exports import EXPORT_SHAPES, redact_export
 from ._redactor import (
     FRENCH_MODEL,
     LANGUAGES,
@@ -29,6 +30,7 @@ from ._speakers import Reading, SpeakerTurn, speaker_turns
 from ._transcripts import MANIFEST, SUFFIXES, FileOutcome, RedactionJob, redact_file_text
 
 __all__ = [
+    "EXPORT_SHAPES",
     "FRENCH_MODEL",
     "LANGUAGES",
     "MANIFEST",
@@ -50,6 +52,7 @@ __all__ = [
     "Released",
     "SpeakerTurn",
     "Turn",
+    "redact_export",
     "redact_file_text",
     "shared_redactor",
     "speaker_turns",

@@ -1,5 +1,6 @@
 """Redacting folders of transcripts: plain text (free, or `Speaker: text` lines read as a
-conversation), JSON lines (one turn a line), WebVTT and SRT.
+conversation), JSON lines (one turn a line), Amazon Connect and Genesys Cloud JSON exports,
+WebVTT and SRT.
 
 Each file is redacted whole, written beside its final name and renamed into place only when
 complete, and recorded in a manifest in the output folder with the digest of its input: a rerun
@@ -22,12 +23,13 @@ from typing import Any
 
 from tessera.trust._errors import MalformedTranscript, RedactionError
 
+from ._exports import redact_export
 from ._redactor import RedactionMode, Redactor, Turn
 from ._speakers import Reading, redact_as_read, speaker_turns
 
 __all__ = ["SUFFIXES", "FileOutcome", "RedactionJob", "redact_file_text"]
 
-SUFFIXES = (".txt", ".jsonl", ".ndjson", ".vtt", ".srt")
+SUFFIXES = (".txt", ".jsonl", ".ndjson", ".json", ".vtt", ".srt")
 MANIFEST = ".tessera-redact.json"
 _TIMING = re.compile(r"^\s*(?:\d{2}:)?\d{2}:\d{2}[.,]\d{3}\s+-->\s+(?:\d{2}:)?\d{2}:\d{2}[.,]\d{3}")
 _VOICE = re.compile(r"^<v(?:\.[\w.-]+)?\s+([^>]{1,64})>")
@@ -57,6 +59,8 @@ def redact_file_text(
             return _jsonl(redactor, text, language, mode)
         case ".vtt" | ".srt":
             return _cues(redactor, text, language, mode, vtt=suffix == ".vtt")
+        case ".json":
+            return redact_export(redactor, text, language=language, mode=mode)
         case _:
             return _plain(redactor, text, language, mode, reading)
 
