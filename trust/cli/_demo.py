@@ -28,6 +28,7 @@ from tessera.trust.http import serve_in_thread
 from tessera.trust.identity import Scope
 from tessera.vault import key_status
 
+from ._demo_ai import ai_step
 from ._demo_kit import APP, ATTACKER, CUSTOMER, READ, client_for, ok, step
 from ._demo_payments import payment_steps
 from ._demo_portal import console_step, portal_step, serve_portal
@@ -195,6 +196,7 @@ def _walk(console: Console, services: Services) -> None:
         f"({audit_report['entries']} entries) still verify: proof is kept"
     )
     payment_steps(console, services, admin)
+    ai_step(console, services)
     portal_step(console, services, admin, callers["agent desktop"])
     console_step(console, services)
     console.print("\n[green]Demo complete.[/green] Next: `tessera serve` and the API at /docs.")

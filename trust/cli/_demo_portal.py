@@ -31,7 +31,7 @@ _IVR = {
 
 def portal_step(console: Console, services: Services, admin: TestClient, agent: TestClient) -> str:
     """Seed the portal's customer, send their link, print it; returns the link."""
-    step(console, "16. The customer's privacy portal (/portal/demo-bank/)")
+    step(console, "22. The customer's privacy portal (/portal/demo-bank/)")
     for value, category, channel in (
         ("marie.curie@example.fr", "email", "email"),
         ("07 98 76 54 32", "phone", "sms"),
@@ -126,7 +126,7 @@ def console_step(console: Console, services: Services) -> None:
     (a demo on a throwaway data directory; a real one is `tessera staff create`)."""
     import pyotp
 
-    step(console, "17. The DPO console (/console/demo-bank/)")
+    step(console, "23. The DPO console (/console/demo-bank/)")
     member, enrolment = services.staff.create(
         "demo-bank", "dpo", "dpo", name="Demo DPO", actor="demo"
     )

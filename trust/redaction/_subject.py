@@ -55,6 +55,7 @@ def known_findings(spoken: Normalized, known: Sequence[KnownValue]) -> list[Find
             continue
         n = len(target)
         joined = " ".join(target)
+        matches: list[tuple[int, float]] = []
         for i in range(len(words) - n + 1):
             window = " ".join(w[2] for w in words[i : i + n])
             ratio = max(
@@ -62,16 +63,22 @@ def known_findings(spoken: Normalized, known: Sequence[KnownValue]) -> list[Find
                 difflib.SequenceMatcher(None, _sorted(window), _sorted(joined)).ratio(),
             )
             if ratio >= (1.0 if len(joined) < 5 else 0.84):
-                found.append(
-                    Finding(
-                        words[i][0],
-                        words[i + n - 1][1],
-                        item.entity,
-                        0.99,
-                        "tessera_known_subject",
-                        f"the subject's own value ({ratio:.2f})",
-                    )
+                matches.append((i, ratio))
+        # Of windows that overlap, the closest: "at ann smith example" is near enough to
+        # "ann smith example com", but the window one word on is the value itself.
+        for i, ratio in matches:
+            if any(abs(j - i) < n and r > ratio for j, r in matches):
+                continue
+            found.append(
+                Finding(
+                    words[i][0],
+                    words[i + n - 1][1],
+                    item.entity,
+                    0.99,
+                    "tessera_known_subject",
+                    f"the subject's own value ({ratio:.2f})",
                 )
+            )
     return found
 
 

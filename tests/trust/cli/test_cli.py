@@ -134,6 +134,12 @@ def test_demo_runs_end_to_end(env: dict[str, str]) -> None:
     assert "[DTMF] <CARD>" in done.stdout and "tessera_keypad_window" in done.stdout
     assert "<IBAN>" in done.stdout and "<EMAIL>" in done.stdout
     assert "FR76 3000" not in done.stdout and "4 2 4 2" not in done.stdout
+    # An English call as a plain-text file, tokenized for an AI summarizer; the summary read
+    # back masked for the agent and the bot, in clear for the expert after a step-up.
+    assert "Caller: Yeah it's <SSN>." in done.stdout and "Caller: It's <CARD>" in done.stdout
+    assert "Caller: <CARD>. Send the new one to <ADDRESS>." in done.stdout
+    assert "4970 1012" not in done.stdout and "two one nine" not in done.stdout
+    assert "a•••@example.com" in done.stdout and "clear by" in done.stdout
     # It ends at the DPO console: its address and the demo DPO's sign-in.
     assert "/console/demo-bank/" in done.stdout and "sign in as dpo" in done.stdout
     assert "otpauth://totp/" in done.stdout

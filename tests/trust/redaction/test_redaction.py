@@ -238,6 +238,16 @@ def test_the_known_subject_is_found_despite_case_accents_and_asr_errors(redactor
         assert (tags(redactor, said), tags(redactor, said, known=known)) == (alone, looked_up)
 
 
+def test_the_known_value_takes_its_own_words_not_the_one_before(redactor: Redactor) -> None:
+    """A window one word off is near enough to match ("at ann smith example"), but the window
+    that is the value itself matches better: the subject's e-mail keeps the "at" before it out,
+    so the value vaulted in token mode is the address itself."""
+    known = [KnownValue("EMAIL", "ann.smith@example.com")]
+    text = "And email me at ann.smith@example.com."
+    (finding,) = redactor.redact(text, language="en", known=known).findings
+    assert text[finding.start : finding.end] == "ann.smith@example.com"
+
+
 def test_modes_mask_tag_and_vault_token(redactor: Redactor, vault: Vault, tenant: str) -> None:
     text = "carte 4970 1012 3456 7893, mail jean.dupont@exemple.fr"
     masked = tags(redactor, text, modes={"CARD": RedactionMode.MASK})
