@@ -17,7 +17,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from tessera.trust._errors import RedactionError, TextTooLarge, UnknownLanguage
@@ -131,11 +131,11 @@ class Redactor:
         todo = [i for i, text in enumerate(texts) if text.strip()]
         if not todo:
             return out
-        # Presidio's NlpEngine base declares no process_batch; SpacyNlpEngine has it.
-        batch = self._nlp.process_batch(  # type: ignore[attr-defined]
-            [spoken[i].text for i in todo], language, batch_size=64
+        # Our engine's own batch (see `_spacy_engine`); Presidio's base declares none.
+        batch = self._nlp.artifacts(  # type: ignore[attr-defined]
+            [spoken[i].text for i in todo], language, 64
         )
-        for i, (_, artifacts) in zip(todo, batch, strict=True):
+        for i, artifacts in zip(todo, batch, strict=True):
             results = self._analyzer.analyze(
                 text=spoken[i].text, language=language, nlp_artifacts=artifacts
             )
@@ -577,6 +577,12 @@ def _spacy_engine(models: list[dict[str, str]], config: object) -> object:
                     raise RedactionError(f"the spaCy model {name} is not installed: pip install it")
                 else:
                     self.nlp[model["lang_code"]] = spacy.load(name, exclude=_SPACY_EXCLUDE)
+
+        def artifacts(self, texts: list[str], language: str, batch_size: int) -> Iterator[object]:
+            """`process_batch` without the text of each doc, which spaCy rebuilds token by
+            token and we never read (5% of an English conversation's time, measured)."""
+            for doc in self.nlp[language].pipe(texts, batch_size=batch_size):
+                yield self._doc_to_nlp_artifact(doc, language)
 
     engine = InstalledSpacy(models=models, ner_model_configuration=config)
     engine.load()
