@@ -20,6 +20,13 @@ def redact(
     workers: Annotated[
         int, typer.Option(min=1, max=32, help="Processes (each loads the model).")
     ] = 1,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            help="Redact on a Dask cluster: local (WORKERS processes here), or a scheduler's "
+            "tls://host:port (tcp:// on 127.0.0.1 only). Files stay here; workers get bytes."
+        ),
+    ] = None,
     reading: Annotated[
         str,
         typer.Option(
@@ -33,7 +40,12 @@ def redact(
     where it stopped. A .txt whose lines are
     `Speaker: text` (with or without a time, or SPEAKER_00 labels) is read as a conversation."""
     from tessera.trust._settings import Settings
-    from tessera.trust.redaction import Reading, RedactionJob, RedactionMode
+    from tessera.trust.redaction import (
+        Reading,
+        RedactionJob,
+        RedactionMode,
+        check_cluster_address,
+    )
 
     if mode not in ("tag", "mask"):
         raise typer.BadParameter("tag or mask (token mode needs a tenant: use the API)")
@@ -49,6 +61,7 @@ def redact(
         model=Settings().redaction_model,
         workers=workers,
         reading=Reading(reading),
+        cluster=check_cluster_address(cluster) if cluster is not None else None,
     )
     with progress("redacted", f"redacting {source.name}", unit=" files") as on_progress:
         outcomes = job.run(on_progress=on_progress)

