@@ -6,7 +6,7 @@ import datetime as dt
 import getpass
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,7 @@ from tessera.storage import (
     migrate,
     utcnow,
 )
-from tessera.trust._errors import UnknownTenant
+from tessera.trust._errors import AuthenticationRequired, UnknownTenant
 from tessera.trust._settings import Settings
 from tessera.trust.audit import AuditLog
 from tessera.trust.gateway import (
@@ -38,7 +38,7 @@ from tessera.trust.gateway import (
     PaymentRecorders,
     RequestDesk,
 )
-from tessera.trust.identity import PortalLinks, ServiceIdentity, StaffDirectory
+from tessera.trust.identity import Caller, PortalLinks, ServiceIdentity, StaffDirectory
 from tessera.trust.redaction import Redactions
 from tessera.trust.webhooks import WebhookPaymentRecorder, Webhooks
 from tessera.vault import (
@@ -52,7 +52,7 @@ from tessera.vault import (
     rotate_keys,
 )
 
-__all__ = ["Services", "build_key_provider", "open_stores"]
+__all__ = ["Regions", "Services", "build_key_provider", "open_stores"]
 
 
 def _secret(value: SecretStr | None, env_name: str, prompt: str) -> str:
@@ -257,7 +257,12 @@ class Services:
             )
         phone = PhonePayments(payments)
         identity = ServiceIdentity(
-            data, verified_for=settings.api_key_cache_seconds, events=events, clock=clock
+            data,
+            verified_for=settings.api_key_cache_seconds,
+            events=events,
+            clock=clock,
+            region=settings.region,
+            region_of=settings.region_of,
         )
         # The customer knows the tenant by its name: the sender of codes, the TOTP issuer.
         authenticator.tenant_name = _tenant_names(identity)
@@ -387,3 +392,76 @@ class Services:
         self.webhooks.close()
         self.data.dispose()
         self.keys.dispose()
+
+
+class Regions:
+    """Every region's services, and the one a tenant's data lives in: the router of a
+    deployment whose tenants are pinned to regions (`TESSERA_REGIONS`, `TESSERA_TENANT_REGIONS`).
+
+    Each region has its own stores and key provider, built from its settings; a tenant's
+    requests, records and keys go only to its region's. Without regions, it holds this
+    deployment's services alone."""
+
+    def __init__(self, home: Services, others: dict[str, Services] | None = None) -> None:
+        self.home = home
+        self.by_name: dict[str, Services] = {home.settings.region: home, **(others or {})}
+
+    @classmethod
+    def around(
+        cls,
+        home: Services,
+        *,
+        clock: Callable[[], dt.datetime] | None = None,
+        create_keys: bool = False,
+    ) -> Regions:
+        """The other regions of `home`'s settings, built beside it (each migrated, each with
+        its own key provider: `create_keys` makes a keyring that does not exist yet)."""
+        others: dict[str, Services] = {}
+        try:
+            for name in home.settings.regions:
+                settings = home.settings.for_region(name)
+                provider = build_key_provider(settings, create=True) if create_keys else None
+                others[name] = Services.from_settings(
+                    settings, key_provider=provider, clock=clock or home.clock
+                )
+        except BaseException:
+            for built in others.values():
+                built.close()
+            raise
+        return cls(home, others)
+
+    @property
+    def pinned(self) -> bool:
+        return len(self.by_name) > 1
+
+    def region_of(self, tenant: str) -> str:
+        return self.home.settings.region_of(tenant)
+
+    def for_tenant(self, tenant: str) -> Services:
+        """The services of the tenant's region: where its data and keys are."""
+        return self.by_name[self.region_of(tenant)]
+
+    def authenticate(self, presented: str | None) -> tuple[Caller, Services]:
+        """The caller of an API key, and its tenant's region: a key is kept in its tenant's
+        region, so each region is asked in turn (this deployment's own first)."""
+        refused: AuthenticationRequired | None = None
+        for services in self.by_name.values():
+            known = services.identity.verified(presented)
+            if known is not None:
+                return known, services
+        for services in self.by_name.values():
+            try:
+                return services.identity.authenticate(presented), services
+            except AuthenticationRequired as exc:
+                refused = exc
+        assert refused is not None
+        raise refused
+
+    def __iter__(self) -> Iterator[Services]:
+        return iter(self.by_name.values())
+
+    def close(self) -> None:
+        """Close the regions built here (not `home`, its owner's)."""
+        for services in self.by_name.values():
+            if services is not self.home:
+                services.close()

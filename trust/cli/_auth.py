@@ -14,7 +14,7 @@ from rich.table import Table
 
 from tessera import TesseraError
 
-from ._common import JsonOpt, TenantOpt, err, listing, open_services, out, progress
+from ._common import JsonOpt, TenantOpt, err, every_region, listing, open_services, out, progress
 
 __all__ = ["auth_app"]
 
@@ -30,7 +30,7 @@ def auth_explain(
     decision_id: Annotated[str, typer.Argument(help="A decision id (dec_…) from /v1/auth/assess.")],
 ) -> None:
     """Why a sign-in or action was allowed, stepped up or denied: per signal, in words."""
-    d = open_services().authenticator.decision(tenant, decision_id)
+    d = open_services(tenant).authenticator.decision(tenant, decision_id)
     out.print(
         f"{d.id}: [bold]{d.decision}[/bold] ({d.status}) for {d.action} on {d.channel}, "
         f"subject {d.subject}, {d.created_at:%Y-%m-%d %H:%M:%S} UTC"
@@ -55,7 +55,7 @@ def auth_bind(
     ] = None,
 ) -> None:
     """Register a customer's caller number or messaging sender (stored as keyed hashes)."""
-    auth = open_services().authenticator
+    auth = open_services(tenant).authenticator
     if caller_number is None and sender_id is None:
         raise typer.BadParameter("give --caller-number or --sender-id")
     if caller_number is not None:
@@ -69,7 +69,7 @@ def auth_bind(
 @auth_app.command("thresholds")
 def auth_thresholds(tenant: TenantOpt, as_json: JsonOpt = False) -> None:
     """The risk scores at which this tenant's sign-ins and actions step up or are denied."""
-    limits = open_services().authenticator.settings.thresholds_for(tenant)
+    limits = open_services(tenant).authenticator.settings.thresholds_for(tenant)
     rows = [
         {"action": action.value, "step up at": t.step_up, "deny at": t.deny}
         for action, t in limits.items()
@@ -80,7 +80,8 @@ def auth_thresholds(tenant: TenantOpt, as_json: JsonOpt = False) -> None:
 @auth_app.command("purge")
 def auth_purge() -> None:
     """Drop risk decisions past the retention period (TESSERA_AUTH_RETENTION_DAYS)."""
-    out.print(f"{open_services().authenticator.purge()} decisions past retention removed")
+    purged = sum(services.authenticator.purge() for _, services in every_region())
+    out.print(f"{purged} decisions past retention removed")
 
 
 _OBSERVED = frozenset(
@@ -116,7 +117,7 @@ def auth_load_history(
     lines already loaded are skipped (a line without event_id is known by its own hash)."""
     from tessera.auth import Observation, ReplayedCode
 
-    auth = open_services().authenticator
+    auth = open_services(tenant).authenticator
     lines = source.read_text(encoding="utf-8").splitlines()
     loaded = skipped = 0
     failed: list[str] = []

@@ -18,11 +18,13 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from tessera.trust._services import Services
+    from tessera.trust._settings import Settings
 
 __all__ = [
     "JsonOpt",
     "TenantOpt",
     "err",
+    "every_region",
     "listing",
     "open_services",
     "operator",
@@ -115,13 +117,31 @@ def operator() -> str:
         return "cli:unknown"
 
 
-def open_services() -> Services:
-    """The services of this invocation, from `TESSERA_*` settings; closed when it ends (the
-    same process may run several invocations: the tests, or a program embedding the CLI)."""
-    from tessera.trust._services import Services
+def every_region() -> list[tuple[str, Services]]:
+    """Each region's services (this deployment's own first), for the commands that act on
+    every tenant: key rotation, expiries, retention, the list of tenants."""
     from tessera.trust._settings import Settings
 
-    built = Services.from_settings(Settings())
+    home = Settings()
+    return [(name, _built(home.for_region(name))) for name in [home.region, *home.regions]]
+
+
+def open_services(tenant: str | None = None) -> Services:
+    """The services of this invocation, from `TESSERA_*` settings; closed when it ends (the
+    same process may run several invocations: the tests, or a program embedding the CLI).
+    For a tenant pinned to a region, that region's: its data and keys are kept only there."""
+    from tessera.trust._settings import Settings
+
+    settings = Settings()
+    if tenant is not None and settings.regions:
+        settings = settings.for_region(settings.region_of(tenant))
+    return _built(settings)
+
+
+def _built(settings: Settings) -> Services:
+    from tessera.trust._services import Services
+
+    built = Services.from_settings(settings)
     context = click.get_current_context(silent=True)
     if context is not None:
         context.find_root().call_on_close(built.close)

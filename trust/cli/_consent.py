@@ -24,7 +24,7 @@ def consent_load(
     from tessera.consent import load_catalogue_file
 
     spec = load_catalogue_file(catalogue)
-    services = open_services()
+    services = open_services(tenant)
     services.identity.get_tenant(tenant)
     for purpose in services.catalogue.load(tenant, spec):
         out.print(
@@ -47,7 +47,7 @@ def consent_verify(
     """Verify the tenant's hash chain and seals; names the first event that fails."""
     from tessera.consent import InvalidReceipt, verify_head
 
-    services = open_services()
+    services = open_services(tenant)
     trusted = None
     if trusted_head is not None:
         try:
@@ -72,7 +72,7 @@ def consent_head(
     output: Annotated[Path | None, typer.Option(help="Keep it in this file.")] = None,
 ) -> None:
     """Sign the ledger's head (size and last hash), to keep and verify a later ledger against."""
-    services = open_services()
+    services = open_services(tenant)
     seq, head = services.consents.head(tenant)
     signed = services.receipts.sign_head(tenant, seq, head)
     if output is not None:
@@ -85,7 +85,7 @@ def consent_head(
 @consent_app.command("rebuild")
 def consent_rebuild(tenant: TenantOpt) -> None:
     """Recompute the current-state projection from the ledger alone."""
-    count = open_services().consents.rebuild(tenant)
+    count = open_services(tenant).consents.rebuild(tenant)
     out.print(f"projection rebuilt from {count} events")
 
 
@@ -97,7 +97,7 @@ def consent_export(
     """Export the tenant's whole ledger for a DPO, each event with its signed receipt."""
     import json
 
-    services = open_services()
+    services = open_services(tenant)
     total = services.consents.count(tenant)
     with (
         output.open("w", encoding="utf-8") as fh,
@@ -126,7 +126,7 @@ def consent_public_key(tenant: TenantOpt) -> None:
     """Print the tenant's receipt-verification key (JWK) for offline checks."""
     import json
 
-    print(json.dumps(open_services().receipts.public_jwk(tenant), indent=2))
+    print(json.dumps(open_services(tenant).receipts.public_jwk(tenant), indent=2))
 
 
 @consent_app.command("verify-receipt")
@@ -160,7 +160,7 @@ def dsr_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Data-subject requests, soonest due first."""
-    services = open_services()
+    services = open_services(tenant)
     now = services.dsr.clock()
     rows = [
         {

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import JsonOpt, err, listing, open_services, operator, out
+from ._common import JsonOpt, err, every_region, listing, open_services, operator, out
 
 __all__ = ["apikeys_app", "tenants_app"]
 
@@ -29,7 +29,7 @@ def tenants_create(
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
 ) -> None:
     """Create a tenant."""
-    tenant = open_services().identity.create_tenant(tenant_id, name=name, actor=operator())
+    tenant = open_services(tenant_id).identity.create_tenant(tenant_id, name=name, actor=operator())
     out.print(f"tenant {tenant.id} created")
 
 
@@ -37,8 +37,14 @@ def tenants_create(
 def tenants_list(as_json: JsonOpt = False) -> None:
     """List tenants."""
     rows = [
-        {"id": t.id, "name": t.name, "created": t.created_at.isoformat(timespec="seconds")}
-        for t in open_services().identity.list_tenants()
+        {
+            "id": t.id,
+            "name": t.name,
+            "region": region,
+            "created": t.created_at.isoformat(timespec="seconds"),
+        }
+        for region, services in every_region()
+        for t in services.identity.list_tenants()
     ]
     listing(rows, as_json=as_json)
 
@@ -66,7 +72,7 @@ def apikeys_create(
 ) -> None:
     """Issue an API key. Its secret is printed once and cannot be shown again."""
     valid_for = dt.timedelta(days=valid_days) if valid_days else None
-    issued = open_services().identity.issue_key(
+    issued = open_services(tenant_id).identity.issue_key(
         tenant_id,
         scopes=scope,
         name=name,
@@ -98,7 +104,7 @@ def apikeys_list(tenant_id: Annotated[str, typer.Argument()], as_json: JsonOpt =
             "expires": when(key.expires_at),
             "revoked": when(key.revoked_at),
         }
-        for key in open_services().identity.list_keys(tenant_id)
+        for key in open_services(tenant_id).identity.list_keys(tenant_id)
     ]
     listing(rows, as_json=as_json)
 
@@ -106,5 +112,15 @@ def apikeys_list(tenant_id: Annotated[str, typer.Argument()], as_json: JsonOpt =
 @apikeys_app.command("revoke")
 def apikeys_revoke(key_id: Annotated[str, typer.Argument()]) -> None:
     """Revoke an API key at once."""
-    open_services().identity.revoke_key(key_id, actor=operator())
-    out.print(f"API key {key_id} revoked")
+    from tessera.vault import InvalidValue
+
+    regions = every_region()
+    for i, (_, services) in enumerate(regions):  # a key is kept in its tenant's region
+        try:
+            services.identity.revoke_key(key_id, actor=operator())
+        except InvalidValue:
+            if i == len(regions) - 1:
+                raise
+            continue
+        out.print(f"API key {key_id} revoked")
+        return

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import JsonOpt, listing, open_services, operator, out, progress
+from ._common import JsonOpt, every_region, listing, open_services, operator, out, progress
 
 __all__ = ["db_app", "keys_app"]
 
@@ -22,15 +22,22 @@ def db_upgrade() -> None:
     from tessera.trust._services import open_stores
     from tessera.trust._settings import Settings
 
-    settings = Settings()
-    data, keys = open_stores(settings)
-    try:
-        migrate(data, Store.DATA)
-        migrate(keys, Store.KEYS)
-        out.print(f"data store at {current_revision(data)}, key store at {current_revision(keys)}")
-    finally:
-        data.dispose()
-        keys.dispose()
+    home = Settings()
+    for name in [home.region, *home.regions]:
+        settings = home.for_region(name)
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        data, keys = open_stores(settings)
+        try:
+            migrate(data, Store.DATA)
+            migrate(keys, Store.KEYS)
+            where = f"region {name}: " if home.regions else ""
+            out.print(
+                f"{where}data store at {current_revision(data)}, "
+                f"key store at {current_revision(keys)}"
+            )
+        finally:
+            data.dispose()
+            keys.dispose()
 
 
 @db_app.command("status")
@@ -64,13 +71,20 @@ def db_status(as_json: JsonOpt = False) -> None:
 
 @keys_app.command("init")
 def keys_init() -> None:
-    """Create the keyring (or first PKCS#11 key) if there is none."""
+    """Create the keyring (or first PKCS#11 key) if there is none; each region's its own."""
     from tessera.trust._services import build_key_provider
     from tessera.trust._settings import Settings
 
-    settings = Settings()
-    provider = build_key_provider(settings, create=True)
-    out.print(f"{provider.name}: current key-encryption key version {provider.current_version()}")
+    home = Settings()
+    for name in [home.region, *home.regions]:
+        settings = home.for_region(name)
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        provider = build_key_provider(settings, create=True)
+        where = f"region {name}: " if home.regions else ""
+        out.print(
+            f"{where}{provider.name}: current key-encryption key version "
+            f"{provider.current_version()}"
+        )
 
 
 @keys_app.command("status")
@@ -102,17 +116,20 @@ def keys_rotate(
     batch_size: Annotated[int, typer.Option(min=1, help="Data keys per transaction.")] = 500,
     pause: Annotated[float, typer.Option(min=0.0, help="Seconds between batches.")] = 0.0,
 ) -> None:
-    """Add a KEK version and rewrap every data key under it. Resumes an unfinished rotation."""
-    services = open_services()
-    with progress("rewrapped", "rewrapping data keys") as on_progress:
-        report = services.rotate_keys(
-            actor=operator(), batch_size=batch_size, pause=pause, on_progress=on_progress
+    """Add a KEK version and rewrap every data key under it (in each region, under its own
+    key provider). Resumes an unfinished rotation."""
+    regions = every_region()
+    for name, services in regions:
+        with progress("rewrapped", "rewrapping data keys") as on_progress:
+            report = services.rotate_keys(
+                actor=operator(), batch_size=batch_size, pause=pause, on_progress=on_progress
+            )
+        verb = "resumed and finished" if report.resumed else "finished"
+        where = f"region {name}: " if len(regions) > 1 else ""
+        out.print(
+            f"{where}rotation to KEK version {report.target_version} {verb}: "
+            f"{report.rewrapped} data keys rewrapped, {report.total} in all"
         )
-    verb = "resumed and finished" if report.resumed else "finished"
-    out.print(
-        f"rotation to KEK version {report.target_version} {verb}: "
-        f"{report.rewrapped} data keys rewrapped, {report.total} in all"
-    )
 
 
 @keys_app.command("erasures")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ._common import JsonOpt, TenantOpt, err, open_services, out
+from ._common import JsonOpt, TenantOpt, err, every_region, open_services, out
 
 __all__ = ["payments_app"]
 
@@ -28,7 +28,7 @@ def payments_show(
     as_json: JsonOpt = False,
 ) -> None:
     """A payment's state, masked card and SCA decision with its article: what an agent sees."""
-    p = open_services().payments.get(tenant, payment_id)
+    p = open_services(tenant).payments.get(tenant, payment_id)
     if as_json:
         shown = {
             "id": p.id,
@@ -60,7 +60,7 @@ def payments_link(
     payment_id: Annotated[str, typer.Argument(help="A payment id (pay_…).")],
 ) -> None:
     """A signed single-use link to the card page, to paste into a conversation."""
-    services = open_services()
+    services = open_services(tenant)
     link = services.payments.issue_link(tenant, payment_id)
     print(f"{services.settings.public_url.rstrip('/')}/pay/{link.token}")
     err.print(f"expires {link.expires_at.isoformat(timespec='seconds')}; a new link replaces it")
@@ -76,7 +76,7 @@ def payments_cards(
 ) -> None:
     """A customer's cards on file, masked (kept only while their consent for card_on_file
     stands); `--remove` takes one away."""
-    cards = open_services().payments.cards
+    cards = open_services(tenant).payments.cards
     if remove is not None:
         cards.remove(tenant, subject, remove)
         out.print(f"removed {remove}")
@@ -95,14 +95,16 @@ def payments_cards(
 @payments_app.command("expire")
 def payments_expire() -> None:
     """End payments past their expiry and wipe any security code held for them."""
-    out.print(f"{open_services().payments.expire_due()} payments expired")
+    expired = sum(services.payments.expire_due() for _, services in every_region())
+    out.print(f"{expired} payments expired")
 
 
 @payments_app.command("reconcile")
 def payments_reconcile() -> None:
     """After a crash: payments the processor captured whose answer was lost become captured
     here too (each recorded); the others are left as they are."""
-    out.print(f"{open_services().payments.reconcile()} payments reconciled with the processor")
+    done = sum(services.payments.reconcile() for _, services in every_region())
+    out.print(f"{done} payments reconciled with the processor")
 
 
 @payments_app.command("simulator")

@@ -35,7 +35,7 @@ def processing_export(
 
     from tessera.trust.processing import as_csv, as_html, as_json, processing_record
 
-    services = open_services()
+    services = open_services(tenant)
     record = processing_record(services, tenant, since=services.clock() - dt.timedelta(days=days))
     text = (
         json.dumps(as_json(record), indent=2, ensure_ascii=False)

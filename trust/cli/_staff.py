@@ -30,7 +30,7 @@ def staff_create(
 ) -> None:
     """Create a member of staff with an authenticator app (TOTP). Its secret is printed once:
     hand it over in person; they add a passkey once signed in."""
-    member, enrolment = open_services().staff.create(
+    member, enrolment = open_services(tenant).staff.create(
         tenant, login, role, name=name, actor=operator()
     )
     err.print(
@@ -52,7 +52,7 @@ def staff_list(tenant: Annotated[str, typer.Option("--tenant")], as_json: JsonOp
             "active": member.active,
             "created": member.created_at.isoformat(timespec="seconds"),
         }
-        for member in open_services().staff.list(tenant)
+        for member in open_services(tenant).staff.list(tenant)
     ]
     listing(rows, as_json=as_json, whole=("id", "login"))
 
@@ -63,5 +63,5 @@ def staff_disable(
     tenant: Annotated[str, typer.Option("--tenant")],
 ) -> None:
     """Stop a member of staff from signing in; their past acts stay in the trail."""
-    member = open_services().staff.disable(tenant, staff_id, actor=operator())
+    member = open_services(tenant).staff.disable(tenant, staff_id, actor=operator())
     out.print(f"staff {member.id} ({member.login}) disabled")

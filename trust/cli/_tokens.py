@@ -31,7 +31,7 @@ def tokens_import(
 
     if not source.is_file():
         raise typer.BadParameter(f"{source} is not a file", param_hint="SOURCE")
-    services = open_services()
+    services = open_services(tenant)
     services.identity.get_tenant(tenant)
     with progress("read", f"tokenizing {source.name}", unit=" bytes") as on_progress:
         report = tokenize_file(

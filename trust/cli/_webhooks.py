@@ -26,7 +26,7 @@ def webhooks_add(
     ] = None,
 ) -> None:
     """Register an endpoint; prints its signing secret, once."""
-    endpoint = open_services().webhooks.add_endpoint(tenant, url, event, actor=operator())
+    endpoint = open_services(tenant).webhooks.add_endpoint(tenant, url, event, actor=operator())
     err.print(f"{endpoint.id} → {endpoint.url} ({', '.join(endpoint.events)}); signing secret:")
     print(endpoint.secret)
 
@@ -34,7 +34,7 @@ def webhooks_add(
 @webhooks_app.command("list")
 def webhooks_list(tenant: TenantOpt, as_json: JsonOpt = False) -> None:
     """Endpoints, and their deliveries that are pending or failed."""
-    services = open_services()
+    services = open_services(tenant)
     endpoints = [
         {"endpoint": e.id, "url": e.url, "events": list(e.events)}
         for e in services.webhooks.endpoints(tenant)
@@ -63,7 +63,7 @@ def webhooks_list(tenant: TenantOpt, as_json: JsonOpt = False) -> None:
 def webhooks_remove(
     tenant: TenantOpt, endpoint_id: Annotated[str, typer.Argument(help="whe_…")]
 ) -> None:
-    open_services().webhooks.remove_endpoint(tenant, endpoint_id, actor=operator())
+    open_services(tenant).webhooks.remove_endpoint(tenant, endpoint_id, actor=operator())
     out.print(f"{endpoint_id} removed")
 
 
@@ -75,7 +75,7 @@ def webhooks_deliver(
     tenant: Annotated[str | None, typer.Option("--tenant", help="Of --redeliver.")] = None,
 ) -> None:
     """Send every delivery that is due, once (the server does this every second)."""
-    services = open_services()
+    services = open_services(tenant)
     for delivery_id in redeliver or []:
         if tenant is None:
             raise typer.BadParameter("--redeliver needs --tenant")

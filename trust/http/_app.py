@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tessera import TesseraError, __version__
 from tessera.trust._errors import RequestTooLarge
-from tessera.trust._services import Services
+from tessera.trust._services import Regions, Services
 from tessera.trust.console import console_router
 from tessera.trust.identity import RateLimiter
 from tessera.trust.portal import portal_router
@@ -200,9 +200,13 @@ def _status_and_slug(exc: BaseException) -> tuple[int, str]:
     return problem.status, problem.slug
 
 
-def create_app(services: Services) -> FastAPI:
-    checkpointer = _Checkpointer(services)
-    courier = _Courier(services)
+def create_app(services: Services, regions: Regions | None = None) -> FastAPI:
+    """The API, the pages and the docs over `services`; with regions in its settings (or
+    `regions` given), each request is served from its tenant's region's services."""
+    if regions is None and services.settings.regions:
+        regions = Regions.around(services)
+    every = list(regions) if regions is not None else [services]
+    workers = [w for s in every for w in (_Checkpointer(s), _Courier(s))]
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -210,12 +214,15 @@ def create_app(services: Services) -> FastAPI:
             # Before the server takes a request (and /readyz says ready): the first redaction
             # must not wait seconds for the model.
             await run_in_threadpool(_warm, services)
-        services.announce_policies(actor="server start")
-        checkpointer.start()
-        courier.start()
+        for each in every:
+            each.announce_policies(actor="server start")
+        for worker in workers:
+            worker.start()
         yield
-        courier.stop()
-        checkpointer.stop()
+        for worker in reversed(workers):
+            worker.stop()
+        if regions is not None:
+            regions.close()
 
     tracing = tracing_provider(services.settings.otlp_endpoint)
     app = FastAPI(
@@ -229,6 +236,7 @@ def create_app(services: Services) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
+    app.state.regions = regions if regions is not None and regions.pinned else None
     inline = services.settings.access_on_event_loop
     app.state.access_on_event_loop = services.data.is_sqlite if inline is None else inline
     install_problem_handlers(app)
@@ -260,7 +268,7 @@ def create_app(services: Services) -> FastAPI:
         app.add_middleware(RequestTelemetry)  # outermost: every answer counted, with its id
     install_openapi(app)
     install_docs(app)
-    trace_stores([services.data.engine, services.keys.engine], tracing)
+    trace_stores([e for s in every for e in (s.data.engine, s.keys.engine)], tracing)
     return app
 
 

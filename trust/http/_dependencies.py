@@ -47,8 +47,22 @@ class Strict(BaseModel):
 # The dependencies are async: FastAPI runs a sync dependency in the thread pool, and each hop
 # there (a handoff and a wake-up under the GIL) cost more than the work of these two.
 async def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
+    """This deployment's services; with regions, those of the tenant's region: the caller's
+    (its API key is kept there), or the one a page's path names."""
+    regions = request.app.state.regions
+    if regions is None:
+        services: Services = request.app.state.services
+        return services
+    routed: Services | None = getattr(request.state, "services", None)
+    if routed is not None:
+        return routed
+    tenant = request.path_params.get("tenant")
+    if isinstance(tenant, str):
+        return regions.for_tenant(tenant)  # type: ignore[no-any-return]
+    if _bearer(request) is not None:
+        await _caller(request)
+        return request.state.services  # type: ignore[no-any-return]
+    return request.app.state.services  # type: ignore[no-any-return]
 
 
 def _bearer(connection: HTTPConnection) -> str | None:
@@ -57,8 +71,13 @@ def _bearer(connection: HTTPConnection) -> str | None:
 
 
 def caller_of(connection: HTTPConnection) -> Caller:
-    """The calling service, from `Authorization: Bearer tsk_…` (a request or a WebSocket)."""
-    caller = connection.app.state.services.identity.authenticate(_bearer(connection))
+    """The calling service, from `Authorization: Bearer tsk_…` (a request or a WebSocket);
+    with regions, its region's services are then `connection.state.services`."""
+    regions = connection.app.state.regions
+    if regions is None:
+        caller: Caller = connection.app.state.services.identity.authenticate(_bearer(connection))
+    else:
+        caller, connection.state.services = regions.authenticate(_bearer(connection))
     connection.app.state.rate_limiter.take(caller.key_id)
     return caller
 
@@ -78,6 +97,14 @@ class _ApiKey(HTTPBearer):
 
     async def __call__(self, request: Request) -> Caller:  # type: ignore[override]
         """A key verified moments ago is answered here; otherwise it is read, off the loop."""
+        known_here: Caller | None = getattr(request.state, "caller", None)
+        if known_here is not None:
+            return known_here
+        if request.app.state.regions is not None:
+            caller_in_region: Caller = await run_in_threadpool(caller_of, request)
+            request.state.caller = caller_in_region
+            TENANT.set(caller_in_region.tenant)
+            return caller_in_region
         identity = request.app.state.services.identity
         presented = _bearer(request)
         known: Caller | None = identity.verified(presented)

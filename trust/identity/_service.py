@@ -133,6 +133,8 @@ class ServiceIdentity:
         verified_for: float = 2.0,
         ticker: Callable[[], float] = time.monotonic,
         events: SecurityEvents | None = None,
+        region: str = "default",
+        region_of: Callable[[str], str] | None = None,
     ) -> None:
         """`verified_for`: how long a looked-up key is trusted without reading it again. Every
         request carries a key, and the read was a tenth of a request's time; the price is that
@@ -140,6 +142,10 @@ class ServiceIdentity:
         this long. Revoking through this process takes effect at once; 0 turns the cache off."""
         self.db = db
         self.clock = clock
+        # The region these stores are, and which region each tenant is pinned to: a tenant is
+        # created only in its own region's stores, and its creation records the region.
+        self.region = region
+        self.region_of = region_of or (lambda _tenant: region)
         self.verified_for = verified_for
         self._ticker = ticker
         self._verified: dict[str, _Verified] = {}
@@ -160,11 +166,16 @@ class ServiceIdentity:
         self, tenant_id: str, *, name: str | None = None, actor: str = "operator"
     ) -> Tenant:
         check_tenant(tenant_id)
+        home = self.region_of(tenant_id)
+        if home != self.region:
+            raise InvalidValue(
+                f"tenant {tenant_id!r} is pinned to region {home!r}: its data is kept only there"
+            )
         tenant = Tenant(id=tenant_id, name=(name or tenant_id)[:200], created_at=self.clock())
         with self.db.session() as s:
             if s.get(Tenant, tenant_id) is not None:
                 raise InvalidValue(f"tenant {tenant_id!r} already exists")
-        self._tell(tenant_id, "tenant_created", actor)
+        self._tell(tenant_id, "tenant_created", actor, region=self.region)
         try:
             with self.db.session() as s:
                 s.add(tenant)

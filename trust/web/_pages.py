@@ -41,6 +41,12 @@ def redirect(url: str) -> RedirectResponse:
 
 
 def _services(request: Request) -> Services:
+    """This deployment's services; with regions, those of the region of the tenant the page's
+    path names (its portal or console)."""
+    regions = request.app.state.regions
+    tenant = request.path_params.get("tenant")
+    if regions is not None and isinstance(tenant, str):
+        return regions.for_tenant(tenant)  # type: ignore[no-any-return]
     services: Services = request.app.state.services
     return services
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from tessera.trust.http._dependencies import ServicesDep
 
@@ -20,6 +20,11 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(services: ServicesDep) -> dict[str, Any]:
-    """Readiness: both stores reachable and migrated, key provider answering."""
-    return {"status": "ready", "checks": services.check_ready()}
+def readyz(request: Request, services: ServicesDep) -> dict[str, Any]:
+    """Readiness: both stores reachable and migrated, key provider answering (each region's,
+    when tenants are pinned to regions)."""
+    regions = request.app.state.regions
+    if regions is None:
+        return {"status": "ready", "checks": services.check_ready()}
+    checks = {each.settings.region: each.check_ready() for each in regions}
+    return {"status": "ready", "checks": checks}

@@ -232,12 +232,12 @@ async def redact_stream(websocket: WebSocket) -> None:
     turn ending with what may run on (a number, a spelled e-mail, a word naming a value) is
     held, until its speaker's next turn or `hold_seconds` of their silence. Bad messages get a
     `problem` and change nothing; `idle_seconds` without a message releases all and closes."""
-    services = websocket.app.state.services
     try:
         who = caller_of(websocket)
     except TesseraError:
         await websocket.close(code=1008, reason="authentication required")
         return
+    services = getattr(websocket.state, "services", None) or websocket.app.state.services
     await websocket.accept()
     try:
         opening = StreamOpen.model_validate_json(
