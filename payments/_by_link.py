@@ -68,6 +68,18 @@ class _PayByLink:
         self._record(row, "link_issued", link_expires_at=link.expires_at.isoformat())
         return link
 
+    def holds_link(self, token: str) -> bool:
+        """Whether the payment a link names is in these stores (not whether the link is
+        genuine): where a deployment with regions serves the link's page from."""
+        try:
+            payment = link_payment(token)
+        except InvalidLink:
+            return False
+        intents = table_of(PaymentIntentRow)
+        with self.db.read() as conn:
+            found = conn.execute(select(intents.c.id).where(intents.c.id == payment)).first()
+        return found is not None
+
     def open_link(self, token: str) -> LinkedPayment:
         """The payment behind a link that is genuine, in force, unexpired and unused."""
         row = self._linked(token)

@@ -146,6 +146,11 @@ def test_each_tenants_data_and_keys_land_only_in_its_regions_stores(two_regions)
                 headers={**headers, "Idempotency-Key": f"pay-{tenant}"},
             )
             assert paid.status_code == 201, paid.text
+            # The customer has only the link: its page is found in the payment's region.
+            link = client.post(f"/v1/payments/{paid.json()['id']}/link", headers=headers)
+            assert link.status_code == 201, link.text
+            page = client.get("/pay/" + link.json()["url"].rsplit("/pay/", 1)[1])
+            assert page.status_code == 200 and "10,00" in page.text.replace(".", ","), page.text
             # Its security events are read from its region: its creation, with the region.
             events = client.get("/v1/audit/events", headers=headers)
             assert events.status_code == 200, events.text

@@ -14,10 +14,11 @@ import json
 import re
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -36,10 +37,25 @@ from tessera.payments import (
 from tessera.payments import InvalidCard as _InvalidCard
 from tessera.trust._services import Services
 
-from ._dependencies import ServicesDep
 from ._problems import problem_for, problem_response
 
 __all__ = ["router"]
+
+
+async def _services_of_link(token: str, request: Request) -> Services:
+    """This deployment's services; with regions, the region that holds the link's payment (a
+    payment link carries no tenant: the customer only has the link)."""
+    regions = request.app.state.regions
+    if regions is None:
+        services: Services = request.app.state.services
+        return services
+    for each in regions:
+        if await run_in_threadpool(each.payments.holds_link, token):
+            return each  # type: ignore[no-any-return]
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+ServicesDep = Annotated[Services, Depends(_services_of_link)]
 
 router = APIRouter(prefix="/pay", include_in_schema=False)
 
