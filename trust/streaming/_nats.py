@@ -100,7 +100,9 @@ async def consume(
         while not stop.is_set():
             try:
                 messages = await sub.fetch(batch, timeout=0.25)
-            except NatsTimeout:
+            except (NatsTimeout, TimeoutError):
+                # nats-py raises its own timeout, or asyncio's when its wait for the rest of
+                # a batch runs out: either way, nothing more for now.
                 messages = []
             for message in messages:
                 counts.received += 1
