@@ -105,3 +105,40 @@ def test_tessera_redact_on_a_cluster_says_why_not_in_one_line(tmp_path: Path) ->
     said = done.stdout + done.stderr
     assert "over tls://" in said and "Traceback" not in said
     assert len(said.strip().splitlines()) == 1
+
+
+def test_a_killed_worker_loses_no_file_and_writes_none_twice(tmp_path: Path) -> None:
+    """A worker killed mid-job: Dask gives its files to another, and each output is written
+    once (the coordinator writes, as workers finish)."""
+    import os
+    import signal
+
+    from distributed import Client, LocalCluster
+
+    source = tmp_path / "in"
+    source.mkdir()
+    for i in range(12):
+        (source / f"call{i:02}.txt").write_text(CALLS["a/call.txt"])
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        pids = list(client.run(os.getpid).values())
+        killed: list[int] = []
+
+        def kill_one(done: int, total: int) -> None:
+            if done >= 1 and not killed:
+                killed.append(pids[0])
+                os.kill(pids[0], signal.SIGKILL)
+
+        job = RedactionJob(source, tmp_path / "out", cluster=cluster.scheduler_address)
+        outcomes = job.run(on_progress=kill_one)
+    assert killed
+    assert sorted(o.source for o in outcomes) == sorted(f"call{i:02}.txt" for i in range(12))
+    assert {o.status for o in outcomes} == {"redacted"}
+    manifest = json.loads((tmp_path / "out" / MANIFEST).read_text())
+    assert len(manifest["done"]) == 12
+    for i in range(12):
+        assert "3456" not in (tmp_path / "out" / f"call{i:02}.txt").read_text()
