@@ -43,8 +43,9 @@ ROOMS = {
     "identity": set(),
     "audit": set(),
     "telemetry": set(),  # spans for the stages of the rooms above it
+    "cluster": set(),  # where bulk jobs run: a Dask cluster
     "gateway": {"identity", "audit", "telemetry"},
-    "redaction": {"identity", "audit", "telemetry"},
+    "redaction": {"identity", "audit", "telemetry", "cluster"},
     "webhooks": set(),
     "streaming": {"redaction"},  # live transcripts from a broker, redacted as the stream does
     "_services": {"identity", "audit", "gateway", "redaction", "webhooks"},
@@ -76,6 +77,7 @@ ROOMS = {
         "processing",
         "http",
         "telemetry",
+        "cluster",
     },
 }
 SHARED_ROOMS = {"_errors", "_events", "_settings"}

@@ -15,6 +15,7 @@ __all__ = [
     "AuthContextRequired",
     "AuthenticationRequired",
     "BrokerUnavailable",
+    "ClusterUnavailable",
     "DuplicateWebhook",
     "IdempotencyConflict",
     "InvalidWebhookSignature",
@@ -128,6 +129,11 @@ class TextTooLarge(RedactionError):
 
 class BrokerUnavailable(TrustError):
     """The message broker (NATS) can't be reached, or refused the streams."""
+
+
+class ClusterUnavailable(TrustError):
+    """A bulk job's Dask cluster can't be reached, or its address would send personal data
+    in clear over a network."""
 
 
 class MalformedTranscript(RedactionError):

@@ -8,7 +8,7 @@ under `VaultError`. Everything else is private.
 
 from __future__ import annotations
 
-from ._bulk import BulkReport, tokenize_file
+from ._bulk import BatchMapper, BulkRecord, BulkReport, tokenize_file, tokenize_records
 from ._categories import DataCategory, mask, parse_category
 from ._erasure import JournalReplay, JournalStatus
 from ._errors import (
@@ -40,6 +40,8 @@ from ._vault import Vault
 
 __all__ = [
     "KEYSTORE_TABLES",
+    "BatchMapper",
+    "BulkRecord",
     "BulkReport",
     "DataCategory",
     "Detokenized",
@@ -74,4 +76,5 @@ __all__ = [
     "parse_category",
     "rotate_keys",
     "tokenize_file",
+    "tokenize_records",
 ]

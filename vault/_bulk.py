@@ -24,7 +24,7 @@ from ._errors import InvalidValue, VaultError
 from ._types import TokenizeRequest
 from ._vault import Vault
 
-__all__ = ["BulkReport", "tokenize_file"]
+__all__ = ["BatchMapper", "BulkRecord", "BulkReport", "tokenize_file", "tokenize_records"]
 
 _FIELDS = ("value", "category", "subject", "ref")
 
@@ -38,11 +38,22 @@ class BulkReport:
 
 
 @dataclass(slots=True)
-class _Record:
+class BulkRecord:
+    """One input record: its line, where it ends in the input, and its fields (None when the
+    line could not be read, with why)."""
+
     line: int
     end: int  # input offset just after this record
     fields: dict[str, Any] | None
     error: str | None = None
+
+
+_Record = BulkRecord
+
+# What tokenizes the batches of a file, in their order: each batch with its output lines. The
+# default does it here; a cluster sends them to workers (several at once) and gives them back
+# in order, so that the output and its checkpoint stay those of one process.
+BatchMapper = Callable[[Iterator[list[BulkRecord]]], Iterator[tuple[list[BulkRecord], list[bytes]]]]
 
 
 def _fingerprint(path: Path) -> str:
@@ -118,10 +129,12 @@ def tokenize_file(
     batch_size: int = 5000,
     pause: float = 0.0,
     on_progress: Callable[[int, int], None] | None = None,
+    mapper: BatchMapper | None = None,
 ) -> BulkReport:
     """Tokenize every record of `source` into `output` (JSON lines); resume if interrupted.
 
-    `on_progress(bytes_done, bytes_total)` is called after each batch.
+    `on_progress(bytes_done, bytes_total)` is called after each batch. `mapper` tokenizes the
+    batches elsewhere (see `BatchMapper`); by default, here with `vault`.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -170,11 +183,17 @@ def tokenize_file(
         )
         if on_progress:
             on_progress(int(state["input"]), total)
-        while True:
-            batch = [r for _, r in zip(range(batch_size), records, strict=False)]
-            if not batch:
-                break
-            lines = _process(vault, tenant, batch)
+
+        def batches() -> Iterator[list[BulkRecord]]:
+            while batch := [r for _, r in zip(range(batch_size), records, strict=False)]:
+                yield batch
+
+        done = (
+            mapper(batches())
+            if mapper is not None
+            else ((batch, tokenize_records(vault, tenant, batch)) for batch in batches())
+        )
+        for batch, lines in done:
             out.write(b"".join(lines))
             out.flush()
             os.fsync(out.fileno())
@@ -193,7 +212,7 @@ def tokenize_file(
     )
 
 
-def _process(vault: Vault, tenant: str, batch: list[_Record]) -> list[bytes]:
+def tokenize_records(vault: Vault, tenant: str, batch: list[BulkRecord]) -> list[bytes]:
     """One output line per record: its token, or why it was rejected (never the value)."""
     results: dict[int, dict[str, Any]] = {}
     valid: list[tuple[_Record, TokenizeRequest]] = []
