@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ._common import open_services, out, progress
+
+if TYPE_CHECKING:
+    from tessera.trust._services import Services
+    from tessera.vault import BulkRecord
 
 __all__ = ["tokens_app"]
 
@@ -21,6 +26,15 @@ def tokens_import(
     output: Annotated[Path, typer.Option(help="Where tokens go (JSON lines, never values).")],
     batch_size: Annotated[int, typer.Option(min=1, help="Records per transaction.")] = 5000,
     pause: Annotated[float, typer.Option(min=0.0, help="Seconds between batches.")] = 0.0,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            help="Tokenize the batches on a Dask cluster: local (WORKERS processes here), or a "
+            "scheduler's tls://host:port (tcp:// on 127.0.0.1 only). Workers need this "
+            "deployment's TESSERA_* settings (stores, key provider); the file stays here."
+        ),
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="With --cluster local.")] = 2,
 ) -> None:
     """Tokenize a file of values (fields: value, category, subject, ref). Resumes if interrupted.
 
@@ -31,20 +45,61 @@ def tokens_import(
 
     if not source.is_file():
         raise typer.BadParameter(f"{source} is not a file", param_hint="SOURCE")
+    from tessera.trust.cluster import check_cluster_address, connect, ordered_map, workers_of
+
+    if cluster is not None:
+        check_cluster_address(cluster)
     services = open_services(tenant)
     services.identity.get_tenant(tenant)
     with progress("read", f"tokenizing {source.name}", unit=" bytes") as on_progress:
-        report = tokenize_file(
-            services.vault,
-            tenant,
-            source,
-            output,
-            batch_size=batch_size,
-            pause=pause,
-            on_progress=on_progress,
-        )
+        if cluster is None:
+            report = tokenize_file(
+                services.vault,
+                tenant,
+                source,
+                output,
+                batch_size=batch_size,
+                pause=pause,
+                on_progress=on_progress,
+            )
+        else:
+            with connect(cluster, workers=workers) as client:
+                in_flight = 2 * workers_of(client, workers)
+
+                def on_cluster(batches: Iterator[list[BulkRecord]]) -> Any:
+                    return ordered_map(
+                        client, _tokenize_on_worker, batches, tenant, in_flight=in_flight
+                    )
+
+                report = tokenize_file(
+                    services.vault,
+                    tenant,
+                    source,
+                    output,
+                    batch_size=batch_size,
+                    pause=pause,
+                    on_progress=on_progress,
+                    mapper=on_cluster,
+                )
     resumed = f" (resumed after line {report.resumed_at_line})" if report.resumed_at_line else ""
     out.print(
         f"{report.tokenized} values tokenized, {report.rejected} refused, "
         f"{report.lines} lines read{resumed}; tokens in {output}"
     )
+
+
+_WORKER_SERVICES: dict[str, Services] = {}
+
+
+def _tokenize_on_worker(batch: list[BulkRecord], tenant: str) -> list[bytes]:
+    """One batch tokenized on a Dask worker, with the services its own settings describe (the
+    tenant's region's), built once per worker."""
+    from tessera.trust._services import Services
+    from tessera.trust._settings import Settings
+    from tessera.vault import tokenize_records
+
+    settings = Settings()
+    region = settings.region_of(tenant)
+    if region not in _WORKER_SERVICES:
+        _WORKER_SERVICES[region] = Services.from_settings(settings.for_region(region))
+    return tokenize_records(_WORKER_SERVICES[region].vault, tenant, batch)
