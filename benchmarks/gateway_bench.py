@@ -62,8 +62,10 @@ def wait_up(port: int, proc: subprocess.Popen) -> None:
     raise RuntimeError("server did not start")
 
 
-def wrk(url: str, bodies: list[dict], headers: dict[str, str], seconds: int) -> float:
-    """Requests/s of POSTs that take `bodies` in turn."""
+def wrk_output(
+    url: str, bodies: list[dict], headers: dict[str, str], seconds: int, *extra: str
+) -> str:
+    """wrk's report of POSTs that take `bodies` in turn (`extra`: more of wrk's flags)."""
     script = Path(tempfile.mkdtemp()) / "post.lua"
     lua_headers = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
     lua_bodies = ", ".join(json.dumps(json.dumps(b)) for b in bodies)
@@ -74,7 +76,7 @@ def wrk(url: str, bodies: list[dict], headers: dict[str, str], seconds: int) -> 
         "  return wrk.format(nil, nil, nil, bodies[i])\nend\n"
     )
     out = subprocess.run(
-        ["wrk", "-t1", "-c16", f"-d{seconds}s", "-s", str(script), url],
+        ["wrk", "-t1", "-c16", f"-d{seconds}s", *extra, "-s", str(script), url],
         capture_output=True,
         text=True,
         check=True,
@@ -82,6 +84,12 @@ def wrk(url: str, bodies: list[dict], headers: dict[str, str], seconds: int) -> 
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         raise RuntimeError(f"{non2xx.group(1)} failed responses from {url}:\n{out}")
+    return out
+
+
+def wrk(url: str, bodies: list[dict], headers: dict[str, str], seconds: int) -> float:
+    """Requests/s of POSTs that take `bodies` in turn."""
+    out = wrk_output(url, bodies, headers, seconds)
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 

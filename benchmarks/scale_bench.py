@@ -12,45 +12,26 @@ the machine's core count beside them: past the cores, more workers only share th
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gateway_bench import PG_URL, ROOT, free_port, serve, setup
+from gateway_bench import PG_URL, ROOT, free_port, serve, setup, wrk_output
 
 
 def _wrk(
     url: str, bodies: list[dict], headers: dict[str, str], seconds: int
 ) -> tuple[float, float]:
-    """Requests/s and p99 (ms) of POSTs that take `bodies` in turn."""
-    script = Path(tempfile.mkdtemp()) / "post.lua"
-    lua_headers = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
-    lua_bodies = ", ".join(json.dumps(json.dumps(b)) for b in bodies)
-    script.write_text(
-        f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-        f"{lua_headers}\nlocal bodies = {{{lua_bodies}}}\nlocal i = 0\n"
-        "request = function()\n  i = i % #bodies + 1\n"
-        "  return wrk.format(nil, nil, nil, bodies[i])\nend\n"
-    )
-    out = subprocess.run(
-        ["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency", "-s", str(script), url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    if re.search(r"Non-2xx or 3xx responses: (\d+)", out):
-        raise RuntimeError(f"failed responses from {url}:\n{out}")
+    """Requests/s and p99 (ms), 32 connections."""
+    out = wrk_output(url, bodies, headers, seconds, "-c32", "--latency")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()
-    p99 = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-    return rps, p99
+    return rps, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
 def main() -> int:

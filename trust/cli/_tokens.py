@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -12,7 +13,7 @@ from ._common import open_services, out, progress
 
 if TYPE_CHECKING:
     from tessera.trust._services import Services
-    from tessera.vault import BulkRecord
+    from tessera.vault import BatchMapper, BulkRecord
 
 __all__ = ["tokens_app"]
 
@@ -51,36 +52,32 @@ def tokens_import(
         check_cluster_address(cluster)
     services = open_services(tenant)
     services.identity.get_tenant(tenant)
-    with progress("read", f"tokenizing {source.name}", unit=" bytes") as on_progress:
-        if cluster is None:
-            report = tokenize_file(
-                services.vault,
-                tenant,
-                source,
-                output,
-                batch_size=batch_size,
-                pause=pause,
-                on_progress=on_progress,
-            )
-        else:
-            with connect(cluster, workers=workers) as client:
-                in_flight = 2 * workers_of(client, workers)
+    with contextlib.ExitStack() as stack:
+        mapper: BatchMapper | None = None  # here, one batch after another
+        if cluster is not None:
+            client = stack.enter_context(connect(cluster, workers=workers))
+            in_flight = 2 * workers_of(client, workers)
 
-                def on_cluster(batches: Iterator[list[BulkRecord]]) -> Any:
-                    return ordered_map(
-                        client, _tokenize_on_worker, batches, tenant, in_flight=in_flight
-                    )
-
-                report = tokenize_file(
-                    services.vault,
-                    tenant,
-                    source,
-                    output,
-                    batch_size=batch_size,
-                    pause=pause,
-                    on_progress=on_progress,
-                    mapper=on_cluster,
+            def on_cluster(batches: Iterator[list[BulkRecord]]) -> Any:
+                return ordered_map(
+                    client, _tokenize_on_worker, batches, tenant, in_flight=in_flight
                 )
+
+            mapper = on_cluster
+
+        on_progress = stack.enter_context(
+            progress("read", f"tokenizing {source.name}", unit=" bytes")
+        )
+        report = tokenize_file(
+            services.vault,
+            tenant,
+            source,
+            output,
+            batch_size=batch_size,
+            pause=pause,
+            on_progress=on_progress,
+            mapper=mapper,
+        )
     resumed = f" (resumed after line {report.resumed_at_line})" if report.resumed_at_line else ""
     out.print(
         f"{report.tokenized} values tokenized, {report.rejected} refused, "
