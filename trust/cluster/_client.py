@@ -71,7 +71,9 @@ def connect(address: str, *, workers: int) -> Iterator[Any]:
                 processes=True,
                 host="127.0.0.1",
                 dashboard_address=None,
-                silence_logs=logging.WARNING,
+                # A worker's failure reaches the job through its task; what the processes
+                # log at shutdown (a heartbeat to a scheduler that has stopped) is noise.
+                silence_logs=logging.CRITICAL,
             )
             client = Client(cluster)
         else:
