@@ -32,6 +32,9 @@ _NOT_IN_DEV = (
     "TESSERA_KEYRING_PATH",
     "TESSERA_KEY_PROVIDER",
     "TESSERA_PKCS11_PIN",
+    "TESSERA_REGION",
+    "TESSERA_REGIONS",  # other regions' stores and key providers
+    "TESSERA_TENANT_REGIONS",
 )
 
 
