@@ -206,5 +206,11 @@ def test_the_cli_routes_a_pinned_tenant_to_its_region(
     listed = json.loads(run(["tenants", "list", "--json"], env).stdout)
     assert {(t["id"], t["region"]) for t in listed} == {(EU, "eu"), (HOME, "default")}
     assert EU in _tenants_in(eu.data) and EU not in _tenants_in(home.data)
+    # A key is issued in its tenant's region, and revoked there by id alone.
+    secret = run(["apikeys", "create", EU, "-s", "audit:read"], env).stdout.strip()
+    key_id = secret.split("_")[1]
+    run(["apikeys", "revoke", key_id], env)
+    listed_keys = json.loads(run(["apikeys", "list", EU, "--json"], env).stdout)
+    assert [k["revoked"] is not None for k in listed_keys if k["id"] == key_id] == [True]
     home.dispose()
     eu.dispose()
