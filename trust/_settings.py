@@ -158,7 +158,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _routing(self) -> Settings:
-        for name in [self.region, *self.regions]:
+        for name in self.region_names:
             if not _REGION.fullmatch(name):
                 raise ValueError(f"a region is named in lower case letters, digits, -: {name!r}")
         if self.region in self.regions:
@@ -168,8 +168,17 @@ class Settings(BaseSettings):
                 raise ValueError(f"tenant {tenant!r} is pinned to an unknown region {region!r}")
         return self
 
+    @property
+    def region_names(self) -> list[str]:
+        """This deployment's own region first, then the others."""
+        return [self.region, *self.regions]
+
     def region_of(self, tenant: str) -> str:
         return self.tenant_regions.get(tenant, self.home_region or self.region)
+
+    def for_tenant(self, tenant: str) -> Settings:
+        """The settings of the stores that keep `tenant`'s data and keys."""
+        return self.for_region(self.region_of(tenant))
 
     def for_region(self, name: str) -> Settings:
         """The settings of region `name`'s stores (this deployment's own for `region`)."""

@@ -48,8 +48,6 @@ class BulkRecord:
     error: str | None = None
 
 
-_Record = BulkRecord
-
 # What tokenizes the batches of a file, in their order: each batch with its output lines. The
 # default does it here; a cluster sends them to workers (several at once) and gives them back
 # in order, so that the output and its checkpoint stay those of one process.
@@ -75,7 +73,7 @@ def _format_of(path: Path) -> str:
 
 def _records(
     fh: BinaryIO, fmt: str, *, start: int, first_line: int, header: list[str] | None
-) -> Iterator[_Record]:
+) -> Iterator[BulkRecord]:
     fh.seek(start)
     line = first_line
     pending = b""
@@ -83,7 +81,7 @@ def _records(
         raw = fh.readline()
         if not raw:
             if pending:
-                yield _Record(line, fh.tell(), None, "unterminated quoted field")
+                yield BulkRecord(line, fh.tell(), None, "unterminated quoted field")
             return
         if fmt == "csv":
             pending += raw
@@ -104,9 +102,9 @@ def _records(
                 assert header is not None
                 data = dict(zip(header, row, strict=False))
         except (ValueError, StopIteration, UnicodeDecodeError) as exc:
-            yield _Record(line, fh.tell(), None, f"unreadable line ({type(exc).__name__})")
+            yield BulkRecord(line, fh.tell(), None, f"unreadable line ({type(exc).__name__})")
             continue
-        yield _Record(line, fh.tell(), data)
+        yield BulkRecord(line, fh.tell(), data)
 
 
 def _request(fields: dict[str, Any]) -> TokenizeRequest:
@@ -215,7 +213,7 @@ def tokenize_file(
 def tokenize_records(vault: Vault, tenant: str, batch: list[BulkRecord]) -> list[bytes]:
     """One output line per record: its token, or why it was rejected (never the value)."""
     results: dict[int, dict[str, Any]] = {}
-    valid: list[tuple[_Record, TokenizeRequest]] = []
+    valid: list[tuple[BulkRecord, TokenizeRequest]] = []
     for record in batch:
         ref = (record.fields or {}).get("ref")
         base = {"line": record.line, **({"ref": ref} if isinstance(ref, str | int) else {})}

@@ -123,7 +123,7 @@ def every_region() -> list[tuple[str, Services]]:
     from tessera.trust._settings import Settings
 
     home = Settings()
-    return [(name, _built(home.for_region(name))) for name in [home.region, *home.regions]]
+    return [(name, _built(home.for_region(name))) for name in home.region_names]
 
 
 def open_services(tenant: str | None = None) -> Services:
@@ -133,9 +133,7 @@ def open_services(tenant: str | None = None) -> Services:
     from tessera.trust._settings import Settings
 
     settings = Settings()
-    if tenant is not None and settings.regions:
-        settings = settings.for_region(settings.region_of(tenant))
-    return _built(settings)
+    return _built(settings if tenant is None else settings.for_tenant(tenant))
 
 
 def _built(settings: Settings) -> Services:

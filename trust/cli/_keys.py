@@ -23,7 +23,7 @@ def db_upgrade() -> None:
     from tessera.trust._settings import Settings
 
     home = Settings()
-    for name in [home.region, *home.regions]:
+    for name in home.region_names:
         settings = home.for_region(name)
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         data, keys = open_stores(settings)
@@ -76,7 +76,7 @@ def keys_init() -> None:
     from tessera.trust._settings import Settings
 
     home = Settings()
-    for name in [home.region, *home.regions]:
+    for name in home.region_names:
         settings = home.for_region(name)
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         provider = build_key_provider(settings, create=True)

@@ -40,12 +40,8 @@ def redact(
     where it stopped. A .txt whose lines are
     `Speaker: text` (with or without a time, or SPEAKER_00 labels) is read as a conversation."""
     from tessera.trust._settings import Settings
-    from tessera.trust.redaction import (
-        Reading,
-        RedactionJob,
-        RedactionMode,
-        check_cluster_address,
-    )
+    from tessera.trust.cluster import check_cluster_address
+    from tessera.trust.redaction import Reading, RedactionJob, RedactionMode
 
     if mode not in ("tag", "mask"):
         raise typer.BadParameter("tag or mask (token mode needs a tenant: use the API)")

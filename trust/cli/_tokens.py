@@ -46,7 +46,7 @@ def tokens_import(
 
     if not source.is_file():
         raise typer.BadParameter(f"{source} is not a file", param_hint="SOURCE")
-    from tessera.trust.cluster import check_cluster_address, connect, ordered_map, workers_of
+    from tessera.trust.cluster import check_cluster_address, connect, in_flight, ordered_map
 
     if cluster is not None:
         check_cluster_address(cluster)
@@ -56,12 +56,10 @@ def tokens_import(
         mapper: BatchMapper | None = None  # here, one batch after another
         if cluster is not None:
             client = stack.enter_context(connect(cluster, workers=workers))
-            in_flight = 2 * workers_of(client, workers)
+            window = in_flight(client, workers)
 
             def on_cluster(batches: Iterator[list[BulkRecord]]) -> Any:
-                return ordered_map(
-                    client, _tokenize_on_worker, batches, tenant, in_flight=in_flight
-                )
+                return ordered_map(client, _tokenize_on_worker, batches, tenant, in_flight=window)
 
             mapper = on_cluster
 
@@ -98,5 +96,5 @@ def _tokenize_on_worker(batch: list[BulkRecord], tenant: str) -> list[bytes]:
     settings = Settings()
     region = settings.region_of(tenant)
     if region not in _WORKER_SERVICES:
-        _WORKER_SERVICES[region] = Services.from_settings(settings.for_region(region))
+        _WORKER_SERVICES[region] = Services.from_settings(settings.for_tenant(tenant))
     return tokenize_records(_WORKER_SERVICES[region].vault, tenant, batch)

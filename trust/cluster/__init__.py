@@ -5,12 +5,12 @@ when a job asks for a cluster, never on import."""
 
 from __future__ import annotations
 
-from ._client import ClusterUnavailable, check_cluster_address, connect, ordered_map, workers_of
+from ._client import ClusterUnavailable, check_cluster_address, connect, in_flight, ordered_map
 
 __all__ = [
     "ClusterUnavailable",
     "check_cluster_address",
     "connect",
+    "in_flight",
     "ordered_map",
-    "workers_of",
 ]

@@ -18,8 +18,8 @@ __all__ = [
     "ClusterUnavailable",
     "check_cluster_address",
     "connect",
+    "in_flight",
     "ordered_map",
-    "workers_of",
 ]
 
 _CONNECT_SECONDS = 5
@@ -106,6 +106,11 @@ def ordered_map(
         yield first, future.result()
 
 
-def workers_of(client: Any, default: int) -> int:
-    """How many workers the cluster has now (at least one)."""
-    return max(1, len(client.scheduler_info().get("workers", {})) or default)
+_IN_FLIGHT_PER_WORKER = 2  # one running, one waiting: workers never idle for the next task
+
+
+def in_flight(client: Any, workers: int) -> int:
+    """How many tasks a job keeps on the cluster at once: two a worker it has now (`workers`
+    when it says none), so that what is read waits in memory no longer than it must."""
+    now = len(client.scheduler_info().get("workers", {})) or workers
+    return _IN_FLIGHT_PER_WORKER * max(1, now)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from stdnum import luhn
 
@@ -62,16 +62,17 @@ class Reidentified:
     replacements: tuple[Replacement, ...]
 
 
-def tokens_in(text: str) -> list[str]:
-    """The distinct token-shaped strings of a text, in order; a digit run that passes Luhn is a
-    card number, never a token (PAN tokens are made to fail it), so it is not looked up."""
-    seen: dict[str, None] = {}
+def tokens_in(text: str) -> dict[str, int]:
+    """The distinct token-shaped strings of a text, in order, and how often each stands in it;
+    a digit run that passes Luhn is a card number, never a token (PAN tokens are made to fail
+    it), so it is not looked up."""
+    counts: dict[str, int] = {}
     for match in _TOKEN.finditer(text):
         token = match.group(1)
         if token[0].isdigit() and luhn.is_valid(token):
             continue
-        seen.setdefault(token, None)
-    return list(seen)
+        counts[token] = counts.get(token, 0) + 1
+    return counts
 
 
 def reidentify(
@@ -90,21 +91,13 @@ def reidentify(
         raise InvalidValue(f"text must be a string, not {type(text).__name__}")
     if len(text) > MAX_REIDENTIFY_CHARS:
         raise InvalidValue(f"a text to re-identify holds at most {MAX_REIDENTIFY_CHARS} characters")
-    try:
-        most = Form(most)
-    except ValueError:
-        choices = ", ".join(f.value for f in Form)
-        raise InvalidValue(f"unknown form {str(most)[:20]!r}; expected one of: {choices}") from None
+    most = _parse(Form, most, "form")
     # Checked even when the text holds no token: a bad request is refused whatever it holds.
     channel = _parse(Channel, channel, "channel")
     gateway.catalogue.get(caller.tenant, purpose)
     found = tokens_in(text)
     if len(found) > MAX_REIDENTIFY_TOKENS:
         raise InvalidValue(f"a text to re-identify holds at most {MAX_REIDENTIFY_TOKENS} tokens")
-    counts = {t: 0 for t in found}
-    for match in _TOKEN.finditer(text):
-        if match.group(1) in counts:
-            counts[match.group(1)] += 1
     wanted = []
     if most is Form.CLEAR and auth is not None:
         wanted.append(Action.DETOKENIZE)
@@ -113,9 +106,11 @@ def reidentify(
 
     replacements: dict[str, Replacement] = {}
     values: dict[str, str] = {}
-    for token in found:
-        replacement, value = _one(gateway, caller, token, wanted, purpose, channel, auth)
-        replacements[token] = replace(replacement, occurrences=counts[token])
+    for token, occurrences in found.items():
+        replacement, value = _one(
+            gateway, caller, token, occurrences, wanted, purpose, channel, auth
+        )
+        replacements[token] = replacement
         if value is not None:
             values[token] = value
 
@@ -129,6 +124,7 @@ def _one(
     gateway: Gateway,
     caller: Caller,
     token: str,
+    occurrences: int,
     wanted: list[Action],
     purpose: str,
     channel: Channel | str,
@@ -150,7 +146,10 @@ def _one(
                 ),
             )
         except InvalidToken:
-            return Replacement(token, Form.TOKEN, 0, reason="not a token of this tenant"), None
+            replacement = Replacement(
+                token, Form.TOKEN, occurrences, reason="not a token of this tenant"
+            )
+            return replacement, None
         if result.audit_seq is not None:
             seqs.append(result.audit_seq)
         last = result
@@ -163,7 +162,7 @@ def _one(
                 Replacement(
                     token,
                     form,
-                    0,
+                    occurrences,
                     category=item.category,
                     reason=result.reason,
                     policy_ids=result.policy_ids,
@@ -176,7 +175,7 @@ def _one(
         Replacement(
             token,
             Form.TOKEN,
-            0,
+            occurrences,
             category=_category_of(gateway, caller, token) if last else None,
             reason=last.reason if last else "the caller asked to keep the tokens",
             policy_ids=last.policy_ids if last else (),

@@ -97,10 +97,10 @@ class _ApiKey(HTTPBearer):
 
     async def __call__(self, request: Request) -> Caller:  # type: ignore[override]
         """A key verified moments ago is answered here; otherwise it is read, off the loop."""
-        known_here: Caller | None = getattr(request.state, "caller", None)
-        if known_here is not None:
-            return known_here
         if request.app.state.regions is not None:
+            known_here: Caller | None = getattr(request.state, "caller", None)
+            if known_here is not None:  # `_services` authenticated it to find its region
+                return known_here
             caller_in_region: Caller = await run_in_threadpool(caller_of, request)
             request.state.caller = caller_in_region
             TENANT.set(caller_in_region.tenant)

@@ -9,7 +9,6 @@ Presidio load on first use, never on import.
 
 from __future__ import annotations
 
-from ._cluster import check_cluster_address
 from ._exports import EXPORT_SHAPES, redact_export
 from ._redactor import (
     FRENCH_MODEL,
@@ -53,7 +52,6 @@ __all__ = [
     "Released",
     "SpeakerTurn",
     "Turn",
-    "check_cluster_address",
     "redact_export",
     "redact_file_text",
     "shared_redactor",

@@ -14,15 +14,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from tessera.trust.cluster import check_cluster_address, connect, workers_of
+from tessera.trust.cluster import connect, in_flight
 
-from ._redactor import RedactionMode, Redactor
+from ._redactor import RedactionMode
 from ._speakers import Reading
-from ._transcripts import redact_bytes, write_whole
+from ._transcripts import redact_bytes, worker_redactor, write_whole
 
-__all__ = ["check_cluster_address", "redact_on_cluster"]
-
-_IN_FLIGHT_PER_WORKER = 2
+__all__ = ["redact_on_cluster"]
 
 
 def redact_on_cluster(
@@ -41,7 +39,7 @@ def redact_on_cluster(
     from distributed import as_completed
 
     with connect(address, workers=workers) as client:
-        limit = workers_of(client, workers) * _IN_FLIGHT_PER_WORKER
+        limit = in_flight(client, workers)
         pending = iter(todo)
         where: dict[Any, tuple[str, Path]] = {}
 
@@ -75,17 +73,10 @@ def redact_on_cluster(
                 running.add(following)
 
 
-_REDACTOR: Redactor | None = None
-
-
 def _on_worker(
     raw: bytes, suffix: str, language: str, mode: str, reading: str, model: str
 ) -> tuple[str, str | None, int, str]:
     """One file's content redacted on a worker, which loads and warms the model once."""
-    global _REDACTOR
-    if _REDACTOR is None:
-        from ._redactor import shared_redactor
-
-        _REDACTOR = shared_redactor(model)
-        _REDACTOR.warm()
-    return redact_bytes(_REDACTOR, raw, suffix, language, RedactionMode(mode), Reading(reading))
+    return redact_bytes(
+        worker_redactor(model), raw, suffix, language, RedactionMode(mode), Reading(reading)
+    )

@@ -314,10 +314,12 @@ def may_hold_a_name(text: str) -> bool:
         return True
     names = first_names()
     # A first name that is an everyday word ("parfait", "rose") is a name only capitalized.
-    return any((w := fold(word)) in names and w not in ALSO_WORDS for word in _WORDS.findall(text))
+    return any(
+        (w := fold(word)) in names and w not in ALSO_WORDS for word in _LETTER_RUN.findall(text)
+    )
 
 
-_WORDS = re.compile(r"[^\W\d_]{3,}")
+_LETTER_RUN = re.compile(r"[^\W\d_]{3,}")  # a word of three letters or more
 
 
 def may_run_on(text: str) -> bool:

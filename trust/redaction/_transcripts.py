@@ -155,22 +155,29 @@ def _cues(
 
 
 # ---------------------------------------------------------------------- the job
-_WORKER: Redactor | None = None
+_WARMED: set[str] = set()
+
+
+def worker_redactor(model: str) -> Redactor:
+    """The redactor of a bulk worker (a pool's process, a cluster's worker): warmed once, before
+    its first file."""
+    from ._redactor import shared_redactor
+
+    redactor = shared_redactor(model)
+    if model not in _WARMED:
+        redactor.warm()
+        _WARMED.add(model)
+    return redactor
 
 
 def _start_worker(model: str) -> None:
-    global _WORKER
-    from ._redactor import shared_redactor
-
-    _WORKER = shared_redactor(model)
-    _WORKER.warm()  # once per worker, before its first file
+    worker_redactor(model)
 
 
-def _work(args: tuple[str, str, str, str, str, str]) -> tuple[str, int, str]:
-    source, target, suffix, language, mode, reading = args
-    assert _WORKER is not None
+def _work(args: tuple[str, str, str, str, str, str, str]) -> tuple[str, int, str]:
+    source, target, suffix, language, mode, reading, model = args
     return _redact_one(
-        _WORKER,
+        worker_redactor(model),
         Path(source),
         Path(target),
         suffix,
@@ -335,7 +342,15 @@ class RedactionJob:
                 )
             return
         args = [
-            (str(p), str(t), p.suffix.lower(), self.language, self.mode.value, self.reading.value)
+            (
+                str(p),
+                str(t),
+                p.suffix.lower(),
+                self.language,
+                self.mode.value,
+                self.reading.value,
+                self.model,
+            )
             for _, p, t in todo
         ]
         with ProcessPoolExecutor(

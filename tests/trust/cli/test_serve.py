@@ -20,7 +20,9 @@ def test_a_dev_server_starts_with_nothing_exported_and_keeps_nothing(tmp_path: P
     env["COLUMNS"] = "80"
     # Settings that would point it at real stores: a dev server never reads them.
     env["TESSERA_DATABASE_URL"] = "postgresql+psycopg://nobody@127.0.0.1:1/none"
-    env["TESSERA_REGIONS"] = '{"eu": {"database_url": "postgresql+psycopg://nobody@127.0.0.1:1/eu"}}'
+    env["TESSERA_REGIONS"] = (
+        '{"eu": {"database_url": "postgresql+psycopg://nobody@127.0.0.1:1/eu"}}'
+    )
     # Its output is not kept with the run's logs: a dev server prints its key by design (once,
     # to the person who started it), which the end-of-run sweep would rightly report.
     with serving(env, "--dev", keep=False) as (base, proc):

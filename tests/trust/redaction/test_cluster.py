@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from tessera.trust import ClusterUnavailable
-from tessera.trust.redaction import MANIFEST, RedactionJob, check_cluster_address
+from tessera.trust.cluster import check_cluster_address
+from tessera.trust.redaction import MANIFEST, RedactionJob
 
 pytestmark = pytest.mark.slow
 
