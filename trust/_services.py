@@ -448,14 +448,26 @@ class Regions:
         for services in self.by_name.values():
             known = services.identity.verified(presented)
             if known is not None:
-                return known, services
+                return self._in_its_region(known, services)
         for services in self.by_name.values():
             try:
-                return services.identity.authenticate(presented), services
+                caller = services.identity.authenticate(presented)
             except AuthenticationRequired as exc:
                 refused = exc
+                continue
+            return self._in_its_region(caller, services)
         assert refused is not None
         raise refused
+
+    def _in_its_region(self, caller: Caller, services: Services) -> tuple[Caller, Services]:
+        """A key is honoured only in the region that keeps its tenant: one found elsewhere (a
+        row written into another region's store, or a key issued before the tenant was
+        pinned) would let its tenant's data be written outside its region."""
+        if self.for_tenant(caller.tenant) is not services:
+            raise AuthenticationRequired(
+                "a valid API key is required (Authorization: Bearer tsk_…)"
+            )
+        return caller, services
 
     def __iter__(self) -> Iterator[Services]:
         return iter(self.by_name.values())

@@ -214,3 +214,19 @@ def test_the_cli_routes_a_pinned_tenant_to_its_region(
     assert [k["revoked"] is not None for k in listed_keys if k["id"] == key_id] == [True]
     home.dispose()
     eu.dispose()
+
+
+def test_a_key_found_outside_its_tenants_region_is_refused(two_regions) -> None:
+    """A key issued before its tenant was pinned elsewhere (or a row written into another
+    region's store) opens nothing: its tenant's data must not be written outside its region."""
+    regions, _, _ = two_regions
+    regions.home.identity.create_tenant("acme-moved")
+    headers = _key(regions, "acme-moved", [Scope.AUDIT])
+    with TestClient(create_app(regions.home, regions)) as client:
+        assert client.get("/v1/audit/events", headers=headers).status_code == 200
+        regions.home.settings.tenant_regions["acme-moved"] = "eu"  # pinned to eu since
+        try:
+            refused = client.get("/v1/audit/events", headers=headers)
+        finally:
+            del regions.home.settings.tenant_regions["acme-moved"]
+        assert refused.status_code == 401
