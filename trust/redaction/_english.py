@@ -18,6 +18,7 @@ from stdnum.us import ein, itin, ssn
 
 from ._recognizers import _ANY_DIGIT, _Checked, _digits, _result, _said_before
 from ._spoken import CONTEXT
+from ._streets import street_lines
 
 __all__ = ["english_recognizers"]
 
@@ -286,7 +287,8 @@ class _Rules(EntityRecognizer):
 class _Addresses(_Rules):
     """US addresses: a house number and a street suffix, then what `usaddress` reads after
     them while it is an address (a unit, a city before a state or a ZIP, the state, the ZIP);
-    UK ones: a street line ending at a valid postcode; a ZIP or postcode named alone."""
+    UK ones: a street line ending at a valid postcode; the rest of the world's street lines
+    (`_streets`); a ZIP or postcode named alone."""
 
     def __init__(self, *, language: str) -> None:
         super().__init__(["ADDRESS"], "tessera_english_address", language)
@@ -304,6 +306,9 @@ class _Addresses(_Rules):
             if match["suffix"].lower() not in _CORE and not _confirmed(match, end):
                 continue
             found.append(_result(self, "ADDRESS", match.start(), end, 0.9, "street address"))
+        found = _united(found + [
+            _result(self, "ADDRESS", start, end, 0.8, why) for start, end, why in street_lines(text)
+        ])  # fmt: skip
         for pattern, key in ((_POSTCODE_ALONE, "POSTCODE"), (_ZIP_ALONE, "ZIP")):
             for match in pattern.finditer(text):
                 start, end = match.span("v")
@@ -313,6 +318,23 @@ class _Addresses(_Rules):
                 if word:
                     found.append(_result(self, "ADDRESS", start, end, 0.85, f"after '{word}'"))
         return found
+
+
+def _united(found: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Overlapping addresses as one over both spans, under the surer one's reason: a US rule's
+    "151 St. and Szöllösi Cape St." and the street line "Rua Fernando Rodrigues Garcia 151"."""
+    out: list[RecognizerResult] = []
+    for r in sorted(found, key=lambda r: r.start):
+        if out and r.start < out[-1].end:
+            last = out[-1]
+            if r.score > last.score:
+                r.start, r.end = last.start, max(last.end, r.end)
+                out[-1] = r
+            else:
+                last.end = max(last.end, r.end)
+        else:
+            out.append(r)
+    return out
 
 
 def _confirmed(match: re.Match[str], end: int) -> bool:

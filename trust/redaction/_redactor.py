@@ -34,7 +34,14 @@ from ._findings import (
     Turn,
 )
 from ._names import ALSO_WORDS, first_names
-from ._spoken import NAMING_WORDS, SPELLING_WORDS, Normalized, fold, normalize
+from ._spoken import (
+    NAMING_WORDS,
+    SPELLING_WORDS,
+    Normalized,
+    ends_as_written,
+    fold,
+    normalize,
+)
 from ._subject import known_findings, with_known
 
 __all__ = [
@@ -259,6 +266,8 @@ class Redactor:
         its own."""
         findings: list[list[Finding]] = [[] for _ in turns]
         for f in analyzed:
+            if f.start < starts[0]:
+                continue  # found in the cue: the other speaker's, redacted in their own turn
             for i, (turn, start) in enumerate(zip(turns, starts, strict=True)):
                 end = start + len(turn.text)
                 if f.start < end and f.end > start:
@@ -325,7 +334,9 @@ _LETTER_RUN = re.compile(r"[^\W\d_]{3,}")  # a word of three letters or more
 def may_run_on(text: str) -> bool:
     """Whether the same speaker's next turn may finish what this one ends with: a number (in
     digits or words), an e-mail being spelled, or a word naming a value still to come."""
-    said = normalize(text[-200:]).text.rstrip(" \t\r\n.,;:!…")
+    tail = text[-200:]
+    # Most turns end in words speech-to-text does not rewrite: read them as they are.
+    said = (tail if ends_as_written(tail, _TAIL_WORDS + 1) else normalize(tail).text).rstrip(_ENDS)
     if said[-1:].isdigit():
         return True
     if said.endswith("?"):  # a question hands over: what it names comes from the other party
@@ -334,6 +345,9 @@ def may_run_on(text: str) -> bool:
     if not words:
         return False
     return words[-1] in SPELLING_WORDS or _NAMING.search(" ".join(words)) is not None
+
+
+_ENDS = " \t\r\n.,;:!…"
 
 
 # A naming word at a word's start ("expir" names "expire"); a short one whole.
@@ -587,7 +601,7 @@ def _spacy_engine(models: list[dict[str, str]], config: object) -> object:
     one) and only the components NER needs; English is a blank tokenizer. Built here, not at
     import, so that importing the API does not import spaCy."""
     import spacy
-    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+    from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
 
     class InstalledSpacy(SpacyNlpEngine):
         def load(self) -> None:
@@ -604,24 +618,27 @@ def _spacy_engine(models: list[dict[str, str]], config: object) -> object:
         def artifacts(
             self, texts: list[str], language: str, batch_size: int, modelled: list[bool]
         ) -> Iterator[object]:
-            """`process_batch` without the text of each doc, which spaCy rebuilds token by
-            token and we never read (5% of an English conversation's time, measured); the texts
-            not `modelled` are only tokenized."""
+            """`process_batch` for what we read of it: the model's names. Only the texts
+            `modelled` are read by the model, and only when the language has one; the others
+            are not even tokenized, as no recognizer of ours reads tokens (a fifth of an
+            English utterance's time, measured)."""
             nlp = self.nlp[language]
-            tokenizer = self._tokenizer(language)
+            if not nlp.pipe_names:
+                modelled = [False] * len(texts)
             chosen = [t for t, m in zip(texts, modelled, strict=True) if m]
             read = iter(nlp.pipe(chosen, batch_size=batch_size))
-            for text, model in zip(texts, modelled, strict=True):
-                doc = next(read) if model else tokenizer(text)
-                yield self._doc_to_nlp_artifact(doc, language)
+            for model in modelled:
+                yield self._names_of(next(read), language) if model else _NOTHING_READ
 
-        def _tokenizer(self, language: str) -> Any:
-            """The language's blank pipeline (a tokenizer, nothing learned), made once."""
-            blanks: dict[str, Any] = self.__dict__.setdefault("_blanks", {})
-            if language not in blanks:
-                nlp = self.nlp[language]
-                blanks[language] = nlp if not nlp.pipe_names else spacy.blank(language)
-            return blanks[language]
+        def _names_of(self, doc: Any, language: str) -> NlpArtifacts:
+            """The doc's entities for Presidio's spaCy recognizer; no lemmas nor keywords:
+            only the context step read them, and it is left out (`_context_decided`)."""
+            entities, scores = self._get_updated_entities(
+                self._get_entities(doc), self._get_scores_for_entities(doc)
+            )
+            return NlpArtifacts(entities, doc, [], [], None, language, scores)
+
+    _NOTHING_READ = NlpArtifacts([], None, [], [], None, "", [])  # type: ignore[arg-type]
 
     engine = InstalledSpacy(models=models, ner_model_configuration=config)
     engine.load()

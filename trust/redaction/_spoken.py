@@ -23,6 +23,7 @@ __all__ = [
     "NAMING_WORDS",
     "SPELLING_WORDS",
     "Normalized",
+    "ends_as_written",
     "fold",
     "is_number_word",
     "normalize",
@@ -321,3 +322,12 @@ NAMING_WORDS = tuple(
 )  # fmt: skip
 # A turn ending with one of these is an e-mail still being spelled.
 SPELLING_WORDS = frozenset(_EMAIL_AT | _EMAIL_DOT | set(_EMAIL_DASH))
+
+
+def ends_as_written(text: str, words: int) -> bool:
+    """Whether `normalize` leaves the last `words` words of `text` as they are: none is a
+    number word nor a word of a spelled e-mail. A caller reading only a text's end (does a
+    number run on into the next turn?) then need not normalize it."""
+    return not any(
+        is_number_word(w) or fold(w) in SPELLING_WORDS for w in _WORD.findall(text)[-words:]
+    )

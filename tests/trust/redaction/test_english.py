@@ -106,6 +106,36 @@ def test_english_addresses_are_found_from_their_street_or_their_postcode(
     assert tags(redactor, text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A street word of its language, before the name or ending it, then the number.
+        ("I live at Strickstrasse 61, Zuoz now", "I live at <ADDRESS> now"),
+        ("it's 912 Via Volto San Luca 57, Pont Canavese", "it's <ADDRESS>"),
+        ("my address is 1064 Bécsi utca 97. Suite 001, INVERERNE, United Kingdom 31332 ok",
+         "my address is <ADDRESS> ok"),
+        # A building number before a capitalized name and its number, the unit and the town,
+        # the country and the postcode after it; a unit said first.
+        ("send it to 1707 Dunajska 113 Suite 364 Trbonje Slovenia? I am away",
+         "send it to <ADDRESS>? I am away"),
+        ("Apt. 518 447 Siikarannantie 59  LIMINKA NO 91900", "<ADDRESS>"),
+        ("meet at the corner of Ctra. de Siles 91 and Sulimat Cape", "meet at <ADDRESS>"),
+        # US military addresses.
+        ("a taxi to PSC 0457, Box 1784 APO AA 24493. Thanks", "a taxi to <ADDRESS>. Thanks"),
+        ("mail it to USNS Kjær FPO AP 41060", "mail it to <ADDRESS>"),
+        # Title case, years and counts are not streets.
+        ("During 2001, JIG-SAW INC. invested", "During 2001, JIG-SAW INC. invested"),
+        ("see 5 Musicians Of The 70s You Hate", "see 5 Musicians Of The 70s You Hate"),
+        ("Flight 370 left at 9 and landed at 11", "Flight 370 left at 9 and landed at 11"),
+        ("Mobile: 040 165 7401", "Mobile: <PHONE>"),
+    ],
+)  # fmt: skip
+def test_the_rest_of_the_worlds_street_lines_are_addresses_in_english(
+    redactor: Redactor, text: str, expected: str
+) -> None:
+    assert tags(redactor, text) == expected
+
+
 def test_the_finding_says_which_rule_decided_never_the_value(redactor: Redactor) -> None:
     result = redactor.redact("my social is 123-45-6789", language="en")
     (finding,) = result.findings

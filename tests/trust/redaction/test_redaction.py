@@ -114,6 +114,21 @@ def test_a_number_dictated_over_several_turns_is_one_number(redactor: Redactor) 
     assert tags(redactor, "3456 7893") == "3456 7893"
 
 
+def test_what_the_other_speakers_cue_holds_stays_in_their_turn(redactor: Redactor) -> None:
+    """The end of the other speaker's turn is read before an answer as its context; an address
+    in it that runs on into the answer's first words is the other speaker's alone (it once
+    tagged the agent's "C'est" as an address), in the batch and through the stream."""
+    turns = [
+        Turn("client", "mon adresse c'est 12 rue des Lilas"),
+        Turn("agent", "C'est noté. Votre date de naissance ?"),
+    ]
+    done = redactor.redact_conversation(turns)
+    assert [d.text for d in done] == ["mon adresse c'est <ADDRESS>", turns[1].text]
+    stream = redactor.stream()
+    released = [r for t in turns for r in stream.feed(t)] + stream.close()
+    assert [r.redacted for r in sorted(released, key=lambda r: r.seq)] == done
+
+
 def test_every_number_said_while_a_keypad_is_open_is_taken_for_the_card(
     redactor: Redactor,
 ) -> None:
