@@ -18,7 +18,7 @@ from stdnum.us import ein, itin, ssn
 
 from ._recognizers import _ANY_DIGIT, _Checked, _digits, _result, _said_before
 from ._spoken import CONTEXT
-from ._streets import street_lines
+from ._streets import address_extent, street_lines
 
 __all__ = ["english_recognizers"]
 
@@ -305,7 +305,9 @@ class _Addresses(_Rules):
             end = _us_end(text, match.start(), match.end())
             if match["suffix"].lower() not in _CORE and not _confirmed(match, end):
                 continue
-            found.append(_result(self, "ADDRESS", match.start(), end, 0.9, "street address"))
+            # What follows in a block's lines ("Apt. 635  Glenross  New Zealand"), a corner.
+            start, end = address_extent(text, match.start(), end)
+            found.append(_result(self, "ADDRESS", start, end, 0.9, "street address"))
         found = _united(found + [
             _result(self, "ADDRESS", start, end, 0.8, why) for start, end, why in street_lines(text)
         ])  # fmt: skip

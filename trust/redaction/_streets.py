@@ -17,12 +17,12 @@ import re
 
 from ._names import NOT_A_NAME
 
-__all__ = ["street_lines"]
+__all__ = ["address_extent", "street_lines"]
 
 # A street word said as its own word, before the name: "Via Tasso", "Rua das Imbuias".
 _WORDS = """via viale vicolo piazza piazzale corso largo strada rua avenida avda calle carrera
     camino ctra carretera estrada travessa praca praça alameda rue avenue boulevard bd chemin
-    impasse allee allée quai ulica ul aleja calea bulevardul str strasse straße platz"""
+    impasse allee allée allé u quai ulica ul aleja calea bulevardul str strasse straße platz"""
 _STREET_WORDS = frozenset(_WORDS.split())
 # A street word that ends the name's last word: "Strickstrasse", "Alingsåsvägen", "Kiannonkatu".
 _ENDINGS = """strasse straße str. gasse weg allee platz damm steig vej gade vænget stræde laan
@@ -76,6 +76,17 @@ def street_lines(text: str) -> list[tuple[int, int, str]]:
         found.append((start, end, why))
         after = last
     return sorted(found)
+
+
+def address_extent(text: str, start: int, end: int) -> tuple[int, int]:
+    """An address found at [start, end) by any rule, with what follows it (a unit, the town,
+    region and country, a postcode, on the same line or the block's next ones) and the other
+    street of a corner."""
+    tokens = [(m.start(), m.end(), m[0]) for m in _TOKEN.finditer(text, start, end + 240)]
+    last = max((k for k, t in enumerate(tokens) if t[1] <= end), default=None)
+    if last is not None and tokens[last][1] == end:
+        end = max(end, _bare_end(tokens[_what_follows(text, tokens, last)]))
+    return _at_a_corner(text, start, end)
 
 
 def _street_at(
