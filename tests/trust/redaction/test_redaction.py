@@ -202,7 +202,7 @@ def test_a_name_is_found_after_the_words_that_introduce_it_even_in_lower_case(
         ("we need to add Mary Whitfield as guardian", "en", "we need to add <PERSON> as guardian"),
         ("Hi Gregory, can I speak to your boss?", "en", "Hi <PERSON>, can I speak to your boss?"),
         ("Why is Tristan so impulsive?", "en", "Why is <PERSON> so impulsive?"),
-        ("Benjamin had given Freja his address", "en", "<PERSON> had given Freja his address"),
+        ("Benjamin had given Freja his address", "en", "<PERSON> had given <PERSON> his address"),
         ("please change it to Lisa M Lund", "en", "please change it to <PERSON>"),
         ("here's Diego's address", "en", "here's <PERSON>'s address"),
         # A first name in a street's or a company's name.
