@@ -81,8 +81,10 @@ class _Checked(_Ours):
         context: Sequence[str] = (),
         name: str | None = None,
         flags: int = re.IGNORECASE,
+        digits: bool = True,
     ) -> None:
         self.entity = entity
+        self.digits = digits  # the pattern holds a digit: a text with none is not scanned
         self.pattern = re.compile(pattern, flags)
         self.validate = validate
         self.score = score
@@ -92,7 +94,9 @@ class _Checked(_Ours):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: object = None
     ) -> list[RecognizerResult]:
-        found = []
+        found: list[RecognizerResult] = []
+        if self.digits and not _ANY_DIGIT.search(text):
+            return found
         for match in self.pattern.finditer(text):
             value, start, end = match.group("v"), match.start("v"), match.end("v")
             if not self.validate(value):
@@ -562,6 +566,7 @@ def recognizers(language: str) -> list[EntityRecognizer]:
             _always,
             language=lang,
             score=0.95,
+            digits=False,
         ),
         _Checked(
             "ADDRESS",
