@@ -46,7 +46,7 @@ from generate_fr import SEED, Sample
 from tessera.trust.redaction import FRENCH_MODEL, Turn, shared_redactor
 
 # Vanilla Presidio is built the way our redactor builds its engine, for a fair comparison.
-from tessera.trust.redaction._redactor import _offline_tldextract, _spacy_engine
+from tessera.trust.redaction._engine import offline_tldextract, spacy_engine
 
 # Vanilla Presidio's names for what we call the same thing.
 VANILLA = {
@@ -75,9 +75,7 @@ def vanilla_analyzer(model: str, language: str):
     from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpEngineProvider
 
     if language == "en":
-        engine = _spacy_engine(
-            [{"lang_code": "en", "model_name": "blank"}], NerModelConfiguration()
-        )
+        engine = spacy_engine([{"lang_code": "en", "model_name": "blank"}], NerModelConfiguration())
     else:
         engine = NlpEngineProvider(
             nlp_configuration={
@@ -256,7 +254,7 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
 
-    _offline_tldextract()  # both sides: nothing is downloaded
+    offline_tldextract()  # both sides: nothing is downloaded
     checks = [check for language in args.set for check in evaluate(language, args)]
     return judge(checks, strict=args.check)
 

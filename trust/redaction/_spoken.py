@@ -107,6 +107,7 @@ def _parts(word: str) -> list[str]:
     return [p for p in _PARTS.split(fold(word)) if p]
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def is_number_word(word: str) -> bool:
     parts = _parts(word)
     return bool(parts) and all(
