@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from importlib import resources
 
 from ._spoken import fold
@@ -20,8 +21,10 @@ from ._spoken import fold
 __all__ = [
     "ALSO_WORDS",
     "NAME_WORD",
+    "english_word_or_place",
     "first_names",
     "name_span",
+    "name_words",
     "never_in_a_name",
     "world_first_names",
 ]
@@ -39,7 +42,8 @@ _WORDS = """aime aimable ami amour ange avril automne blanche brune can cerise c
     princesse promesse prudence prudent prune reine remise rime rose saint sauveur si severe
     sultan vital victoire esperance felicite harmonie merveille trinite colombe patience
     constance aurore marine ambre jade capucine violette prosper desire eden
-    will may june april august hope joy love dawn ruby guy mark bill rich art pat sue jack ray don
+    visa maestro will may june april august hope joy love dawn ruby guy mark bill rich art pat
+    sue jack ray don
     son van ward drew eve fern opal iris ivy fay gay gale dale wade reed cole clay noel gene
     lane page chase hunter miles king rex amber summer autumn faith honor star sky
     france nancy lorraine florence sydney victoria georgia virginia carolina austin lincoln
@@ -84,7 +88,6 @@ def world_first_names() -> frozenset[str]:
     import importlib
     import pkgutil
 
-    import faker.providers.lorem.en_US as english
     import faker.providers.person as people
 
     names: set[str] = set()
@@ -94,11 +97,23 @@ def world_first_names() -> frozenset[str]:
             listed = provider.__dict__.get(attribute)
             if isinstance(listed, (dict, tuple, list)):
                 names.update(fold(n) for n in listed)
-    everyday = {fold(w) for w in english.Provider.word_list} | ALSO_WORDS | NOT_A_NAME
     return frozenset(
-        n for n in names
-        if len(n) >= 3 and n.isalpha() and n not in everyday and n not in _places_and_peoples()
-    )  # fmt: skip
+        n for n in names if len(n) >= 3 and n.isalpha() and not english_word_or_place(n)
+    )
+
+
+def english_word_or_place(word: str) -> bool:
+    """Whether a capitalized word is more likely an everyday English word (Faker's English
+    word list, `ALSO_WORDS`, `NOT_A_NAME`), a place, a people or a role than a name."""
+    folded = fold(word)
+    return folded in _everyday_english() or folded in _places_and_peoples()
+
+
+@functools.cache
+def _everyday_english() -> frozenset[str]:
+    import faker.providers.lorem.en_US as english
+
+    return frozenset(fold(w) for w in english.Provider.word_list) | ALSO_WORDS | NOT_A_NAME
 
 
 _ROLES = "bot user agent customer caller client system assistant operator advisor expert"
@@ -131,6 +146,7 @@ _NOT_NAMES = """le la les l un une des de du d au aux a et ou en est suis je j t
     the a an and or is am are was were be my your his her our their to for with of in on at
     it that this these those i you he she we they yes no thanks thank hello hi please here
     speaking calling just well so also sir madam ma'am dear from about mr mrs ms dr
+    apt suite ste
     monday tuesday wednesday thursday friday saturday sunday lundi mardi mercredi jeudi
     vendredi samedi dimanche"""
 NOT_A_NAME = frozenset(_NOT_NAMES.split())
@@ -160,3 +176,20 @@ def name_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     if not kept:
         return None
     return kept[0].start(), kept[-1].end()
+
+
+def name_words(names: Iterable[str]) -> frozenset[str]:
+    """The words of names found that are plainly part of a name wherever they are said again:
+    capitalized, three letters or more, not an everyday word, a place or a title."""
+    return frozenset(
+        {
+            w
+            for name in names
+            for w in NAME_WORD.findall(name)
+            if len(w) >= 3
+            and w[:1].isupper()
+            and not w.isupper()
+            and not never_in_a_name(w, _NOT_IN_A_NAME)
+            and not english_word_or_place(w)
+        }
+    )

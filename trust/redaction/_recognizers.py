@@ -23,6 +23,7 @@ from stdnum.fr import nir, siren, siret
 from ._names import (
     ALSO_WORDS,
     NAME_WORD,
+    english_word_or_place,
     first_names,
     name_span,
     never_in_a_name,
@@ -269,7 +270,11 @@ _INTRO = re.compile(
     # the relative they call for ("on behalf of my mother", "my husband,").
     r"|(?:you're|you are) speaking (?:with|to)|speaking with|(?:the )?name on the account is"
     r"|the account is under|under the name(?: of)?|her name is|his name is|their name is"
+    r"|(?:maiden|last|first|full|family|middle) name is|surname is"
+    r"|what(?:'s| is) your (?:full |first |last |family )?(?:name|surname)\?"
     r"|mister|missus|it's|it is|i'm|i am|(?:on behalf of )?my (?:" + _RELATIVES + r"),?"
+    # Said of someone in English prose: a name after these is capitalized, word by word.
+    r"|called|named|says|said|by"
     r")(?![^\W\d_]) +",
     re.IGNORECASE,
 )
@@ -278,6 +283,10 @@ _INTRO = re.compile(
 # Introductions that as often introduce anything else: a name after them is capitalized or a
 # known first name.
 _WEAK_INTROS = frozenset(("this is", "miss", "it's", "it is", "i'm", "i am"))
+# Introductions of English prose that as often introduce a thing ("called Customer Service",
+# "by Monday"): each word of the name after them is capitalized (or an initial), the first
+# is not an everyday word or a place, and after "by" a name has two words at least.
+_PROSE_INTROS = frozenset(("called", "named", "says", "said", "by"))
 _WEAK_PREFIX = "my "  # "my mother said", "my son's card"
 
 
@@ -299,6 +308,12 @@ class _Introduced(_Ours):
         found = []
         for intro in _INTRO.finditer(text):
             start = end = intro.end()
+            weak = fold(intro[0].strip(" ,"))
+            if weak in _PROSE_INTROS:
+                end = _prose_name(text, start, two=weak == "by")
+                if end > start:
+                    found.append(_result(self, "PERSON", start, end, 0.75, f"after '{weak}'"))
+                continue
             for word in NAME_WORD.finditer(text, intro.end()):
                 gap = text[end : word.start()]
                 if word.start() > start and gap not in (" ", "-"):
@@ -307,7 +322,6 @@ class _Introduced(_Ours):
                     break
                 if never_in_a_name(word[0]) or len(word[0]) < 2 or end - start > 40:
                     break
-                weak = fold(intro[0].strip(" ,"))
                 if (
                     end == start
                     and (weak in _WEAK_INTROS or weak.startswith(_WEAK_PREFIX))
@@ -319,6 +333,36 @@ class _Introduced(_Ours):
                 why = f"after '{intro[0].strip(' ,')}'"
                 found.append(_result(self, "PERSON", start, end, 0.8, why))
         return found
+
+
+# A name written as one is in prose: capitalized words, a middle initial between two of them.
+_PROSE_NAME = re.compile(
+    r"(?P<first>[^\W\d_][\w'’\-]+)(?: [^\W\d_]\.?(?= ))?(?: (?P<more>[^\W\d_][\w'’\-]+)){0,2}"
+)
+
+
+def _prose_name(text: str, start: int, *, two: bool) -> int:
+    """The end of the capitalized name written at `start`, or `start` when there is none."""
+    match = _PROSE_NAME.match(text, start)
+    if match is None:
+        return start
+    words = NAME_WORD.findall(match[0])
+    kept = 0
+    for i, word in enumerate(words):
+        initial = len(word) == 1 and 0 < i < len(words) - 1
+        if not word[:1].isupper() or (word.isupper() and not initial):
+            break
+        if not initial and (never_in_a_name(word) or english_word_or_place(word)):
+            break
+        kept = i + 1
+    while kept and len(words[kept - 1]) == 1:
+        kept -= 1  # an initial with no surname after it
+    if kept == 0 or (two and kept < 2):
+        return start
+    end = start
+    for word in words[:kept]:
+        end = text.index(word, end) + len(word)
+    return end
 
 
 # Words just before a first name said on its own that make it one: "c'est isaac", "merci

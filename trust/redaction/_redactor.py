@@ -33,7 +33,7 @@ from ._findings import (
     Tokenizer,
     Turn,
 )
-from ._names import ALSO_WORDS, first_names
+from ._names import ALSO_WORDS, NAME_WORD, first_names, name_words
 from ._spoken import (
     NAMING_WORDS,
     SPELLING_WORDS,
@@ -136,7 +136,10 @@ class Redactor:
                 text=spoken[i].text, language=language, nlp_artifacts=artifacts
             )
             found = [_finding(r, spoken[i]) for r in results if r.entity_type in _WANTED]
-            out[i] = with_known(_resolve(found), known_findings(spoken[i], known))
+            found = _resolve(found)
+            out[i] = with_known(
+                found + _said_again(texts[i], found), known_findings(spoken[i], known)
+            )
         return out
 
     def redact(
@@ -525,6 +528,22 @@ def _finding(result, spoken: Normalized) -> Finding:
         str(meta.get("recognizer_name", "")),
         reason or "",
     )
+
+
+def _said_again(text: str, found: Sequence[Finding]) -> list[Finding]:
+    """A name's words said again elsewhere in the text, alone: "directed by Lea Petersen and
+    starring Petersen". Only words that are plainly part of a name (`name_words`)."""
+    names = [f for f in found if f.entity == "PERSON"]
+    if not names:
+        return []
+    words = name_words(text[f.start : f.end] for f in names)
+    if not words:
+        return []
+    return [
+        Finding(m.start(), m.end(), "PERSON", 0.7, "tessera_name_again", "a name said before")
+        for m in NAME_WORD.finditer(text)
+        if m[0] in words and all(m.end() <= f.start or m.start() >= f.end for f in found)
+    ]
 
 
 def _merged(found: Iterable[Finding]) -> list[Finding]:

@@ -45,6 +45,33 @@ def test_english_finds_first_names_of_the_whole_world(text: str, expected: str) 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        # Prose that introduces a name: capitalized word by word, not an everyday word.
+        ("my grandmother was called Uliana Seleznyova", "my grandmother was called <PERSON>"),
+        ("'I agree,' says Ibrahimov.", "'I agree,' says <PERSON>."),
+        ("a song sung by Mikal A Johannessen in 2008", "a song sung by <PERSON> in 2008"),
+        ("What's your last name? Rukavina", "What's your last name? <PERSON>"),
+        ("Her maiden name is Turnbull", "Her maiden name is <PERSON>"),
+        ("we were called by Customer Service", "we were called by Customer Service"),
+        ("please pay by Visa by Monday", "please pay by Visa by Monday"),
+        ("it was named Golden Gate", "it was named Golden Gate"),
+        # A middle initial between two capitalized words; an acronym is not a name.
+        ("Contact: Motochika K Fukasawa", "Contact: <PERSON>"),
+        ("}} Glafira M. Abakumova }}", "}} <PERSON> }}"),
+        ("PSC B Box 12", "PSC B Box 12"),
+        # A name's word said again alone.
+        ("directed by Lea Petersen and starring Petersen",
+         "directed by <PERSON> and starring <PERSON>"),
+        # A unit after a name is the address's.
+        ("Dr. Zoe Sheripov Apt. 518 447 Siikarannantie 59", "Dr. <PERSON> <ADDRESS>"),
+    ],
+)  # fmt: skip
+def test_english_prose_names_people_as_it_writes_them(text: str, expected: str) -> None:
+    assert shared_redactor().redact(text, language="en").text == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         ("Pouvez-vous", None),
         ("notre SIRET", None),
         ("Madame", None),
