@@ -120,6 +120,7 @@ class StoredFactor:
     last_step: int = 0
     created_at: dt.datetime
     last_used_at: dt.datetime | None = None
+    mac: str | None = None  # the row's seal (`_sealing`): set by the store, checked on read
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -50,7 +50,7 @@ class _State:
     ) -> None:
         self.recorder = recorder
         self.db = db
-        self.store = AuthStore(db)
+        self.store = AuthStore(db, factor_key=lambda tenant: vault.tenant_secret(tenant, "factors"))
         self.vault = vault
         self.notifier = notifier
         self.settings = settings or AuthSettings()

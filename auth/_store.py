@@ -9,8 +9,9 @@ effect: that is how a replayed code, a cloned passkey or a raced challenge is re
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import asdict
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, replace
 from typing import Any
 
 from sqlalchemy import (
@@ -38,6 +39,7 @@ from ._rows import (
     StoredSession,
     typed,
 )
+from ._sealing import factor_mac, is_sealed
 from ._tables import (
     AuthChallengeRow,
     AuthDecisionRow,
@@ -57,6 +59,8 @@ _SESSIONS = table_of(AuthSessionRow)
 _FACTORS = table_of(AuthFactorRow)
 _CHALLENGES = table_of(AuthChallengeRow)
 _FAILURES = table_of(AuthFailureRow)
+_log = logging.getLogger("tessera.auth")
+
 # What erasing a subject removes: habits, decisions, sessions, factors and challenges.
 _SUBJECT_TABLES = (_PROFILES, _DECISIONS, _SESSIONS, _FACTORS, _CHALLENGES)
 
@@ -95,10 +99,13 @@ _ADD_SESSION = _insert_all(_SESSIONS)
 
 
 class AuthStore:
-    """The authenticator's tables in the data store."""
+    """The authenticator's tables in the data store. Factor rows are sealed under their
+    tenant's `factor_key` when written and checked when read (`_sealing`): a row that fails
+    its seal is not there, for every use."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, factor_key: Callable[[str], bytes]) -> None:
         self.db = db
+        self.factor_key = factor_key
 
     def _put(self, conn: Connection, table: Table, values: dict[str, Any], key: list[str]) -> None:
         """Insert or replace one row by its primary key."""
@@ -224,16 +231,16 @@ class AuthStore:
 
     # ------------------------------------------------------------------ factors
     def add_factor(self, conn: Connection, factor: StoredFactor) -> None:
-        """Insert a factor; a credential registered twice raises the unique index's
+        """Insert a factor, sealed; a credential registered twice raises the unique index's
         `IntegrityError` (in the caller's savepoint)."""
-        conn.execute(insert(_FACTORS).values(asdict(factor)))
+        conn.execute(insert(_FACTORS).values(asdict(self._sealed(factor))))
 
     def factor(self, conn: Connection, tenant: str, factor_id: str) -> StoredFactor | None:
         t = _FACTORS
         row = conn.execute(
             select(t).where(t.c.id == str(factor_id), t.c.tenant_id == tenant)
         ).first()
-        return None if row is None else typed(StoredFactor, row)
+        return None if row is None else self._trusted_one(typed(StoredFactor, row))
 
     def factors(
         self,
@@ -249,7 +256,9 @@ class AuthStore:
         if active and only is None:  # every assess and step-up: the hot path
             rows = _ACTIVE_FACTORS.all(conn, {"tenant": tenant, "subject": subject})
             wanted = None if kinds is None else set(kinds)
-            return [typed(StoredFactor, r) for r in rows if wanted is None or r.kind in wanted]
+            return self._trusted(
+                [typed(StoredFactor, r) for r in rows if wanted is None or r.kind in wanted]
+            )
         t = _FACTORS
         query = select(t).where(t.c.tenant_id == tenant, t.c.subject_id == subject)
         if kinds is not None:
@@ -258,7 +267,8 @@ class AuthStore:
             query = query.where(t.c.status == "active")
         if only is not None:
             query = query.where(t.c.id == only)
-        return [typed(StoredFactor, row) for row in conn.execute(query.order_by(t.c.created_at))]
+        found = conn.execute(query.order_by(t.c.created_at))
+        return self._trusted([typed(StoredFactor, row) for row in found])
 
     def active_credential(
         self, conn: Connection, tenant: str, kind: str, credential_id: str
@@ -273,27 +283,17 @@ class AuthStore:
                 t.c.status == "active",
             )
         ).first()
-        return None if row is None else typed(StoredFactor, row)
+        return None if row is None else self._trusted_one(typed(StoredFactor, row))
 
     def activate_totp(self, conn: Connection, factor_id: str, step: int, now: dt.datetime) -> None:
-        t = _FACTORS
-        conn.execute(
-            update(t)
-            .where(t.c.id == factor_id)
-            .values(status="active", last_step=step, last_used_at=now)
-        )
+        self._move_status(conn, factor_id, "active", ("pending",), last_step=step, last_used_at=now)
 
     def factor_used(self, conn: Connection, factor_id: str, now: dt.datetime) -> None:
         t = _FACTORS
         conn.execute(update(t).where(t.c.id == factor_id).values(last_used_at=now))
 
     def activate_factor(self, conn: Connection, factor_id: str, now: dt.datetime) -> None:
-        t = _FACTORS
-        conn.execute(
-            update(t)
-            .where(t.c.id == factor_id, t.c.status == "pending")
-            .values(status="active", last_used_at=now)
-        )
+        self._move_status(conn, factor_id, "active", ("pending",), last_used_at=now)
 
     def advance_totp(self, conn: Connection, factor_id: str, step: int, now: dt.datetime) -> bool:
         """Accept a TOTP time step once: False when this step (or a later one) was used."""
@@ -325,14 +325,61 @@ class AuthStore:
         )
 
     def revoke_factor(self, conn: Connection, tenant: str, subject: str, factor_id: str) -> bool:
+        factor = self.factor(conn, tenant, factor_id)
+        if factor is None or factor.subject_id != subject:
+            return False
+        return self._move_status(conn, factor_id, "revoked", ("pending", "active"))
+
+    def seal_unsealed(self, conn: Connection, tenant: str) -> list[StoredFactor]:
+        """Seal the tenant's rows that have no seal (written before seals, migration 0015),
+        vouched for by the operator who runs it; returns them."""
         t = _FACTORS
+        rows = conn.execute(select(t).where(t.c.tenant_id == tenant, t.c.mac.is_(None)))
+        found = [typed(StoredFactor, row) for row in rows]
+        for factor in found:
+            sealed = self._sealed(factor)
+            conn.execute(
+                update(t).where(t.c.id == factor.id, t.c.mac.is_(None)).values(mac=sealed.mac)
+            )
+        return found
+
+    def _move_status(
+        self, conn: Connection, factor_id: str, status: str, old: tuple[str, ...], **values: Any
+    ) -> bool:
+        """A sealed factor from one of `old` to `status`, sealed again: a row that fails its
+        seal does not move (nor gets a seal of ours)."""
+        t = _FACTORS
+        row = conn.execute(select(t).where(t.c.id == factor_id)).first()
+        factor = None if row is None else self._trusted_one(typed(StoredFactor, row))
+        if factor is None or factor.status not in old:
+            return False
+        moved = self._sealed(replace(factor, status=status))
         return bool(
             conn.execute(
                 update(t)
-                .where(t.c.id == factor_id, t.c.tenant_id == tenant, t.c.subject_id == subject)
-                .values(status="revoked")
+                .where(t.c.id == factor_id, t.c.mac == factor.mac)
+                .values(status=status, mac=moved.mac, **values)
             ).rowcount
         )
+
+    def _sealed(self, factor: StoredFactor) -> StoredFactor:
+        return replace(factor, mac=factor_mac(self.factor_key(factor.tenant_id), factor))
+
+    def _trusted(self, factors: list[StoredFactor]) -> list[StoredFactor]:
+        return [f for f in factors if self._trusted_one(f) is not None]
+
+    def _trusted_one(self, factor: StoredFactor) -> StoredFactor | None:
+        if is_sealed(self.factor_key(factor.tenant_id), factor):
+            return factor
+        # Not written by this service, or changed by hand since: not there. Said without
+        # the row's values: its id and kind only.
+        _log.warning(
+            "auth factor %s (%s) of tenant %s fails its seal: ignored",
+            factor.id,
+            factor.kind,
+            factor.tenant_id,
+        )
+        return None
 
     # ------------------------------------------------------------------ challenges
     def add_challenge(self, conn: Connection, challenge: StoredChallenge) -> None:

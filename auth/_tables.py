@@ -109,6 +109,7 @@ class AuthFactorRow(SQLModel, table=True):
     last_step: int = 0  # TOTP: the last time step accepted (a code is accepted once)
     created_at: dt.datetime
     last_used_at: dt.datetime | None = None
+    mac: str | None = Field(default=None, max_length=64)  # its seal (auth/_sealing.py)
 
 
 class AuthChallengeRow(SQLModel, table=True):

@@ -455,6 +455,31 @@ def test_auth_explain_bind_purge_and_thresholds(env: dict[str, str]) -> None:
         "c1",
         Observation(channel="voice_agent", at=utcnow(), caller_number="+447700900123"),
     )
+    # A row from before factor seals (as migration 0015 leaves it) is sealed by the operator,
+    # once, each in the audit trail.
+    from sqlalchemy import update
+
+    from tessera.auth._tables import AuthFactorRow
+
+    with services.data.begin() as conn:
+        conn.execute(update(AuthFactorRow.__table__).values(mac=None))
+    assert "1 factors sealed" in run(["auth", "seal-factors", "--tenant", "acme"], env).stdout
+    assert "0 factors sealed" in run(["auth", "seal-factors", "--tenant", "acme"], env).stdout
+    from sqlalchemy import select
+
+    from tessera.trust.audit import AuditEntryRow
+
+    entries = AuditEntryRow.__table__
+    with services.data.read() as conn:
+        bodies = conn.execute(
+            select(entries.c.body).where(entries.c.tenant_id == "acme", entries.c.kind == "auth")
+        ).scalars()
+        sealed = [json.loads(b) for b in bodies if '"factor_sealed"' in b]
+    assert [(e["subject"], e["kind"]) for e in sealed] == [("c1", "auth")]
+    services.audit.verify("acme")  # raises when an entry was not written by the service
+    one_line_error(
+        run(["auth", "seal-factors", "--tenant", "Not A Tenant"], env, check=False), "tenant"
+    )
     services.close()
     shown = run(["auth", "explain", "--tenant", "acme", decision.decision_id], env).stdout
     assert decision.decision_id in shown and "no sign-in history yet" in shown
