@@ -298,6 +298,8 @@ class _Addresses(_Rules):
         self, text: str, entities: list[str], nlp_artifacts: object = None
     ) -> list[RecognizerResult]:
         found: list[RecognizerResult] = []
+        if not _ANY_DIGIT.search(text):
+            return found  # every address rule here holds a number (house, postcode, ZIP, box)
         for match in _UK_ADDRESS.finditer(text):
             found.append(_result(self, "ADDRESS", *match.span("v"), 0.92, "street and postcode"))
         for match in _US_START.finditer(text):
