@@ -390,9 +390,10 @@ class _Enrolment(_StepUps):
         ]
 
     def seal_factors(self, tenant: str) -> int:
-        """Seal the tenant's factor rows written before seals (migration 0015), each in the
-        audit trail as vouched for by the operator who runs it; returns how many. Run once at
-        the upgrade: a row a database writer adds later has no seal either, and is refused."""
+        """Seal the tenant's factor rows that have no seal, each in the audit trail as vouched
+        for by the operator who runs it; returns how many. For the rows written before seals
+        (migration 0015), so run it once, right after the upgrade: a later run would seal
+        whatever unsealed rows stand then, one a database writer added included."""
         check_tenant(tenant)
         with self.db.begin() as conn:
             sealed = self.store.seal_unsealed(conn, tenant)

@@ -325,10 +325,11 @@ class AuthStore:
         )
 
     def revoke_factor(self, conn: Connection, tenant: str, subject: str, factor_id: str) -> bool:
-        factor = self.factor(conn, tenant, factor_id)
-        if factor is None or factor.subject_id != subject:
-            return False
-        return self._move_status(conn, factor_id, "revoked", ("pending", "active"))
+        t = _FACTORS
+        return self._move_status(
+            conn, factor_id, "revoked", ("pending", "active"),
+            where=(t.c.tenant_id == tenant, t.c.subject_id == subject),
+        )  # fmt: skip
 
     def seal_unsealed(self, conn: Connection, tenant: str) -> list[StoredFactor]:
         """Seal the tenant's rows that have no seal (written before seals, migration 0015),
@@ -344,12 +345,19 @@ class AuthStore:
         return found
 
     def _move_status(
-        self, conn: Connection, factor_id: str, status: str, old: tuple[str, ...], **values: Any
+        self,
+        conn: Connection,
+        factor_id: str,
+        status: str,
+        old: tuple[str, ...],
+        *,
+        where: tuple[Any, ...] = (),
+        **values: Any,
     ) -> bool:
-        """A sealed factor from one of `old` to `status`, sealed again: a row that fails its
-        seal does not move (nor gets a seal of ours)."""
+        """A sealed factor (of those `where` admits) from one of `old` to `status`, sealed
+        again, read once: a row that fails its seal does not move (nor gets a seal of ours)."""
         t = _FACTORS
-        row = conn.execute(select(t).where(t.c.id == factor_id)).first()
+        row = conn.execute(select(t).where(t.c.id == factor_id, *where)).first()
         factor = None if row is None else self._trusted_one(typed(StoredFactor, row))
         if factor is None or factor.status not in old:
             return False

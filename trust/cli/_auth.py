@@ -101,9 +101,10 @@ _OBSERVED = frozenset(
 
 @auth_app.command("seal-factors")
 def auth_seal_factors(tenant: TenantOpt) -> None:
-    """Seal the tenant's second factors and bound lines written before factor seals (once, at
-    the upgrade to migration 0015): until then they are not trusted. Each is recorded in the
-    audit trail as vouched for by you; a row added to the database by hand later is refused."""
+    """Seal the tenant's second factors and bound lines written before factor seals: until
+    then they are not trusted. Run it once, right after the upgrade to migration 0015: it seals
+    every unsealed row it finds, each recorded in the audit trail as vouched for by you, so a
+    later run would also seal a row someone added to the database by hand."""
     sealed = open_services(tenant).authenticator.seal_factors(tenant)
     out.print(f"{sealed} factors sealed")
 

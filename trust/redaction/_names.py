@@ -83,8 +83,8 @@ def world_first_names() -> frozenset[str]:
     """Folded first names of some seventy locales, from Faker's person providers (the widest
     list under a permissive licence that installs offline): English has no model here, and an
     English-speaking contact centre in Europe hears Väinö, Brankica and Yuito as often as
-    John. Everyday English words (Faker's own English word list) and `ALSO_WORDS` are left
-    out, so a capitalized "Major" or "Long" at a sentence's start is not a name."""
+    John. Everyday English words, places, peoples and roles (`english_word_or_place`) are
+    left out, so a capitalized "Major" or "Irvine" at a sentence's start is not a name."""
     import importlib
     import pkgutil
 

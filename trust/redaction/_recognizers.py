@@ -336,9 +336,7 @@ class _Introduced(_Ours):
 
 
 # A name written as one is in prose: capitalized words, a middle initial between two of them.
-_PROSE_NAME = re.compile(
-    r"(?P<first>[^\W\d_][\w'’\-]+)(?: [^\W\d_]\.?(?= ))?(?: (?P<more>[^\W\d_][\w'’\-]+)){0,2}"
-)
+_PROSE_NAME = re.compile(r"[^\W\d_][\w'’\-]+(?: [^\W\d_]\.?(?= ))?(?: [^\W\d_][\w'’\-]+){0,2}")
 
 
 def _prose_name(text: str, start: int, *, two: bool) -> int:
