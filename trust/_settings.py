@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     # The share of requests traced (a caller's sampled trace is always followed): each span
     # costs, and a sample tells how the service spends its time as well as every request does.
     trace_sample_ratio: float = Field(default=0.1, ge=0, le=1)
+    # At most this many of those a second, per server process (0: no cap): under load a share
+    # would cost a share of the throughput, while a few traces a second tell as much.
+    traces_per_second: float = Field(default=10.0, ge=0, allow_inf_nan=False)
     # The server loads the redaction model before it says it is ready (/readyz), so that the
     # first redaction does not wait for it; off for a server that never redacts.
     warm_redaction: bool = True

@@ -227,7 +227,11 @@ def create_app(services: Services, regions: Regions | None = None) -> FastAPI:
     tracing = tracing_provider(services.settings.otlp_endpoint)
     app = FastAPI(
         lifespan=lifespan,
-        telemetry=server_telemetry(tracing, sample_ratio=services.settings.trace_sample_ratio),
+        telemetry=server_telemetry(
+            tracing,
+            sample_ratio=services.settings.trace_sample_ratio,
+            traces_per_second=services.settings.traces_per_second,
+        ),
         title="Tessera",
         version=__version__,
         summary="Privacy, consent and payment-trust layer for contact centres.",

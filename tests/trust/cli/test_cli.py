@@ -739,6 +739,7 @@ def test_apikeys_create_help_names_every_scope_and_caller_kind(env: dict[str, st
         ("TESSERA_WEBAUTHN_ORIGINS", "nope", "not valid JSON"),  # a list
         ("TESSERA_PAYMENT_FRAME_ANCESTORS", '["javascript:x"]', "not an origin"),  # checked text
         ("TESSERA_TRACE_SAMPLE_RATIO", "2", "less than or equal to 1"),  # a share
+        ("TESSERA_TRACES_PER_SECOND", "nan", "finite number"),  # a rate
     ],
 )
 def test_each_kind_of_bad_setting_is_one_line_naming_it(

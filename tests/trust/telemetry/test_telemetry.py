@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
@@ -20,6 +21,7 @@ from tessera.trust.telemetry import (
     TENANT,
     JsonLines,
     PersonalDataFilter,
+    server_telemetry,
     tracing_provider,
 )
 from tests.conftest import Stores
@@ -337,8 +339,38 @@ def test_requests_are_traced_by_their_share_or_by_their_caller(
     assert len(spans_of(1.0, {"traceparent": "00-garbage-01"})) == 5
 
 
+def test_a_servers_own_choice_of_traces_is_capped_each_second_a_callers_is_not() -> None:
+    """Under load a share of requests would cost a share of the throughput: the server starts
+    at most `traces_per_second` traces of its own a second (one second's worth at once); a
+    caller's sampled `traceparent` is still followed, and probes are never traced."""
+    now = [100.0]
+    provider = TracerProvider()
+    excluded = server_telemetry(
+        provider, sample_ratio=1.0, traces_per_second=2, clock=lambda: now[0]
+    )["exclude"]
+    assert excluded is not None
+
+    def traced(path: str = "/v1/access", traceparent: str | None = None) -> bool:
+        headers = [(b"traceparent", traceparent.encode())] if traceparent else []
+        return not excluded({"type": "http", "path": path, "headers": headers})
+
+    assert [traced() for _ in range(3)] == [True, True, False]  # the second's two, then none
+    caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    assert traced(traceparent=caller)  # the caller's choice, beyond the cap
+    assert not traced(traceparent=caller[:-1] + "0")
+    now[0] += 0.5  # half a second: one more
+    assert [traced(), traced()] == [True, False]
+    now[0] += 60  # a quiet minute refills one second's worth, no more
+    assert [traced() for _ in range(3)] == [True, True, False]
+    assert not traced("/healthz")
+    uncapped = server_telemetry(provider, sample_ratio=1.0, clock=lambda: now[0])["exclude"]
+    assert uncapped is not None
+    assert not any(uncapped({"path": "/v1/access", "headers": []}) for _ in range(50))
+    never = server_telemetry(provider, sample_ratio=0.0, traces_per_second=5)["exclude"]
+    assert never is not None and never({"path": "/v1/access", "headers": []})
+
+
 def test_statements_are_spans_inside_a_recorded_trace_only_and_errors_say_their_type() -> None:
-    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
     from sqlalchemy import create_engine, text
