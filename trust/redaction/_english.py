@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from stdnum.us import ein, itin, ssn
 
-from ._names import english_word_or_place, never_in_a_name
 from ._recognizers import _ANY_DIGIT, _Checked, _digits, _result, _said_before
 from ._spoken import CONTEXT
 from ._streets import address_extent, street_lines
@@ -426,37 +425,8 @@ class _Identifiers(_Rules):
         return found
 
 
-# ------------------------------------------------------------------------------- names
-# A first name, a middle initial and a surname, each capitalized: "Lo K. Berggren".
-_INITIALLED = re.compile(
-    r"(?<![\w\-])(?P<v>[^\W\d_][\w'’\-]+ (?-i:[^\W\d_a-z])\.? [^\W\d_][\w'’\-]+)(?![\w\-])"
-)
-
-
-class _Initialled(_Rules):
-    """A name written with its middle initial: in English prose, with no model here, the
-    surest sign of a name whatever its origin ("Motochika K Fukasawa", "Višeslav Đ Ćosić"),
-    unless its words are everyday words or places ("Section B Street")."""
-
-    def __init__(self, *, language: str) -> None:
-        super().__init__(["PERSON"], "tessera_initialled_name", language)
-
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: object = None
-    ) -> list[RecognizerResult]:
-        found = []
-        for match in _INITIALLED.finditer(text):
-            first, initial, last = match["v"].split(" ")
-            if not (first[:1].isupper() and last[:1].isupper() and initial[:1].isupper()):
-                continue
-            if first.isupper() or last.isupper():
-                continue  # "PSC B Box": an acronym, not a name
-            if any(never_in_a_name(w) or english_word_or_place(w) for w in (first, last)):
-                continue
-            found.append(_result(self, "PERSON", *match.span("v"), 0.8, "middle initial"))
-        return found
-
-
 def english_recognizers(language: str) -> list[EntityRecognizer]:
-    names = [_Initialled(language=language)] if language == "en" else []
+    from ._english_names import english_name_recognizers  # it builds on `_Rules` above
+
+    names = english_name_recognizers(language)
     return [_Identifiers(language=language), _Addresses(language=language), *names]

@@ -102,11 +102,41 @@ def world_first_names() -> frozenset[str]:
     )
 
 
+@functools.cache
+def world_surnames() -> frozenset[str]:
+    """Folded surnames of the same seventy locales (Faker's `last_names`), less everyday
+    English words and places ("Edwards", "Karlsen", not "West" or "Hill")."""
+    import importlib
+    import pkgutil
+
+    import faker.providers.person as people
+
+    names: set[str] = set()
+    for module in pkgutil.iter_modules(people.__path__):
+        provider = importlib.import_module(f"{people.__name__}.{module.name}").Provider
+        listed = provider.__dict__.get("last_names")
+        if isinstance(listed, (dict, tuple, list)):
+            names.update(fold(n) for n in listed)
+    return frozenset(
+        n for n in names if len(n) >= 3 and n.isalpha() and not english_word_or_place(n)
+    )
+
+
 def english_word_or_place(word: str) -> bool:
     """Whether a capitalized word is more likely an everyday English word (Faker's English
     word list, `ALSO_WORDS`, `NOT_A_NAME`), a place, a people or a role than a name."""
     folded = fold(word)
     return folded in _everyday_english() or folded in _places_and_peoples()
+
+
+def everyday_english(word: str) -> bool:
+    """Whether a word is an everyday English word, whatever else it is ("Will", "Rose")."""
+    return fold(word) in _everyday_english()
+
+
+def place_or_people(word: str) -> bool:
+    """Whether a word names a place, a people, a language or a party of a conversation."""
+    return fold(word) in _places_and_peoples()
 
 
 @functools.cache

@@ -272,7 +272,7 @@ _INTRO = re.compile(
     r"|the account is under|under the name(?: of)?|her name is|his name is|their name is"
     r"|(?:maiden|last|first|full|family|middle) name is|surname is"
     r"|what(?:'s| is) your (?:full |first |last |family )?(?:name|surname)\?"
-    r"|mister|missus|it's|it is|i'm|i am|(?:on behalf of )?my (?:" + _RELATIVES + r"),?"
+    r"|mister|missus|it's|it is|i'm|i am|call me|(?:on behalf of )?my (?:" + _RELATIVES + r"),?"
     # Said of someone in English prose: a name after these is capitalized, word by word.
     r"|called|named|says|said|by"
     r")(?![^\W\d_]) +",
@@ -282,7 +282,7 @@ _INTRO = re.compile(
 
 # Introductions that as often introduce anything else: a name after them is capitalized or a
 # known first name.
-_WEAK_INTROS = frozenset(("this is", "miss", "it's", "it is", "i'm", "i am"))
+_WEAK_INTROS = frozenset(("this is", "miss", "it's", "it is", "i'm", "i am", "call me"))
 # Introductions of English prose that as often introduce a thing ("called Customer Service",
 # "by Monday"): each word of the name after them is capitalized (or an initial), the first
 # is not an everyday word or a place, and after "by" a name has two words at least.
