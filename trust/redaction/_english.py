@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from stdnum.us import ein, itin, ssn
 
+from ._names import never_in_a_name
 from ._recognizers import _ANY_DIGIT, _Checked, _digits, _result, _said_before
 from ._spoken import CONTEXT
 from ._streets import address_extent, street_lines
@@ -271,6 +272,29 @@ _UK_ADDRESS = re.compile(
     re.IGNORECASE,
 )
 _POSTCODE_ALONE = re.compile(r"(?<![\w\-])(?P<v>" + _POSTCODE + r")(?![\w\-])", re.IGNORECASE)
+# A house number that the word "street" follows, after its street's name: "lives on Misiones
+# 6199 street", "refers to Bem rkp. 93. street".
+_NUMBERED_STREET = re.compile(
+    r"(?:(?<=[^\W\d_] )|(?<=[^\W\d_]\. ))\d{1,5}[A-Za-z]?\.?(?= street\b)"
+)
+_WORDS_BEFORE = re.compile(r"(?:[^\W\d_][\w.'’\-]* ){1,3}$")
+
+
+def _numbered_street(text: str, number: re.Match[str]) -> tuple[int, int]:
+    """The street's name before `number` from its first capitalized word, up to three words
+    back ("Bem rkp. 93."); an empty span when none is capitalized."""
+    words = _WORDS_BEFORE.search(text, max(0, number.start() - 60), number.start())
+    if words is None:
+        return number.start(), number.start()
+    at = words.start()
+    for word in words[0].split(" ")[:-1]:
+        if word[:1].isupper() and not never_in_a_name(word.rstrip(".")):
+            return at, number.end()
+        at += len(word) + 1
+    return number.start(), number.start()
+
+
+_ENDS_AT_A_POSTCODE = re.compile(r"(?<![\w\-])\d{4,5}(?:-\d{3,4})?$")
 _ZIP_ALONE = re.compile(r"(?<![\w\-])(?P<v>\d{5}(?:-\d{4})?)(?![\w\-])")
 
 
@@ -313,6 +337,19 @@ class _Addresses(_Rules):
         found = _united(found + [
             _result(self, "ADDRESS", start, end, 0.8, why) for start, end, why in street_lines(text)
         ])  # fmt: skip
+        for result in found:  # two rules united: what follows the later one's end goes too
+            if not _ENDS_AT_A_POSTCODE.search(text, 0, result.end):
+                result.start, result.end = address_extent(text, result.start, result.end)
+        for match in _NUMBERED_STREET.finditer(text):
+            start, end = _numbered_street(text, match)
+            if start == end:
+                continue
+            # The US rule read "6199 street" as a number and a suffix: the name is before it.
+            at_number = [r for r in found if r.start == match.start()]
+            for result in at_number:
+                result.start = start
+            if not at_number and not any(r.start < end and start < r.end for r in found):
+                found.append(_result(self, "ADDRESS", start, end, 0.85, "house number, 'street'"))
         for pattern, key in ((_POSTCODE_ALONE, "POSTCODE"), (_ZIP_ALONE, "ZIP")):
             for match in pattern.finditer(text):
                 start, end = match.span("v")

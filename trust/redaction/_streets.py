@@ -47,7 +47,9 @@ _HOUSE_AFTER_A_WORD = re.compile(r"(?<=[^\W\d_] )\d{1,5}[A-Za-z]?\.?(?=[\s,]|$)"
 _POSTCODE = re.compile(r"\d{4,5}(?:-\d{3,4})?\.?")
 _MAX_NAME_WORDS = 5
 _MAX_PLACE_WORDS = 5
-_GAP = re.compile(r"[ \t\r\n,]*")  # what may stand between two words of one address
+# What may stand between two words of one address: spaces, a line break, a comma, or the
+# separator a form left between the lines of a label ("}}", "???").
+_GAP = re.compile(r"(?:[ \t\r\n,]|\}\}|\?\?\?)*")
 
 
 def street_lines(text: str) -> list[tuple[int, int, str]]:
@@ -82,10 +84,24 @@ def address_extent(text: str, start: int, end: int) -> tuple[int, int]:
     """An address found at [start, end) by any rule, with what follows it (a unit, the town,
     region and country, a postcode, on the same line or the block's next ones) and the other
     street of a corner."""
+    while end > start and text[end - 1].isspace():
+        end -= 1
     tokens = [(m.start(), m.end(), m[0]) for m in _TOKEN.finditer(text, start, end + 240)]
+    # A rule that stopped inside a token ("… Terrace Apt" of "Apt. 508") ends with it.
+    inside = next((k for k, t in enumerate(tokens) if t[0] < end < t[1]), None)
+    if inside is not None and (
+        _bare_end(tokens[inside]) > end or tokens[inside][2].lower() in _UNIT_WORDS
+    ):
+        end = tokens[inside][1]
     last = max((k for k, t in enumerate(tokens) if t[1] <= end), default=None)
     if last is not None and tokens[last][1] == end:
+        unit = tokens[last][2].lower() in _UNIT_WORDS and last + 1 < len(tokens)
+        if unit and _HOUSE.fullmatch(tokens[last + 1][2]):
+            last += 1  # the unit's number
         end = max(end, _bare_end(tokens[_what_follows(text, tokens, last)]))
+    before = _BEFORE_A_LINE.search(text, max(0, start - 12), start)
+    if before is not None:
+        start = before.start()  # "12223 188 Eroni Clarke Close", "Apt. 791 35716 …"
     return _at_a_corner(text, start, end)
 
 
@@ -162,8 +178,10 @@ def _what_follows(text: str, tokens: list[tuple[int, int, str]], last: int) -> i
     j = last + 1
     while j < len(tokens):
         gap = text[tokens[j - 1][1] : tokens[j][0]]
-        if not _GAP.fullmatch(gap) or gap.count("\n") > 1:
+        if not _GAP.fullmatch(gap) or gap.count("\n") > 2:
             break
+        if gap.count("\n") == 2 and not any(_POSTCODE.fullmatch(t[2]) for t in tokens[j : j + 3]):
+            break  # a blank line ends the address, unless a country and postcode follow it
         word = tokens[j][2]
         previous = tokens[j - 1][2]
         if (
@@ -191,6 +209,11 @@ def _what_follows(text: str, tokens: list[tuple[int, int, str]], last: int) -> i
 
 
 _CORNER_BEFORE = re.compile(r"(?:the )?corner of $", re.IGNORECASE)
+# A building's number before the street line's own, at a line's start ("12223 188 Eroni…"),
+# or the unit an address label writes first ("Apt. 791 35716 1973 Duke Street").
+_BEFORE_A_LINE = re.compile(
+    r"(?:(?:^|(?<=[\s}?]))\d{1,6}|(?<![\w.])(?i:apt|apartment|suite|ste|unit|flat)\.?) $"
+)
 _CORNER_AFTER = re.compile(r" (?:and|&) (?:[^\W\d_][\w'’.\-]* ?){1,4}")
 
 

@@ -120,6 +120,19 @@ def test_english_addresses_are_found_from_their_street_or_their_postcode(
          "send it to <ADDRESS>? I am away"),
         ("Apt. 518 447 Siikarannantie 59  LIMINKA NO 91900", "<ADDRESS>"),
         ("meet at the corner of Ctra. de Siles 91 and Sulimat Cape", "meet at <ADDRESS>"),
+        # A label's lines: across a form's "}}", a blank line before the country and its
+        # postcode, a unit that a rule cut short, a building's number before the street's.
+        ("}} 1064 Bécsi utca 97 \n}} Suite 001 \n}} INVERERNE \n}} United Kingdom 31332",
+         "}} <ADDRESS>"),
+        ("10761 Baarlandhof 68 \n Suite 707 \n Rotterdam \n \n Netherlands 62835",
+         "<ADDRESS>"),
+        ("518 98 Bloomfield Terrace Apt. 508 \n   Boulcott", "<ADDRESS>"),
+        ("12 Main Street\n\nThanks for your help", "<ADDRESS>\n\nThanks for your help"),
+        ("Uruguay 90540  9135 8202-Office", "Uruguay 90540  <PHONE>-Office"),
+        # A house number the word "street" follows, after its street's name.
+        ("he lives on Misiones 6199 street", "he lives on <ADDRESS>"),
+        ("The title refers to Bem rkp. 93. street in Arka.",
+         "The title refers to <ADDRESS> street in Arka."),
         # US military addresses.
         ("a taxi to PSC 0457, Box 1784 APO AA 24493. Thanks", "a taxi to <ADDRESS>. Thanks"),
         ("mail it to USNS Kjær FPO AP 41060", "mail it to <ADDRESS>"),
