@@ -7,6 +7,7 @@ that introduce a name (`_recognizers`), a name is found by how it is written:
   address");
 - in a list of people's names that holds a known first name or surname ("founders:
   Jeremiassen, Martin and Walker.");
+- before the company they are of ("Vjera Posavec of Willamette Industries Ltd");
 - as the first line of a signature or an address label, or the line after a label
   ("Oles Bazhenov    58602 Kopfhölzistrasse 45   Apt. 458", "Directed By:    Sjon Lemans").
 Each rule leaves alone words that are everyday English, places, or a company's.
@@ -125,7 +126,8 @@ class _Owners(_Rules):
                 continue  # "the Apple's address": a thing's
             owned = _OWNED_BY.sub("", text[match.end("v") : match.end()])
             if not _ONLY_A_PERSONS.match(owned) and any(
-                place_or_people(w) and fold(w) not in first_names() for w in words[first:]
+                place_or_people(w) and fold(w) not in first_names() and not _initial(w)
+                for w in words[first:]
             ):
                 continue  # "Switzerland's song"
             start = match.end("v") - len(" ".join(words[first:]))
@@ -171,6 +173,40 @@ class _Lists(_Rules):
         return found
 
 
+# ------------------------------------------------------------------------ of a company
+# "Vjera Posavec of Willamette Industries Ltd", "Sora Gatou from IPS CO.LTD.": a name, then
+# the company it works for, which a company's word shows.
+_OF_A_COMPANY = re.compile(
+    r"(?<![\w\-'’])(?P<v>[^\W\d_][\w\-]+(?: (?:[^\W\d_]\.?|[^\W\d_][\w\-]+)){1,3})"
+    r" (?:of|from|at) (?P<company>[^\n.;]{0,60}?\b(?i:ltd|inc|corp|corporation|plc|llc|co|gmbh"
+    r"|s\.?a|ag|group|holdings|limited|company)\b)"
+)
+
+
+class _OfACompany(_Rules):
+    """A name of two to four words before "of", "from" or "at" and a company's name."""
+
+    def __init__(self, *, language: str) -> None:
+        super().__init__(["PERSON"], "tessera_name_of_a_company", language)
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: object = None
+    ) -> list[RecognizerResult]:
+        found = []
+        for match in _OF_A_COMPANY.finditer(text):
+            words = match["v"].split(" ")
+            # The name is the last two to four words that read as one ("including Jose van
+            # Teeffelen of", not "including Jose").
+            for first in range(max(0, len(words) - 4), len(words) - 1):
+                if _name_line(" ".join(words[first:])):
+                    start = match.end("v") - len(" ".join(words[first:]))
+                    found.append(
+                        _result(self, "PERSON", start, match.end("v"), 0.7, "of a company")
+                    )
+                    break
+        return found
+
+
 # ------------------------------------------------------------------------ name lines
 # What separates the lines of a signature or a label pasted as one text: a line break, a tab,
 # two spaces or more, or a "}}" left by a form.
@@ -186,7 +222,7 @@ def _name_line(line: str) -> bool:
     initial or (not first) a particle ("Jose van Teeffelen"), with no digit, and one word at
     least that names no place: a name as a label writes it ("Lo K. Berggren", not "Wells
     Fargo")."""
-    words = line.split(" ")
+    words = line.replace("\ufeff", "").split(" ")
     if not 2 <= len(words) <= 4 or any(c.isdigit() for c in line):
         return False
     names = not_places = 0
@@ -198,7 +234,7 @@ def _name_line(line: str) -> bool:
         if fold(word.rstrip(".")) in _PLACE_OR_COMPANY or everyday_english(word):
             return False
         names += 1
-        not_places += not place_or_people(word)
+        not_places += not place_or_people(word) or fold(word) in first_names()
     return names >= 2 and not_places >= 1
 
 
@@ -256,5 +292,6 @@ def english_name_recognizers(language: str) -> list[_Rules]:
         _Initialled(language=language),
         _Owners(language=language),
         _Lists(language=language),
+        _OfACompany(language=language),
         _NameLines(language=language),
     ]

@@ -272,6 +272,7 @@ _INTRO = re.compile(
     r"|the account is under|under the name(?: of)?|her name is|his name is|their name is"
     r"|(?:maiden|last|first|full|family|middle) name is|surname is"
     r"|what(?:'s| is) your (?:full |first |last |family )?(?:name|surname)\?"
+    r"|what(?:'s| is) the name on the account\? (?:user|customer|caller|client):"
     r"|mister|missus|it's|it is|i'm|i am|call me|(?:on behalf of )?my (?:" + _RELATIVES + r"),?"
     # Said of someone in English prose: a name after these is capitalized, word by word.
     r"|called|named|says|said|by"

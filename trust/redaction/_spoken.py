@@ -306,7 +306,7 @@ CONTEXT = {
     "PHONE": (
         "telephone", "tel", "portable", "mobile", "fixe", "fax", "appeler", "appelez",
         "rappeler", "joindre", "whatsapp", "sms", "phone", "call", "cell", "reach", "desk",
-        "office", "messages", "text me",
+        "office", "messages", "text me", "registered", "answering",
     ),
 }  # fmt: skip
 

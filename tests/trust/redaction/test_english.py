@@ -141,6 +141,10 @@ def test_english_addresses_are_found_from_their_street_or_their_postcode(
         ("see 5 Musicians Of The 70s You Hate", "see 5 Musicians Of The 70s You Hate"),
         ("Flight 370 left at 9 and landed at 11", "Flight 370 left at 9 and landed at 11"),
         ("Mobile: 040 165 7401", "Mobile: <PHONE>"),
+        # A number named as the caller's own, or not answering.
+        ("no message on my registered 70 205 603. Could you",
+         "no message on my registered <PHONE>. Could you"),
+        ("They're not answering at 494 17 271", "They're not answering at <PHONE>"),
     ],
 )  # fmt: skip
 def test_the_rest_of_the_worlds_street_lines_are_addresses_in_english(

@@ -98,6 +98,19 @@ def test_english_prose_names_people_as_it_writes_them(text: str, expected: str) 
         ("Customer Service    1 Main Street", "Customer Service    <ADDRESS>"),
         ("Wells Fargo    420 Montgomery Street", "Wells Fargo    <ADDRESS>"),
         ("Sjon Lemans is here", "Sjon Lemans is here"),  # a line of prose, not a label
+        ("}}Lisa M Lund  }}Bausch + Lomb Corporation  }}787 Thijsselaan 6",
+         "}}<PERSON>  }}Bausch + Lomb Corporation  }}<ADDRESS>"),
+        ("Nathaniel N. Nygård's killers were sentenced", "<PERSON>'s killers were sentenced"),
+        # Before the company they are of; a company's own department is not a name.
+        ("CEOs, including Vjera Posavec of Willamette Industries Ltd, and more",
+         "CEOs, including <PERSON> of Willamette Industries Ltd, and more"),
+        ("Sora Gatou from IPS CO.LTD. is the keynote speaker",
+         "<PERSON> from IPS CO.LTD. is the keynote speaker"),
+        ("Customer Service of Acme Inc", "Customer Service of Acme Inc"),
+        ("the Bank of America Corporation", "the Bank of America Corporation"),
+        # The answer to the account's name, after the caller's label.
+        ("Bot: What's the name on the account? User: Casper Gustavsson",
+         "Bot: What's the name on the account? User: <PERSON>"),
         # "Call me" hands a name over, as "I'm" does.
         ("Sometimes people call me Lesława", "Sometimes people call me <PERSON>"),
         ("please call me back tomorrow", "please call me back tomorrow"),
