@@ -381,7 +381,8 @@ def _united(found: list[RecognizerResult]) -> list[RecognizerResult]:
 def _confirmed(match: re.Match[str], end: int) -> bool:
     """A street ending in an everyday word is one when the address goes on after it, or when
     it is written as a name is ("Stephanie Light", not "at the light")."""
-    words = (match["name"] + match["suffix"]).split()
+    # A second number before the name is the building's: "12223 188 Eroni Clarke Close".
+    words = [w for w in (match["name"] + match["suffix"]).split() if not w[:1].isdigit()]
     return end > match.end() or (bool(words) and all(w[:1].isupper() for w in words))
 
 

@@ -27,7 +27,7 @@ _STREET_WORDS = frozenset(_WORDS.split())
 # A street word that ends the name's last word: "Strickstrasse", "Alingsåsvägen", "Kiannonkatu".
 _ENDINGS = """strasse straße str. gasse weg allee platz damm steig vej gade vænget stræde laan
     straat gracht plein kade dreef singel steeg vägen gatan gränd stigen veien vegen gata gaten
-    katu tie kuja polku utca körút ulica ulice trida třída cesta"""
+    katu tie tee kuja polku utca körút fasor rakpart ulica ulice trida třída cesta"""
 _STREET_ENDINGS = tuple(_ENDINGS.split())
 # Lower-case words inside a street's or a town's name: "Ctra. de Siles", "Via Capo le Case".
 _INSIDE = "de da das do dos del della delle di du des la le les van von der den ter y e al el d"
@@ -200,7 +200,10 @@ def _what_follows(text: str, tokens: list[tuple[int, int, str]], last: int) -> i
         if _POSTCODE.fullmatch(word):
             last = j
             break
-        if word.endswith(":") or not word[:1].isupper() or places >= _MAX_PLACE_WORDS:
+        particle = word in _PARTICLES and j + 1 < len(tokens) and tokens[j + 1][2][:1].isupper()
+        if word.endswith(":") or places >= _MAX_PLACE_WORDS:
+            break
+        if not word[:1].isupper() and not particle:  # "… Avenue du Golf Arabe" goes on
             break
         places += 1
         last = j

@@ -129,6 +129,11 @@ def test_english_addresses_are_found_from_their_street_or_their_postcode(
         ("518 98 Bloomfield Terrace Apt. 508 \n   Boulcott", "<ADDRESS>"),
         ("12 Main Street\n\nThanks for your help", "<ADDRESS>\n\nThanks for your help"),
         ("Uruguay 90540  9135 8202-Office", "Uruguay 90540  <PHONE>-Office"),
+        ("}} 12223 188 Eroni Clarke Close \n}} Suite 378 \n}} New Zealand 61323", "}} <ADDRESS>"),
+        ("}} 948 Luite tee 87 \n}} Suite 464 \n}} Estonia 27755", "}} <ADDRESS>"),
+        ("}} 51616 63 Avenue du Golf Arabe \n}} Suite 650 \n}} Tunisia 44747", "}} <ADDRESS>"),
+        ("stop at Szilágyi Erzsébet fasor 69 please", "stop at <ADDRESS> please"),
+        ("we have 3 5 park row seats", "we have 3 5 park row seats"),
         # A house number the word "street" follows, after its street's name.
         ("he lives on Misiones 6199 street", "he lives on <ADDRESS>"),
         ("The title refers to Bem rkp. 93. street in Arka.",
