@@ -73,10 +73,11 @@ _PEOPLE_OF_A_PERSON = (
 )
 _THINGS_OF_A_PERSON = _PEOPLE_OF_A_PERSON + "|address|phone|birthday|killer|killers|funeral|song"
 # Only a person has a kid or a boss; a place or a country has songs and an address too.
+_OWNER_HINT = re.compile(r"['’]s |\b(?:his|her) ")
 _OWNED_BY = re.compile(r"^(?:['’]s)? ")
 _ONLY_A_PERSONS = re.compile(r"(?:his |her )?(?:" + _PEOPLE_OF_A_PERSON + r")$")
 _OWNER = re.compile(
-    r"(?<![\w\-'’])(?P<v>[^\W\d_][\w\-]*(?: (?:[^\W\d_]\.?|[^\W\d_][\w\-]*)){0,2})"
+    r"(?<![\w\-'’])(?P<v>[^\W\d_a-z][\w\-]*(?: (?:[^\W\d_]\.?|[^\W\d_][\w\-]*)){0,2})"
     r"(?:['’]s|(?= (?:his|her) (?:address|phone|number|card|details)\b))"
     r" (?:his |her )?(?:" + _THINGS_OF_A_PERSON + r"|number|card|details)(?![\w\-])"
 )
@@ -106,7 +107,9 @@ class _Owners(_Rules):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: object = None
     ) -> list[RecognizerResult]:
-        found = []
+        found: list[RecognizerResult] = []
+        if not _OWNER_HINT.search(text):
+            return found  # most texts: no "'s", "his" or "her" at all
         for match in _OWNER.finditer(text):
             words = match["v"].split(" ")
             # The longest run of name words that ends at the "'s": "here's Ruby's" is Ruby.
@@ -139,7 +142,7 @@ class _Owners(_Rules):
 # "Jeremiassen, Martin and Walker." "Masaev and Edwards were": single capitalized words joined
 # by commas and a last "and", ending a clause (not "the Clark, Romero and Hall Orchestra").
 _LIST = re.compile(
-    r"(?<![\w\-'’])(?P<v>[^\W\d_][\w\-]+(?:, [^\W\d_][\w\-]+)*,? and [^\W\d_][\w\-]+)"
+    r"(?<![\w\-'’])(?P<v>[^\W\d_a-z][\w\-]+(?:, [^\W\d_a-z][\w\-]+)*,? and [^\W\d_a-z][\w\-]+)"
     r"(?=[.,;:!?)\"]|$| (?:were|are|was|is|have|had|did|do|will|would|both|all)\b)"
 )
 _LIST_WORD = re.compile(r"[^\W\d_][\w\-]+")
@@ -157,7 +160,9 @@ class _Lists(_Rules):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: object = None
     ) -> list[RecognizerResult]:
-        found = []
+        found: list[RecognizerResult] = []
+        if " and " not in text:
+            return found
         for match in _LIST.finditer(text):
             words = [w for w in _LIST_WORD.finditer(match["v"]) if w[0] != "and"]
             if not all(_a_name_word(w[0]) for w in words):
@@ -176,8 +181,12 @@ class _Lists(_Rules):
 # ------------------------------------------------------------------------ of a company
 # "Vjera Posavec of Willamette Industries Ltd", "Sora Gatou from IPS CO.LTD.": a name, then
 # the company it works for, which a company's word shows.
+_COMPANY_WORD = re.compile(
+    r"\b(?:ltd|inc|corp|corporation|plc|llc|co|gmbh|s\.?a|ag|group|holdings|limited|company)\b",
+    re.IGNORECASE,
+)
 _OF_A_COMPANY = re.compile(
-    r"(?<![\w\-'’])(?P<v>[^\W\d_][\w\-]+(?: (?:[^\W\d_]\.?|[^\W\d_][\w\-]+)){1,3})"
+    r"(?<![\w\-'’])(?P<v>[^\W\d_a-z][\w\-]+(?: (?:[^\W\d_]\.?|[^\W\d_][\w\-]+)){1,3})"
     r" (?:of|from|at) (?P<company>[^\n.;]{0,60}?\b(?i:ltd|inc|corp|corporation|plc|llc|co|gmbh"
     r"|s\.?a|ag|group|holdings|limited|company)\b)"
 )
@@ -192,7 +201,9 @@ class _OfACompany(_Rules):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: object = None
     ) -> list[RecognizerResult]:
-        found = []
+        found: list[RecognizerResult] = []
+        if not _COMPANY_WORD.search(text):
+            return found  # most texts name no company
         for match in _OF_A_COMPANY.finditer(text):
             words = match["v"].split(" ")
             # The name is the last two to four words that read as one ("including Jose van
