@@ -275,10 +275,18 @@ class _NameLines(_Rules):
             elif ((i == 0 and block) or after_label) and _name_line(line):
                 names.add(line)
         found = []
-        for name in names:
-            for match in re.finditer(r"(?<![\w\-])" + re.escape(name) + r"(?![\w\-])", text):
-                found.append(_result(self, "PERSON", *match.span(), 0.75, "name line"))
+        for name in names:  # each place it is written (no pattern made per name: the
+            at = text.find(name)  # regex cache is the phone matcher's too)
+            while at >= 0:
+                end = at + len(name)
+                if not (_word_char(text, at - 1) or _word_char(text, end)):
+                    found.append(_result(self, "PERSON", at, end, 0.75, "name line"))
+                at = text.find(name, end)
         return found
+
+
+def _word_char(text: str, i: int) -> bool:
+    return 0 <= i < len(text) and (text[i].isalnum() or text[i] in "_-")
 
 
 def _lines(text: str) -> list[tuple[int, int]]:

@@ -211,17 +211,25 @@ class _Phones(_Ours):
         found: list[RecognizerResult] = []
         if len(_ANY_DIGIT.findall(text)) < _FEWEST_PHONE_DIGITS:
             return found
-        for i, region in enumerate(self.regions):
-            if i and not _TRUNK.search(text):
-                break  # the plans after the first read only numbers with their trunk 0
-            # Outside France, the digits must be grouped as the plan groups them: "2024-118-553"
-            # is an order number, "(202) 411-8553" a phone.
-            leniency = phonenumbers.Leniency.VALID if region == "FR" else _GROUPED
-            for match in phonenumbers.PhoneNumberMatcher(text, region, leniency):
-                if any(f.start < match.end and match.start < f.end for f in found):
-                    continue
-                found.append(_result(self, "PHONE", match.start, match.end, 0.9, "numbering plan"))
-        for match in _PHONE_LIKE.finditer(text):
+        candidates = [m for m in _PHONE_LIKE.finditer(text) if _enough_digits(m["v"])]
+        if not candidates:
+            return found  # digits scattered (a house number, a ZIP, a date): no number to read
+        # The matcher reads only around those runs, with the characters that touch them (it
+        # checks that no letter does): the rest of a long text is not scanned once a plan.
+        for at, until in _windows(text, candidates):
+            window = text[at:until]
+            for i, region in enumerate(self.regions):
+                if i and not _TRUNK.search(window):
+                    break  # the plans after the first read only numbers with their trunk 0
+                # Outside France, the digits must be grouped as the plan groups them:
+                # "2024-118-553" is an order number, "(202) 411-8553" a phone.
+                leniency = phonenumbers.Leniency.VALID if region == "FR" else _GROUPED
+                for match in phonenumbers.PhoneNumberMatcher(window, region, leniency):
+                    start, end = at + match.start, at + match.end
+                    if any(f.start < end and start < f.end for f in found):
+                        continue
+                    found.append(_result(self, "PHONE", start, end, 0.9, "numbering plan"))
+        for match in candidates:
             start, end = match.span("v")
             if any(f.start <= start < f.end for f in found):
                 continue
@@ -244,6 +252,25 @@ _TRUNK = re.compile(r"(?<![\d+])\(?0\d")
 _PHONE_LIKE = re.compile(
     r"(?<![\w+])(?P<v>(?:\+|00)?\(?\d[\d().\-]*(?:[ ][\d().\-]+)*\d(?:x\d{1,5})?)(?![\w])"
 )
+
+
+def _windows(text: str, runs: list[re.Match[str]], margin: int = 3) -> list[tuple[int, int]]:
+    """Each run's span widened by `margin` characters on both sides, overlapping ones as one."""
+    windows: list[tuple[int, int]] = []
+    for run in runs:
+        at, until = max(0, run.start("v") - margin), min(len(text), run.end("v") + margin)
+        if windows and at <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(windows[-1][1], until))
+        else:
+            windows.append((at, until))
+    return windows
+
+
+def _enough_digits(run: str) -> bool:
+    """A run of digits and separators long enough to hold a phone number."""
+    return sum(c.isdigit() for c in run) >= _FEWEST_PHONE_DIGITS
+
+
 _PHONE_AFTER = re.compile(
     r"[ \-]{0,2}\(?(office|fax|mobile|cell|home|work|desk|portable|fixe|bureau)\b", re.IGNORECASE
 )
