@@ -328,6 +328,8 @@ class _Addresses(_Rules):
         for match in _US_START.finditer(text):
             if any(r.start <= match.start() < r.end for r in found):
                 continue
+            if not match["name"].strip() and match["suffix"].islower():
+                continue  # "5 street lights": a street word with no street's name before it
             end = _us_end(text, match.start(), match.end())
             if match["suffix"].lower() not in _CORE and not _confirmed(match, end):
                 continue

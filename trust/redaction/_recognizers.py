@@ -189,6 +189,19 @@ def _expiry(value: str) -> bool:
     return 1 <= month <= 12
 
 
+_ENGLISH_TYPES = "street st road rd lane drive way close court avenue av boulevard bd place square"
+_ENGLISH_STREET_TYPES = frozenset(_ENGLISH_TYPES.split())
+
+
+def _street_type_capitalized(value: str) -> bool:
+    """In English a street type follows the street's name ("12 Main Street"): an English one
+    before it is a foreign address's only when written as a name ("5 Avenue Foch"), not "5
+    street lights"; a foreign one ("5 rue de la Paix") is one however written."""
+    words = value.replace(",", " ").split()
+    kind = next((w for w in words[1:] if w.lower() not in ("bis", "ter")), "")
+    return kind[:1].isupper() or kind.lower().rstrip(".") not in _ENGLISH_STREET_TYPES
+
+
 def _always(value: str) -> bool:
     return True
 
@@ -645,7 +658,7 @@ def recognizers(language: str) -> list[EntityRecognizer]:
             rf"(?P<v>\b\d{{1,4}}(?: ?(?:bis|ter))?,? (?:{_STREET})\b(?:[^\n,;:!?]{{2,60}}?"
             r",? \d{5}(?: (?-i:[A-ZÉ])[\w\-']*(?:[ \-](?-i:[A-ZÉ])[\w\-']*)*)?(?!\w)"
             r"|[^\n,;:!?]{2,60}?(?=[\n,;:!?]|$| et | and |\.(?:\s|$))))",
-            _always,
+            _always if lang != "en" else _street_type_capitalized,
             language=lang,
             score=0.9,  # a number and a street type: surer than a name the model sees in it
         ),

@@ -135,7 +135,11 @@ def test_english_addresses_are_found_from_their_street_or_their_postcode(
         ("stop at Szilágyi Erzsébet fasor 69 please", "stop at <ADDRESS> please"),
         ("we have 3 5 park row seats", "we have 3 5 park row seats"),
         # A house number the word "street" follows, after its street's name.
-        ("he lives on Misiones 6199 street", "he lives on <ADDRESS>"),
+        ("he lives on Misiones 6199 street", "he lives on <ADDRESS> street"),
+        # An English street type before a number, written as a word, names no street.
+        ("we have 5 street lights", "we have 5 street lights"),
+        ("my address is 12 Avenue Foch, 75016 Paris", "my address is <ADDRESS>"),
+        ("I live at 5 rue de la Paix", "I live at <ADDRESS>"),
         ("The title refers to Bem rkp. 93. street in Arka.",
          "The title refers to <ADDRESS> street in Arka."),
         # US military addresses.
