@@ -72,9 +72,9 @@ _PEOPLE_OF_A_PERSON = (
     "|friend|friends|boss"
 )
 _THINGS_OF_A_PERSON = _PEOPLE_OF_A_PERSON + "|address|phone|birthday|killer|killers|funeral|song"
-# Only a person has a kid or a boss; a place or a country has songs and an address too.
 _OWNER_HINT = re.compile(r"['’]s |\b(?:his|her) ")
 _OWNED_BY = re.compile(r"^(?:['’]s)? ")
+# Only a person has a kid or a boss; a place or a country has songs and an address too.
 _ONLY_A_PERSONS = re.compile(r"(?:his |her )?(?:" + _PEOPLE_OF_A_PERSON + r")$")
 _OWNER = re.compile(
     r"(?<![\w\-'’])(?P<v>[^\W\d_a-z][\w\-]*(?: (?:[^\W\d_]\.?|[^\W\d_][\w\-]*)){0,2})"
