@@ -294,6 +294,7 @@ def _numbered_street(text: str, number: re.Match[str]) -> tuple[int, int]:
     return number.start(), number.start()
 
 
+# At most ten characters: read from `end - 12` (its look-behind sees before the start).
 _ENDS_AT_A_POSTCODE = re.compile(r"(?<![\w\-])\d{4,5}(?:-\d{3,4})?$")
 _ZIP_ALONE = re.compile(r"(?<![\w\-])(?P<v>\d{5}(?:-\d{4})?)(?![\w\-])")
 
@@ -340,7 +341,7 @@ class _Addresses(_Rules):
             _result(self, "ADDRESS", start, end, 0.8, why) for start, end, why in street_lines(text)
         ])  # fmt: skip
         for result in found:  # two rules united: what follows the later one's end goes too
-            if not _ENDS_AT_A_POSTCODE.search(text, 0, result.end):
+            if not _ENDS_AT_A_POSTCODE.search(text, max(0, result.end - 12), result.end):
                 result.start, result.end = address_extent(text, result.start, result.end)
         for match in _NUMBERED_STREET.finditer(text):
             start, end = _numbered_street(text, match)

@@ -29,7 +29,7 @@ from ._names import (
     world_first_names,
     world_surnames,
 )
-from ._recognizers import _PLACE_OR_COMPANY, _result
+from ._recognizers import _ANY_DIGIT, _PLACE_OR_COMPANY, _result
 from ._spoken import fold
 
 __all__ = ["english_name_recognizers"]
@@ -83,13 +83,19 @@ _OWNER = re.compile(
 )
 
 
+def _capitalized(word: str) -> bool:
+    """Written as a name is: capitalized, not an acronym, not a word never in a name, not a
+    street's or a company's word."""
+    if not word[:1].isupper() or word.isupper() or never_in_a_name(word):
+        return False
+    return fold(word.rstrip(".")) not in _PLACE_OR_COMPANY
+
+
 def _a_name_word(word: str) -> bool:
     """A capitalized word that can be a name: not everyday English or a company's word,
     unless it is a known first name ("Victoria's daughter"). A place's name can be a
     person's ("Narciso's kid"): what follows says which."""
-    if not word[:1].isupper() or word.isupper() or never_in_a_name(word):
-        return False
-    if fold(word.rstrip(".")) in _PLACE_OR_COMPANY:
+    if not _capitalized(word):
         return False
     return not everyday_english(word) or fold(word) in first_names()
 
@@ -181,14 +187,13 @@ class _Lists(_Rules):
 # ------------------------------------------------------------------------ of a company
 # "Vjera Posavec of Willamette Industries Ltd", "Sora Gatou from IPS CO.LTD.": a name, then
 # the company it works for, which a company's word shows.
-_COMPANY_WORD = re.compile(
-    r"\b(?:ltd|inc|corp|corporation|plc|llc|co|gmbh|s\.?a|ag|group|holdings|limited|company)\b",
-    re.IGNORECASE,
+_COMPANY_WORDS = (
+    r"\b(?i:ltd|inc|corp|corporation|plc|llc|co|gmbh|s\.?a|ag|group|holdings|limited|company)\b"
 )
+_COMPANY_WORD = re.compile(_COMPANY_WORDS)
 _OF_A_COMPANY = re.compile(
     r"(?<![\w\-'’])(?P<v>[^\W\d_a-z][\w\-]+(?: (?:[^\W\d_]\.?|[^\W\d_][\w\-]+)){1,3})"
-    r" (?:of|from|at) (?P<company>[^\n.;]{0,60}?\b(?i:ltd|inc|corp|corporation|plc|llc|co|gmbh"
-    r"|s\.?a|ag|group|holdings|limited|company)\b)"
+    r" (?:of|from|at) (?P<company>[^\n.;]{0,60}?" + _COMPANY_WORDS + ")"
 )
 
 
@@ -209,11 +214,10 @@ class _OfACompany(_Rules):
             # The name is the last two to four words that read as one ("including Jose van
             # Teeffelen of", not "including Jose").
             for first in range(max(0, len(words) - 4), len(words) - 1):
-                if _name_line(" ".join(words[first:])):
-                    start = match.end("v") - len(" ".join(words[first:]))
-                    found.append(
-                        _result(self, "PERSON", start, match.end("v"), 0.7, "of a company")
-                    )
+                name = " ".join(words[first:])
+                if _name_line(name):
+                    start, end = match.end("v") - len(name), match.end("v")
+                    found.append(_result(self, "PERSON", start, end, 0.7, "of a company"))
                     break
         return found
 
@@ -240,9 +244,7 @@ def _name_line(line: str) -> bool:
     for i, word in enumerate(words):
         if 0 < i < len(words) - 1 and (_initial(word) or word in _PARTICLES):
             continue
-        if not word[:1].isupper() or word.isupper() or never_in_a_name(word):
-            return False
-        if fold(word.rstrip(".")) in _PLACE_OR_COMPANY or everyday_english(word):
+        if not _capitalized(word) or everyday_english(word):
             return False
         names += 1
         not_places += not place_or_people(word) or fold(word) in first_names()
@@ -264,7 +266,7 @@ class _NameLines(_Rules):
         lines = _lines(text)
         if len(lines) < 2:
             return []
-        block = any(c.isdigit() for c in text)
+        block = _ANY_DIGIT.search(text) is not None
         names: set[str] = set()
         for i, (start, end) in enumerate(lines):
             line = text[start:end]

@@ -85,27 +85,19 @@ def world_first_names() -> frozenset[str]:
     English-speaking contact centre in Europe hears Väinö, Brankica and Yuito as often as
     John. Everyday English words, places, peoples and roles (`english_word_or_place`) are
     left out, so a capitalized "Major" or "Irvine" at a sentence's start is not a name."""
-    import importlib
-    import pkgutil
-
-    import faker.providers.person as people
-
-    names: set[str] = set()
-    for module in pkgutil.iter_modules(people.__path__):
-        provider = importlib.import_module(f"{people.__name__}.{module.name}").Provider
-        for attribute in ("first_names", "first_names_male", "first_names_female"):
-            listed = provider.__dict__.get(attribute)
-            if isinstance(listed, (dict, tuple, list)):
-                names.update(fold(n) for n in listed)
-    return frozenset(
-        n for n in names if len(n) >= 3 and n.isalpha() and not english_word_or_place(n)
-    )
+    return _faker_person_names("first_names", "first_names_male", "first_names_female")
 
 
 @functools.cache
 def world_surnames() -> frozenset[str]:
     """Folded surnames of the same seventy locales (Faker's `last_names`), less everyday
     English words and places ("Edwards", "Karlsen", not "West" or "Hill")."""
+    return _faker_person_names("last_names")
+
+
+def _faker_person_names(*attributes: str) -> frozenset[str]:
+    """The folded names every Faker person provider lists under `attributes`, of three
+    letters or more, less everyday English words and places."""
     import importlib
     import pkgutil
 
@@ -114,9 +106,10 @@ def world_surnames() -> frozenset[str]:
     names: set[str] = set()
     for module in pkgutil.iter_modules(people.__path__):
         provider = importlib.import_module(f"{people.__name__}.{module.name}").Provider
-        listed = provider.__dict__.get("last_names")
-        if isinstance(listed, (dict, tuple, list)):
-            names.update(fold(n) for n in listed)
+        for attribute in attributes:
+            listed = provider.__dict__.get(attribute)
+            if isinstance(listed, (dict, tuple, list)):
+                names.update(fold(n) for n in listed)
     return frozenset(
         n for n in names if len(n) >= 3 and n.isalpha() and not english_word_or_place(n)
     )

@@ -165,7 +165,8 @@ class _HeadSampling:
         self.ratio = ratio
         self.per_second = per_second
         self.clock = clock
-        self._allowance = max(per_second, 1.0)  # a full bucket: one second's worth
+        self._burst = max(per_second, 1.0)  # one second's worth
+        self._allowance = self._burst  # a full bucket
         self._at = clock()
 
     def __call__(self, scope: MutableMapping[str, Any]) -> bool:
@@ -186,8 +187,7 @@ class _HeadSampling:
         if self.per_second <= 0:
             return True
         now = self.clock()
-        burst = max(self.per_second, 1.0)
-        self._allowance = min(burst, self._allowance + (now - self._at) * self.per_second)
+        self._allowance = min(self._burst, self._allowance + (now - self._at) * self.per_second)
         self._at = now
         if self._allowance < 1.0:
             return False
