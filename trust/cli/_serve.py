@@ -84,7 +84,7 @@ def _serve(host: str | None, port: int | None, workers: int, access_log: bool | 
         log_config=None,
     )
     if workers == 1:
-        uvicorn.run(create_app(services), **common)
+        uvicorn.run(create_app(services, own_process=True), **common)
         return
     services.close()
     # Each worker builds its services from the same environment. The schema was migrated here,

@@ -247,38 +247,46 @@ def trace_statements(engine: Any, tracer: Any) -> None:
     never its parameters) and, on failure, the error's type only: a database's message can
     quote the values that broke a constraint. Outside a recorded trace nothing is done, so an
     unsampled request pays one check a statement. (OpenTelemetry's SQLAlchemy instrumentation
-    opens a span for every statement, sampled or not, and puts the error's message in it.)"""
+    opens a span for every statement, sampled or not, and puts the error's message in it.)
+
+    The span wraps the driver's own call through the dialect's `do_execute` events: a
+    connection's events (`before_cursor_execute`) would have every connection of every request,
+    traced or not, set up its listeners, a twentieth of a gateway access."""
     from opentelemetry.trace import Status, StatusCode
     from sqlalchemy import event
 
-    system = engine.dialect.name
+    dialect = engine.dialect
+    system = dialect.name
 
-    @event.listens_for(engine, "before_cursor_execute")
-    def _before(
-        conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
-    ) -> None:
-        if context is None or not trace.get_current_span().is_recording():
-            return
+    def traced(statement: str, run: Callable[[], Any]) -> bool | None:
+        if not trace.get_current_span().is_recording():
+            return None  # the dialect runs the statement as it would without us
         words = statement.split(None, 1)
         operation = words[0].upper() if words else "SQL"
-        context._tessera_span = tracer.start_span(
+        span = tracer.start_span(
             f"{operation} {system}",
             kind=SpanKind.CLIENT,
             attributes={"db.system": system, "db.operation": operation, "db.statement": statement},
         )
-
-    @event.listens_for(engine, "after_cursor_execute")
-    def _after(conn: Any, cursor: Any, statement: str, params: Any, context: Any, *_: Any) -> None:
-        span = getattr(context, "_tessera_span", None)
-        if span is not None:
+        try:
+            run()
+        except BaseException as exc:
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            raise
+        finally:
             span.end()
-            context._tessera_span = None
+        return True  # run here: the dialect does not run it again
 
-    @event.listens_for(engine, "handle_error")
-    def _failed(failure: Any) -> None:
-        context = failure.execution_context
-        span = getattr(context, "_tessera_span", None) if context is not None else None
-        if span is not None:
-            span.set_status(Status(StatusCode.ERROR, type(failure.original_exception).__name__))
-            span.end()
-            context._tessera_span = None
+    @event.listens_for(engine, "do_execute")
+    def _execute(cursor: Any, statement: str, parameters: Any, context: Any) -> bool | None:
+        return traced(statement, lambda: dialect.do_execute(cursor, statement, parameters, context))
+
+    @event.listens_for(engine, "do_executemany")
+    def _executemany(cursor: Any, statement: str, parameters: Any, context: Any) -> bool | None:
+        return traced(
+            statement, lambda: dialect.do_executemany(cursor, statement, parameters, context)
+        )
+
+    @event.listens_for(engine, "do_execute_no_params")
+    def _execute_no_params(cursor: Any, statement: str, context: Any) -> bool | None:
+        return traced(statement, lambda: dialect.do_execute_no_params(cursor, statement, context))

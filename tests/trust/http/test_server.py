@@ -133,3 +133,37 @@ def test_three_workers_stay_up_and_share_the_requests(
         and 'status="201"' in ln
     )
     assert float(line.rsplit(" ", 1)[1]) == 60.0  # every worker's count, added up
+
+
+def test_a_servers_heap_is_settled_once_started_and_an_embedded_apps_is_not(
+    store_factory: StoreFactory, tmp_path: Path
+) -> None:
+    """A server's app, alone in its process, sets its start-up heap out of the collector's
+    reach and makes young collections rarer; an app embedded among others (a test's, a
+    demo's) leaves the process's collector as it found it."""
+    import subprocess
+    import sys
+
+    stores = store_factory.make(migrated=False)
+    env = cli_env(stores.env, tmp_path, tmp_path / "keyring.json", PASSPHRASE)
+    run(["keys", "init"], env)
+    code = (
+        "import gc\n"
+        "print(0, gc.get_threshold()[0])\n"
+        "from fastapi.testclient import TestClient\n"
+        "from tessera.trust._services import Services\n"
+        "from tessera.trust.http import create_app\n"
+        "services = Services.from_settings()\n"
+        "with TestClient(create_app(services)):\n"
+        "    print(gc.get_freeze_count(), gc.get_threshold()[0])\n"
+        "with TestClient(create_app(services, own_process=True)) as client:\n"
+        "    assert client.get('/healthz').status_code == 200\n"
+        "    print(gc.get_freeze_count(), gc.get_threshold()[0])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    before, embedded, served = (line.split() for line in done.stdout.splitlines())
+    assert embedded == before
+    assert int(served[0]) > 10_000 and served[1] == "10000"

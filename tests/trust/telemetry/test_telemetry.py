@@ -79,6 +79,8 @@ def test_metrics_count_by_closed_words_and_hold_no_personal_value(
     client: TestClient, auth: dict[str, str]
 ) -> None:
     token = _traffic(client, auth)
+    for made_up in ("PURGE", "X-SUBJECT-S-42"):  # a method's word is the caller's: not a label
+        client.request(made_up, "/v1/access", headers=auth)
     answer = client.get("/metrics")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain; version=")
@@ -99,6 +101,8 @@ def test_metrics_count_by_closed_words_and_hold_no_personal_value(
     assert seen("tessera_redaction_findings_total", entity="EMAIL") >= 1
     assert seen("tessera_redaction_utterances_total") >= 1
     assert seen("tessera_vault_key_cache_total") >= 1
+    assert seen("tessera_http_requests_total", route="/v1/access", method="_OTHER") >= 2
+    assert "PURGE" not in answer.text and "X-SUBJECT" not in answer.text
     # By template, never by the path a caller sent; nothing of the customer.
     for secret in (EMAIL, PAN, SUBJECT, token, auth["Authorization"].split()[1]):
         assert secret not in answer.text
@@ -390,10 +394,12 @@ def test_statements_are_spans_inside_a_recorded_trace_only_and_errors_say_their_
     with provider.get_tracer("test").start_as_current_span("request"):
         with engine.begin() as conn:
             conn.execute(text("SELECT v FROM t WHERE v = :v"), {"v": EMAIL})
+            conn.execute(text("DELETE FROM t WHERE v = :v"), [{"v": "a"}, {"v": "b"}])
         with pytest.raises(IntegrityError), engine.begin() as conn:
             conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": EMAIL})
     spans = {s.name: s for s in exporter.get_finished_spans()}
     assert spans["SELECT sqlite"].attributes["db.statement"] == "SELECT v FROM t WHERE v = ?"
+    assert spans["DELETE sqlite"].attributes["db.statement"] == "DELETE FROM t WHERE v = ?"
     failed = spans["INSERT sqlite"]
     assert failed.status.description == "IntegrityError"
     for span in spans.values():
