@@ -93,12 +93,12 @@ class HotStatement:
     # ------------------------------------------------------------------ running
     def all(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
         with self._cursor(conn) as (plan, cursor):
-            cursor.execute(plan.sql, self._parameters(plan, params))
+            _run(conn.dialect, cursor, plan.sql, self._parameters(plan, params))
             return self._rows(plan, cursor.fetchall())
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> Any | None:
         with self._cursor(conn) as (plan, cursor):
-            cursor.execute(plan.sql, self._parameters(plan, params))
+            _run(conn.dialect, cursor, plan.sql, self._parameters(plan, params))
             found = cursor.fetchmany(1)
             return self._rows(plan, found)[0] if found else None
 
@@ -111,12 +111,13 @@ class HotStatement:
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Run a write; returns how many rows it touched."""
         with self._cursor(conn) as (plan, cursor):
-            cursor.execute(plan.sql, self._parameters(plan, params))
+            _run(conn.dialect, cursor, plan.sql, self._parameters(plan, params))
             return int(cursor.rowcount)
 
     def execute_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         with self._cursor(conn) as (plan, cursor):
-            cursor.executemany(plan.sql, [self._parameters(plan, row) for row in rows])
+            parameters = [self._parameters(plan, row) for row in rows]
+            _run(conn.dialect, cursor, plan.sql, parameters, many=True)
 
     # ------------------------------------------------------------------ internals
     @contextmanager
@@ -155,3 +156,18 @@ class HotStatement:
             make(v if p is None else p(v) for p, v in zip(processors, r, strict=True))
             for r in fetched
         ]
+
+
+def _run(dialect: Dialect, cursor: Any, sql: str, parameters: Any, *, many: bool = False) -> None:
+    """The driver's execute, through the dialect's `do_execute` events when it has any (a
+    tracer's span per statement), as SQLAlchemy's own execution runs them: one that returns
+    True has run the statement itself."""
+    events = dialect.dispatch.do_executemany if many else dialect.dispatch.do_execute
+    if events:
+        for handle in events:
+            if handle(cursor, sql, parameters, None):
+                return
+    if many:
+        cursor.executemany(sql, parameters)
+    else:
+        cursor.execute(sql, parameters)

@@ -252,15 +252,13 @@ def trace_statements(engine: Any, tracer: Any) -> None:
     The span wraps the driver's own call through the dialect's `do_execute` events: a
     connection's events (`before_cursor_execute`) would have every connection of every request,
     traced or not, set up its listeners, a twentieth of a gateway access."""
-    from opentelemetry.trace import Status, StatusCode
+    from opentelemetry.trace import Status, StatusCode, get_current_span
     from sqlalchemy import event
 
     dialect = engine.dialect
     system = dialect.name
 
-    def traced(statement: str, run: Callable[[], Any]) -> bool | None:
-        if not trace.get_current_span().is_recording():
-            return None  # the dialect runs the statement as it would without us
+    def traced(statement: str, run: Callable[[], Any]) -> bool:
         words = statement.split(None, 1)
         operation = words[0].upper() if words else "SQL"
         span = tracer.start_span(
@@ -277,16 +275,24 @@ def trace_statements(engine: Any, tracer: Any) -> None:
             span.end()
         return True  # run here: the dialect does not run it again
 
+    # Outside a recorded trace each returns None at once: the dialect runs the statement as it
+    # would without us.
     @event.listens_for(engine, "do_execute")
     def _execute(cursor: Any, statement: str, parameters: Any, context: Any) -> bool | None:
+        if not get_current_span().is_recording():
+            return None
         return traced(statement, lambda: dialect.do_execute(cursor, statement, parameters, context))
 
     @event.listens_for(engine, "do_executemany")
     def _executemany(cursor: Any, statement: str, parameters: Any, context: Any) -> bool | None:
+        if not get_current_span().is_recording():
+            return None
         return traced(
             statement, lambda: dialect.do_executemany(cursor, statement, parameters, context)
         )
 
     @event.listens_for(engine, "do_execute_no_params")
     def _execute_no_params(cursor: Any, statement: str, context: Any) -> bool | None:
+        if not get_current_span().is_recording():
+            return None
         return traced(statement, lambda: dialect.do_execute_no_params(cursor, statement, context))
