@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import (
@@ -160,3 +161,39 @@ def test_an_expanding_in_is_refused(db: Database) -> None:
     )
     with db.read() as conn, pytest.raises(ValueError, match="expanding"):
         hot.all(conn, {"ids": [1]})
+
+
+def test_hot_statements_run_through_the_dialects_execution_events(db: Database) -> None:
+    """A tracer hooks the dialect's `do_execute` events: hot statements honour them as
+    SQLAlchemy's own execution does. A listener that returns True has run the statement
+    itself (it is not run twice); one that returns None leaves it to the driver."""
+    from sqlalchemy import event
+
+    seen: list[tuple[str, bool]] = []
+    dialect = db.engine.dialect
+
+    def one(cursor: Any, statement: str, parameters: Any, context: Any) -> bool | None:
+        seen.append((statement.split()[0], False))
+        if statement.startswith("SELECT"):
+            return None  # the driver runs it
+        dialect.do_execute(cursor, statement, parameters, context)
+        return True
+
+    def many(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+        seen.append((statement.split()[0], True))
+        dialect.do_executemany(cursor, statement, parameters, context)
+        return True
+
+    event.listen(db.engine, "do_execute", one)
+    event.listen(db.engine, "do_executemany", many)
+    try:
+        with db.begin() as conn:
+            _INSERT.execute_many(conn, _rows(2, "t6"))
+            _INSERT_UNNAMED.execute(conn, {"tenant": "t6", "id": 9, "at": AT, "blob": b"x"})
+        with db.read() as conn:
+            rows = _BY_TENANT.all(conn, {"tenant": "t6"})
+    finally:
+        event.remove(db.engine, "do_execute", one)
+        event.remove(db.engine, "do_executemany", many)
+    assert seen == [("INSERT", True), ("INSERT", False), ("SELECT", False)]
+    assert [(r.id, r.label) for r in rows] == [(0, None), (1, "label 1"), (9, "unnamed")]
