@@ -6,6 +6,7 @@ running on 127.0.0.1 and prints each one-time code as it is "sent", until Ctrl-C
 from __future__ import annotations
 
 import re
+import signal
 import threading
 import time
 from typing import Any
@@ -105,18 +106,20 @@ def serve_portal(console: Console, services: Services, app: Any, port: int) -> N
     )
     outbox = _outbox(services)
     seen = outbox.last()
+    # Ctrl-C sets a flag, read between two looks at the outbox: raised where it lands, it
+    # could break off a read of the store, whose connection the closing then waited on.
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
-        while thread.is_alive():
-            time.sleep(0.5)
+        while thread.is_alive() and not stop.wait(0.5):
             latest = outbox.last()
             if latest is not None and latest != seen:
                 seen = latest
                 console.print(
                     f"[dim]{latest.channel} to {latest.destination}:[/dim] {latest.message}"
                 )
-    except KeyboardInterrupt:
-        pass
     finally:
+        signal.signal(signal.SIGINT, previous)
         server.should_exit = True
         thread.join(timeout=5)
 
