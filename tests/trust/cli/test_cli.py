@@ -669,10 +669,12 @@ def test_the_demo_serves_the_portal_and_its_link_signs_the_customer_in(
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=20)
+            # Read what it still says while it stops: a full pipe would stall its last line.
+            rest = proc.communicate(timeout=20)[0]
         except subprocess.TimeoutExpired:
             proc.kill()
             raise
+    assert proc.returncode == 0, rest[-2000:]
 
 
 def test_a_bad_setting_or_an_absent_database_is_one_line(env: dict[str, str]) -> None:
