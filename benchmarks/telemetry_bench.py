@@ -9,10 +9,12 @@ server's cost is bounded by the cap; the share without it is printed beside.
 How it is measured, and why: on this kind of machine one server's requests/s wanders by a
 tenth from one few-second spell to the next (neighbours, checkpoints, the log growing), and
 two servers started alike differ by a few percent. So every server has its own copy of the
-same stores, two servers of each kind are started, and all are loaded at once, each by its
-own wrk, round after round: a slow spell hits all of them alike, and the share of each round
-compares servers that ran side by side. The two servers with telemetry off, compared with
-each other, show the noise floor of the run.
+same stores, and the server with telemetry off and the one with it on are loaded at once,
+each by its own wrk, round after round: a slow spell hits both alike, and each round's share
+compares two servers that ran side by side. A second pair of fresh servers follows; two
+servers with telemetry off, loaded at once, show the run's noise floor. Two at a time, each
+server runs near its own pace on two cores, so the traces' cap is the share of requests it
+would be on a server of its own.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--seconds", type=int, default=3, help="wrk duration per round")
-    parser.add_argument("--rounds", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=12, help="rounds for each pair")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is missing: scripts/install installs it", file=sys.stderr)
@@ -63,36 +65,48 @@ def main() -> int:
         "every": {**on, "TESSERA_TRACE_SAMPLE_RATIO": "1", "TESSERA_TRACES_PER_SECOND": "0"},
     }
     try:
-        # The judged comparison: two servers of each kind, side by side.
-        judged = _side_by_side(
-            workdir, tessera, bodies, key, kinds, ["off", "off", "on", "on"], args
-        )
+        # The judged comparison: a server with telemetry off and one with it on, loaded at
+        # once; then a second pair of fresh servers, as two servers started alike differ.
+        pairs = [
+            _side_by_side(workdir, tessera, bodies, key, kinds, ["off", "on"], args)
+            for _ in range(2)
+        ]
+        # The noise floor: two servers with it off, loaded at once.
+        same = _side_by_side(workdir, tessera, bodies, key, kinds, ["off", "off"], args, half=True)
         # What each part costs, printed beside: one server of each, with one off.
         parts = _side_by_side(
-            workdir, tessera, bodies, key, kinds, ["off", "untraced", "uncapped", "every"], args
+            workdir,
+            tessera,
+            bodies,
+            key,
+            kinds,
+            ["off", "untraced", "uncapped", "every"],
+            args,
+            half=True,
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    offs, ons = judged[0], [a + b for a, b in zip(judged[2], judged[3], strict=True)]
-    both_off = [a + b for a, b in zip(judged[0], judged[1], strict=True)]
-    shares = [o / f for o, f in zip(ons, both_off, strict=True)]
+    shares = [o / f for pair in pairs for f, o in zip(*pair, strict=True)]
     share = statistics.median(shares)
-    floor = statistics.median(b / a for a, b in zip(offs, judged[1], strict=True))
+    by_pair = [statistics.median(o / f for f, o in zip(*pair, strict=True)) for pair in pairs]
+    floor = statistics.median(b / a for a, b in zip(*same, strict=True))
+    off_rps = statistics.median(x for pair in pairs for x in pair[0])
+    on_rps = statistics.median(x for pair in pairs for x in pair[1])
 
     def beside(i: int) -> float:
         return statistics.median(x / o for x, o in zip(parts[i], parts[0], strict=True))
 
     untraced, uncapped, every = beside(1), beside(2), beside(3)
     print(
-        f"POST /v1/access, 1 worker a server, four servers loaded at once by wrk -c16 each: "
-        f"telemetry off {statistics.median(both_off) / 2:,.0f} req/s a server; on (metrics, 10% "
-        f"of requests traced, at most 10/s, to a no-op exporter, JSON logs) "
-        f"{statistics.median(ons) / 2:,.0f} req/s, share by round "
+        f"POST /v1/access, 1 worker a server, two servers loaded at once by wrk -c16 each: "
+        f"telemetry off {off_rps:,.0f} req/s; on (metrics, 10% of requests traced, at most "
+        f"10/s, to a no-op exporter, JSON logs) {on_rps:,.0f} req/s; share by round "
         + ", ".join(f"{s:.2f}" for s in shares)
-        + f"; median {share:.3f}. Noise floor: the two servers with telemetry off differ by "
-        f"{abs(1 - floor):.1%} (median ratio {floor:.3f}). Beside one server with it off: "
-        f"metrics and JSON logs without tracing {untraced:.2f}; 10% traced without the cap "
-        f"{uncapped:.2f}; every request traced {every:.2f}"
+        + f"; median {share:.3f} (first pair {by_pair[0]:.3f}, second {by_pair[1]:.3f}). "
+        f"Noise floor: two servers with telemetry off differ by {abs(1 - floor):.1%} (median "
+        f"ratio {floor:.3f}). Four at once, beside one with it off: metrics and JSON logs "
+        f"without tracing {untraced:.2f}; 10% traced without the cap {uncapped:.2f}; every "
+        f"request traced {every:.2f}"
     )
     return judge(
         [
@@ -111,9 +125,11 @@ def _side_by_side(
     kinds: dict[str, dict[str, str]],
     chosen: list[str],
     args: argparse.Namespace,
+    *,
+    half: bool = False,
 ) -> list[list[float]]:
-    """Requests/s of each chosen server by round, all of them loaded at the same time; each
-    server on its own copy of the seeded stores."""
+    """Requests/s of each chosen server by round (half as many rounds with `half`), all of
+    them loaded at the same time; each server on its own copy of the seeded stores."""
     ports = [free_port() for _ in chosen]
     servers = []
     try:
@@ -128,7 +144,7 @@ def _side_by_side(
             list(pool.map(lambda url: wrk(url, bodies, key, 2), urls))
             rounds = [
                 list(pool.map(lambda url: wrk(url, bodies, key, args.seconds), urls))
-                for _ in range(args.rounds)
+                for _ in range(args.rounds // 2 if half else args.rounds)
             ]
     finally:
         for proc in servers:
