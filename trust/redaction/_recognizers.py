@@ -246,7 +246,7 @@ class _Phones(_Ours):
             start, end = match.span("v")
             if any(f.start <= start < f.end for f in found):
                 continue
-            if not 7 <= len(_digits(match["v"])) <= 15:
+            if len(_digits(match["v"])) > 15:  # and at least seven, as every candidate has
                 continue
             word = _said_before(text, start, _CONTEXT["PHONE"]) or _PHONE_AFTER.match(text, end)
             if word:
@@ -281,7 +281,7 @@ def _windows(text: str, runs: list[re.Match[str]], margin: int = 3) -> list[tupl
 
 def _enough_digits(run: str) -> bool:
     """A run of digits and separators long enough to hold a phone number."""
-    return sum(c.isdigit() for c in run) >= _FEWEST_PHONE_DIGITS
+    return len(_digits(run)) >= _FEWEST_PHONE_DIGITS
 
 
 _PHONE_AFTER = re.compile(
